@@ -1,0 +1,26 @@
+# Two commands do everything on a fresh Debian machine: `make run` and `make test`.
+.PHONY: setup build run test watch fmt clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@scripts/build.sh
+
+run: build
+	@mkdir -p data
+	SIGN_IN_MODE=$${SIGN_IN_MODE:-dev} LOG_FORMAT=$${LOG_FORMAT:-pretty} \
+	  LEPTOS_SITE_ROOT=target/site target/release/techbiz-invite
+
+test: setup
+	@scripts/test.sh
+
+watch:
+	@WITH_CARGO_LEPTOS=1 scripts/setup.sh
+	. scripts/env.sh && RUSTC_BOOTSTRAP=1 SIGN_IN_MODE=dev LOG_FORMAT=pretty cargo leptos watch
+
+fmt:
+	. scripts/env.sh && cargo fmt --all
+
+clean:
+	rm -rf target end2end/node_modules end2end/test-results end2end/playwright-report

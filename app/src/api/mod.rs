@@ -1,0 +1,6 @@
+//! `#[server]` functions only: each gets state, authorises, parses with the domain, calls a
+//! service and maps the error. Stable endpoints under `/api/` so HTTP tests can call them.
+
+mod session;
+
+pub use session::*;

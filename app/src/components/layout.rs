@@ -1,0 +1,108 @@
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+use super::ErrorNotice;
+use crate::api::{get_session, SessionView};
+use crate::AppError;
+
+/// The visitor's session, loaded once per layout mount and shared with the pages below it.
+#[derive(Clone, Copy)]
+pub struct SessionContext(pub Resource<Result<SessionView, AppError>>);
+
+impl SessionContext {
+    /// A blocking resource: server rendering waits for it, so status codes can still be set.
+    pub fn load() -> SessionContext {
+        let ctx = SessionContext(Resource::new_blocking(|| (), |_| get_session()));
+        provide_context(ctx);
+        ctx
+    }
+
+    pub fn support_email(&self) -> Option<String> {
+        self.0
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .map(|s| s.support_email)
+    }
+}
+
+/// Header, sidebar and main area of every signed-in page. Only public officers see the pages
+/// themselves; anyone else sees why not.
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    let session = SessionContext::load();
+    view! {
+        <a class="skip-link" href="#main-content">"Skip to main content"</a>
+        <header class="app-header">
+            <a class="app-header__brand" href="/">"TechBiz"</a>
+            <Suspense fallback=|| ()>
+                {move || {
+                    session
+                        .0
+                        .get()
+                        .and_then(|r| r.ok())
+                        .and_then(|s| s.user)
+                        .map(|u| {
+                            view! {
+                                <div class="app-header__user">
+                                    <span>"Signed in as " <strong>{u.email}</strong></span>
+                                    <form method="post" action="/sign-out">
+                                        <button type="submit" class="button button--secondary">
+                                            "Sign out"
+                                        </button>
+                                    </form>
+                                </div>
+                            }
+                        })
+                }}
+            </Suspense>
+        </header>
+        <div class="app-body">
+            <nav class="sidebar" aria-label="Main">
+                <ul>
+                    <li><A href="/" exact=true>"Overview"</A></li>
+                    <li><A href="/invite-users" exact=true>"Invite Users"</A></li>
+                    <li><A href="/invite-users/status">"Invite user status"</A></li>
+                </ul>
+            </nav>
+            <main id="main-content" class="main" tabindex="-1">
+                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || session.0.get().map(|r| match r {
+                        Ok(SessionView { user: Some(u), .. }) if u.is_public_officer => {
+                            view! { <Outlet/> }.into_any()
+                        }
+                        Ok(SessionView { user: Some(u), .. }) => {
+                            view! { <NotAnOfficer email=u.email/> }.into_any()
+                        }
+                        Ok(SessionView { user: None, .. }) => view! {
+                            <h1>"Your session has ended"</h1>
+                            <p><a href="/sign-in">"Sign in again"</a>" to continue."</p>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    })}
+                </Suspense>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn NotAnOfficer(email: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <leptos_meta::Title text="Only public officers can invite users"/>
+        <h1>"Only public officers can invite users"</h1>
+        <p>
+            "You are signed in as " <strong>{email}</strong>
+            ". Inviting people to TechPass is open to public officers, who sign in with their organisation email address ending in "
+            <strong>"gov.sg"</strong> "."
+        </p>
+        <p>
+            "If someone needs a TechPass account, ask a public officer in your agency to invite them, or "
+            <a href="/sign-in">"sign in with a different account"</a> "."
+        </p>
+    }
+}

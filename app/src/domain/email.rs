@@ -1,0 +1,189 @@
+//! Email addresses, and who counts as a public officer.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 5321 4.5.3.1: a forward-path holds at most 256 octets including the angle brackets,
+/// so an address is at most 254 octets; the local part at most 64; a domain label at most 63.
+const MAX_ADDRESS: usize = 254;
+const MAX_LOCAL: usize = 64;
+const MAX_LABEL: usize = 63;
+
+/// Whether an address belongs to a public officer or a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserKind {
+    PublicOfficer,
+    Vendor,
+}
+
+impl UserKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            UserKind::PublicOfficer => "Public officer",
+            UserKind::Vendor => "Vendor",
+        }
+    }
+}
+
+/// A syntactically valid email address, trimmed, with its domain in lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses what a user typed; the error is a message naming what to fix.
+    pub fn parse(input: &str) -> Result<Email, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("Enter an email address".into());
+        }
+        if s.len() > MAX_ADDRESS {
+            return Err(format!(
+                "Email address must be {MAX_ADDRESS} characters or fewer"
+            ));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("Email address must not contain spaces".into());
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err("Enter an email address in the correct format, like name@agency.gov.sg".into());
+        };
+        if local.is_empty() || local.contains('@') {
+            return Err("Enter an email address in the correct format, like name@agency.gov.sg".into());
+        }
+        if local.len() > MAX_LOCAL {
+            return Err(format!(
+                "The part before @ must be {MAX_LOCAL} characters or fewer"
+            ));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err("The part before @ must not start or end with a dot, or have two dots in a row".into());
+        }
+        if let Some(bad) = local
+            .chars()
+            .find(|c| c.is_ascii() && !(c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(*c)))
+        {
+            return Err(format!("Email address must not contain \"{bad}\""));
+        }
+        let domain = domain.to_lowercase();
+        let domain = domain.strip_suffix('.').unwrap_or(&domain);
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 {
+            return Err("Enter the full domain after @, like agency.gov.sg".into());
+        }
+        for label in &labels {
+            if label.is_empty() {
+                return Err("The domain after @ must not have empty parts (two dots in a row)".into());
+            }
+            if label.len() > MAX_LABEL {
+                return Err(format!(
+                    "Each part of the domain after @ must be {MAX_LABEL} characters or fewer"
+                ));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err("Parts of the domain after @ must not start or end with a hyphen".into());
+            }
+            if !label.chars().all(|c| c == '-' || c.is_alphanumeric()) {
+                return Err("The domain after @ may contain only letters, digits, hyphens and dots".into());
+            }
+        }
+        Ok(Email(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
+    /// The key used to find duplicates: the whole address ignoring case.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// Public officers are those with an address on gov.sg or any subdomain of it.
+    pub fn kind(&self) -> UserKind {
+        let d = self.domain();
+        if d == "gov.sg" || d.ends_with(".gov.sg") {
+            UserKind::PublicOfficer
+        } else {
+            UserKind::Vendor
+        }
+    }
+
+    pub fn is_public_officer(&self) -> bool {
+        self.kind() == UserKind::PublicOfficer
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_ordinary_addresses_and_trims() {
+        let e = Email::parse("  Jane.Tan@Agency.GOV.SG ").expect("valid");
+        assert_eq!(e.as_str(), "Jane.Tan@agency.gov.sg");
+        assert_eq!(e.key(), "jane.tan@agency.gov.sg");
+    }
+
+    #[test]
+    fn officer_means_gov_sg_or_a_subdomain() {
+        let kind = |s: &str| Email::parse(s).expect("valid").kind();
+        assert_eq!(kind("a@gov.sg"), UserKind::PublicOfficer);
+        assert_eq!(kind("a@tech.gov.sg"), UserKind::PublicOfficer);
+        assert_eq!(kind("a@x.y.gov.sg"), UserKind::PublicOfficer);
+        assert_eq!(kind("a@notgov.sg"), UserKind::Vendor);
+        assert_eq!(kind("a@gov.sg.evil.com"), UserKind::Vendor);
+        assert_eq!(kind("vendor@example.com"), UserKind::Vendor);
+    }
+
+    #[test]
+    fn rejects_malformed_addresses_with_a_message() {
+        for bad in ["", "plain", "a@b", "@gov.sg", "a@@gov.sg", "a b@gov.sg", "a..b@gov.sg",
+                    ".a@gov.sg", "a@-x.gov.sg", "a@x..sg", "a(b)@gov.sg"] {
+            let err = Email::parse(bad).expect_err(bad);
+            assert!(!err.is_empty());
+        }
+    }
+
+    #[test]
+    fn enforces_rfc_5321_lengths() {
+        let local = "a".repeat(65);
+        assert!(Email::parse(&format!("{local}@gov.sg")).is_err());
+        let long = format!("a@{}.sg", "b".repeat(250));
+        assert!(Email::parse(&long).is_err());
+        assert!(Email::parse(&format!("{}@gov.sg", "a".repeat(64))).is_ok());
+    }
+
+    #[test]
+    fn accepts_internationalised_domains() {
+        let e = Email::parse("li@例子.公司.sg").expect("idn");
+        assert_eq!(e.kind(), UserKind::Vendor);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_is_idempotent(s in "\\PC{0,80}") {
+            if let Ok(e) = Email::parse(&s) {
+                let again = Email::parse(e.as_str()).expect("a parsed address parses again");
+                prop_assert_eq!(again, e);
+            }
+        }
+    }
+}

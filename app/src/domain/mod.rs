@@ -1,0 +1,25 @@
+//! Rules of the product, in plain Rust with no I/O and no feature gates: compiled into the
+//! browser bundle and the server alike, so both apply the very same rules.
+
+mod email;
+
+pub use email::{Email, UserKind};
+
+use serde::{Deserialize, Serialize};
+
+/// A rejected field: which field, and a message that tells the user how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The form field's name (the `name` attribute of its input).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! TechBiz Invite: the pages, server functions and rules shared by the server (feature `ssr`)
+//! and the browser bundle (feature `hydrate`).
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod url;
+
+pub use error::AppError;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use components::AppLayout;
+use pages::{
+    InvitationTypePage, InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage,
+};
+
+/// The HTML document around the app (rendered on the server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en-SG">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/techbiz-invite.css"/>
+        <Title formatter=|text: String| format!("{text} – TechBiz Invite")/>
+        <Router>
+            <Routes fallback=|| view! { <NotFoundPage/> }>
+                <Route path=path!("/sign-in") view=SignInPage/>
+                <ParentRoute path=path!("") view=AppLayout>
+                    <Route path=path!("") view=OverviewPage/>
+                    <Route path=path!("invite-users") view=InviteUsersPage/>
+                    <Route path=path!("invite-users/email")
+                        view=|| view! { <InvitationTypePage kind="email"/> }/>
+                    <Route path=path!("invite-users/create")
+                        view=|| view! { <InvitationTypePage kind="create"/> }/>
+                    <Route path=path!("invite-users/batch")
+                        view=|| view! { <InvitationTypePage kind="batch"/> }/>
+                    <Route path=path!("invite-users/status") view=InviteStatusPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The invitation types with the user guide's own "when to use" text.
+pub const INVITATION_TYPES: [(&str, &str, &str); 3] = [
+    (
+        "email",
+        "Email invitation",
+        "To send an email invite to a public officer to create a TechPass account.",
+    ),
+    (
+        "create",
+        "Create account",
+        "To create a TechPass account on behalf of a public officer or a vendor.",
+    ),
+    (
+        "batch",
+        "Batch upload",
+        "To create TechPass accounts for multiple users, including public officers and vendors.",
+    ),
+];
+
+#[component]
+pub fn InviteUsersPage() -> impl IntoView {
+    view! {
+        <Title text="Invite users"/>
+        <h1>"Invite users"</h1>
+        <p class="lead">"Select the invitation type."</p>
+        <table class="table invitation-types">
+            <caption>"Invitation types"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Invitation type"</th>
+                    <th scope="col">"When to use"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {INVITATION_TYPES
+                    .iter()
+                    .map(|(slug, name, when)| {
+                        view! {
+                            <tr>
+                                <th scope="row">
+                                    <a href=format!("/invite-users/{slug}")>{*name}</a>
+                                </th>
+                                <td>{*when}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <p><a href="/invite-users/status">"See the status of the users you invited"</a></p>
+    }
+}
+
+/// The page of one invitation type. Its form arrives with the issue that builds it; until
+/// then the page says so rather than pretending.
+#[component]
+pub fn InvitationTypePage(kind: &'static str) -> impl IntoView {
+    let (name, when) = INVITATION_TYPES
+        .iter()
+        .find(|(s, _, _)| *s == kind)
+        .map(|(_, n, w)| (*n, *w))
+        .unwrap_or(("Invite users", ""));
+    view! {
+        <Title text=name/>
+        <h1>{name}</h1>
+        <p class="lead">{when}</p>
+        <p>"This invitation type is not available yet in this version of TechBiz Invite."</p>
+        <p><a href="/invite-users">"Back to invitation types"</a></p>
+    }
+}

@@ -1,0 +1,11 @@
+mod invite_status;
+mod invite_users;
+mod not_found;
+mod overview;
+mod sign_in;
+
+pub use invite_status::InviteStatusPage;
+pub use invite_users::{InvitationTypePage, InviteUsersPage, INVITATION_TYPES};
+pub use not_found::NotFoundPage;
+pub use overview::OverviewPage;
+pub use sign_in::SignInPage;

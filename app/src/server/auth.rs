@@ -1,0 +1,113 @@
+//! Who is signed in. The session holds the signed-in address; the rules of who may invite
+//! come from the domain (`Email::is_public_officer`).
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::db::{now_millis, Db};
+use super::OrInternal;
+use crate::domain::Email;
+use crate::AppError;
+
+const USER_KEY: &str = "user";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionUser {
+    pub email: String,
+}
+
+impl SessionUser {
+    pub fn email(&self) -> Result<Email, AppError> {
+        Email::parse(&self.email).or_internal()
+    }
+}
+
+/// The session of the request being handled (inside a server function).
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.or_internal()
+}
+
+pub async fn current_user(session: &Session) -> Result<Option<SessionUser>, AppError> {
+    session.get::<SessionUser>(USER_KEY).await.or_internal()
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn require_user(session: &Session) -> Result<SessionUser, AppError> {
+    current_user(session).await?.ok_or(AppError::Unauthenticated)
+}
+
+/// The signed-in user if they are a public officer; anyone else is refused with the reason.
+pub async fn require_officer(session: &Session) -> Result<(SessionUser, Email), AppError> {
+    let user = require_user(session).await?;
+    let email = user.email()?;
+    if !email.is_public_officer() {
+        return Err(AppError::Forbidden {
+            message: NOT_OFFICER.to_string(),
+        });
+    }
+    Ok((user, email))
+}
+
+pub const NOT_OFFICER: &str = "Only public officers can invite users. Sign in with your \
+organisation email address (ending in gov.sg), or ask a public officer in your agency to \
+send the invitation.";
+
+pub async fn sign_in(session: &Session, db: &Db, email: &Email) -> Result<(), AppError> {
+    // A new session ID at every sign-in, so an ID planted before sign-in is worthless.
+    session.cycle_id().await.or_internal()?;
+    session
+        .insert(
+            USER_KEY,
+            SessionUser {
+                email: email.to_string(),
+            },
+        )
+        .await
+        .or_internal()?;
+    audit(db, email.as_str(), "sign_in", "").await
+}
+
+pub async fn sign_out(session: &Session, db: &Db) -> Result<(), AppError> {
+    if let Some(user) = current_user(session).await? {
+        audit(db, &user.email, "sign_out", "").await?;
+    }
+    session.flush().await.or_internal()
+}
+
+/// Appends to the audit log.
+pub async fn audit(db: &Db, actor: &str, action: &str, detail: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(now_millis())
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .execute(db.pool())
+        .await
+        .or_internal()?;
+    Ok(())
+}
+
+/// Where to go after sign-in: only a path on this site, never another origin.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/invite-users")), "/invite-users");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

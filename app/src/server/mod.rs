@@ -1,0 +1,10 @@
+//! Server-only code: services, database access and session handling. SQL lives here.
+
+pub mod auth;
+pub mod db;
+pub mod session_store;
+pub mod settings;
+pub mod state;
+pub mod trace;
+
+pub use trace::{current_trace_id, internal_error, OrInternal, TraceId, CURRENT_TRACE};

@@ -1,0 +1,44 @@
+//! The parts of the configuration that server functions need. `server/src/config.rs` reads
+//! them from the environment.
+
+/// How people sign in until the portal's real identity provider is wired in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMode {
+    /// A page that signs in any address typed into it: for development and tests only.
+    Development,
+    /// No sign-in page; the identity provider is expected in front of the app.
+    Disabled,
+}
+
+impl SignInMode {
+    pub fn parse(s: &str) -> Result<SignInMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" => Ok(SignInMode::Development),
+            "disabled" | "off" | "none" => Ok(SignInMode::Disabled),
+            other => Err(format!(
+                "SIGN_IN_MODE must be \"dev\" or \"disabled\", not \"{other}\""
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where users write when something goes wrong (shown with the Trace ID).
+    pub support_email: String,
+    pub sign_in_mode: SignInMode,
+    /// The address people reach the app at (used in email links; https makes cookies Secure).
+    pub public_url: String,
+    /// `smtp://…` or `smtps://…`; none means mail goes to the development mailbox.
+    pub smtp_url: Option<String>,
+}
+
+impl Settings {
+    pub fn dev_sign_in(&self) -> bool {
+        self.sign_in_mode == SignInMode::Development
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

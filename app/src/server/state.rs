@@ -1,0 +1,22 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+
+use super::db::Db;
+use super::settings::Settings;
+use super::OrInternal;
+use crate::AppError;
+
+/// Everything a request handler or server function needs, cheap to clone.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+/// The state inside a server function (provided as context by the server's handlers).
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or("AppState missing from context").or_internal()
+}

@@ -1,0 +1,110 @@
+import { expect, test } from '@playwright/test';
+import { expectAccessible, hydrated, SignInPage, signInAs } from './fixtures/app';
+
+test('an officer signs in, sees the Overview and the three invitation types', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await expect(page).toHaveTitle('Sign in – TechBiz Invite');
+  await expectAccessible(page, 'sign-in page');
+  await signIn.signIn('officer@agency.gov.sg');
+
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  await expect(page.getByRole('banner')).toContainText('Signed in as officer@agency.gov.sg');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const name of ['Overview', 'Invite Users', 'Invite user status']) {
+    await expect(nav.getByRole('link', { name, exact: true })).toBeVisible();
+  }
+  await expectAccessible(page, 'Overview');
+
+  await page.getByRole('link', { name: 'Invite users', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Invite users' })).toBeVisible();
+  const table = page.getByRole('table', { name: 'Invitation types' });
+  await expect(table.getByRole('row')).toHaveCount(4);
+  await expect(table.getByRole('row', { name: /Email invitation/ })).toContainText(
+    'To send an email invite to a public officer to create a TechPass account.',
+  );
+  await expect(table.getByRole('row', { name: /Create account/ })).toContainText(
+    'To create a TechPass account on behalf of a public officer or a vendor.',
+  );
+  await expect(table.getByRole('row', { name: /Batch upload/ })).toContainText(
+    'To create TechPass accounts for multiple users, including public officers and vendors.',
+  );
+  await expectAccessible(page, 'Invite users');
+  expect(errors, 'no script errors').toEqual([]);
+});
+
+test('the sidebar reaches every page, each accessible', async ({ page }) => {
+  await signInAs(page, 'officer@tech.gov.sg');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Invite user status' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Invite user status' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Invite user status' })).toHaveAttribute('aria-current', 'page');
+  await expectAccessible(page, 'Invite user status');
+  await nav.getByRole('link', { name: 'Invite Users', exact: true }).click();
+  for (const type of ['Email invitation', 'Create account', 'Batch upload']) {
+    await page.getByRole('link', { name: type }).click();
+    await expect(page.getByRole('heading', { level: 1, name: type })).toBeVisible();
+    await expectAccessible(page, type);
+    await page.goBack();
+  }
+});
+
+test('a vendor is refused with a clear message', async ({ page }) => {
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn('vendor@example.com');
+  await expect(
+    page.getByRole('heading', { level: 1, name: 'Only public officers can invite users' }),
+  ).toBeVisible();
+  await expect(page.getByRole('main')).toContainText('You are signed in as vendor@example.com');
+  await expect(page.getByRole('main')).toContainText('gov.sg');
+  await expectAccessible(page, 'vendor refusal');
+  // Going straight to the invite page gives the same answer from the server.
+  const res = await page.goto('/invite-users');
+  expect(res?.status()).toBe(403);
+  await expect(page.getByRole('link', { name: 'Batch upload' })).toHaveCount(0);
+});
+
+test('a bad address gets an error summary that links to the field, and keeps the value', async ({ page }) => {
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn('officer@@agency.gov.sg');
+  const summary = page.getByRole('alert');
+  await expect(summary).toContainText('There is a problem');
+  await expect(page).toHaveTitle(/^Error: Sign in/);
+  await expect(signIn.email()).toHaveValue('officer@@agency.gov.sg');
+  await expect(signIn.email()).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.locator('#email-error')).toContainText('correct format');
+  await expectAccessible(page, 'sign-in error state');
+  await summary.getByRole('link').first().click();
+  await expect(signIn.email()).toBeFocused();
+});
+
+test('a signed-out visitor is sent to sign in and then back where they were going', async ({ page }) => {
+  await page.goto('/invite-users');
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Finvite-users$/);
+  await hydrated(page);
+  const signIn = new SignInPage(page);
+  await signIn.signIn('officer@agency.gov.sg');
+  await expect(page.getByRole('heading', { level: 1, name: 'Invite users' })).toBeVisible();
+});
+
+test('sign out ends the session', async ({ page }) => {
+  await signInAs(page, 'officer@agency.gov.sg');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to TechBiz' })).toBeVisible();
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/sign-in/);
+});
+
+test('every response carries a Trace ID and unknown pages say so', async ({ page }) => {
+  await signInAs(page, 'officer@agency.gov.sg');
+  const res = await page.goto('/no-such-page');
+  expect(res?.status()).toBe(404);
+  expect(res?.headers()['x-trace-id']).toMatch(/^[0-9a-f]{32}$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
+  await expectAccessible(page, 'not found');
+});

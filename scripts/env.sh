@@ -1,0 +1,17 @@
+# Sourced by every script: Debian's Rust toolchain (rustc-web, which can build std for wasm32)
+# ahead of rustup's proxies, the project's tools, and the Leptos build settings.
+TOOLS_DIR="${TECHBIZ_TOOLS:-$HOME/.local/techbiz-tools}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export TOOLS_DIR ROOT
+export PATH="/usr/bin:$TOOLS_DIR/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+export LEPTOS_OUTPUT_NAME=techbiz-invite
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
+export LEPTOS_SITE_PKG_DIR=pkg
+export LEPTOS_RELOAD_PORT="${LEPTOS_RELOAD_PORT:-3001}"
+# The wasm build gets its own target folder: its host crates are built with RUSTC_BOOTSTRAP,
+# and sharing one folder would rebuild them for every switch between the two builds.
+export WASM_TARGET_DIR="$ROOT/target/wasm"
+export PG_PORT="${TECHBIZ_PG_PORT:-55432}"
+export PG_DATA="${TECHBIZ_PG_DATA:-/var/tmp/techbiz-invite-pg}"
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:$PG_PORT/postgres}"

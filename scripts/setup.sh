@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian 12 machine. Idempotent: a second
+# run only checks what is there and takes seconds.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# 1. Debian packages: the Rust toolchain that can build std for wasm32, the wasm linker,
+#    Chromium for the browser tests, PostgreSQL for the database tests, Node for Playwright.
+packages=(rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 chromium
+          postgresql nodejs npm ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node and npm may come from outside Debian (as on these machines): accept any working pair.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# 2. wasm-bindgen-cli at exactly the version Cargo.lock names (else the page fails to start).
+want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+have=$("$TOOLS_DIR/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  echo "setup: installing wasm-bindgen-cli $want (a few minutes)"
+  cargo install wasm-bindgen-cli --version "$want" --root "$TOOLS_DIR" --force
+fi
+
+# 3. npm packages for the end-to-end tests and wasm-opt (npm's binaryen; Debian's is too old).
+lock_sum=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
+if [ "$(cat end2end/node_modules/.lock-sum 2>/dev/null || true)" != "$lock_sum" ]; then
+  echo "setup: npm ci in end2end/"
+  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" > end2end/node_modules/.lock-sum
+fi
+
+# 4. cargo-leptos is needed only for `make watch` (it takes ~20 minutes to build).
+if [ "${WITH_CARGO_LEPTOS:-0}" = 1 ] && ! command -v cargo-leptos >/dev/null; then
+  echo "setup: installing cargo-leptos (about 20 minutes)"
+  cargo install cargo-leptos --locked --root "$TOOLS_DIR"
+fi
+echo "setup: ok"

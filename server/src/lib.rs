@@ -1,0 +1,6 @@
+//! The TechBiz Invite server: configuration, telemetry and the axum application.
+
+pub mod config;
+pub mod csrf;
+pub mod startup;
+pub mod telemetry;

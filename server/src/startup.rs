@@ -1,0 +1,240 @@
+//! Builds the application: database, router, listener. Tests call `Application::build` with a
+//! port-0 address and a fresh database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::server::db::Db;
+use app::server::session_store::DbSessionStore;
+use app::server::state::AppState;
+use app::server::{auth, TraceId};
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Extension, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::{csrf, telemetry};
+
+pub const SESSION_COOKIE: &str = "techbiz_session";
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url)
+            .await
+            .context("opening the database (DATABASE_URL)")?;
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("listening on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
+        let addr = listener.local_addr()?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name(config.output_name.clone())
+            .site_root(config.site_root.clone())
+            .site_pkg_dir(config.site_pkg_dir.clone())
+            .site_addr(addr)
+            .build();
+        let state = AppState {
+            leptos_options,
+            db,
+            settings: Arc::new(config.settings.clone()),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, finishing the requests in flight.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let store = DbSessionStore::new(self.state.db.clone());
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+            }
+        });
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
+        sweeper.abort();
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// The whole HTTP surface: pages, server functions, sign-out, health and static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    Router::new()
+        .route(
+            "/api/{*fn_name}",
+            post(server_fn_handler).get(server_fn_handler),
+        )
+        .route("/sign-out", post(sign_out))
+        .route("/healthz", get(health))
+        .leptos_routes_with_handler(routes, get(page_handler))
+        .fallback(fallback)
+        .with_state(state)
+        .layer(middleware::from_fn(csrf::refuse_cross_site))
+        .layer(sessions)
+        .layer(middleware::from_fn(telemetry::trace_requests))
+}
+
+fn request_context(state: AppState, trace: TraceId) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(state.clone());
+        provide_context(trace.clone());
+    }
+}
+
+async fn server_fn_handler(
+    State(state): State<AppState>,
+    Extension(trace): Extension<TraceId>,
+    req: Request<Body>,
+) -> impl IntoResponse {
+    handle_server_fns_with_context(request_context(state, trace), req).await
+}
+
+/// Every page but the sign-in page needs someone signed in; others go to sign in first and
+/// come back to where they were heading.
+async fn page_handler(
+    State(state): State<AppState>,
+    Extension(trace): Extension<TraceId>,
+    session: Session,
+    req: Request<Body>,
+) -> Response {
+    if req.uri().path() != "/sign-in" {
+        if let Ok(None) = auth::current_user(&session).await {
+            let next = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let to = format!("/sign-in?next={}", app::url::percent_encode(next));
+            return Redirect::to(&to).into_response();
+        }
+    }
+    render(state, trace, req).await
+}
+
+async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response {
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        request_context(state, trace),
+        move || shell(options.clone()),
+    );
+    handler(req).await.into_response()
+}
+
+/// Static files from the site root; anything else renders the app's "Page not found".
+async fn fallback(
+    State(state): State<AppState>,
+    Extension(trace): Extension<TraceId>,
+    req: Request<Body>,
+) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut file_req = Request::builder().method(req.method().clone()).uri(req.uri().clone());
+        for (k, v) in req.headers() {
+            file_req = file_req.header(k, v);
+        }
+        if let Ok(file_req) = file_req.body(Body::empty()) {
+            let dir = ServeDir::new(&*state.leptos_options.site_root);
+            let Ok(res) = dir.oneshot(file_req).await;
+            if res.status() != StatusCode::NOT_FOUND {
+                return res.map(Body::new).into_response();
+            }
+        }
+    }
+    render(state, trace, req).await
+}
+
+async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
+    match auth::sign_out(&session, &state.db).await {
+        Ok(()) => Redirect::to("/sign-in").into_response(),
+        Err(e) => error_page(&state, &e),
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// A plain page for the rare error outside the app's own pages (sign-out).
+fn error_page(state: &AppState, err: &app::AppError) -> Response {
+    let trace = err.trace_id().unwrap_or_default().to_string();
+    let support = &state.settings.support_email;
+    let mailto = app::components::support_mailto(support, &trace);
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en-SG\"><head><meta charset=\"utf-8\"><title>Something went wrong – TechBiz Invite</title></head>\
+         <body><main><h1>Something went wrong</h1><p>Try again in a few minutes. If it keeps happening, \
+         <a href=\"{mailto}\">email {support}</a> and quote the Trace ID.</p><p>Trace ID: <code>{trace}</code></p>\
+         <p><a href=\"/\">Go to the Overview</a></p></main></body></html>"
+    );
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response()
+}

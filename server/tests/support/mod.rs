@@ -1,0 +1,167 @@
+//! Spawns the real application on port 0 against a fresh database: a new SQLite file, or a
+//! new database on the test PostgreSQL server (`TEST_POSTGRES_URL`, started by `make test`).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use server::config::{Config, LogFormat};
+use server::startup::Application;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Everything the app logged during this test binary's run (JSON lines).
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log lock")).into_owned()
+    }
+}
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = LogBuffer::default();
+        let writer = buf.clone();
+        server::telemetry::init_with_writer(LogFormat::Json, move || writer.clone());
+        buf
+    })
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app_state: app::server::state::AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh database URL for `backend`. PostgreSQL is never skipped silently: without
+/// `TEST_POSTGRES_URL` the test fails and says how to get one.
+pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db", dir.path().display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_POSTGRES_URL").expect(
+                "TEST_POSTGRES_URL is not set: run `make test` (it starts PostgreSQL), \
+                 or point it at a server where databases may be created",
+            );
+            let name = format!("techbiz_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to TEST_POSTGRES_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, &[]).await
+}
+
+pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
+    logs();
+    println!("database tests ran on: {}", backend.name());
+    let (url, dir) = fresh_database(backend).await;
+    let mut all: Vec<(String, String)> = vec![
+        ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ("DATABASE_URL".into(), url),
+        ("SIGN_IN_MODE".into(), "dev".into()),
+        ("SUPPORT_EMAIL".into(), "help@tech.gov.sg".into()),
+    ];
+    for (k, v) in vars {
+        all.retain(|(key, _)| key != k);
+        all.push((k.to_string(), v.to_string()));
+    }
+    let config = Config::from_lookup(|k| {
+        all.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
+    })
+    .expect("test config");
+    let app = Application::build(config).await.expect("build app");
+    let addr = app.local_addr().expect("addr");
+    let app_state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        base: format!("http://{addr}"),
+        client,
+        app_state,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Calls the development sign-in server function as the page's JavaScript does.
+    pub async fn sign_in(&self, email: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/sign_in"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("email", email)])
+            .send()
+            .await
+            .expect("POST sign_in")
+    }
+}
+
+/// Runs one async test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both_databases {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)(Backend::Postgres).await
+            }
+        }
+    };
+}
