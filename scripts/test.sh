@@ -16,7 +16,7 @@ env -u RUSTC_BOOTSTRAP cargo clippy --release -p app --features ssr --all-target
 env -u RUSTC_BOOTSTRAP cargo clippy --release -p server --all-targets -- -D warnings
 
 step "clippy: app + frontend (hydrate, wasm32)"
-RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo clippy -p frontend \
+RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo clippy -p app -p frontend --features app/hydrate \
   --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile wasm-release -- -D warnings
 
 step "PostgreSQL for the database tests"

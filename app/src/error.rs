@@ -3,9 +3,9 @@
 //! Every variant is something a user can act on, except `Internal`, which carries only the
 //! Trace ID: the detail stays in the server log under that ID.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::FieldError;
 
@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn field_message_finds_the_named_field_only() {
         let err = AppError::validation("email", "Enter an email address");
-        assert_eq!(err.field_message("email").as_deref(), Some("Enter an email address"));
+        assert_eq!(
+            err.field_message("email").as_deref(),
+            Some("Enter an email address")
+        );
         assert_eq!(err.field_message("reason"), None);
     }
 

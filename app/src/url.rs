@@ -17,6 +17,9 @@ pub fn percent_encode(s: &str) -> String {
 mod tests {
     #[test]
     fn encodes_reserved_and_non_ascii() {
-        assert_eq!(super::percent_encode("/a b?c=d&é"), "%2Fa%20b%3Fc%3Dd%26%C3%A9");
+        assert_eq!(
+            super::percent_encode("/a b?c=d&é"),
+            "%2Fa%20b%3Fc%3Dd%26%C3%A9"
+        );
     }
 }

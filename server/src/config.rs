@@ -51,11 +51,14 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_string())
         };
-        let site_addr: SocketAddr = var("LEPTOS_SITE_ADDR", "127.0.0.1:3000").parse().map_err(|e| {
-            ConfigError(format!(
-                "LEPTOS_SITE_ADDR must look like 127.0.0.1:3000 ({e})"
-            ))
-        })?;
+        let site_addr: SocketAddr =
+            var("LEPTOS_SITE_ADDR", "127.0.0.1:3000")
+                .parse()
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "LEPTOS_SITE_ADDR must look like 127.0.0.1:3000 ({e})"
+                    ))
+                })?;
         let log_format = match var("LOG_FORMAT", "json").to_ascii_lowercase().as_str() {
             "json" => LogFormat::Json,
             "pretty" | "text" => LogFormat::Pretty,
@@ -65,7 +68,8 @@ impl Config {
                 )))
             }
         };
-        let sign_in_mode = SignInMode::parse(&var("SIGN_IN_MODE", "disabled")).map_err(ConfigError)?;
+        let sign_in_mode =
+            SignInMode::parse(&var("SIGN_IN_MODE", "disabled")).map_err(ConfigError)?;
         let support_email = var("SUPPORT_EMAIL", "techbiz-support@tech.gov.sg");
         app::domain::Email::parse(&support_email)
             .map_err(|e| ConfigError(format!("SUPPORT_EMAIL: {e}")))?;
@@ -107,8 +111,10 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

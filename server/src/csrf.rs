@@ -75,9 +75,18 @@ mod tests {
 
     #[test]
     fn origin_must_match_host() {
-        assert!(is_same_site(&headers(&[("origin", "http://a.test:3000"), ("host", "a.test:3000")])));
-        assert!(!is_same_site(&headers(&[("origin", "http://evil.test"), ("host", "a.test")])));
-        assert!(!is_same_site(&headers(&[("origin", "null"), ("host", "a.test")])));
+        assert!(is_same_site(&headers(&[
+            ("origin", "http://a.test:3000"),
+            ("host", "a.test:3000")
+        ])));
+        assert!(!is_same_site(&headers(&[
+            ("origin", "http://evil.test"),
+            ("host", "a.test")
+        ])));
+        assert!(!is_same_site(&headers(&[
+            ("origin", "null"),
+            ("host", "a.test")
+        ])));
     }
 
     #[test]

@@ -179,10 +179,10 @@ async fn page_handler(
 
 async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response {
     let options = state.leptos_options.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(
-        request_context(state, trace),
-        move || shell(options.clone()),
-    );
+    let handler =
+        leptos_axum::render_app_to_stream_with_context(request_context(state, trace), move || {
+            shell(options.clone())
+        });
     handler(req).await.into_response()
 }
 
@@ -193,7 +193,9 @@ async fn fallback(
     req: Request<Body>,
 ) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD) {
-        let mut file_req = Request::builder().method(req.method().clone()).uri(req.uri().clone());
+        let mut file_req = Request::builder()
+            .method(req.method().clone())
+            .uri(req.uri().clone());
         for (k, v) in req.headers() {
             file_req = file_req.header(k, v);
         }

@@ -45,8 +45,7 @@ pub async fn sign_in(email: String, next: Option<String>) -> Result<(), AppError
     let state = app_state()?;
     if !state.settings.dev_sign_in() {
         return Err(AppError::Forbidden {
-            message: "Development sign-in is switched off here. Sign in through TechPass."
-                .into(),
+            message: "Development sign-in is switched off here. Sign in through TechPass.".into(),
         });
     }
     let email = Email::parse(&email).map_err(|m| AppError::validation("email", m))?;

@@ -73,13 +73,37 @@ pub fn ErrorSummary(error: AppError) -> impl IntoView {
                     .into_iter()
                     .map(|f| {
                         let href = format!("#{}", f.field);
-                        view! { <li><a href=href>{f.message}</a></li> }
+                        let field = f.field.clone();
+                        view! {
+                            <li>
+                                <a href=href on:click=move |ev| focus_field(ev, &field)>
+                                    {f.message}
+                                </a>
+                            </li>
+                        }
                     })
                     .collect_view()}
             </ul>
         </div>
     }
     .into_any()
+}
+
+/// Following an error-summary link puts the cursor in the field, not just scrolls to it.
+fn focus_field(ev: leptos::ev::MouseEvent, field: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let target = document()
+            .get_element_by_id(field)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(el) = target {
+            ev.prevent_default();
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, field);
 }
 
 #[cfg(test)]

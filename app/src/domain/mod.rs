@@ -2,8 +2,18 @@
 //! browser bundle and the server alike, so both apply the very same rules.
 
 mod email;
+mod invitation;
+mod person;
 
 pub use email::{Email, UserKind};
+pub use invitation::{
+    check_account_field, check_email_invite_field, officer_email_rule, EmailInvite, NewAccount,
+    RawAccount, RawEmailInvite,
+};
+pub use person::{
+    username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
+    TechPassUsername,
+};
 
 use serde::{Deserialize, Serialize};
 

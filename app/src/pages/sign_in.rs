@@ -22,13 +22,18 @@ pub fn SignInPage() -> impl IntoView {
         }
     };
     let disabled_notice = move || {
-        session.0.get().and_then(|r| r.ok()).filter(|s| !s.dev_sign_in).map(|_| {
-            view! {
-                <p class="notice">
-                    "Development sign-in is switched off here. Sign in through TechPass."
-                </p>
-            }
-        })
+        session
+            .0
+            .get()
+            .and_then(|r| r.ok())
+            .filter(|s| !s.dev_sign_in)
+            .map(|_| {
+                view! {
+                    <p class="notice">
+                        "Development sign-in is switched off here. Sign in through TechPass."
+                    </p>
+                }
+            })
     };
     view! {
         <Title text=title/>
@@ -37,7 +42,7 @@ pub fn SignInPage() -> impl IntoView {
             <Suspense fallback=|| ()>{disabled_notice}</Suspense>
             {move || error().map(|error| view! { <ErrorSummary error/> })}
             <ActionForm action=action>
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <div class="field" class:field--error=move || email_error().is_some()>
                     <label class="field__label" for="email">"Email address"</label>
                     <p class="field__hint" id="email-hint">
@@ -52,10 +57,10 @@ pub fn SignInPage() -> impl IntoView {
                         class="input"
                         id="email"
                         name="email"
-                        type="email"
+                        type="text"
+                        inputmode="email"
                         autocomplete="email"
                         spellcheck="false"
-                        required
                         aria-invalid=move || email_error().map(|_| "true")
                         aria-describedby=move || {
                             if email_error().is_some() { "email-hint email-error" } else { "email-hint" }

@@ -33,7 +33,9 @@ pub async fn current_user(session: &Session) -> Result<Option<SessionUser>, AppE
 
 /// The signed-in user, or `Unauthenticated`.
 pub async fn require_user(session: &Session) -> Result<SessionUser, AppError> {
-    current_user(session).await?.ok_or(AppError::Unauthenticated)
+    current_user(session)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// The signed-in user if they are a public officer; anyone else is refused with the reason.
@@ -81,12 +83,12 @@ pub async fn audit(db: &Db, actor: &str, action: &str, detail: &str) -> Result<(
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(now_millis())
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .execute(db.pool())
-        .await
-        .or_internal()?;
+    .bind(actor)
+    .bind(action)
+    .bind(detail)
+    .execute(db.pool())
+    .await
+    .or_internal()?;
     Ok(())
 }
 

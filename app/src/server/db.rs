@@ -68,7 +68,10 @@ impl Db {
     }
 
     fn prepare_url(url: &str) -> Result<(Backend, String), DbError> {
-        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             let path = rest.split('?').next().unwrap_or_default();
             if !path.is_empty() && path != ":memory:" {
                 if let Some(parent) = std::path::Path::new(path).parent() {

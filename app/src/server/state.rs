@@ -18,5 +18,7 @@ pub struct AppState {
 
 /// The state inside a server function (provided as context by the server's handlers).
 pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or("AppState missing from context").or_internal()
+    use_context::<AppState>()
+        .ok_or("AppState missing from context")
+        .or_internal()
 }

@@ -106,10 +106,9 @@ pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
         all.retain(|(key, _)| key != k);
         all.push((k.to_string(), v.to_string()));
     }
-    let config = Config::from_lookup(|k| {
-        all.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
-    })
-    .expect("test config");
+    let config =
+        Config::from_lookup(|k| all.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
+            .expect("test config");
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr().expect("addr");
     let app_state = app.state().clone();

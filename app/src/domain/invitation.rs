@@ -1,0 +1,536 @@
+//! The two single-person forms, as typed (`Raw…`) and as parsed: an email invitation for a
+//! public officer, and a new TechPass account for a public officer or a vendor (which batch
+//! upload rows reuse).
+//!
+//! Parsing collects every field's error, in the order of the form's fields, so the user sees
+//! all that needs fixing at once. Each error's `field` is the name of the raw struct's field,
+//! which is also the form input's `name`.
+
+use serde::{Deserialize, Serialize};
+
+use super::person::{
+    username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
+    TechPassUsername,
+};
+use super::{Email, FieldError, UserKind};
+
+/// The email invitation form as submitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEmailInvite {
+    pub email: String,
+    pub seed_required: String,
+    pub reason: String,
+}
+
+impl RawEmailInvite {
+    /// The field names, in the order of the form.
+    pub const FIELDS: [&'static str; 3] = ["email", "seed_required", "reason"];
+}
+
+/// A valid email invitation: to a public officer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailInvite {
+    pub email: Email,
+    pub seed_required: bool,
+    pub reason: Reason,
+}
+
+impl EmailInvite {
+    pub fn parse(raw: &RawEmailInvite) -> Result<EmailInvite, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let email = keep(&mut errors, "email", officer_email_rule(&raw.email));
+        let seed = keep(
+            &mut errors,
+            "seed_required",
+            SeedRequired::parse(&raw.seed_required),
+        );
+        let reason = keep(&mut errors, "reason", Reason::parse(&raw.reason));
+        match (email, seed, reason) {
+            (Some(email), Some(seed), Some(reason)) if errors.is_empty() => Ok(EmailInvite {
+                email,
+                seed_required: seed.value(),
+                reason,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The message for one field of the email invitation form (`None` if it is fine, or if there
+/// is no such field): for checking a field as the user leaves it.
+pub fn check_email_invite_field(raw: &RawEmailInvite, field: &str) -> Option<String> {
+    match field {
+        "email" => officer_email_rule(&raw.email).err(),
+        "seed_required" => SeedRequired::parse(&raw.seed_required).err(),
+        "reason" => Reason::parse(&raw.reason).err(),
+        _ => None,
+    }
+}
+
+/// The "Email address" of an email invitation: a valid address of a public officer.
+pub fn officer_email_rule(input: &str) -> Result<Email, String> {
+    let email = Email::parse(input)?;
+    match email.kind() {
+        UserKind::PublicOfficer => Ok(email),
+        UserKind::Vendor => Err("Email invitations are for public officers, with an email \
+                                 address ending in gov.sg. To give a vendor a TechPass \
+                                 account, use Create account"
+            .into()),
+    }
+}
+
+/// The create account form (and a batch upload row) as submitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawAccount {
+    pub email: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub contact_number: String,
+    pub organisation: String,
+    pub department: String,
+    pub seed_required: String,
+    pub reason: String,
+}
+
+impl RawAccount {
+    /// The field names, in the order of the form.
+    pub const FIELDS: [&'static str; 9] = [
+        "email",
+        "username",
+        "first_name",
+        "last_name",
+        "contact_number",
+        "organisation",
+        "department",
+        "seed_required",
+        "reason",
+    ];
+}
+
+/// A valid new TechPass account. `kind` follows from `email`; `username` is `Some` exactly
+/// for vendors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub email: Email,
+    pub kind: UserKind,
+    pub username: Option<TechPassUsername>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub contact_number: ContactNumber,
+    pub organisation: Organisation,
+    pub department: Option<Department>,
+    pub seed_required: bool,
+    pub reason: Reason,
+}
+
+impl NewAccount {
+    pub fn parse(raw: &RawAccount) -> Result<NewAccount, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let email = keep(e, "email", Email::parse(&raw.email));
+        let username = keep(e, "username", account_username_rule(raw));
+        let first_name = keep(e, "first_name", PersonName::parse_first(&raw.first_name));
+        let last_name = keep(e, "last_name", PersonName::parse_last(&raw.last_name));
+        let contact_number = keep(
+            e,
+            "contact_number",
+            ContactNumber::parse(&raw.contact_number),
+        );
+        let organisation = keep(e, "organisation", Organisation::parse(&raw.organisation));
+        let department = keep(e, "department", Department::parse_optional(&raw.department));
+        let seed = keep(e, "seed_required", SeedRequired::parse(&raw.seed_required));
+        let reason = keep(e, "reason", Reason::parse(&raw.reason));
+        match (
+            email,
+            username,
+            first_name,
+            last_name,
+            contact_number,
+            organisation,
+            department,
+            seed,
+            reason,
+        ) {
+            (
+                Some(email),
+                Some(username),
+                Some(first_name),
+                Some(last_name),
+                Some(contact_number),
+                Some(organisation),
+                Some(department),
+                Some(seed),
+                Some(reason),
+            ) if errors.is_empty() => Ok(NewAccount {
+                kind: email.kind(),
+                email,
+                username,
+                first_name,
+                last_name,
+                contact_number,
+                organisation,
+                department,
+                seed_required: seed.value(),
+                reason,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The message for one field of the create account form (`None` if it is fine, or if there
+/// is no such field): for checking a field as the user leaves it. The username's rule
+/// depends on the email address, so check `username` again when `email` changes.
+pub fn check_account_field(raw: &RawAccount, field: &str) -> Option<String> {
+    match field {
+        "email" => Email::parse(&raw.email).err(),
+        "username" => account_username_rule(raw).err(),
+        "first_name" => PersonName::parse_first(&raw.first_name).err(),
+        "last_name" => PersonName::parse_last(&raw.last_name).err(),
+        "contact_number" => ContactNumber::parse(&raw.contact_number).err(),
+        "organisation" => Organisation::parse(&raw.organisation).err(),
+        "department" => Department::parse_optional(&raw.department).err(),
+        "seed_required" => SeedRequired::parse(&raw.seed_required).err(),
+        "reason" => Reason::parse(&raw.reason).err(),
+        _ => None,
+    }
+}
+
+/// The username against the kind of user the email address makes. While the address is not
+/// valid the kind is unknown: an empty username is then not reported (the email field has the
+/// error), and a given one is checked only against the username pattern.
+fn account_username_rule(raw: &RawAccount) -> Result<Option<TechPassUsername>, String> {
+    match Email::parse(&raw.email) {
+        Ok(email) => username_rule(email.kind(), &raw.username),
+        Err(_) if raw.username.trim().is_empty() => Ok(None),
+        Err(_) => TechPassUsername::parse(&raw.username).map(Some),
+    }
+}
+
+/// Records a field's error and hands back its value, if any.
+fn keep<T>(errors: &mut Vec<FieldError>, field: &str, result: Result<T, String>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(message) => {
+            errors.push(FieldError::new(field, message));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn officer_invite() -> RawEmailInvite {
+        RawEmailInvite {
+            email: " Jane_Tan@Tech.Gov.SG ".into(),
+            seed_required: "Yes".into(),
+            reason: "Joining the data team".into(),
+        }
+    }
+
+    fn vendor_account() -> RawAccount {
+        RawAccount {
+            email: "li.wei@vendor.com.sg".into(),
+            username: "Li.Wei".into(),
+            first_name: "Li".into(),
+            last_name: "Wei".into(),
+            contact_number: "9123 4567".into(),
+            organisation: "Vendor Pte Ltd".into(),
+            department: "".into(),
+            seed_required: "no".into(),
+            reason: "Builds the agency's app".into(),
+        }
+    }
+
+    fn officer_account() -> RawAccount {
+        RawAccount {
+            email: "jane_tan@tech.gov.sg".into(),
+            username: "".into(),
+            department: "Data Science".into(),
+            ..vendor_account()
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn email_invite_parses_an_officer() {
+        let invite = EmailInvite::parse(&officer_invite()).expect("valid");
+        assert_eq!(invite.email.as_str(), "Jane_Tan@tech.gov.sg");
+        assert!(invite.seed_required);
+        assert_eq!(invite.reason.as_str(), "Joining the data team");
+    }
+
+    #[test]
+    fn email_invite_refuses_vendors_and_points_to_create_account() {
+        let raw = RawEmailInvite {
+            email: "someone@vendor.com".into(),
+            ..officer_invite()
+        };
+        let errors = EmailInvite::parse(&raw).expect_err("vendor");
+        assert_eq!(fields(&errors), ["email"]);
+        assert!(errors[0].message.contains("public officers"));
+        assert!(errors[0].message.contains("gov.sg"));
+        assert!(errors[0].message.contains("Create account"));
+        assert_eq!(
+            check_email_invite_field(&raw, "email"),
+            Some(errors[0].message.clone())
+        );
+    }
+
+    #[test]
+    fn email_invite_collects_every_field_error() {
+        let errors = EmailInvite::parse(&RawEmailInvite::default()).expect_err("empty");
+        assert_eq!(fields(&errors), RawEmailInvite::FIELDS);
+        assert_eq!(errors[0].message, "Enter an email address");
+        assert_eq!(
+            errors[1].message,
+            "Select whether onboarding to SEED is required"
+        );
+        assert_eq!(errors[2].message, "Enter a reason");
+    }
+
+    #[test]
+    fn email_invite_field_checks_match_parse() {
+        let raw = RawEmailInvite::default();
+        for field in RawEmailInvite::FIELDS {
+            assert!(check_email_invite_field(&raw, field).is_some(), "{field}");
+            assert_eq!(check_email_invite_field(&officer_invite(), field), None);
+        }
+        assert_eq!(check_email_invite_field(&raw, "no_such_field"), None);
+    }
+
+    #[test]
+    fn vendor_account_needs_a_username() {
+        let account = NewAccount::parse(&vendor_account()).expect("valid");
+        assert_eq!(account.kind, UserKind::Vendor);
+        assert_eq!(
+            account.username.as_ref().map(TechPassUsername::as_str),
+            Some("li.wei")
+        );
+        assert_eq!(account.contact_number.as_e164(), "+6591234567");
+        assert_eq!(account.department, None);
+        assert!(!account.seed_required);
+
+        let raw = RawAccount {
+            username: " ".into(),
+            ..vendor_account()
+        };
+        let errors = NewAccount::parse(&raw).expect_err("no username");
+        assert_eq!(fields(&errors), ["username"]);
+        assert_eq!(
+            errors[0].message,
+            "Enter a TechPass username: it is required for vendors"
+        );
+    }
+
+    #[test]
+    fn officer_account_must_leave_username_empty() {
+        let account = NewAccount::parse(&officer_account()).expect("valid");
+        assert_eq!(account.kind, UserKind::PublicOfficer);
+        assert_eq!(account.username, None);
+        assert_eq!(
+            account.department.as_ref().map(Department::as_str),
+            Some("Data Science")
+        );
+
+        let raw = RawAccount {
+            username: "jane".into(),
+            ..officer_account()
+        };
+        let errors = NewAccount::parse(&raw).expect_err("username given");
+        assert_eq!(fields(&errors), ["username"]);
+        assert!(errors[0]
+            .message
+            .starts_with("Leave TechPass username empty"));
+    }
+
+    #[test]
+    fn account_collects_every_field_error_in_form_order() {
+        let errors = NewAccount::parse(&RawAccount::default()).expect_err("empty");
+        // Department is optional; the username's requirement is unknown without an email.
+        assert_eq!(
+            fields(&errors),
+            [
+                "email",
+                "first_name",
+                "last_name",
+                "contact_number",
+                "organisation",
+                "seed_required",
+                "reason"
+            ]
+        );
+        assert_eq!(errors[1].message, "Enter a first name");
+        assert_eq!(errors[2].message, "Enter a last name");
+        assert_eq!(errors[3].message, "Enter a contact number");
+
+        let raw = RawAccount {
+            email: "not an email".into(),
+            username: "x".into(),
+            first_name: "J4ne".into(),
+            last_name: "T@n".into(),
+            contact_number: "1234".into(),
+            organisation: "o".repeat(201),
+            department: "d".repeat(201),
+            seed_required: "perhaps".into(),
+            reason: "r".repeat(501),
+        };
+        let errors = NewAccount::parse(&raw).expect_err("all bad");
+        assert_eq!(fields(&errors), RawAccount::FIELDS);
+        for e in &errors {
+            assert_eq!(check_account_field(&raw, &e.field), Some(e.message.clone()));
+        }
+    }
+
+    #[test]
+    fn account_field_checks() {
+        let raw = vendor_account();
+        for field in RawAccount::FIELDS {
+            assert_eq!(check_account_field(&raw, field), None, "{field}");
+        }
+        assert_eq!(check_account_field(&raw, "no_such_field"), None);
+        let raw = RawAccount {
+            contact_number: "9123 4567 ext 2".into(),
+            ..raw
+        };
+        assert!(check_account_field(&raw, "contact_number")
+            .expect("error")
+            .contains("letters"));
+        // The username check follows the email address.
+        let raw = RawAccount {
+            email: "jane@gov.sg".into(),
+            ..raw
+        };
+        assert!(check_account_field(&raw, "username").is_some());
+    }
+
+    #[test]
+    fn parsed_values_survive_a_round_trip_through_json() {
+        let account = NewAccount::parse(&vendor_account()).expect("valid");
+        let json = serde_json::to_string(&account).expect("serialise");
+        let back: NewAccount = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, account);
+        let raw: RawAccount =
+            serde_json::from_str(&serde_json::to_string(&vendor_account()).expect("ser"))
+                .expect("de");
+        assert_eq!(raw, vendor_account());
+    }
+
+    /// Mostly well-formed fields (so whole accounts often parse), sometimes anything at all.
+    fn raw_account() -> impl Strategy<Value = RawAccount> {
+        fn field(good: impl Strategy<Value = String> + 'static) -> BoxedStrategy<String> {
+            prop_oneof![
+                12 => good,
+                1 => "\\PC{0,40}",
+                1 => Just(String::new()),
+            ]
+            .boxed()
+        }
+        (
+            (
+                field("[a-z]{1,8}@([a-z]{1,5}\\.)?(gov\\.sg|example\\.com)"),
+                field("|[A-Za-z][a-z0-9._-]{1,12}[a-z0-9]"),
+                field("[A-Za-z][a-z' .-]{0,12}"),
+                field("\\pL{1,3}( \\pL{1,3})?"),
+                field("(\\+65 ?)?[3689][0-9]{3}[ -]?[0-9]{4}|\\+[1-9][0-9]{7,12}"),
+            ),
+            (
+                field("\\PC{1,30}"),
+                field("\\PC{0,30}"),
+                field("yes|no|Y|N|TRUE|false"),
+                field("\\PC{1,60}"),
+            ),
+        )
+            .prop_map(
+                |(
+                    (email, username, first_name, last_name, contact_number),
+                    (organisation, department, seed_required, reason),
+                )| RawAccount {
+                    email,
+                    username,
+                    first_name,
+                    last_name,
+                    contact_number,
+                    organisation,
+                    department,
+                    seed_required,
+                    reason,
+                },
+            )
+    }
+
+    /// The raw form of a parsed account, as a form would show it again.
+    fn unparse(a: &NewAccount) -> RawAccount {
+        RawAccount {
+            email: a.email.to_string(),
+            username: a
+                .username
+                .as_ref()
+                .map(|u| u.as_str().to_string())
+                .unwrap_or_default(),
+            first_name: a.first_name.to_string(),
+            last_name: a.last_name.to_string(),
+            contact_number: a.contact_number.display(),
+            organisation: a.organisation.to_string(),
+            department: a
+                .department
+                .as_ref()
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default(),
+            seed_required: SeedRequired(a.seed_required).as_str().to_string(),
+            reason: a.reason.to_string(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn account_parse_never_panics_agrees_with_field_checks_and_is_idempotent(
+            raw in raw_account()
+        ) {
+            match NewAccount::parse(&raw) {
+                Ok(account) => {
+                    prop_assert_eq!(account.kind, account.email.kind());
+                    prop_assert_eq!(account.username.is_some(), account.kind == UserKind::Vendor);
+                    for field in RawAccount::FIELDS {
+                        prop_assert_eq!(check_account_field(&raw, field), None);
+                    }
+                    prop_assert_eq!(NewAccount::parse(&unparse(&account)), Ok(account));
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in &errors {
+                        prop_assert_eq!(check_account_field(&raw, &e.field), Some(e.message.clone()));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn email_invite_parse_never_panics(
+            email in "\\PC{0,40}|[a-z]{1,8}@([a-z]{1,5}\\.)?(gov\\.sg|example\\.com)",
+            seed_required in "\\PC{0,6}|yes|no",
+            reason in "\\PC{0,40}",
+        ) {
+            let raw = RawEmailInvite { email, seed_required, reason };
+            match EmailInvite::parse(&raw) {
+                Ok(invite) => prop_assert!(invite.email.is_public_officer()),
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    for e in &errors {
+                        prop_assert_eq!(
+                            check_email_invite_field(&raw, &e.field),
+                            Some(e.message.clone())
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
