@@ -13,5 +13,5 @@ export LEPTOS_RELOAD_PORT="${LEPTOS_RELOAD_PORT:-3001}"
 # and sharing one folder would rebuild them for every switch between the two builds.
 export WASM_TARGET_DIR="$ROOT/target/wasm"
 export PG_PORT="${TECHBIZ_PG_PORT:-55432}"
-export PG_DATA="${TECHBIZ_PG_DATA:-/var/tmp/techbiz-invite-pg}"
+export PG_DATA="${TECHBIZ_PG_DATA:-/var/tmp/tbi-test-postgres}"
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:$PG_PORT/postgres}"

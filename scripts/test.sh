@@ -24,9 +24,12 @@ scripts/postgres.sh
 
 step "unit, property and server tests (SQLite and PostgreSQL)"
 env -u RUSTC_BOOTSTRAP cargo test --release -p app --features ssr
-env -u RUSTC_BOOTSTRAP cargo test --release -p server -- --nocapture --test-threads 4 2>&1 | tee target/server-tests.log
-grep -q "database tests ran on: sqlite" target/server-tests.log
-grep -q "database tests ran on: postgres" target/server-tests.log
+env -u RUSTC_BOOTSTRAP cargo test --release -p server -- --test-threads 4 2>&1 | tee target/server-tests.log
+# Every database test has a ::sqlite and a ::postgres variant; show that both really ran.
+sqlite_ok=$(grep -c '::sqlite \.\.\. ok' target/server-tests.log || true)
+postgres_ok=$(grep -c '::postgres \.\.\. ok' target/server-tests.log || true)
+echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
+[ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
 
 step "release build"
 scripts/build.sh
