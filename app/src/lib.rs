@@ -19,6 +19,7 @@ use leptos_router::path;
 
 use components::AppLayout;
 use pages::{
+    AcceptInvitationPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage,
     InvitationTypePage, InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage,
 };
 
@@ -51,13 +52,13 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFoundPage/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
+                <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
+                <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=OverviewPage/>
                     <Route path=path!("invite-users") view=InviteUsersPage/>
-                    <Route path=path!("invite-users/email")
-                        view=|| view! { <InvitationTypePage kind="email"/> }/>
-                    <Route path=path!("invite-users/create")
-                        view=|| view! { <InvitationTypePage kind="create"/> }/>
+                    <Route path=path!("invite-users/email") view=EmailInvitationPage/>
+                    <Route path=path!("invite-users/create") view=CreateAccountPage/>
                     <Route path=path!("invite-users/batch")
                         view=|| view! { <InvitationTypePage kind="batch"/> }/>
                     <Route path=path!("invite-users/status") view=InviteStatusPage/>

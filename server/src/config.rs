@@ -26,6 +26,14 @@ pub struct Config {
     pub output_name: String,
     /// `LOG_FORMAT`: `json` (default, for production) or `pretty`.
     pub log_format: LogFormat,
+    /// `RELAY_ENABLED`: whether this instance sends the queued email (default true).
+    pub relay_enabled: bool,
+    /// `RELAY_INTERVAL_MS`: how often the relay looks for due email (default 2000).
+    pub relay_interval_ms: u64,
+    /// `RELAY_RETRY_BASE_MS`: first retry delay after a failed send, doubling (default 30000).
+    pub relay_retry_base_ms: u64,
+    /// `SMTP_FROM`: the sender of every email.
+    pub smtp_from: String,
     pub settings: Settings,
 }
 
@@ -87,7 +95,34 @@ impl Config {
                 ));
             }
         }
+        let invite_expiry_days: u32 = var("INVITE_EXPIRY_DAYS", "14")
+            .parse()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| {
+                ConfigError("INVITE_EXPIRY_DAYS must be a whole number from 1 to 365".into())
+            })?;
+        let relay_enabled = match var("RELAY_ENABLED", "true").to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(ConfigError(format!(
+                    "RELAY_ENABLED must be true or false, not \"{other}\""
+                )))
+            }
+        };
+        let number = |k: &str, default: &str| -> Result<u64, ConfigError> {
+            var(k, default)
+                .parse()
+                .map_err(|_| ConfigError(format!("{k} must be a whole number of milliseconds")))
+        };
+        let relay_interval_ms = number("RELAY_INTERVAL_MS", "2000")?;
+        let relay_retry_base_ms = number("RELAY_RETRY_BASE_MS", "30000")?;
         Ok(Config {
+            relay_enabled,
+            relay_interval_ms,
+            relay_retry_base_ms,
+            smtp_from: var("SMTP_FROM", "TechBiz <no-reply@techbiz.tech.gov.sg>"),
             site_addr,
             database_url: var("DATABASE_URL", "sqlite://data/techbiz-invite.db"),
             site_root: var("LEPTOS_SITE_ROOT", "target/site"),
@@ -99,6 +134,7 @@ impl Config {
                 sign_in_mode,
                 public_url: public_url.trim_end_matches('/').to_string(),
                 smtp_url,
+                invite_expiry_days,
             },
         })
     }
@@ -137,6 +173,9 @@ mod tests {
             ("SUPPORT_EMAIL", "not-an-address"),
             ("PUBLIC_URL", "ftp://x"),
             ("SMTP_URL", "http://x"),
+            ("INVITE_EXPIRY_DAYS", "0"),
+            ("RELAY_ENABLED", "sometimes"),
+            ("RELAY_INTERVAL_MS", "soon"),
         ] {
             let err = config(&[(k, v)]).expect_err(k).to_string();
             assert!(err.contains(k), "{err} should name {k}");

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::server::db::Db;
+use app::server::directory::BuiltInDirectory;
+use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
 use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
 use app::server::{auth, TraceId};
@@ -34,6 +36,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    relay: Option<(Relay, Duration)>,
 }
 
 impl Application {
@@ -55,12 +58,32 @@ impl Application {
             leptos_options,
             db,
             settings: Arc::new(config.settings.clone()),
+            directory: Arc::new(BuiltInDirectory),
         };
         let router = router(state.clone());
+        let relay = if config.relay_enabled {
+            let mailer: Arc<dyn Mailer> = match &config.settings.smtp_url {
+                Some(url) => {
+                    Arc::new(SmtpMailer::new(url, &config.smtp_from).map_err(anyhow::Error::msg)?)
+                }
+                None => Arc::new(DevMailbox::new(state.db.clone())),
+            };
+            let options = RelayOptions {
+                retry_base: Duration::from_millis(config.relay_retry_base_ms),
+                ..RelayOptions::default()
+            };
+            Some((
+                Relay::new(state.db.clone(), mailer, options),
+                Duration::from_millis(config.relay_interval_ms),
+            ))
+        } else {
+            None
+        };
         Ok(Application {
             listener,
             router,
             state,
+            relay,
         })
     }
 
@@ -84,11 +107,17 @@ impl Application {
                 }
             }
         });
+        let relay = self
+            .relay
+            .map(|(relay, every)| tokio::spawn(relay.run(every)));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
         sweeper.abort();
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         self.state.db.close().await;
         Ok(())
     }
@@ -163,7 +192,7 @@ async fn page_handler(
     session: Session,
     req: Request<Body>,
 ) -> Response {
-    if req.uri().path() != "/sign-in" {
+    if !is_public_page(req.uri().path()) {
         if let Ok(None) = auth::current_user(&session).await {
             let next = req
                 .uri()
@@ -175,6 +204,12 @@ async fn page_handler(
         }
     }
     render(state, trace, req).await
+}
+
+/// Pages anyone may open: signing in, an invitee's link, and the development mailbox (which
+/// answers only under the development sign-in).
+fn is_public_page(path: &str) -> bool {
+    path == "/sign-in" || path == "/dev/mailbox" || path.starts_with("/invitations/")
 }
 
 async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response {

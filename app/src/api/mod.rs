@@ -1,6 +1,10 @@
 //! `#[server]` functions only: each gets state, authorises, parses with the domain, calls a
 //! service and maps the error. Stable endpoints under `/api/` so HTTP tests can call them.
 
+mod invites;
 mod session;
+mod signup;
 
+pub use invites::*;
 pub use session::*;
+pub use signup::*;

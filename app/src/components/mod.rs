@@ -1,5 +1,7 @@
 mod error_notice;
+mod form;
 mod layout;
 
 pub use error_notice::{support_mailto, ErrorNotice, ErrorSummary};
+pub use form::{FormState, TextField, YesNoField};
 pub use layout::{AppLayout, SessionContext};

@@ -1,9 +1,15 @@
+mod accept_invitation;
+mod dev_mailbox;
+mod invite_forms;
 mod invite_status;
 mod invite_users;
 mod not_found;
 mod overview;
 mod sign_in;
 
+pub use accept_invitation::AcceptInvitationPage;
+pub use dev_mailbox::DevMailboxPage;
+pub use invite_forms::{CreateAccountPage, EmailInvitationPage};
 pub use invite_status::InviteStatusPage;
 pub use invite_users::{InvitationTypePage, InviteUsersPage, INVITATION_TYPES};
 pub use not_found::NotFoundPage;

@@ -2,8 +2,13 @@
 
 pub mod auth;
 pub mod db;
+pub mod directory;
+pub mod invites;
+pub mod outbox;
+pub mod relay;
 pub mod session_store;
 pub mod settings;
+pub mod signup;
 pub mod state;
 pub mod trace;
 

@@ -31,6 +31,8 @@ pub struct Settings {
     pub public_url: String,
     /// `smtp://…` or `smtps://…`; none means mail goes to the development mailbox.
     pub smtp_url: Option<String>,
+    /// Days an invitation link stays valid.
+    pub invite_expiry_days: u32,
 }
 
 impl Settings {

@@ -4,6 +4,7 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 
 use super::db::Db;
+use super::directory::Directory;
 use super::settings::Settings;
 use super::OrInternal;
 use crate::AppError;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// The TechPass directory (built-in by default).
+    pub directory: Arc<dyn Directory>,
 }
 
 /// The state inside a server function (provided as context by the server's handlers).

@@ -1,6 +1,8 @@
 //! Spawns the real application on port 0 against a fresh database: a new SQLite file, or a
 //! new database on the test PostgreSQL server (`TEST_POSTGRES_URL`, started by `make test`).
 
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -163,4 +165,113 @@ macro_rules! both_databases {
             }
         }
     };
+}
+
+/// A real SMTP server process on loopback (npm's smtp-server, `end2end/smtp-sink.mjs`) that
+/// writes each accepted message to a folder.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let dir = tempfile::tempdir().expect("mail dir");
+        let port = free_port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/smtp-sink.mjs");
+        let child = std::process::Command::new("node")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the SMTP sink (node end2end/smtp-sink.mjs; run scripts/setup.sh)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return SmtpSink { port, dir, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the SMTP sink did not start on port {port}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far, oldest first, raw.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .expect("read mail dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("read message"))
+            .collect()
+    }
+
+    /// Waits (up to 15 s) until at least `n` messages have arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..150 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} messages, got {}", self.messages().len());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text of a message with quoted-printable soft breaks and escapes undone.
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The sign-up token in an invitation message.
+pub fn token_in(message: &str) -> String {
+    let text = decode_qp(message);
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }

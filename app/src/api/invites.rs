@@ -1,0 +1,87 @@
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The outcome the officer sees after a successful submit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteSent {
+    pub email: String,
+    pub invitation_id: String,
+}
+
+/// Email invitation to a public officer. Flat form fields, so the form also works before
+/// the page has hydrated.
+#[server(prefix = "/api", endpoint = "send_invite")]
+pub async fn send_invite(
+    email: String,
+    seed_required: Option<String>,
+    reason: String,
+) -> Result<InviteSent, AppError> {
+    use crate::domain::{EmailInvite, RawEmailInvite};
+    use crate::server::{auth, invites, state::app_state};
+    let state = app_state()?;
+    let (_, inviter) = auth::require_officer(&auth::session().await?).await?;
+    let raw = RawEmailInvite {
+        email,
+        seed_required: seed_required.unwrap_or_default(),
+        reason,
+    };
+    let invite = EmailInvite::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
+    let done = invites::send_invite(
+        &state.db,
+        &*state.directory,
+        &state.settings,
+        &inviter,
+        &invite,
+    )
+    .await?;
+    Ok(InviteSent {
+        email: done.email,
+        invitation_id: done.invitation_id,
+    })
+}
+
+/// Creates a TechPass account on behalf of a public officer or a vendor.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "create_account")]
+pub async fn create_account(
+    email: String,
+    username: Option<String>,
+    first_name: String,
+    last_name: String,
+    contact_number: String,
+    organisation: String,
+    department: Option<String>,
+    seed_required: Option<String>,
+    reason: String,
+) -> Result<InviteSent, AppError> {
+    use crate::domain::{NewAccount, RawAccount};
+    use crate::server::{auth, invites, state::app_state};
+    let state = app_state()?;
+    let (_, inviter) = auth::require_officer(&auth::session().await?).await?;
+    let raw = RawAccount {
+        email,
+        username: username.unwrap_or_default(),
+        first_name,
+        last_name,
+        contact_number,
+        organisation,
+        department: department.unwrap_or_default(),
+        seed_required: seed_required.unwrap_or_default(),
+        reason,
+    };
+    let account = NewAccount::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
+    let done = invites::create_account(
+        &state.db,
+        &*state.directory,
+        &state.settings,
+        &inviter,
+        &account,
+    )
+    .await?;
+    Ok(InviteSent {
+        email: done.email,
+        invitation_id: done.invitation_id,
+    })
+}

@@ -1,0 +1,96 @@
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// What an invitation link leads to, once the invitee chose to continue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    /// The account was created on their behalf: they only activate it.
+    pub create_account: bool,
+}
+
+/// Called by the "Continue" button, never by opening the link: a mail scanner that fetches
+/// the link cannot use it up.
+#[server(prefix = "/api", endpoint = "open_invitation")]
+pub async fn open_invitation(token: String) -> Result<InvitationView, AppError> {
+    use crate::server::{signup, state::app_state};
+    let state = app_state()?;
+    let inv = signup::open(&state.db, &token).await?;
+    Ok(InvitationView {
+        create_account: inv.invitation_type == "create",
+        email: inv.email,
+    })
+}
+
+/// Email invitation: the invitee's details; their account is then active.
+#[server(prefix = "/api", endpoint = "complete_sign_up")]
+pub async fn complete_sign_up(
+    token: String,
+    first_name: String,
+    last_name: String,
+    contact_number: String,
+    organisation: String,
+    department: Option<String>,
+) -> Result<String, AppError> {
+    use crate::server::{signup, state::app_state};
+    let state = app_state()?;
+    let details = signup::RawSignUp {
+        first_name,
+        last_name,
+        contact_number,
+        organisation,
+        department: department.unwrap_or_default(),
+    };
+    let email = signup::sign_up(&state.db, &*state.directory, &token, details).await?;
+    Ok(email.to_string())
+}
+
+/// Create account: the person activates the account made for them.
+#[server(prefix = "/api", endpoint = "activate_account")]
+pub async fn activate_account(token: String) -> Result<String, AppError> {
+    use crate::server::{signup, state::app_state};
+    let state = app_state()?;
+    Ok(signup::activate(&state.db, &*state.directory, &token).await?)
+}
+
+/// One message in the development mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub link: Option<String>,
+}
+
+/// The development mailbox: mail "sent" while no SMTP server is configured, shown only with
+/// the development sign-in switched on.
+#[server(prefix = "/api", endpoint = "list_dev_mail")]
+pub async fn list_dev_mail() -> Result<Vec<DevMail>, AppError> {
+    use crate::server::{state::app_state, OrInternal};
+    let state = app_state()?;
+    if !state.settings.dev_sign_in() || state.settings.smtp_url.is_some() {
+        return Err(AppError::NotFound {
+            what: "The development mailbox".into(),
+        });
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT recipient, subject, body_text FROM dev_mailbox ORDER BY created_at DESC LIMIT 100",
+    )
+    .fetch_all(state.db.pool())
+    .await
+    .or_internal()?;
+    Ok(rows
+        .into_iter()
+        .map(|(to, subject, text)| DevMail {
+            link: text
+                .split_whitespace()
+                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .map(str::to_string),
+            to,
+            subject,
+            text,
+        })
+        .collect())
+}

@@ -1,0 +1,241 @@
+//! Form building blocks in the GOV.UK pattern: label, hint, error message, input; the field
+//! marked `aria-invalid` and described by its hint and error. Rules come from `domain`, run
+//! as the user leaves a field and again on the server at submit.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::AppError;
+
+type Checker = fn(&HashMap<&'static str, String>, &str) -> Option<String>;
+
+/// Values and messages of one form.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    values: RwSignal<HashMap<&'static str, String>>,
+    errors: RwSignal<HashMap<String, String>>,
+    check: StoredValue<Checker>,
+}
+
+impl FormState {
+    pub fn new(check: Checker) -> FormState {
+        FormState {
+            values: RwSignal::new(HashMap::new()),
+            errors: RwSignal::new(HashMap::new()),
+            check: StoredValue::new(check),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> String {
+        self.values
+            .with(|v| v.get(name).cloned().unwrap_or_default())
+    }
+
+    pub fn set(&self, name: &'static str, value: String) {
+        self.values.update(|v| {
+            v.insert(name, value);
+        });
+    }
+
+    /// Checks one field with the shared rules (as the user leaves it). An untouched empty
+    /// field is left alone until submit, so tabbing through the form does not shout.
+    pub fn check_field(&self, name: &str) {
+        let has_error = self.errors.with_untracked(|e| e.contains_key(name));
+        if self.value(name).trim().is_empty() && !has_error {
+            return;
+        }
+        let message = self
+            .values
+            .with_untracked(|v| (self.check.get_value())(v, name));
+        self.errors.update(|e| match message {
+            Some(m) => {
+                e.insert(name.to_string(), m);
+            }
+            None => {
+                e.remove(name);
+            }
+        });
+    }
+
+    pub fn error(&self, name: &'static str) -> Signal<Option<String>> {
+        let errors = self.errors;
+        Signal::derive(move || errors.with(|e| e.get(name).cloned()))
+    }
+
+    /// Shows the server's verdict on each field after a submit.
+    pub fn show_server_errors(&self, err: &AppError) {
+        if let AppError::Validation { fields } = err {
+            self.errors.set(
+                fields
+                    .iter()
+                    .map(|f| (f.field.clone(), f.message.clone()))
+                    .collect(),
+            );
+        }
+    }
+
+    pub fn reset(&self) {
+        self.values.set(HashMap::new());
+        self.errors.set(HashMap::new());
+    }
+}
+
+fn describedby(name: &str, hint: bool, error: bool) -> Option<String> {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{name}-hint"));
+    }
+    if error {
+        ids.push(format!("{name}-error"));
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+#[component]
+fn FieldError(name: &'static str, error: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        error.get().map(|m| {
+            view! {
+                <p class="field__error" id=format!("{name}-error")>
+                    <span class="visually-hidden">"Error: "</span>
+                    {m}
+                </p>
+            }
+        })
+    }
+}
+
+/// A one-line text input (or a textarea with `multiline`).
+#[component]
+pub fn TextField(
+    form: FormState,
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] optional: bool,
+    #[prop(optional)] multiline: bool,
+    #[prop(optional, into)] disabled: Signal<bool>,
+    #[prop(optional, into)] hint_when_disabled: Option<&'static str>,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(default = "text")] inputmode: &'static str,
+    /// Also re-check these fields when this one changes (a username depends on the email).
+    #[prop(optional)]
+    rechecks: &'static [&'static str],
+) -> impl IntoView {
+    let error = form.error(name);
+    let hint_text = move || {
+        if disabled.get() {
+            hint_when_disabled.or(hint)
+        } else {
+            hint
+        }
+    };
+    let has_hint = hint.is_some() || hint_when_disabled.is_some();
+    let on_input = move |ev| form.set(name, event_target_value(&ev));
+    let on_blur = move |_| {
+        form.check_field(name);
+        for other in rechecks {
+            form.check_field(other);
+        }
+    };
+    let invalid = move || error.get().map(|_| "true");
+    let described = move || describedby(name, has_hint, error.get().is_some());
+    let input = if multiline {
+        view! {
+            <textarea
+                class="input input--multiline"
+                id=name
+                name=name
+                rows="4"
+                autocomplete=autocomplete
+                on:input=on_input
+                on:blur=on_blur
+                aria-invalid=invalid
+                aria-describedby=described
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input
+                class="input"
+                id=name
+                name=name
+                type="text"
+                inputmode=inputmode
+                autocomplete=autocomplete
+                spellcheck="false"
+                disabled=move || disabled.get()
+                on:input=on_input
+                on:blur=on_blur
+                aria-invalid=invalid
+                aria-describedby=described
+            />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field" class:field--error=move || error.get().is_some()>
+            <label class="field__label" for=name>
+                {label}
+                {optional.then_some(" (optional)")}
+            </label>
+            {has_hint
+                .then(|| {
+                    view! {
+                        <p class="field__hint" id=format!("{name}-hint")>
+                            {hint_text}
+                        </p>
+                    }
+                })}
+            <FieldError name error/>
+            {input}
+        </div>
+    }
+}
+
+/// "Is onboarding to SEED required?": a Yes/No radio group in a fieldset with a legend.
+#[component]
+pub fn YesNoField(
+    form: FormState,
+    name: &'static str,
+    legend: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let error = form.error(name);
+    let choose = move |value: &'static str| {
+        move |_| {
+            form.set(name, value.to_string());
+            form.check_field(name);
+        }
+    };
+    view! {
+        <div class="field" class:field--error=move || error.get().is_some()>
+            <fieldset
+                class="fieldset"
+                aria-describedby=move || describedby(name, hint.is_some(), error.get().is_some())
+            >
+                <legend class="field__label">{legend}</legend>
+                {hint.map(|h| view! { <p class="field__hint" id=format!("{name}-hint")>{h}</p> })}
+                <FieldError name error/>
+                <div class="radios">
+                    <div class="radio">
+                        <input type="radio" id=name name=name value="yes" on:change=choose("yes")/>
+                        <label for=name>"Yes"</label>
+                    </div>
+                    <div class="radio">
+                        <input
+                            type="radio"
+                            id=format!("{name}-no")
+                            name=name
+                            value="no"
+                            on:change=choose("no")
+                        />
+                        <label for=format!("{name}-no")>"No"</label>
+                    </div>
+                </div>
+            </fieldset>
+        </div>
+    }
+}

@@ -1,0 +1,118 @@
+//! The page the invitation email links to. Opening it changes nothing; "Continue" opens the
+//! invitation, then the invitee signs up (email invitation) or activates (created account).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::invite_forms::check_account;
+use crate::api::{ActivateAccount, CompleteSignUp, InvitationView, OpenInvitation};
+use crate::components::{ErrorNotice, ErrorSummary, FormState, TextField};
+
+#[component]
+pub fn AcceptInvitationPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let open = ServerAction::<OpenInvitation>::new();
+    let sign_up = ServerAction::<CompleteSignUp>::new();
+    let activate = ServerAction::<ActivateAccount>::new();
+    let active_email = move || {
+        sign_up
+            .value()
+            .get()
+            .and_then(|r| r.ok())
+            .or_else(|| activate.value().get().and_then(|r| r.ok()))
+    };
+    let content = move || {
+        if let Some(email) = active_email() {
+            return view! {
+                <Title text="Your TechPass account is active"/>
+                <div class="panel panel--success" role="status">
+                    <h1 class="panel__title">"Your TechPass account is active"</h1>
+                    <p>{format!("You can now sign in to TechPass as {email}.")}</p>
+                </div>
+            }
+            .into_any();
+        }
+        match open.value().get() {
+            None => view! {
+                <Title text="Create your TechPass account"/>
+                <h1>"Create your TechPass account"</h1>
+                <p class="lead">
+                    "You have been invited to TechPass, the identity for Singapore Government Tech Stack products."
+                </p>
+                <ActionForm action=open>
+                    <input type="hidden" name="token" value=token/>
+                    <button type="submit" class="button" disabled=move || open.pending().get()>
+                        "Continue"
+                    </button>
+                </ActionForm>
+            }
+            .into_any(),
+            Some(Err(error)) => view! {
+                <Title text="Invitation not available"/>
+                <h1>"This invitation cannot be used"</h1>
+                <ErrorNotice error/>
+            }
+            .into_any(),
+            Some(Ok(InvitationView { email, create_account: true })) => view! {
+                <Title text="Activate your TechPass account"/>
+                <h1>"Activate your TechPass account"</h1>
+                <p>{format!("An account has been created for {email}.")}</p>
+                {move || activate.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error/> })}
+                <ActionForm action=activate>
+                    <input type="hidden" name="token" value=token/>
+                    <button type="submit" class="button" disabled=move || activate.pending().get()>
+                        "Activate account"
+                    </button>
+                </ActionForm>
+            }
+            .into_any(),
+            Some(Ok(InvitationView { email, .. })) => view! { <SignUpForm email token=token() action=sign_up/> }
+                .into_any(),
+        }
+    };
+    view! { <main id="main-content" class="main main--narrow">{content}</main> }
+}
+
+#[component]
+fn SignUpForm(email: String, token: String, action: ServerAction<CompleteSignUp>) -> impl IntoView {
+    let form = FormState::new(check_account);
+    let error = move || action.value().get().and_then(|r| r.err());
+    Effect::new(move |_| {
+        if let Some(e) = error() {
+            form.show_server_errors(&e);
+        }
+    });
+    let title = move || {
+        if error().is_some() {
+            "Error: Your details"
+        } else {
+            "Your details"
+        }
+    };
+    view! {
+        <Title text=title/>
+        <h1>"Your details"</h1>
+        <p class="lead">{format!("Your TechPass account will be for {email}.")}</p>
+        {move || error().map(|error| view! { <ErrorSummary error/> })}
+        <ActionForm action=action>
+            <input type="hidden" name="token" value=token/>
+            <TextField form name="first_name" label="First name" autocomplete="given-name"/>
+            <TextField form name="last_name" label="Last name" autocomplete="family-name"/>
+            <TextField
+                form
+                name="contact_number"
+                label="Contact number"
+                hint="For example 9123 4567, or +44 20 7946 0958 for a number outside Singapore"
+                autocomplete="tel"
+                inputmode="tel"
+            />
+            <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
+            <TextField form name="department" label="Department" optional=true/>
+            <button type="submit" class="button" disabled=move || action.pending().get()>
+                "Create account"
+            </button>
+        </ActionForm>
+    }
+}

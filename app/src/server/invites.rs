@@ -1,0 +1,275 @@
+//! Sending an email invitation and creating an account on someone's behalf: one transaction
+//! holds the invitation, the account (when created), the email in the outbox and the audit
+//! record, so none exists without the others.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use super::db::{now_millis, Db};
+use super::directory::{kind_str, AccountStatus, Directory};
+use super::outbox::{self, OutgoingEmail};
+use super::settings::Settings;
+use crate::domain::{Email, EmailInvite, FieldError, NewAccount};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    /// Something about the request clashes with what exists; the message says what.
+    #[error("{}", .0.message)]
+    Conflict(FieldError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// What the officer is told after a successful submit.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub invitation_id: String,
+    pub email: String,
+}
+
+/// A fresh sign-up token (given once, in the email) and its hash (the only thing stored).
+pub fn new_token() -> (String, String) {
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn agency_of(inviter: &Email) -> String {
+    inviter.domain().to_string()
+}
+
+/// Refuses an address that already has an account or an open invitation.
+async fn ensure_new(
+    conn: &mut AnyConnection,
+    directory: &dyn Directory,
+    email: &Email,
+) -> Result<(), InviteError> {
+    if directory.account_exists(conn, &email.key()).await? {
+        return Err(InviteError::Conflict(FieldError::new(
+            "email",
+            format!("{email} already has a TechPass account, so there is nothing to send"),
+        )));
+    }
+    let open: Option<(String,)> = sqlx::query_as(
+        "SELECT status FROM invitations WHERE email_key = $1 AND status IN ('invited', 'created')",
+    )
+    .bind(email.key())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if open.is_some() {
+        return Err(InviteError::Conflict(FieldError::new(
+            "email",
+            format!(
+                "{email} already has a pending invitation. See Invite user status to follow it up"
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// A unique-index violation from a concurrent duplicate becomes the same clear conflict.
+fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            InviteError::Conflict(FieldError::new(
+                "email",
+                format!("{email} already has a pending invitation or an account"),
+            ))
+        }
+        _ => InviteError::Db(e),
+    }
+}
+
+struct InvitationRow<'a> {
+    email: &'a Email,
+    invitation_type: &'a str,
+    inviter: &'a Email,
+    reason: &'a str,
+    seed_required: bool,
+    account_id: Option<String>,
+    username: Option<String>,
+    status: &'a str,
+    token_hash: String,
+    expiry_days: u32,
+}
+
+async fn insert_invitation(
+    conn: &mut AnyConnection,
+    row: InvitationRow<'_>,
+) -> Result<String, InviteError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now_millis();
+    let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
+    sqlx::query(
+        "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
+         inviter_agency, reason, seed_required, account_id, username, status, token_hash, \
+         expires_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+    )
+    .bind(&id)
+    .bind(row.email.as_str())
+    .bind(row.email.key())
+    .bind(kind_str(row.email.kind()))
+    .bind(row.invitation_type)
+    .bind(row.inviter.as_str())
+    .bind(agency_of(row.inviter))
+    .bind(row.reason)
+    .bind(i64::from(row.seed_required))
+    .bind(row.account_id)
+    .bind(row.username)
+    .bind(row.status)
+    .bind(row.token_hash)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| map_unique(row.email, e))?;
+    Ok(id)
+}
+
+async fn audit(
+    conn: &mut AnyConnection,
+    actor: &Email,
+    action: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(now_millis())
+    .bind(actor.as_str())
+    .bind(action)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn accept_link(settings: &Settings, token: &str) -> String {
+    format!("{}/invitations/accept?token={token}", settings.public_url)
+}
+
+/// Email invitation to a public officer.
+pub async fn send_invite(
+    db: &Db,
+    directory: &dyn Directory,
+    settings: &Settings,
+    inviter: &Email,
+    invite: &EmailInvite,
+) -> Result<Invited, InviteError> {
+    let mut tx = db.pool().begin().await?;
+    ensure_new(&mut tx, directory, &invite.email).await?;
+    let (token, token_hash) = new_token();
+    let id = insert_invitation(
+        &mut tx,
+        InvitationRow {
+            email: &invite.email,
+            invitation_type: "email",
+            inviter,
+            reason: invite.reason.as_str(),
+            seed_required: invite.seed_required,
+            account_id: None,
+            username: None,
+            status: "invited",
+            token_hash,
+            expiry_days: settings.invite_expiry_days,
+        },
+    )
+    .await?;
+    let link = accept_link(settings, &token);
+    let mail =
+        OutgoingEmail::invitation(&invite.email, inviter, &link, settings.invite_expiry_days);
+    outbox::enqueue(&mut tx, Some(&id), &mail).await?;
+    audit(&mut tx, inviter, "send_invite", invite.email.as_str()).await?;
+    tx.commit().await?;
+    Ok(Invited {
+        invitation_id: id,
+        email: invite.email.to_string(),
+    })
+}
+
+/// Creates a TechPass account on behalf of an officer or a vendor; they activate it from
+/// the email.
+pub async fn create_account(
+    db: &Db,
+    directory: &dyn Directory,
+    settings: &Settings,
+    inviter: &Email,
+    account: &NewAccount,
+) -> Result<Invited, InviteError> {
+    let mut tx = db.pool().begin().await?;
+    ensure_new(&mut tx, directory, &account.email).await?;
+    if let Some(username) = &account.username {
+        if directory.username_taken(&mut tx, username.as_str()).await? {
+            return Err(InviteError::Conflict(FieldError::new(
+                "username",
+                format!("The TechPass username {username} is taken. Choose another"),
+            )));
+        }
+    }
+    let account_id = directory
+        .create_account(&mut tx, account, AccountStatus::Created)
+        .await
+        .map_err(|e| map_unique(&account.email, e))?;
+    let (token, token_hash) = new_token();
+    let id = insert_invitation(
+        &mut tx,
+        InvitationRow {
+            email: &account.email,
+            invitation_type: "create",
+            inviter,
+            reason: account.reason.as_str(),
+            seed_required: account.seed_required,
+            account_id: Some(account_id),
+            username: account.username.as_ref().map(|u| u.as_str().to_string()),
+            status: "created",
+            token_hash,
+            expiry_days: settings.invite_expiry_days,
+        },
+    )
+    .await?;
+    let link = accept_link(settings, &token);
+    let mail = OutgoingEmail::account_created(account, inviter, &link, settings.invite_expiry_days);
+    outbox::enqueue(&mut tx, Some(&id), &mail).await?;
+    audit(&mut tx, inviter, "create_account", account.email.as_str()).await?;
+    tx.commit().await?;
+    Ok(Invited {
+        invitation_id: id,
+        email: account.email.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unguessable_and_only_their_hash_is_kept() {
+        let (a, ha) = new_token();
+        let (b, hb) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "32 random bytes, base64url");
+        assert_eq!(ha, hash_token(&a));
+        assert_ne!(ha, hb);
+        assert!(!ha.contains(&a));
+    }
+}
+
+impl From<InviteError> for crate::AppError {
+    fn from(e: InviteError) -> Self {
+        match e {
+            InviteError::Conflict(field) => crate::AppError::Validation {
+                fields: vec![field],
+            },
+            InviteError::Db(e) => super::internal_error(e),
+        }
+    }
+}

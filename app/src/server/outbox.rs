@@ -1,0 +1,145 @@
+//! The transactional outbox: an email is written in the same transaction as the invitation
+//! it belongs to, and a relay sends it afterwards. Nothing is sent from inside a request, so a
+//! crash can neither lose an invitation's email nor send one for an invitation that was
+//! rolled back.
+
+use sqlx::AnyConnection;
+
+use super::db::now_millis;
+use crate::domain::{Email, NewAccount};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_page(paragraphs: &[String], link: &str, button: &str) -> String {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape_html(p)))
+        .collect();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><body style=\"font-family:Arial,sans-serif;line-height:1.5\">\
+         {body}<p><a href=\"{href}\" style=\"display:inline-block;padding:10px 20px;background:#0b4f9c;\
+         color:#ffffff;text-decoration:none;border-radius:4px\">{button}</a></p>\
+         <p>If the button does not work, copy this address into your browser:<br>{href}</p></body></html>",
+        href = escape_html(link),
+        button = escape_html(button),
+    )
+}
+
+impl OutgoingEmail {
+    pub fn invitation(to: &Email, inviter: &Email, link: &str, expiry_days: u32) -> Self {
+        let paragraphs = vec![
+            "Hello,".to_string(),
+            format!(
+                "{inviter} has invited you to create a TechPass account, the identity you use \
+                 for Singapore Government Tech Stack products."
+            ),
+            format!("The link below works for {expiry_days} days."),
+        ];
+        let text = format!(
+            "{}\n\nCreate your TechPass account: {link}\n",
+            paragraphs.join("\n\n")
+        );
+        OutgoingEmail {
+            to: to.to_string(),
+            subject: "You are invited to create a TechPass account".into(),
+            html: html_page(&paragraphs, link, "Create your TechPass account"),
+            text,
+        }
+    }
+
+    pub fn account_created(account: &NewAccount, inviter: &Email, link: &str, days: u32) -> Self {
+        let mut paragraphs = vec![
+            format!("Hello {},", account.first_name.as_str()),
+            format!(
+                "{inviter} has created a TechPass account for you, the identity you use for \
+                 Singapore Government Tech Stack products."
+            ),
+        ];
+        if let Some(u) = &account.username {
+            paragraphs.push(format!("Your TechPass username is {u}."));
+        }
+        paragraphs.push(format!(
+            "Activate it with the link below within {days} days."
+        ));
+        let text = format!(
+            "{}\n\nActivate your TechPass account: {link}\n",
+            paragraphs.join("\n\n")
+        );
+        OutgoingEmail {
+            to: account.email.to_string(),
+            subject: "Your TechPass account is ready to activate".into(),
+            html: html_page(&paragraphs, link, "Activate your TechPass account"),
+            text,
+        }
+    }
+}
+
+/// Queues an email inside the caller's transaction.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    invitation_id: Option<&str>,
+    mail: &OutgoingEmail,
+) -> Result<String, sqlx::Error> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now_millis();
+    sqlx::query(
+        "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, status, \
+         attempts, next_attempt_at, locked_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $7)",
+    )
+    .bind(&id)
+    .bind(invitation_id)
+    .bind(&mail.to)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(&mail.html)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn invitation_mail_carries_the_link_in_text_and_html() {
+        let to = Email::parse("new@agency.gov.sg").expect("to");
+        let by = Email::parse("boss@agency.gov.sg").expect("by");
+        let m =
+            OutgoingEmail::invitation(&to, &by, "https://x.test/invitations/accept?token=t", 14);
+        assert!(m.text.contains("https://x.test/invitations/accept?token=t"));
+        assert!(m.html.contains("https://x.test/invitations/accept?token=t"));
+        assert!(m.text.contains("boss@agency.gov.sg") && m.text.contains("14 days"));
+    }
+}

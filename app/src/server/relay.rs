@@ -1,0 +1,254 @@
+//! The relay: sends what the outbox holds, records sent / failed, retries with backoff.
+//!
+//! Several server instances may share one PostgreSQL. Each relay claims due rows with
+//! `FOR UPDATE SKIP LOCKED` and stamps a lease (`locked_until`), so a row is in one relay's
+//! hands at a time and a relay that dies mid-send gives it back when the lease runs out.
+//! (SQLite has one writer at a time, so its claiming UPDATE is atomic without the clause.)
+//! Every message carries a Message-ID made from its outbox id: if a relay dies after the SMTP
+//! server accepted a message but before recording it, the resend has the same Message-ID.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::db::{now_millis, Backend, Db};
+use super::outbox::OutgoingEmail;
+
+#[async_trait]
+pub trait Mailer: Send + Sync + std::fmt::Debug {
+    /// Delivers one message; `id` is the outbox id (stable across retries).
+    async fn send(&self, id: &str, mail: &OutgoingEmail) -> Result<(), String>;
+}
+
+/// SMTP through lettre (`SMTP_URL`: `smtp://host:port` plain, `smtp://…?tls=required`
+/// for STARTTLS, `smtps://…` for TLS).
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<SmtpMailer, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("SMTP_URL is not usable: {e}"))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| format!("SMTP_FROM is not an address: {e}"))?;
+        Ok(SmtpMailer { transport, from })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, id: &str, mail: &OutgoingEmail) -> Result<(), String> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| format!("recipient {}: {e}", mail.to))?;
+        let domain = self.from.email.domain().to_string();
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&mail.subject)
+            .message_id(Some(format!("<{id}@{domain}>")))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(mail.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(mail.html.clone()),
+                    ),
+            )
+            .map_err(|e| format!("could not build the message: {e}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Development: mail is kept in a table and shown on the development mailbox page.
+#[derive(Debug, Clone)]
+pub struct DevMailbox {
+    db: Db,
+}
+
+impl DevMailbox {
+    pub fn new(db: Db) -> Self {
+        DevMailbox { db }
+    }
+}
+
+#[async_trait]
+impl Mailer for DevMailbox {
+    async fn send(&self, id: &str, mail: &OutgoingEmail) -> Result<(), String> {
+        sqlx::query(
+            "INSERT INTO dev_mailbox (id, recipient, subject, body_text, body_html, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&mail.to)
+        .bind(&mail.subject)
+        .bind(&mail.text)
+        .bind(&mail.html)
+        .bind(now_millis())
+        .execute(self.db.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    pub batch: i64,
+    pub lease: Duration,
+    pub max_attempts: i32,
+    /// First retry after this; doubling each time, at most an hour.
+    pub retry_base: Duration,
+}
+
+impl Default for RelayOptions {
+    fn default() -> Self {
+        RelayOptions {
+            batch: 20,
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Relay {
+    db: Db,
+    mailer: Arc<dyn Mailer>,
+    options: RelayOptions,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RelayRound {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+type Claimed = (String, String, String, String, String, i32);
+
+impl Relay {
+    pub fn new(db: Db, mailer: Arc<dyn Mailer>, options: RelayOptions) -> Relay {
+        Relay {
+            db,
+            mailer,
+            options,
+        }
+    }
+
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.clamp(1, 20) as u32 - 1);
+        self.options
+            .retry_base
+            .saturating_mul(factor)
+            .min(Duration::from_secs(3600))
+    }
+
+    async fn claim(&self) -> Result<Vec<Claimed>, sqlx::Error> {
+        let now = now_millis();
+        let lock = match self.db.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+             AND locked_until <= $2 ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             RETURNING id, recipient, subject, body_text, body_html, attempts"
+        );
+        sqlx::query_as(&sql)
+            .bind(now + self.options.lease.as_millis() as i64)
+            .bind(now)
+            .bind(self.options.batch)
+            .fetch_all(self.db.pool())
+            .await
+    }
+
+    /// Sends what is due now; returns what happened.
+    pub async fn run_once(&self) -> Result<RelayRound, sqlx::Error> {
+        let mut round = RelayRound::default();
+        for (id, to, subject, text, html, attempts) in self.claim().await? {
+            let mail = OutgoingEmail {
+                to,
+                subject,
+                text,
+                html,
+            };
+            match self.mailer.send(&id, &mail).await {
+                Ok(()) => {
+                    sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at = $1, locked_until = 0, \
+                         last_error = NULL WHERE id = $2",
+                    )
+                    .bind(now_millis())
+                    .bind(&id)
+                    .execute(self.db.pool())
+                    .await?;
+                    tracing::info!(outbox_id = %id, "email sent");
+                    round.sent += 1;
+                }
+                Err(error) => {
+                    let give_up = attempts >= self.options.max_attempts;
+                    let next = now_millis() + self.backoff(attempts).as_millis() as i64;
+                    sqlx::query(
+                        "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = 0, \
+                         last_error = $3 WHERE id = $4",
+                    )
+                    .bind(if give_up { "failed" } else { "pending" })
+                    .bind(next)
+                    .bind(&error)
+                    .bind(&id)
+                    .execute(self.db.pool())
+                    .await?;
+                    tracing::warn!(outbox_id = %id, attempts, give_up, %error, "email not sent");
+                    round.failed += 1;
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    /// Runs until the task is dropped, a round every `interval` (at once again when a round
+    /// was full).
+    pub async fn run(self, interval: Duration) {
+        loop {
+            let busy = match self.run_once().await {
+                Ok(r) => (r.sent + r.failed) as i64 >= self.options.batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "relay round failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
+}

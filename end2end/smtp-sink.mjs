@@ -1,0 +1,30 @@
+// A real SMTP server on loopback for the tests: every message it accepts is written to
+// <dir>/<time>-<n>.eml (atomically: written as .tmp, then renamed).
+// Usage: node smtp-sink.mjs <port> <dir>
+import fs from 'node:fs';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+const port = Number(process.argv[2] ?? 2525);
+const dir = process.argv[3] ?? 'mail';
+fs.mkdirSync(dir, { recursive: true });
+let n = 0;
+
+const server = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  logger: false,
+  onData(stream, _session, callback) {
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
+      const file = path.join(dir, `${Date.now()}-${n++}.eml`);
+      fs.writeFileSync(`${file}.tmp`, Buffer.concat(chunks));
+      fs.renameSync(`${file}.tmp`, file);
+      callback();
+    });
+  },
+});
+server.on('error', (e) => console.error('smtp sink:', e.message));
+server.listen(port, '127.0.0.1', () => console.log(`smtp sink listening on 127.0.0.1:${port}`));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,98 @@
+import { expect, test, type Page } from '@playwright/test';
+import { expectAccessible, hydrated, signInAs } from './fixtures/app';
+
+// One server serves the whole run: every test uses addresses of its own.
+const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+async function open(page: Page, type: 'Email invitation' | 'Create account') {
+  await signInAs(page, 'boss@agency.gov.sg');
+  await page.getByRole('link', { name: 'Invite users', exact: true }).click();
+  await page.getByRole('link', { name: type }).click();
+  await expect(page.getByRole('heading', { level: 1, name: type })).toBeVisible();
+  await hydrated(page);
+}
+
+const seed = (page: Page) => page.getByRole('group', { name: 'Is onboarding to SEED required?' });
+
+test('email invitation: every empty field is named, fixed, sent, and a repeat is refused', async ({ page }) => {
+  await open(page, 'Email invitation');
+  await expectAccessible(page, 'email invitation form');
+
+  await page.getByRole('button', { name: 'Submit' }).click();
+  const summary = page.getByRole('alert');
+  await expect(summary).toContainText('There is a problem');
+  await expect(summary.getByRole('link')).toHaveCount(3);
+  await expect(page).toHaveTitle(/^Error: Email invitation/);
+  await expect(page.getByLabel('Email address')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.locator('#reason-error')).toContainText(/reason/i);
+  await expectAccessible(page, 'email invitation errors');
+  await summary.getByRole('link').first().click();
+  await expect(page.getByLabel('Email address')).toBeFocused();
+
+  // Leaving a field checks it with the shared rules: vendors are pointed to Create account.
+  await page.getByLabel('Email address').fill('someone@example.com');
+  await page.getByLabel('Reason').focus();
+  await expect(page.locator('#email-error')).toContainText('Create account');
+
+  const address = `officer.${unique()}@agency.gov.sg`;
+  await page.getByLabel('Email address').fill(address);
+  await page.getByLabel('Reason').focus();
+  await expect(page.locator('#email-error')).toHaveCount(0);
+  await seed(page).getByLabel('Yes').check();
+  await page.getByLabel('Reason').fill('Joins the platform team');
+  await page.getByRole('button', { name: 'Submit' }).click();
+
+  const done = page.getByRole('status');
+  await expect(done).toContainText(`Invitation sent to ${address}`);
+  await expect(page.getByRole('link', { name: 'See Invite user status' })).toBeVisible();
+  await expectAccessible(page, 'email invitation sent');
+
+  await page.getByRole('button', { name: 'Invite another user' }).click();
+  await expect(page.getByLabel('Email address')).toHaveValue('');
+  await page.getByLabel('Email address').fill(address.toUpperCase());
+  await seed(page).getByLabel('No').check();
+  await page.getByLabel('Reason').fill('Again');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.locator('#email-error')).toContainText('already has a pending invitation');
+  await expect(page.getByLabel('Reason')).toHaveValue('Again');
+});
+
+test('create account: the username is required for a vendor and greyed out for an officer', async ({ page }) => {
+  await open(page, 'Create account');
+  await expectAccessible(page, 'create account form');
+  const username = page.getByLabel('TechPass username');
+
+  await page.getByLabel('Email address').fill(`peer.${unique()}@tech.gov.sg`);
+  await page.getByLabel('First name').focus();
+  await expect(username).toBeDisabled();
+  await expect(page.locator('#username-hint')).toContainText('comes from their email address');
+
+  const vendorEmail = `dev.${unique()}@acme.example.com`;
+  await page.getByLabel('Email address').fill(vendorEmail);
+  await page.getByLabel('First name').focus();
+  await expect(username).toBeEnabled();
+
+  await page.getByLabel('Contact number').fill('12ab');
+  await page.getByLabel('Organisation').focus();
+  await expect(page.locator('#contact_number-error')).toContainText(/contact number/i);
+
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('alert')).toContainText('There is a problem');
+  await expect(page.locator('#username-error')).toContainText(/username/i);
+  await expect(page.locator('#first_name-error')).toContainText(/first name/i);
+  await expect(page.locator('#last_name-error')).toContainText(/last name/i);
+  await expect(page.locator('#organisation-error')).toContainText(/organisation/i);
+  await expect(page.getByLabel('Contact number')).toHaveValue('12ab');
+  await expectAccessible(page, 'create account errors');
+
+  await username.fill(`dev${unique()}`.slice(0, 20));
+  await page.getByLabel('First name').fill('Mei Ling');
+  await page.getByLabel('Last name').fill('Tan');
+  await page.getByLabel('Contact number').fill('+65 9123 4567');
+  await page.getByLabel('Organisation').fill('Acme Pte Ltd');
+  await seed(page).getByLabel('No').check();
+  await page.getByLabel('Reason').fill('Vendor developer');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('status')).toContainText(`Account created for ${vendorEmail}`);
+  await expectAccessible(page, 'account created');
+});

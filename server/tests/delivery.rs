@@ -1,0 +1,423 @@
+//! Email delivery through the outbox and a real SMTP server process, and the invitee's
+//! sign-up from the mailed link; on SQLite and PostgreSQL.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::domain::Email;
+use app::server::db::Db;
+use app::server::outbox::{self, OutgoingEmail};
+use app::server::relay::{Relay, RelayOptions, SmtpMailer};
+use app::AppError;
+use reqwest::StatusCode;
+use support::{free_port, fresh_database, spawn_with, token_in, Backend, SmtpSink, TestApp};
+
+async fn post(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+        .expect("POST")
+}
+
+async fn scalar(db: &Db, sql: &str) -> String {
+    let row: (String,) = sqlx::query_as(sql).fetch_one(db.pool()).await.expect(sql);
+    row.0
+}
+
+both_databases!(
+    an_invitee_gets_the_mail_and_signs_up_from_its_link,
+    |b| async move {
+        let sink = SmtpSink::start().await;
+        let app = spawn_with(
+            b,
+            &[("SMTP_URL", &sink.url()), ("RELAY_INTERVAL_MS", "100")],
+        )
+        .await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let res = post(
+            &app,
+            "send_invite",
+            &[
+                ("email", "new.officer@agency.gov.sg"),
+                ("seed_required", "no"),
+                ("reason", "Joins the team"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let mail = sink.wait_for(1).await.remove(0);
+        assert!(mail.contains("To: new.officer@agency.gov.sg"), "{mail}");
+        assert!(mail.contains("You are invited to create a TechPass account"));
+        let token = token_in(&mail);
+        assert_eq!(token.len(), 43, "the whole token is in the link");
+
+        // Opening the link (as a mail scanner would) changes nothing.
+        let anon = reqwest::Client::new();
+        let page = anon
+            .get(app.url(&format!("/invitations/accept?token={token}")))
+            .send()
+            .await
+            .expect("GET link");
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.expect("page").contains("Continue"));
+        let status = scalar(&app.app_state.db, "SELECT status FROM invitations").await;
+        assert_eq!(status, "invited");
+
+        let open = anon
+            .post(app.url("/api/open_invitation"))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .expect("open");
+        let view: app::api::InvitationView = open.json().await.expect("InvitationView");
+        assert_eq!(view.email, "new.officer@agency.gov.sg");
+        assert!(!view.create_account);
+
+        let details = [
+            ("token", token.as_str()),
+            ("first_name", "Wei Ming"),
+            ("last_name", "Lim"),
+            ("contact_number", "+65 8123 4567"),
+            ("organisation", "GovTech"),
+        ];
+        let bad: AppError = anon
+            .post(app.url("/api/complete_sign_up"))
+            .form(&[
+                ("token", token.as_str()),
+                ("first_name", ""),
+                ("last_name", "Lim"),
+                ("contact_number", "x"),
+                ("organisation", "GovTech"),
+            ])
+            .send()
+            .await
+            .expect("sign up")
+            .json()
+            .await
+            .expect("AppError");
+        assert!(
+            bad.field_message("first_name").is_some()
+                && bad.field_message("contact_number").is_some()
+        );
+        let done = anon
+            .post(app.url("/api/complete_sign_up"))
+            .form(&details)
+            .send()
+            .await
+            .expect("sign up");
+        assert_eq!(done.status(), StatusCode::OK);
+        let row: (String, String, String) = sqlx::query_as(
+        "SELECT status, first_name, contact_number FROM accounts WHERE email_key = 'new.officer@agency.gov.sg'",
+    )
+    .fetch_one(app.app_state.db.pool())
+    .await
+    .expect("account");
+        assert_eq!(
+            row,
+            ("active".into(), "Wei Ming".into(), "+6581234567".into())
+        );
+        assert_eq!(
+            scalar(&app.app_state.db, "SELECT status FROM invitations").await,
+            "active"
+        );
+
+        // The link works once.
+        let again: AppError = anon
+            .post(app.url("/api/complete_sign_up"))
+            .form(&details)
+            .send()
+            .await
+            .expect("again")
+            .json()
+            .await
+            .expect("AppError");
+        assert!(again.to_string().contains("already been used"), "{again}");
+    }
+);
+
+both_databases!(
+    a_created_account_is_activated_from_its_mail,
+    |b| async move {
+        let sink = SmtpSink::start().await;
+        let app = spawn_with(
+            b,
+            &[("SMTP_URL", &sink.url()), ("RELAY_INTERVAL_MS", "100")],
+        )
+        .await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let res = post(
+            &app,
+            "create_account",
+            &[
+                ("email", "dev@acme.com"),
+                ("username", "acme.dev"),
+                ("first_name", "Ana"),
+                ("last_name", "Cruz"),
+                ("contact_number", "+63 917 123 4567"),
+                ("organisation", "Acme"),
+                ("seed_required", "yes"),
+                ("reason", "Builds the app"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let mail = sink.wait_for(1).await.remove(0);
+        assert!(support::decode_qp(&mail).contains("Your TechPass username is acme.dev"));
+        let token = token_in(&mail);
+        let anon = reqwest::Client::new();
+        let done = anon
+            .post(app.url("/api/activate_account"))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .expect("activate");
+        assert_eq!(done.status(), StatusCode::OK);
+        assert_eq!(
+            scalar(&app.app_state.db, "SELECT status FROM accounts").await,
+            "active"
+        );
+    }
+);
+
+fn start_server(bin: &str, db_url: &str, port: u16, smtp: &str, relay: bool) -> Child {
+    Command::new(bin)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", db_url)
+        .env("SIGN_IN_MODE", "dev")
+        .env("SMTP_URL", smtp)
+        .env("RELAY_ENABLED", if relay { "true" } else { "false" })
+        .env("RELAY_INTERVAL_MS", "100")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server binary")
+}
+
+async fn wait_healthy(port: u16) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server on {port} did not become healthy");
+}
+
+both_databases!(
+    a_server_killed_before_sending_sends_exactly_once_after_restart,
+    |b| async move {
+        let bin = env!("CARGO_BIN_EXE_techbiz-invite");
+        let sink = SmtpSink::start().await;
+        let (db_url, _dir) = fresh_database(b).await;
+        let port = free_port();
+        // First life: the relay is held back, so the kill lands after the commit, before sending.
+        let mut first = start_server(bin, &db_url, port, &sink.url(), false);
+        wait_healthy(port).await;
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let base = format!("http://127.0.0.1:{port}");
+        client
+            .post(format!("{base}/api/sign_in"))
+            .form(&[("email", "boss@agency.gov.sg")])
+            .send()
+            .await
+            .expect("sign in");
+        let res = client
+            .post(format!("{base}/api/send_invite"))
+            .form(&[
+                ("email", "kill.test@agency.gov.sg"),
+                ("seed_required", "no"),
+                ("reason", "r"),
+            ])
+            .send()
+            .await
+            .expect("send_invite");
+        assert_eq!(res.status(), StatusCode::OK);
+        first.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        first.wait().expect("reaped");
+        assert!(
+            sink.messages().is_empty(),
+            "nothing was sent before the kill"
+        );
+
+        let mut second = start_server(bin, &db_url, port, &sink.url(), true);
+        wait_healthy(port).await;
+        let mails = sink.wait_for(1).await;
+        tokio::time::sleep(Duration::from_secs(2)).await; // time for a wrongful second send
+        let mails_after = sink.messages();
+        second.kill().expect("kill");
+        second.wait().expect("reaped");
+        assert_eq!(mails_after.len(), 1, "sent exactly once");
+        assert!(mails[0].contains("kill.test@agency.gov.sg"));
+    }
+);
+
+both_databases!(
+    two_relays_on_one_database_send_each_mail_once,
+    |b| async move {
+        let sink = SmtpSink::start().await;
+        let (url, _dir) = fresh_database(b).await;
+        let db = Db::connect(&url).await.expect("db");
+        let to = Email::parse("many@agency.gov.sg").expect("email");
+        let by = Email::parse("boss@agency.gov.sg").expect("email");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        for i in 0..30 {
+            let mut mail =
+                OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
+            mail.subject = format!("mail {i}");
+            outbox::enqueue(&mut conn, None, &mail)
+                .await
+                .expect("enqueue");
+        }
+        drop(conn);
+        let relay = |db: Db| {
+            let mailer = Arc::new(
+                SmtpMailer::new(&sink.url(), "TechBiz <no-reply@tech.gov.sg>").expect("mailer"),
+            );
+            Relay::new(
+                db,
+                mailer,
+                RelayOptions {
+                    batch: 4,
+                    ..RelayOptions::default()
+                },
+            )
+        };
+        let (a, b2) = (
+            relay(db.clone()),
+            relay(Db::connect(&url).await.expect("second pool")),
+        );
+        let run = |r: Relay| async move {
+            let mut sent = 0;
+            loop {
+                let round = r.run_once().await.expect("round");
+                if round.sent + round.failed == 0 {
+                    return sent;
+                }
+                sent += round.sent;
+            }
+        };
+        let (x, y) = tokio::join!(run(a), run(b2));
+        assert_eq!(x + y, 30, "{x} + {y}");
+        let mails = sink.wait_for(30).await;
+        let mut subjects: Vec<String> = mails
+            .iter()
+            .filter_map(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("Subject: "))
+                    .map(str::to_string)
+            })
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), 30, "each mail once");
+        let sent = scalar(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE status = 'sent'",
+        )
+        .await;
+        assert_eq!(sent, "30");
+    }
+);
+
+both_databases!(
+    a_failed_send_is_retried_later_then_given_up,
+    |b| async move {
+        let (url, _dir) = fresh_database(b).await;
+        let db = Db::connect(&url).await.expect("db");
+        let to = Email::parse("x@agency.gov.sg").expect("email");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        outbox::enqueue(
+            &mut conn,
+            None,
+            &OutgoingEmail::invitation(&to, &to, "http://x", 14),
+        )
+        .await
+        .expect("enqueue");
+        drop(conn);
+        // Nothing listens on this port: every send fails.
+        let mailer = Arc::new(
+            SmtpMailer::new(
+                &format!("smtp://127.0.0.1:{}", free_port()),
+                "a@tech.gov.sg",
+            )
+            .expect("mailer"),
+        );
+        let options = RelayOptions {
+            max_attempts: 2,
+            retry_base: Duration::from_millis(200),
+            ..RelayOptions::default()
+        };
+        let relay = Relay::new(db.clone(), mailer, options);
+        assert_eq!(relay.run_once().await.expect("round").failed, 1);
+        assert_eq!(
+            relay.run_once().await.expect("round").failed,
+            0,
+            "not due again yet"
+        );
+        assert_eq!(scalar(&db, "SELECT status FROM outbox").await, "pending");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(relay.run_once().await.expect("round").failed, 1);
+        assert_eq!(scalar(&db, "SELECT status FROM outbox").await, "failed");
+        let err = scalar(&db, "SELECT last_error FROM outbox").await;
+        assert!(!err.is_empty());
+        assert!(relay.backoff(3) == Duration::from_millis(800));
+    }
+);
+
+both_databases!(
+    without_smtp_mail_goes_to_the_development_mailbox,
+    |b| async move {
+        let app = spawn_with(b, &[("RELAY_INTERVAL_MS", "100")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let res = post(
+            &app,
+            "send_invite",
+            &[
+                ("email", "dev.box@agency.gov.sg"),
+                ("seed_required", "no"),
+                ("reason", "Trying it out"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut mail = Vec::new();
+        for _ in 0..100 {
+            mail = post(&app, "list_dev_mail", &[])
+                .await
+                .json::<Vec<app::api::DevMail>>()
+                .await
+                .expect("DevMail list");
+            if !mail.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].to, "dev.box@agency.gov.sg");
+        let link = mail[0].link.clone().expect("the sign-up link");
+        assert!(link.contains("/invitations/accept?token="), "{link}");
+        let page = app.get("/dev/mailbox").await;
+        assert_eq!(page.status(), StatusCode::OK);
+
+        // Outside development sign-in there is no mailbox.
+        let prod = spawn_with(b, &[("SIGN_IN_MODE", "disabled")]).await;
+        let err: AppError = post(&prod, "list_dev_mail", &[])
+            .await
+            .json()
+            .await
+            .expect("AppError");
+        assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
+    }
+);
