@@ -13,17 +13,7 @@ use app::server::outbox::{self, OutgoingEmail};
 use app::server::relay::{Relay, RelayOptions, SmtpMailer};
 use app::AppError;
 use reqwest::StatusCode;
-use support::{free_port, fresh_database, spawn_with, token_in, Backend, SmtpSink, TestApp};
-
-async fn post(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header("sec-fetch-site", "same-origin")
-        .form(form)
-        .send()
-        .await
-        .expect("POST")
-}
+use support::{free_port, fresh_database, spawn_with, token_in, Backend, SmtpSink};
 
 async fn scalar(db: &Db, sql: &str) -> String {
     let row: (String,) = sqlx::query_as(sql).fetch_one(db.pool()).await.expect(sql);
@@ -40,16 +30,16 @@ both_databases!(
         )
         .await;
         app.sign_in("boss@agency.gov.sg").await;
-        let res = post(
-            &app,
-            "send_invite",
-            &[
-                ("email", "new.officer@agency.gov.sg"),
-                ("seed_required", "no"),
-                ("reason", "Joins the team"),
-            ],
-        )
-        .await;
+        let res = app
+            .post(
+                "send_invite",
+                &[
+                    ("email", "new.officer@agency.gov.sg"),
+                    ("seed_required", "no"),
+                    ("reason", "Joins the team"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let mail = sink.wait_for(1).await.remove(0);
         assert!(mail.contains("To: new.officer@agency.gov.sg"), "{mail}");
@@ -151,21 +141,21 @@ both_databases!(
         )
         .await;
         app.sign_in("boss@agency.gov.sg").await;
-        let res = post(
-            &app,
-            "create_account",
-            &[
-                ("email", "dev@acme.com"),
-                ("username", "acme.dev"),
-                ("first_name", "Ana"),
-                ("last_name", "Cruz"),
-                ("contact_number", "+63 917 123 4567"),
-                ("organisation", "Acme"),
-                ("seed_required", "yes"),
-                ("reason", "Builds the app"),
-            ],
-        )
-        .await;
+        let res = app
+            .post(
+                "create_account",
+                &[
+                    ("email", "dev@acme.com"),
+                    ("username", "acme.dev"),
+                    ("first_name", "Ana"),
+                    ("last_name", "Cruz"),
+                    ("contact_number", "+63 917 123 4567"),
+                    ("organisation", "Acme"),
+                    ("seed_required", "yes"),
+                    ("reason", "Builds the app"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let mail = sink.wait_for(1).await.remove(0);
         assert!(support::decode_qp(&mail).contains("Your TechPass username is acme.dev"));
@@ -381,20 +371,21 @@ both_databases!(
     |b| async move {
         let app = spawn_with(b, &[("RELAY_INTERVAL_MS", "100")]).await;
         app.sign_in("boss@agency.gov.sg").await;
-        let res = post(
-            &app,
-            "send_invite",
-            &[
-                ("email", "dev.box@agency.gov.sg"),
-                ("seed_required", "no"),
-                ("reason", "Trying it out"),
-            ],
-        )
-        .await;
+        let res = app
+            .post(
+                "send_invite",
+                &[
+                    ("email", "dev.box@agency.gov.sg"),
+                    ("seed_required", "no"),
+                    ("reason", "Trying it out"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let mut mail = Vec::new();
         for _ in 0..100 {
-            mail = post(&app, "list_dev_mail", &[])
+            mail = app
+                .post("list_dev_mail", &[])
                 .await
                 .json::<Vec<app::api::DevMail>>()
                 .await
@@ -413,7 +404,8 @@ both_databases!(
 
         // Outside development sign-in there is no mailbox.
         let prod = spawn_with(b, &[("SIGN_IN_MODE", "disabled")]).await;
-        let err: AppError = post(&prod, "list_dev_mail", &[])
+        let err: AppError = prod
+            .post("list_dev_mail", &[])
             .await
             .json()
             .await

@@ -8,16 +8,6 @@ use app::AppError;
 use reqwest::StatusCode;
 use support::{spawn, Backend, TestApp};
 
-async fn post(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header("sec-fetch-site", "same-origin")
-        .form(form)
-        .send()
-        .await
-        .expect("POST")
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let row: (i64,) = sqlx::query_as(sql)
         .fetch_one(app.app_state.db.pool())
@@ -51,7 +41,7 @@ both_databases!(
     |b| async move {
         let app = spawn(b).await;
         app.sign_in("boss@agency.gov.sg").await;
-        let res = post(&app, "send_invite", INVITE).await;
+        let res = app.post("send_invite", INVITE).await;
         assert_eq!(res.status(), StatusCode::OK);
         let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
         assert_eq!(sent.email, "New.Officer@agency.gov.sg");
@@ -88,7 +78,7 @@ both_databases!(
         let app = spawn(b).await;
         app.sign_in("boss@agency.gov.sg").await;
         assert_eq!(
-            post(&app, "send_invite", INVITE).await.status(),
+            app.post("send_invite", INVITE).await.status(),
             StatusCode::OK
         );
         let again = [
@@ -96,7 +86,8 @@ both_databases!(
             ("seed_required", "no"),
             ("reason", "Again"),
         ];
-        let err: AppError = post(&app, "send_invite", &again)
+        let err: AppError = app
+            .post("send_invite", &again)
             .await
             .json()
             .await
@@ -115,15 +106,15 @@ both_databases!(
 both_databases!(every_bad_field_is_named_at_once, |b| async move {
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
-    let err: AppError = post(
-        &app,
-        "send_invite",
-        &[("email", "vendor@example.com"), ("reason", "")],
-    )
-    .await
-    .json()
-    .await
-    .expect("AppError");
+    let err: AppError = app
+        .post(
+            "send_invite",
+            &[("email", "vendor@example.com"), ("reason", "")],
+        )
+        .await
+        .json()
+        .await
+        .expect("AppError");
     for field in ["email", "seed_required", "reason"] {
         assert!(err.field_message(field).is_some(), "{field} named: {err:?}");
     }
@@ -137,7 +128,8 @@ both_databases!(every_bad_field_is_named_at_once, |b| async move {
             *v = if *k == "contact_number" { "12ab" } else { "" };
         }
     }
-    let err: AppError = post(&app, "create_account", &bad)
+    let err: AppError = app
+        .post("create_account", &bad)
         .await
         .json()
         .await
@@ -161,7 +153,9 @@ both_databases!(
     |b| async move {
         let app = spawn(b).await;
         app.sign_in("boss@agency.gov.sg").await;
-        let res = post(&app, "create_account", &vendor("dev@acme.com", "Mei.Tan")).await;
+        let res = app
+            .post("create_account", &vendor("dev@acme.com", "Mei.Tan"))
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let row: (String, Option<String>, String, String) = sqlx::query_as(
         "SELECT status, username, contact_number, kind FROM accounts WHERE email_key = 'dev@acme.com'",
@@ -174,7 +168,8 @@ both_databases!(
         assert_eq!(row.2, "+6591234567", "stored normalised");
         assert_eq!(row.3, "vendor");
 
-        let err: AppError = post(&app, "create_account", &vendor("other@acme.com", "mei.tan"))
+        let err: AppError = app
+            .post("create_account", &vendor("other@acme.com", "mei.tan"))
             .await
             .json()
             .await
@@ -185,7 +180,8 @@ both_databases!(
                 .contains("taken"),
             "{err:?}"
         );
-        let err: AppError = post(&app, "create_account", &vendor("DEV@acme.com", "someone"))
+        let err: AppError = app
+            .post("create_account", &vendor("DEV@acme.com", "someone"))
             .await
             .json()
             .await
@@ -203,12 +199,13 @@ both_databases!(
         let mut officer = vendor("peer@tech.gov.sg", "");
         officer.retain(|(k, _)| *k != "username");
         assert_eq!(
-            post(&app, "create_account", &officer).await.status(),
+            app.post("create_account", &officer).await.status(),
             StatusCode::OK
         );
         let mut with_name = vendor("peer2@tech.gov.sg", "peer2");
         with_name[0] = ("email", "peer2@tech.gov.sg");
-        let err: AppError = post(&app, "create_account", &with_name)
+        let err: AppError = app
+            .post("create_account", &with_name)
             .await
             .json()
             .await
@@ -217,7 +214,8 @@ both_databases!(
 
         let other = spawn(b).await;
         other.sign_in("vendor@example.com").await;
-        let err: AppError = post(&other, "send_invite", INVITE)
+        let err: AppError = other
+            .post("send_invite", INVITE)
             .await
             .json()
             .await

@@ -1,3 +1,7 @@
+// The server functions take the form's fields flat (one argument per input), so the forms
+// also work before hydration; the Create account form has nine fields.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +47,6 @@ pub async fn send_invite(
 }
 
 /// Creates a TechPass account on behalf of a public officer or a vendor.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "create_account")]
 pub async fn create_account(
     email: String,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::db::{now_millis, Db};
+use super::db::Db;
 use super::OrInternal;
 use crate::domain::Email;
 use crate::AppError;
@@ -78,18 +78,9 @@ pub async fn sign_out(session: &Session, db: &Db) -> Result<(), AppError> {
 
 /// Appends to the audit log.
 pub async fn audit(db: &Db, actor: &str, action: &str, detail: &str) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(now_millis())
-    .bind(actor)
-    .bind(action)
-    .bind(detail)
-    .execute(db.pool())
-    .await
-    .or_internal()?;
-    Ok(())
+    super::audit::record(db.pool(), actor, action, detail)
+        .await
+        .or_internal()
 }
 
 /// Where to go after sign-in: only a path on this site, never another origin.

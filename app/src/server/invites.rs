@@ -6,6 +6,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
+use super::audit;
 use super::db::{now_millis, Db};
 use super::directory::{kind_str, AccountStatus, Directory};
 use super::outbox::{self, OutgoingEmail};
@@ -134,25 +135,6 @@ async fn insert_invitation(
     Ok(id)
 }
 
-async fn audit(
-    conn: &mut AnyConnection,
-    actor: &Email,
-    action: &str,
-    detail: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(now_millis())
-    .bind(actor.as_str())
-    .bind(action)
-    .bind(detail)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 fn accept_link(settings: &Settings, token: &str) -> String {
     format!("{}/invitations/accept?token={token}", settings.public_url)
 }
@@ -188,7 +170,13 @@ pub async fn send_invite(
     let mail =
         OutgoingEmail::invitation(&invite.email, inviter, &link, settings.invite_expiry_days);
     outbox::enqueue(&mut tx, Some(&id), &mail).await?;
-    audit(&mut tx, inviter, "send_invite", invite.email.as_str()).await?;
+    audit::record(
+        &mut *tx,
+        inviter.as_str(),
+        "send_invite",
+        invite.email.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Invited {
         invitation_id: id,
@@ -239,12 +227,29 @@ pub async fn create_account(
     let link = accept_link(settings, &token);
     let mail = OutgoingEmail::account_created(account, inviter, &link, settings.invite_expiry_days);
     outbox::enqueue(&mut tx, Some(&id), &mail).await?;
-    audit(&mut tx, inviter, "create_account", account.email.as_str()).await?;
+    audit::record(
+        &mut *tx,
+        inviter.as_str(),
+        "create_account",
+        account.email.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Invited {
         invitation_id: id,
         email: account.email.to_string(),
     })
+}
+
+impl From<InviteError> for crate::AppError {
+    fn from(e: InviteError) -> Self {
+        match e {
+            InviteError::Conflict(field) => crate::AppError::Validation {
+                fields: vec![field],
+            },
+            InviteError::Db(e) => super::internal_error(e),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -260,16 +265,5 @@ mod tests {
         assert_eq!(ha, hash_token(&a));
         assert_ne!(ha, hb);
         assert!(!ha.contains(&a));
-    }
-}
-
-impl From<InviteError> for crate::AppError {
-    fn from(e: InviteError) -> Self {
-        match e {
-            InviteError::Conflict(field) => crate::AppError::Validation {
-                fields: vec![field],
-            },
-            InviteError::Db(e) => super::internal_error(e),
-        }
     }
 }

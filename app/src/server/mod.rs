@@ -1,5 +1,6 @@
 //! Server-only code: services, database access and session handling. SQL lives here.
 
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod directory;

@@ -107,16 +107,7 @@ async fn finish(
     .bind(&invitation.id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(now)
-    .bind(&invitation.email)
-    .bind("account_active")
-    .bind(&invitation.id)
-    .execute(conn)
-    .await?;
+    super::audit::record(conn, &invitation.email, "account_active", &invitation.id).await?;
     Ok(())
 }
 

@@ -137,6 +137,17 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Calls a server function with form fields, as the page's forms do.
+    pub async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("sec-fetch-site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// Calls the development sign-in server function as the page's JavaScript does.
     pub async fn sign_in(&self, email: &str) -> reqwest::Response {
         self.client
@@ -194,12 +205,14 @@ impl SmtpSink {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the SMTP sink (node end2end/smtp-sink.mjs; run scripts/setup.sh)");
+        // Owned from here on: dropping it (also on a panic) stops the process.
+        let sink = SmtpSink { port, dir, child };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return SmtpSink { port, dir, child };
+                return sink;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
