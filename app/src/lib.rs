@@ -20,8 +20,8 @@ use leptos_router::path;
 
 use components::AppLayout;
 use pages::{
-    AcceptInvitationPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage,
-    InvitationTypePage, InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage,
+    AcceptInvitationPage, BatchUploadPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage,
+    InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage,
 };
 
 /// The HTML document around the app (rendered on the server only).
@@ -60,8 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("invite-users") view=InviteUsersPage/>
                     <Route path=path!("invite-users/email") view=EmailInvitationPage/>
                     <Route path=path!("invite-users/create") view=CreateAccountPage/>
-                    <Route path=path!("invite-users/batch")
-                        view=|| view! { <InvitationTypePage kind="batch"/> }/>
+                    <Route path=path!("invite-users/batch") view=BatchUploadPage/>
                     <Route path=path!("invite-users/status") view=InviteStatusPage/>
                 </ParentRoute>
             </Routes>

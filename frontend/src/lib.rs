@@ -1,11 +1,33 @@
-//! The browser bundle: hydrates the server-rendered page.
+//! The browser bundle: hydrates the server-rendered page, and gives the batch upload worker
+//! (public/parse-worker.js, which loads this same bundle) its entry points.
+#![recursion_limit = "256"]
 
-#[wasm_bindgen::prelude::wasm_bindgen]
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     // Lets tests (and anything else) know the page is interactive.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// The worker's whole job for an uploaded file: parse it, check every row with the shared
+/// rules, flag rows that clash within the file. Returns JSON texts: a head, then the rows in
+/// chunks (see `app::pages::batch_upload::model::prepare_upload`).
+#[wasm_bindgen]
+pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<String> {
+    app::pages::batch_upload::model::prepare_upload(bytes, file_name, key)
+}
+
+/// For `make bench` only: the parser alone (bytes to rows), returning the number of rows,
+/// or -1 if the file was refused.
+#[wasm_bindgen]
+pub fn bench_parse(bytes: &[u8], file_name: &str) -> i32 {
+    match app::import::parse(bytes, file_name, &app::import::Limits::default()) {
+        Ok(sheet) => i32::try_from(sheet.rows.len()).unwrap_or(i32::MAX),
+        Err(_) => -1,
     }
 }

@@ -75,6 +75,27 @@ impl FormState {
         }
     }
 
+    /// Reads all values at once (untracked), e.g. to build the domain's raw input.
+    pub fn with_values<T>(&self, f: impl FnOnce(&HashMap<&'static str, String>) -> T) -> T {
+        self.values.with_untracked(f)
+    }
+
+    /// The current messages as (field, message), in the order of `order` then by name.
+    pub fn errors_list(&self, order: &'static [&'static str]) -> Signal<Vec<(String, String)>> {
+        let errors = self.errors;
+        Signal::derive(move || {
+            let mut list: Vec<(String, String)> =
+                errors.with(|e| e.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            list.sort_by_key(|(k, _)| {
+                (
+                    order.iter().position(|f| f == k).unwrap_or(order.len()),
+                    k.clone(),
+                )
+            });
+            list
+        })
+    }
+
     pub fn reset(&self) {
         self.values.set(HashMap::new());
         self.errors.set(HashMap::new());
@@ -149,6 +170,7 @@ pub fn TextField(
                 name=name
                 rows="4"
                 autocomplete=autocomplete
+                prop:value=move || form.value(name)
                 on:input=on_input
                 on:blur=on_blur
                 aria-invalid=invalid
@@ -167,6 +189,7 @@ pub fn TextField(
                 autocomplete=autocomplete
                 spellcheck="false"
                 disabled=move || disabled.get()
+                prop:value=move || form.value(name)
                 on:input=on_input
                 on:blur=on_blur
                 aria-invalid=invalid
@@ -221,7 +244,14 @@ pub fn YesNoField(
                 <FieldError name error/>
                 <div class="radios">
                     <div class="radio">
-                        <input type="radio" id=name name=name value="yes" on:change=choose("yes")/>
+                        <input
+                            type="radio"
+                            id=name
+                            name=name
+                            value="yes"
+                            prop:checked=move || form.value(name) == "yes"
+                            on:change=choose("yes")
+                        />
                         <label for=name>"Yes"</label>
                     </div>
                     <div class="radio">
@@ -230,6 +260,7 @@ pub fn YesNoField(
                             id=format!("{name}-no")
                             name=name
                             value="no"
+                            prop:checked=move || form.value(name) == "no"
                             on:change=choose("no")
                         />
                         <label for=format!("{name}-no")>"No"</label>

@@ -1,6 +1,7 @@
 //! Rules of the product, in plain Rust with no I/O and no feature gates: compiled into the
 //! browser bundle and the server alike, so both apply the very same rules.
 
+pub mod batch;
 mod email;
 mod invitation;
 mod person;

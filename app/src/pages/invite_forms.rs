@@ -30,8 +30,9 @@ fn check_email_invite(v: &HashMap<&'static str, String>, field: &str) -> Option<
     check_email_invite_field(&raw, field)
 }
 
-pub(crate) fn check_account(v: &HashMap<&'static str, String>, field: &str) -> Option<String> {
-    let raw = RawAccount {
+/// The Create account form's values as the domain's raw input.
+pub(crate) fn raw_account(v: &HashMap<&'static str, String>) -> RawAccount {
+    RawAccount {
         email: get(v, "email"),
         username: get(v, "username"),
         first_name: get(v, "first_name"),
@@ -41,8 +42,56 @@ pub(crate) fn check_account(v: &HashMap<&'static str, String>, field: &str) -> O
         department: get(v, "department"),
         seed_required: get(v, "seed_required"),
         reason: get(v, "reason"),
-    };
-    check_account_field(&raw, field)
+    }
+}
+
+pub(crate) fn check_account(v: &HashMap<&'static str, String>, field: &str) -> Option<String> {
+    check_account_field(&raw_account(v), field)
+}
+
+/// The Create account fields, in the form's order: on the Create account page and in a
+/// batch row's View details.
+#[component]
+pub(crate) fn AccountFields(form: FormState) -> impl IntoView {
+    // Public officers' usernames come from their address: the field is greyed out for them.
+    let officer = Signal::derive(move || {
+        Email::parse(&form.value("email"))
+            .map(|e| e.is_public_officer())
+            .unwrap_or(false)
+    });
+    view! {
+        <TextField
+            form
+            name="email"
+            label="Email address"
+            hint="The organisation email address of the public officer or vendor"
+            autocomplete="email"
+            inputmode="email"
+            rechecks=&["username"]
+        />
+        <TextField
+            form
+            name="username"
+            label="TechPass username"
+            hint="Required for vendors: 3 to 30 lowercase letters, digits, dots, hyphens or underscores, starting with a letter"
+            hint_when_disabled="Not needed: a public officer's username comes from their email address"
+            disabled=officer
+        />
+        <TextField form name="first_name" label="First name" autocomplete="given-name"/>
+        <TextField form name="last_name" label="Last name" autocomplete="family-name"/>
+        <TextField
+            form
+            name="contact_number"
+            label="Contact number"
+            hint="For example 9123 4567, or +44 20 7946 0958 for a number outside Singapore"
+            autocomplete="tel"
+            inputmode="tel"
+        />
+        <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
+        <TextField form name="department" label="Department" optional=true/>
+        <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
+        <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
+    }
 }
 
 /// The success message naming the address, with where to go next.
@@ -130,12 +179,6 @@ pub fn CreateAccountPage() -> impl IntoView {
         form.reset();
         action.value().set(None);
     });
-    // Public officers' usernames come from their address: the field is greyed out for them.
-    let officer = Signal::derive(move || {
-        Email::parse(&form.value("email"))
-            .map(|e| e.is_public_officer())
-            .unwrap_or(false)
-    });
     let title = move || {
         if error().is_some() {
             "Error: Create account"
@@ -154,37 +197,7 @@ pub fn CreateAccountPage() -> impl IntoView {
                 </p>
                 {move || error().map(|error| view! { <ErrorSummary error/> })}
                 <ActionForm action=action>
-                    <TextField
-                        form
-                        name="email"
-                        label="Email address"
-                        hint="The organisation email address of the public officer or vendor"
-                        autocomplete="email"
-                        inputmode="email"
-                        rechecks=&["username"]
-                    />
-                    <TextField
-                        form
-                        name="username"
-                        label="TechPass username"
-                        hint="Required for vendors: 3 to 30 lowercase letters, digits, dots, hyphens or underscores, starting with a letter"
-                        hint_when_disabled="Not needed: a public officer's username comes from their email address"
-                        disabled=officer
-                    />
-                    <TextField form name="first_name" label="First name" autocomplete="given-name"/>
-                    <TextField form name="last_name" label="Last name" autocomplete="family-name"/>
-                    <TextField
-                        form
-                        name="contact_number"
-                        label="Contact number"
-                        hint="For example 9123 4567, or +44 20 7946 0958 for a number outside Singapore"
-                        autocomplete="tel"
-                        inputmode="tel"
-                    />
-                    <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
-                    <TextField form name="department" label="Department" optional=true/>
-                    <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
-                    <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
+                    <AccountFields form/>
                     <button type="submit" class="button" disabled=move || action.pending().get()>
                         {move || if action.pending().get() { "Creating…" } else { "Submit" }}
                     </button>

@@ -53,21 +53,3 @@ pub fn InviteUsersPage() -> impl IntoView {
         <p><a href="/invite-users/status">"See the status of the users you invited"</a></p>
     }
 }
-
-/// The page of one invitation type. Its form arrives with the issue that builds it; until
-/// then the page says so rather than pretending.
-#[component]
-pub fn InvitationTypePage(kind: &'static str) -> impl IntoView {
-    let (name, when) = INVITATION_TYPES
-        .iter()
-        .find(|(s, _, _)| *s == kind)
-        .map(|(_, n, w)| (*n, *w))
-        .unwrap_or(("Invite users", ""));
-    view! {
-        <Title text=name/>
-        <h1>{name}</h1>
-        <p class="lead">{when}</p>
-        <p>"This invitation type is not available yet in this version of TechBiz Invite."</p>
-        <p><a href="/invite-users">"Back to invitation types"</a></p>
-    }
-}

@@ -1,6 +1,7 @@
 mod accept_invitation;
+pub mod batch_upload;
 mod dev_mailbox;
-mod invite_forms;
+pub(crate) mod invite_forms;
 mod invite_status;
 mod invite_users;
 mod not_found;
@@ -8,10 +9,11 @@ mod overview;
 mod sign_in;
 
 pub use accept_invitation::AcceptInvitationPage;
+pub use batch_upload::BatchUploadPage;
 pub use dev_mailbox::DevMailboxPage;
 pub use invite_forms::{CreateAccountPage, EmailInvitationPage};
 pub use invite_status::InviteStatusPage;
-pub use invite_users::{InvitationTypePage, InviteUsersPage, INVITATION_TYPES};
+pub use invite_users::{InviteUsersPage, INVITATION_TYPES};
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
 pub use sign_in::SignInPage;

@@ -1,0 +1,91 @@
+// Browser glue for batch upload: the parsing worker, the draft store (IndexedDB) and small
+// helpers. Bundled by wasm-bindgen as a snippet of the app crate.
+
+const DB_NAME = 'techbiz-invite';
+const STORE = 'batch-draft';
+// A parse that has not answered by then is treated as failed (a hostile file, a hung worker).
+const PARSE_TIMEOUT_MS = 120000;
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function inTransaction(mode, work) {
+  return openDb().then((db) => new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const result = work(tx.objectStore(STORE));
+    tx.oncomplete = () => { db.close(); resolve(result.value); };
+    tx.onerror = () => { db.close(); reject(tx.error); };
+    tx.onabort = () => { db.close(); reject(tx.error); };
+  }));
+}
+
+// entries: [key, text, key, text, ...], written in one transaction.
+export function draftPut(entries) {
+  return inTransaction('readwrite', (store) => {
+    for (let i = 0; i + 1 < entries.length; i += 2) store.put(entries[i + 1], entries[i]);
+    return {};
+  });
+}
+
+export function draftGet(key) {
+  return inTransaction('readonly', (store) => {
+    const out = { value: null };
+    const req = store.get(key);
+    req.onsuccess = () => { out.value = req.result ?? null; };
+    return out;
+  });
+}
+
+export function draftClear() {
+  return inTransaction('readwrite', (store) => { store.clear(); return {}; });
+}
+
+// Parses in a worker of its own, so the page stays responsive and a file that makes the
+// parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
+// texts: a head, then the rows in chunks.
+export function parseInWorker(bytes, name, key) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker('/parse-worker.js', { type: 'module' });
+    let timer = null;
+    const finish = (settle, value) => {
+      clearTimeout(timer);
+      worker.terminate();
+      settle(value);
+    };
+    timer = setTimeout(() => finish(reject, new Error('timeout')), PARSE_TIMEOUT_MS);
+    worker.onmessage = (event) => {
+      if (event.data && event.data.ok) finish(resolve, event.data.texts);
+      else finish(reject, new Error((event.data && event.data.error) || 'worker failed'));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      finish(reject, new Error(event.message || 'worker failed'));
+    };
+    worker.postMessage({ bytes, name, key }, [bytes.buffer]);
+  });
+}
+
+// Lets the browser paint and handle input between two pieces of work.
+export function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function focusById(id) {
+  const el = document.getElementById(id);
+  if (el) el.focus();
+}

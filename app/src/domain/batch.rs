@@ -1,0 +1,129 @@
+//! The rules of a batch as a whole: each row is a Create account request, and rows of one
+//! file must not ask for the same email address or TechPass username twice.
+
+use std::collections::HashMap;
+
+use super::{Email, FieldError, NewAccount, RawAccount};
+
+/// Every problem of one row against the Create account rules (empty when it is fine).
+pub fn row_problems(raw: &RawAccount) -> Vec<FieldError> {
+    NewAccount::parse(raw).err().unwrap_or_default()
+}
+
+/// How rows are compared: addresses case-insensitively (as the server does), usernames
+/// case-insensitively and trimmed.
+fn email_key(email: &str) -> Option<String> {
+    let trimmed = email.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(
+        Email::parse(trimmed)
+            .map(|e| e.key())
+            .unwrap_or_else(|_| trimmed.to_lowercase()),
+    )
+}
+
+fn username_key(username: &str) -> Option<String> {
+    let trimmed = username.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_lowercase())
+}
+
+/// For rows given as (row number, values), the clashes within the file: a row whose address
+/// or username already appeared in an earlier row gets a problem naming that row. The first
+/// occurrence stays clean, so removing or fixing the later one is enough. The result is
+/// aligned with the input.
+pub fn in_file_duplicates<'a>(
+    rows: impl IntoIterator<Item = (usize, &'a RawAccount)>,
+) -> Vec<Vec<FieldError>> {
+    let mut emails: HashMap<String, usize> = HashMap::new();
+    let mut usernames: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (line, raw) in rows {
+        let mut problems = Vec::new();
+        if let Some(key) = email_key(&raw.email) {
+            match emails.get(&key) {
+                Some(first) => problems.push(FieldError::new(
+                    "email",
+                    format!(
+                        "Row {first} already has the email address {}: remove one of the two rows",
+                        raw.email.trim()
+                    ),
+                )),
+                None => {
+                    emails.insert(key, line);
+                }
+            }
+        }
+        if let Some(key) = username_key(&raw.username) {
+            match usernames.get(&key) {
+                Some(first) => problems.push(FieldError::new(
+                    "username",
+                    format!(
+                        "Row {first} already has the TechPass username {}: choose another",
+                        raw.username.trim()
+                    ),
+                )),
+                None => {
+                    usernames.insert(key, line);
+                }
+            }
+        }
+        out.push(problems);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(email: &str, username: &str) -> RawAccount {
+        RawAccount {
+            email: email.into(),
+            username: username.into(),
+            ..RawAccount::default()
+        }
+    }
+
+    #[test]
+    fn later_rows_with_the_same_address_in_another_case_are_flagged_with_the_first_row() {
+        let rows = [
+            raw("ann@tech.gov.sg", ""),
+            raw("bob@tech.gov.sg", ""),
+            raw(" ANN@Tech.gov.sg", ""),
+        ];
+        let found = in_file_duplicates(rows.iter().enumerate().map(|(i, r)| (i + 2, r)));
+        assert!(found[0].is_empty() && found[1].is_empty());
+        assert_eq!(found[2].len(), 1);
+        assert_eq!(found[2][0].field, "email");
+        assert!(
+            found[2][0].message.starts_with("Row 2 already has"),
+            "{:?}",
+            found[2]
+        );
+    }
+
+    #[test]
+    fn usernames_clash_case_insensitively_and_blank_ones_never_do() {
+        let rows = [
+            raw("a@vendor.com", "jtan"),
+            raw("b@vendor.com", "JTan"),
+            raw("c@tech.gov.sg", ""),
+            raw("d@tech.gov.sg", ""),
+        ];
+        let found = in_file_duplicates(rows.iter().enumerate().map(|(i, r)| (i + 2, r)));
+        assert_eq!(found[1][0].field, "username");
+        assert!(found[2].is_empty() && found[3].is_empty());
+    }
+
+    #[test]
+    fn a_row_with_every_field_wrong_names_each_field() {
+        let problems = row_problems(&RawAccount::default());
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(
+            fields.contains(&"email") && fields.contains(&"reason"),
+            "{fields:?}"
+        );
+    }
+}

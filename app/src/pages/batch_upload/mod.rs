@@ -1,0 +1,634 @@
+//! Batch upload: download the template, choose a file (parsed in the browser, in a worker),
+//! review and fix the list, submit it as one idempotent batch, fix what failed and submit
+//! again. The unsubmitted list is kept in the browser until it is submitted or reset.
+
+mod browser;
+mod details;
+pub mod model;
+mod table;
+
+use std::collections::{BTreeSet, HashMap};
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+
+use crate::api::batch::{precheck_batch, submit_batch, BatchRow, PrecheckRow, RowResult};
+use crate::components::ErrorNotice;
+use crate::domain::{Email, FieldError};
+use crate::AppError;
+use details::{ConfirmDialog, DetailsDialog};
+use model::{chunks_of, counts, describe, group, DraftMeta, DraftRow, RowState, SUBMIT_ROWS};
+use table::BatchTable;
+
+/// What the page is busy with, for the progress bar.
+#[derive(Clone, Debug, PartialEq)]
+struct Busy {
+    label: String,
+    done: usize,
+    total: usize,
+}
+
+/// The page's state, shared with its parts.
+#[derive(Clone, Copy)]
+pub(crate) struct Batch {
+    meta: RwSignal<Option<DraftMeta>>,
+    rows: RwSignal<Vec<DraftRow>>,
+    busy: RwSignal<Option<Busy>>,
+    refusal: RwSignal<Option<(String, String)>>,
+    failure: RwSignal<Option<AppError>>,
+    announce: RwSignal<String>,
+    summary: RwSignal<Option<String>>,
+    editing: RwSignal<Option<usize>>,
+    confirm_reset: RwSignal<bool>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            meta: RwSignal::new(None),
+            rows: RwSignal::new(Vec::new()),
+            busy: RwSignal::new(None),
+            refusal: RwSignal::new(None),
+            failure: RwSignal::new(None),
+            announce: RwSignal::new(String::new()),
+            summary: RwSignal::new(None),
+            editing: RwSignal::new(None),
+            confirm_reset: RwSignal::new(false),
+        }
+    }
+
+    /// Saves the chunks holding these rows (and tells the officer if the browser refuses).
+    fn persist(self, positions: BTreeSet<usize>) {
+        if positions.is_empty() {
+            return;
+        }
+        let chunks = chunks_of(positions);
+        let rows = self.rows;
+        spawn_local(async move {
+            let result = rows.with_untracked(|r| {
+                let r = r.clone();
+                async move { browser::save_chunks(&r, chunks).await }
+            });
+            if let Err(e) = result.await {
+                leptos::logging::warn!("could not keep the list in this browser: {e}");
+            }
+        });
+    }
+
+    /// Removes a row (kept as a tombstone so stored chunks stay aligned).
+    pub(crate) fn remove(self, pos: usize) {
+        let mut changed = BTreeSet::from([pos]);
+        let mut gone = String::new();
+        self.rows.update(|rows| {
+            if let Some(row) = rows.get_mut(pos) {
+                row.state = RowState::Removed;
+                gone = format!("Removed row {} ({})", row.line, row.raw.email.trim());
+            }
+            changed.extend(model::recheck_duplicates(rows));
+        });
+        self.announce.set(gone);
+        self.persist(changed);
+    }
+
+    /// Saves View details: checks the row again, and asks the server about its address and
+    /// username.
+    pub(crate) fn save(self, pos: usize, raw: crate::domain::RawAccount) {
+        let mut changed = BTreeSet::from([pos]);
+        self.rows.update(|rows| {
+            if let Some(row) = rows.get_mut(pos) {
+                row.edit(raw);
+            }
+            changed.extend(model::recheck_duplicates(rows));
+        });
+        let line = self
+            .rows
+            .with_untracked(|r| r.get(pos).map(|r| r.line).unwrap_or_default());
+        self.announce.set(format!("Saved row {line}"));
+        self.persist(changed);
+        spawn_local(async move { self.precheck(vec![pos]).await });
+    }
+
+    /// Asks the server, in one call, which rows clash with existing accounts, pending
+    /// invitations or taken usernames, and marks them.
+    async fn precheck(self, positions: Vec<usize>) {
+        let request: Vec<PrecheckRow> = self.rows.with_untracked(|rows| {
+            positions
+                .iter()
+                .filter_map(|&p| rows.get(p))
+                .filter(|r| r.state == RowState::Ready && Email::parse(&r.raw.email).is_ok())
+                .map(|r| PrecheckRow {
+                    row_id: r.id.clone(),
+                    email: r.raw.email.clone(),
+                    username: r.raw.username.clone(),
+                })
+                .collect()
+        });
+        if request.is_empty() {
+            return;
+        }
+        match precheck_batch(request).await {
+            Ok(issues) => {
+                let mut changed = BTreeSet::new();
+                self.rows.update(|rows| {
+                    let at: HashMap<String, usize> = positions
+                        .iter()
+                        .filter_map(|&p| Some((rows.get(p)?.id.clone(), p)))
+                        .collect();
+                    for &p in &positions {
+                        if let Some(row) = rows.get_mut(p) {
+                            if !row.server_problems.is_empty() {
+                                row.server_problems.clear();
+                                changed.insert(p);
+                            }
+                        }
+                    }
+                    for issue in issues {
+                        if let Some(&p) = at.get(&issue.row_id) {
+                            rows[p]
+                                .server_problems
+                                .push(FieldError::new(&issue.field, issue.message));
+                            changed.insert(p);
+                        }
+                    }
+                });
+                self.persist(changed);
+            }
+            Err(e) => self.failure.set(Some(e)),
+        }
+    }
+
+    /// Submits every row that has no known problem, in chunks under the list's key; marks
+    /// each row with the server's answer.
+    async fn submit(self) {
+        let Some(meta) = self.meta.get_untracked() else {
+            return;
+        };
+        self.failure.set(None);
+        self.summary.set(None);
+        let ready = |rows: &Vec<DraftRow>| -> Vec<usize> {
+            (0..rows.len())
+                .filter(|&i| rows[i].is_submittable())
+                .collect()
+        };
+        let candidates = self.rows.with_untracked(ready);
+        if candidates.is_empty() {
+            self.announce.set(
+                "Nothing to submit: fix the rows that need attention in View details first".into(),
+            );
+            self.summary.set(Some(self.announce.get_untracked()));
+            return;
+        }
+        self.busy.set(Some(Busy {
+            label: "Checking the list against existing accounts".into(),
+            done: 0,
+            total: candidates.len(),
+        }));
+        self.precheck(candidates).await;
+        let positions = self.rows.with_untracked(ready);
+        let total = positions.len();
+        for (n, chunk) in positions.chunks(SUBMIT_ROWS).enumerate() {
+            self.busy.set(Some(Busy {
+                label: "Submitting".into(),
+                done: n * SUBMIT_ROWS,
+                total,
+            }));
+            let batch: Vec<BatchRow> = self.rows.with_untracked(|rows| {
+                chunk
+                    .iter()
+                    .map(|&p| BatchRow {
+                        row_id: rows[p].id.clone(),
+                        raw: rows[p].raw.clone(),
+                    })
+                    .collect()
+            });
+            let mut answer =
+                submit_batch(meta.key.clone(), meta.file_name.clone(), batch.clone()).await;
+            if matches!(
+                answer,
+                Err(AppError::Transport { .. } | AppError::Internal { .. })
+            ) {
+                // Safe to repeat: rows already invited under this key are not invited again.
+                browser::next_task().await;
+                answer = submit_batch(meta.key.clone(), meta.file_name.clone(), batch).await;
+            }
+            match answer {
+                Ok(outcome) => self.apply(chunk, outcome),
+                Err(e @ (AppError::Unauthenticated | AppError::Forbidden { .. })) => {
+                    self.failure.set(Some(e));
+                    break;
+                }
+                Err(e) => self.mark_failed(chunk, &e),
+            }
+        }
+        self.busy.set(None);
+        let c = self.rows.with_untracked(|r| counts(r));
+        let mut text = format!("{} of {} invited", group(c.invited), group(c.users));
+        if c.attention > 0 {
+            text.push_str(&format!(
+                ". {} need attention: open View details on each, fix it, Save, and submit again",
+                group(c.attention)
+            ));
+        }
+        self.announce.set(text.clone());
+        self.summary.set(Some(text));
+    }
+
+    fn apply(self, chunk: &[usize], outcome: crate::api::batch::BatchOutcome) {
+        self.rows.update(|rows| {
+            let at: HashMap<String, usize> =
+                chunk.iter().map(|&p| (rows[p].id.clone(), p)).collect();
+            for row in outcome.rows {
+                let Some(&p) = at.get(&row.row_id) else {
+                    continue;
+                };
+                let r = &mut rows[p];
+                match row.result {
+                    RowResult::Invited { invitation_id, .. } => {
+                        r.state = RowState::Invited;
+                        r.invitation_id = Some(invitation_id);
+                        r.server_problems.clear();
+                        r.trace_id = None;
+                    }
+                    RowResult::Rejected { fields } => {
+                        r.server_problems = fields;
+                        r.trace_id = Some(outcome.trace_id.clone());
+                    }
+                }
+            }
+            model::recheck_duplicates(rows);
+        });
+        self.persist(chunk.iter().copied().collect());
+    }
+
+    fn mark_failed(self, chunk: &[usize], error: &AppError) {
+        let message = match error {
+            AppError::Internal { .. } => {
+                "Not sent: something went wrong on our side. Submit again; if it keeps happening, email support with the Trace ID".to_string()
+            }
+            other => format!("Not sent: {other}. Submit again"),
+        };
+        self.rows.update(|rows| {
+            for &p in chunk {
+                rows[p].server_problems = vec![FieldError::new("submit", message.clone())];
+                rows[p].trace_id = error.trace_id().map(str::to_string);
+            }
+        });
+        self.persist(chunk.iter().copied().collect());
+    }
+
+    /// Takes a chosen file through the worker into the list.
+    #[cfg(feature = "hydrate")]
+    fn upload(self, file: web_sys::File) {
+        let file_name = file.name();
+        self.refusal.set(None);
+        self.failure.set(None);
+        self.summary.set(None);
+        self.busy.set(Some(Busy {
+            label: format!("Reading {file_name}"),
+            done: 0,
+            total: 0,
+        }));
+        spawn_local(async move {
+            let key = browser::new_key();
+            let texts = browser::parse_file(file, &key).await;
+            let progress = |done: usize, total: usize| {
+                self.busy.set(Some(Busy {
+                    label: format!("Reading {file_name}"),
+                    done,
+                    total,
+                }))
+            };
+            let taken = match texts {
+                Ok(texts) => browser::take_upload(&texts, progress)
+                    .await
+                    .map(|(meta, rows)| (meta, rows, texts)),
+                Err(message) => Err(message),
+            };
+            match taken {
+                Ok((meta, rows, texts)) => {
+                    if let Err(e) = browser::save_new_draft(&meta, &texts[1..]).await {
+                        leptos::logging::warn!("could not keep the list in this browser: {e}");
+                    }
+                    let c = counts(&rows);
+                    self.announce
+                        .set(format!("Uploaded {}: {}", meta.file_name, describe(c)));
+                    let all: Vec<usize> = (0..rows.len()).collect();
+                    self.rows.set(rows);
+                    self.meta.set(Some(meta));
+                    self.busy.set(None);
+                    self.precheck(all).await;
+                }
+                Err(message) => {
+                    self.busy.set(None);
+                    self.announce
+                        .set(format!("{file_name} was not uploaded: {message}"));
+                    self.refusal.set(Some((file_name, message)));
+                    browser::focus("upload-error");
+                }
+            }
+        });
+    }
+
+    /// Reset (after Confirm): the list and its stored copy are gone.
+    fn reset(self) {
+        let name = self
+            .meta
+            .with_untracked(|m| m.as_ref().map(|m| m.file_name.clone()))
+            .unwrap_or_default();
+        self.meta.set(None);
+        self.rows.set(Vec::new());
+        self.summary.set(None);
+        self.failure.set(None);
+        self.announce.set(format!(
+            "Removed all users of {name}. Choose a file to start again"
+        ));
+        spawn_local(browser::clear_draft());
+    }
+}
+
+#[component]
+pub fn BatchUploadPage() -> impl IntoView {
+    let batch = Batch::new();
+    provide_context(batch);
+    // The list kept from before a refresh comes back once the page is interactive.
+    Effect::new(move |_| {
+        spawn_local(async move {
+            let progress = move |done: usize, total: usize| {
+                batch.busy.set(Some(Busy {
+                    label: "Restoring your list".into(),
+                    done,
+                    total,
+                }))
+            };
+            if let Some((meta, rows)) = browser::load_draft(progress).await {
+                batch.announce.set(format!(
+                    "Restored {}: {}",
+                    meta.file_name,
+                    describe(counts(&rows))
+                ));
+                batch.rows.set(rows);
+                batch.meta.set(Some(meta));
+            }
+            batch.busy.set(None);
+        });
+    });
+    let title = move || {
+        if batch.refusal.get().is_some() {
+            "Error: Batch upload"
+        } else {
+            "Batch upload"
+        }
+    };
+    view! {
+        <Title text=title/>
+        <h1>"Batch upload"</h1>
+        <p class="lead">
+            "Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
+        </p>
+        <div class="visually-hidden" role="status" aria-live="polite">
+            {move || batch.announce.get()}
+        </div>
+        {move || batch.failure.get().map(|error| view! { <ErrorNotice error/> })}
+        <BusyBar/>
+        {move || match batch.meta.get() {
+            None => view! { <UploadPanel/> }.into_any(),
+            Some(meta) => view! { <ListPanel meta/> }.into_any(),
+        }}
+        {move || batch.editing.get().map(|pos| view! { <DetailsDialog pos/> })}
+        {move || {
+            batch
+                .confirm_reset
+                .get()
+                .then(|| {
+                    let count = batch.rows.with_untracked(|r| counts(r).users);
+                    view! {
+                        <ConfirmDialog
+                            title="Remove all users from this list?"
+                            body=format!(
+                                "All {} users of this file will be removed from the list. Nothing has been sent for the rows not yet invited.",
+                                group(count),
+                            )
+                            confirm="Confirm"
+                            on_confirm=Callback::new(move |_| {
+                                batch.confirm_reset.set(false);
+                                batch.reset();
+                                browser::focus("batch-file");
+                            })
+                            on_cancel=Callback::new(move |_| {
+                                batch.confirm_reset.set(false);
+                                browser::focus("batch-reset");
+                            })
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+#[component]
+fn BusyBar() -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    move || {
+        batch.busy.get().map(|b| {
+            let text = if b.total > 0 {
+                format!("{}: {} of {}", b.label, group(b.done), group(b.total))
+            } else {
+                format!("{}…", b.label)
+            };
+            let value = (b.total > 0).then(|| b.done.to_string());
+            let max = (b.total > 0).then(|| b.total.to_string());
+            view! {
+                <div class="progress" role="status">
+                    <label for="batch-progress">{text}</label>
+                    <progress id="batch-progress" max=max value=value></progress>
+                </div>
+            }
+        })
+    }
+}
+
+/// Template links and the file chooser.
+#[component]
+fn UploadPanel() -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    let on_change = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            let file = input.files().and_then(|f| f.get(0));
+            if let Some(file) = file {
+                // Choosing the same file again (after fixing it) fires a change again.
+                input.set_value("");
+                batch.upload(file);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, batch);
+    };
+    view! {
+        <section class="panel" aria-labelledby="template-heading">
+            <h2 id="template-heading">"1. Download the template"</h2>
+            <p>
+                "Fill in one user per row. The "
+                <strong>"Instructions"</strong>
+                " sheet of the Excel template explains each column."
+            </p>
+            <ul class="links">
+                <li>
+                    <a href="/templates/techbiz-invite-users.xlsx" download>
+                        "Download excel template (.xlsx)"
+                    </a>
+                </li>
+                <li>
+                    <a href="/templates/techbiz-invite-users.csv" download>
+                        "Download template as CSV"
+                    </a>
+                </li>
+            </ul>
+        </section>
+        <section class="panel" aria-labelledby="upload-heading">
+            <h2 id="upload-heading">"2. Upload user list"</h2>
+            {move || {
+                batch
+                    .refusal
+                    .get()
+                    .map(|(file, message)| {
+                        view! {
+                            <div class="error-summary" role="alert" tabindex="-1" id="upload-error">
+                                <h3 class="error-summary__title">
+                                    {format!("{file} could not be uploaded")}
+                                </h3>
+                                <p>{message}</p>
+                            </div>
+                        }
+                    })
+            }}
+            <div class="field">
+                <label class="field__label" for="batch-file">"Choose a file"</label>
+                <p class="field__hint" id="batch-file-hint">
+                    "Excel workbook (.xlsx) or CSV, up to 10 MB and 100,000 users. The file is read in your browser; nothing is sent until you submit."
+                </p>
+                <input
+                    type="file"
+                    id="batch-file"
+                    class="file-input"
+                    accept=".xlsx,.xlsm,.csv,.txt,.tsv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
+                    aria-describedby="batch-file-hint"
+                    disabled=move || batch.busy.get().is_some()
+                    on:change=on_change
+                />
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+/// "Uploaded <file>", the counts, the notices, the table and the actions.
+#[component]
+fn ListPanel(meta: DraftMeta) -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    let only_attention = RwSignal::new(false);
+    let c = Memo::new(move |_| batch.rows.with(|r| counts(r)));
+    let all_done = move || c.get().users > 0 && c.get().invited == c.get().users;
+    let file_name = meta.file_name.clone();
+    let another = move |_| {
+        batch.reset();
+        browser::focus("batch-file");
+    };
+    view! {
+        <section class="panel" aria-labelledby="list-heading">
+            <h2 id="list-heading">{format!("Uploaded {file_name}")}</h2>
+            <p class="counts">{move || describe(c.get())}</p>
+            <p class="hint">
+                {move || {
+                    let ready = c.get().ready;
+                    format!("{} ready to submit", model::plural(ready, "user", "users"))
+                }}
+            </p>
+            <p class="hint">{meta.format.clone()}</p>
+            {(!meta.notices.is_empty())
+                .then(|| {
+                    view! {
+                        <ul class="notices">
+                            {meta.notices.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+                        </ul>
+                    }
+                })}
+            {move || {
+                batch
+                    .summary
+                    .get()
+                    .map(|s| {
+                        let done = all_done();
+                        view! {
+                            <div
+                                class="notice"
+                                class:notice--success=done
+                                class:notice--warning=!done
+                                role="status"
+                            >
+                                <p class="notice__title">{s}</p>
+                                {done
+                                    .then(|| {
+                                        view! {
+                                            <p>
+                                                <a href="/invite-users/status">"See Invite user status"</a>
+                                            </p>
+                                        }
+                                    })}
+                            </div>
+                        }
+                    })
+            }}
+            <div class="toolbar">
+                <div class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="only-attention"
+                        prop:checked=move || only_attention.get()
+                        on:change=move |ev| only_attention.set(event_target_checked(&ev))
+                    />
+                    <label for="only-attention">
+                        {move || format!("Show only rows that need attention ({})", group(c.get().attention))}
+                    </label>
+                </div>
+            </div>
+            <BatchTable only_attention/>
+            <div class="actions">
+                {move || {
+                    if all_done() {
+                        view! {
+                            <button type="button" class="button" on:click=another>
+                                "Upload another file"
+                            </button>
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <button
+                                type="button"
+                                class="button"
+                                disabled=move || batch.busy.get().is_some()
+                                on:click=move |_| spawn_local(batch.submit())
+                            >
+                                "Submit"
+                            </button>
+                            <button
+                                type="button"
+                                class="button button--secondary"
+                                id="batch-reset"
+                                disabled=move || batch.busy.get().is_some()
+                                on:click=move |_| batch.confirm_reset.set(true)
+                            >
+                                "Reset"
+                            </button>
+                        }
+                            .into_any()
+                    }
+                }}
+            </div>
+        </section>
+    }
+    .into_any()
+}

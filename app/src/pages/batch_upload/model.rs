@@ -1,0 +1,326 @@
+//! The list of an uploaded file, as the officer works on it: pure data and rules, so it is
+//! unit-tested natively and shared by the page, its parsing worker and the draft store.
+//!
+//! Removed rows stay in the vector as tombstones: a row's position never changes, so the
+//! draft store can save the chunk an edit touched instead of the whole list.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::batch::{in_file_duplicates, row_problems};
+use crate::domain::{Email, FieldError, RawAccount, UserKind};
+use crate::import::{self, Limits};
+
+/// Rows per stored chunk and per message from the parsing worker.
+pub const CHUNK_ROWS: usize = 2_000;
+/// Rows per submit call (well inside the server's body limit).
+pub const SUBMIT_ROWS: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RowState {
+    /// Not yet invited: goes with the next Submit if it has no problems.
+    Ready,
+    Invited,
+    Removed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftRow {
+    /// Stable across edits and resubmits: the batch's idempotency is keyed on it.
+    pub id: String,
+    /// The row number in the officer's spreadsheet.
+    pub line: usize,
+    pub raw: RawAccount,
+    pub state: RowState,
+    /// The Create account rules, checked in the browser.
+    pub problems: Vec<FieldError>,
+    /// Clashes with other rows of the file.
+    pub duplicates: Vec<FieldError>,
+    /// What the server said (pre-check or submit), with that request's Trace ID.
+    pub server_problems: Vec<FieldError>,
+    pub trace_id: Option<String>,
+    pub invitation_id: Option<String>,
+}
+
+impl DraftRow {
+    pub fn new(line: usize, raw: RawAccount) -> DraftRow {
+        DraftRow {
+            id: format!("r{line}"),
+            line,
+            problems: row_problems(&raw),
+            raw,
+            state: RowState::Ready,
+            duplicates: Vec::new(),
+            server_problems: Vec::new(),
+            trace_id: None,
+            invitation_id: None,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.state != RowState::Removed
+    }
+
+    pub fn needs_attention(&self) -> bool {
+        self.state == RowState::Ready && self.all_problems().next().is_some()
+    }
+
+    /// Ready, with nothing known against it: goes with the next Submit.
+    pub fn is_submittable(&self) -> bool {
+        self.state == RowState::Ready && self.all_problems().next().is_none()
+    }
+
+    pub fn all_problems(&self) -> impl Iterator<Item = &FieldError> {
+        self.problems
+            .iter()
+            .chain(&self.duplicates)
+            .chain(&self.server_problems)
+    }
+
+    /// Public officer or vendor, once the address is valid.
+    pub fn kind(&self) -> Option<UserKind> {
+        Email::parse(&self.raw.email).ok().map(|e| e.kind())
+    }
+
+    /// New values from View details: checked again, and what the server said before no
+    /// longer applies.
+    pub fn edit(&mut self, raw: RawAccount) {
+        self.problems = row_problems(&raw);
+        self.raw = raw;
+        self.server_problems.clear();
+        self.trace_id = None;
+    }
+}
+
+/// The first lines of the stored draft (and of the worker's answer).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DraftMeta {
+    /// The batch's idempotency key, made in the browser when the file was uploaded.
+    pub key: String,
+    pub file_name: String,
+    pub format: String,
+    pub notices: Vec<String>,
+    pub rows: usize,
+}
+
+impl DraftMeta {
+    pub fn chunks(&self) -> usize {
+        self.rows.div_ceil(CHUNK_ROWS)
+    }
+}
+
+/// What the parsing worker answers: either an error the officer can act on, or the meta
+/// line followed by the rows in chunks of [`CHUNK_ROWS`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum UploadHead {
+    Refused { message: String },
+    Parsed { meta: DraftMeta },
+}
+
+/// Parses a file and checks every row: the whole of the worker's job, as JSON texts (the
+/// head, then one text per chunk), so the page can take the rows in without a long task.
+pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<String> {
+    let sheet = match import::parse(bytes, file_name, &Limits::default()) {
+        Ok(sheet) => sheet,
+        Err(e) => {
+            let head = UploadHead::Refused {
+                message: e.to_string(),
+            };
+            return vec![serde_json::to_string(&head).unwrap_or_default()];
+        }
+    };
+    let mut rows: Vec<DraftRow> = sheet
+        .rows
+        .into_iter()
+        .map(|r| DraftRow::new(r.line, r.raw))
+        .collect();
+    recheck_duplicates(&mut rows);
+    let meta = DraftMeta {
+        key: key.to_string(),
+        file_name: file_name.to_string(),
+        format: sheet.format,
+        notices: sheet.notices,
+        rows: rows.len(),
+    };
+    let mut out = vec![serde_json::to_string(&UploadHead::Parsed { meta }).unwrap_or_default()];
+    out.extend(
+        rows.chunks(CHUNK_ROWS)
+            .map(|c| serde_json::to_string(c).unwrap_or_default()),
+    );
+    out
+}
+
+/// Recomputes the clashes within the file (ignoring removed and already invited rows) and
+/// returns the positions of rows whose clashes changed.
+pub fn recheck_duplicates(rows: &mut [DraftRow]) -> BTreeSet<usize> {
+    let live: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].state == RowState::Ready)
+        .collect();
+    let found = in_file_duplicates(live.iter().map(|&i| (rows[i].line, &rows[i].raw)));
+    let mut changed = BTreeSet::new();
+    for (i, dups) in live.iter().zip(found) {
+        if rows[*i].duplicates != dups {
+            rows[*i].duplicates = dups;
+            changed.insert(*i);
+        }
+    }
+    for (i, row) in rows.iter_mut().enumerate() {
+        if row.state != RowState::Ready && !row.duplicates.is_empty() {
+            row.duplicates.clear();
+            changed.insert(i);
+        }
+    }
+    changed
+}
+
+/// The chunks holding these row positions (what the draft store must save again).
+pub fn chunks_of(positions: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+    positions.into_iter().map(|i| i / CHUNK_ROWS).collect()
+}
+
+/// Counts for the heading and the live announcement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub users: usize,
+    pub attention: usize,
+    pub invited: usize,
+    pub ready: usize,
+}
+
+pub fn counts(rows: &[DraftRow]) -> Counts {
+    let mut c = Counts::default();
+    for row in rows.iter().filter(|r| r.is_active()) {
+        c.users += 1;
+        if row.state == RowState::Invited {
+            c.invited += 1;
+        } else if row.needs_attention() {
+            c.attention += 1;
+        } else {
+            c.ready += 1;
+        }
+    }
+    c
+}
+
+/// "52 users, 3 need attention", in plain words.
+pub fn describe(c: Counts) -> String {
+    let users = plural(c.users, "user", "users");
+    let mut parts = vec![users];
+    if c.invited > 0 {
+        parts.push(format!("{} invited", group(c.invited)));
+    }
+    if c.attention > 0 {
+        parts.push(format!(
+            "{} {}",
+            group(c.attention),
+            if c.attention == 1 {
+                "needs attention"
+            } else {
+                "need attention"
+            }
+        ));
+    }
+    parts.join(", ")
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", group(n), if n == 1 { one } else { many })
+}
+
+/// 100000 → "100,000".
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The form's label for a field name, for messages shown away from the form.
+pub fn field_label(field: &str) -> &'static str {
+    import::COLUMNS
+        .iter()
+        .find(|c| c.field == field)
+        .map(|c| c.header)
+        .unwrap_or("Row")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn officer(line: usize, email: &str) -> DraftRow {
+        DraftRow::new(
+            line,
+            RawAccount {
+                email: email.into(),
+                first_name: "Ann".into(),
+                last_name: "Tan".into(),
+                contact_number: "91234567".into(),
+                organisation: "GovTech".into(),
+                seed_required: "No".into(),
+                reason: "Builds the portal".into(),
+                ..RawAccount::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_clean_row_is_submittable_and_a_duplicate_needs_attention_until_the_first_goes() {
+        let mut rows = vec![officer(2, "ann@tech.gov.sg"), officer(3, "ANN@tech.gov.sg")];
+        assert!(rows[0].is_submittable(), "{:?}", rows[0].problems);
+        let changed = recheck_duplicates(&mut rows);
+        assert_eq!(changed.into_iter().collect::<Vec<_>>(), vec![1]);
+        assert!(rows[1].needs_attention());
+        rows[0].state = RowState::Removed;
+        recheck_duplicates(&mut rows);
+        assert!(rows[1].is_submittable());
+    }
+
+    #[test]
+    fn counts_and_their_description() {
+        let mut rows = vec![officer(2, "a@tech.gov.sg"), officer(3, "not an address")];
+        rows.push(officer(4, "c@tech.gov.sg"));
+        rows[2].state = RowState::Invited;
+        let c = counts(&rows);
+        assert_eq!((c.users, c.attention, c.invited, c.ready), (3, 1, 1, 1));
+        assert_eq!(describe(c), "3 users, 1 invited, 1 needs attention");
+        assert_eq!(group(100_000), "100,000");
+        assert_eq!(group(52), "52");
+    }
+
+    #[test]
+    fn editing_a_row_clears_what_the_server_said() {
+        let mut row = officer(2, "ann@tech.gov.sg");
+        row.server_problems
+            .push(FieldError::new("email", "already has an account"));
+        row.trace_id = Some("abc".into());
+        assert!(row.needs_attention());
+        let raw = RawAccount {
+            email: "ann.tan@tech.gov.sg".into(),
+            ..row.raw.clone()
+        };
+        row.edit(raw);
+        assert!(row.is_submittable());
+        assert_eq!(row.trace_id, None);
+    }
+
+    #[test]
+    fn chunks_group_positions() {
+        let set = chunks_of([0, 1, CHUNK_ROWS, CHUNK_ROWS * 3 + 5]);
+        assert_eq!(set.into_iter().collect::<Vec<_>>(), vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn a_refused_file_gives_one_head_with_the_message() {
+        let out = prepare_upload(b"", "users.csv", "k");
+        assert_eq!(out.len(), 1);
+        let head: UploadHead = serde_json::from_str(&out[0]).unwrap();
+        assert!(matches!(head, UploadHead::Refused { .. }));
+    }
+}

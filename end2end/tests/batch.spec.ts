@@ -1,0 +1,248 @@
+import { expect, test } from '@playwright/test';
+import { expectAccessible } from './fixtures/app';
+import { BatchPage, csv, mailCount, unique, type Row } from './fixtures/batch';
+
+const officer = (email: string, first = 'Ann', reason = 'Joins the platform team'): Row => [
+  email, '', first, 'Tan', '+65 9123 4567', 'GovTech', 'Platform', 'Yes', reason,
+];
+const vendor = (email: string, username: string): Row => [
+  email, username, 'Raj', 'Kumar', '81234567', 'Acme Pte Ltd', '', 'No', 'Builds the portal',
+];
+
+test('the templates download as xlsx and csv', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  for (const [link, name] of [
+    ['Download excel template (.xlsx)', 'techbiz-invite-users.xlsx'],
+    ['Download template as CSV', 'techbiz-invite-users.csv'],
+  ]) {
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: link }).click();
+    expect((await download).suggestedFilename()).toBe(name);
+  }
+  await expectAccessible(page, 'batch upload, nothing uploaded');
+});
+
+test('view details, edit and save; remove; reset with cancel and with confirm', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  await batch.uploadBuffer(`team-${u}.csv`, csv([
+    officer(`ann.${u}@tech.gov.sg`),
+    officer(`bob.${u}@tech.gov.sg`, 'Bob'),
+    vendor(`raj.${u}@acme.com.sg`, ''),
+  ]));
+  await expect(batch.uploaded(`team-${u}.csv`)).toBeVisible();
+  await expect(batch.counts()).toHaveText('3 users, 1 needs attention');
+  await expect(batch.row(4)).toContainText('Needs attention');
+  await expect(batch.row(4)).toContainText('TechPass username');
+  await expectAccessible(page, 'batch list');
+
+  // The vendor's row has no username: fix it in View details.
+  const dialog = await batch.viewDetails(4);
+  await expect(dialog.getByLabel('Email address')).toHaveValue(`raj.${u}@acme.com.sg`);
+  await expect(dialog.getByLabel('TechPass username')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page, 'View details dialog with an error');
+  await dialog.getByLabel('TechPass username').fill('Not Valid!');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('alert')).toContainText('TechPass username');
+  await dialog.getByLabel('TechPass username').fill(`raj${u}`.slice(0, 30));
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Actions for row 4' })).toBeFocused();
+  await expect(batch.row(4)).toContainText('Ready');
+  await expect(batch.counts()).toHaveText('3 users');
+
+  // Cancel keeps what was there.
+  const again = await batch.viewDetails(2);
+  await again.getByLabel('First name').fill('Changed');
+  await again.getByRole('button', { name: 'Cancel' }).click();
+  await expect(batch.row(2)).toContainText('Ann Tan');
+
+  await batch.remove(3);
+  await expect(batch.row(3)).toHaveCount(0);
+  await expect(batch.counts()).toHaveText('2 users');
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Remove all users from this list?' });
+  await expect(confirm).toBeVisible();
+  await expectAccessible(page, 'Reset confirmation');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(page.getByRole('button', { name: 'Reset' })).toBeFocused();
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await confirm.getByRole('button', { name: 'Confirm' }).click();
+  await expect(batch.uploaded(`team-${u}.csv`)).toHaveCount(0);
+  await expect(batch.fileInput()).toBeVisible();
+});
+
+test('a refresh keeps the unsubmitted list, edits included, until it is reset', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  await batch.uploadBuffer(`keep-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`), officer('not an address')]));
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+  const dialog = await batch.viewDetails(3);
+  await dialog.getByLabel('Email address').fill(`cat.${u}@tech.gov.sg`);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(batch.counts()).toHaveText('2 users');
+
+  await page.reload();
+  await expect(batch.uploaded(`keep-${u}.csv`)).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await page.reload();
+  await expect(batch.fileInput()).toBeVisible();
+  await expect(batch.uploaded(`keep-${u}.csv`)).toHaveCount(0);
+});
+
+test('submit: failed rows stay marked, are fixed and resubmitted, and nobody is invited twice', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const taken = `taken.${u}@tech.gov.sg`;
+  // Someone already invited (by an earlier batch) ...
+  await batch.uploadBuffer(`first-${u}.csv`, csv([officer(taken)]));
+  await expect(batch.counts()).toHaveText('1 user');
+  await batch.submit();
+  await expect(batch.summary()).toHaveText('1 of 1 invited');
+  await page.getByRole('button', { name: 'Upload another file' }).click();
+
+  // ... is flagged before submit; a bad contact number is flagged in the browser.
+  const good = `good.${u}@tech.gov.sg`;
+  const vendorEmail = `raj.${u}@acme.com.sg`;
+  const rows: Row[] = [officer(taken.toUpperCase()), officer(good), vendor(vendorEmail, `raj${u}`.slice(0, 30))];
+  rows.push(officer(`bad.${u}@tech.gov.sg`));
+  rows[3][4] = '12';
+  await batch.uploadBuffer(`second-${u}.csv`, csv(rows));
+  await expect(batch.counts()).toHaveText('4 users, 2 need attention');
+  await expect(batch.row(2)).toContainText('already has a pending invitation');
+  await expect(batch.row(5)).toContainText('Contact number');
+
+  await page.getByLabel(/Show only rows that need attention/).check();
+  await expect(batch.rows()).toHaveCount(2);
+  await page.getByLabel(/Show only rows that need attention/).uncheck();
+
+  await batch.submit();
+  await expect(batch.summary()).toContainText(/^2 of 4 invited\. 2 need attention/);
+  await expect(batch.row(3)).toContainText('Invited');
+  await expect(batch.row(4)).toContainText('Invited');
+  await expectAccessible(page, 'batch after a partly failed submit');
+
+  // Fix both and submit again: only they go.
+  let dialog = await batch.viewDetails(2);
+  await dialog.getByLabel('Email address').fill(`other.${u}@tech.gov.sg`);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  dialog = await batch.viewDetails(5);
+  await dialog.getByLabel('Contact number').fill('9876 5432');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(batch.counts()).toHaveText('4 users, 2 invited');
+  await batch.submit();
+  await expect(batch.summary()).toHaveText('4 of 4 invited');
+  await expect(page.getByRole('link', { name: 'See Invite user status' })).toBeVisible();
+
+  // One email each: the resubmit did not invite the first two again.
+  await expect.poll(() => mailCount(good), { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => mailCount(`other.${u}@tech.gov.sg`), { timeout: 15_000 }).toBe(1);
+  await page.waitForTimeout(1000);
+  expect(mailCount(good)).toBe(1);
+  expect(mailCount(vendorEmail)).toBe(1);
+  expect(mailCount(taken)).toBe(1);
+});
+
+// Real-world-shaped files (end2end/fixtures/batch/README.md): what each shows.
+const shaped: { file: string; counts: string; check?: Record<number, RegExp> }[] = [
+  { file: 'users.csv', counts: '5 users', check: { 2: /tan\.wei\.ling@tech\.gov\.sg.*Public officer.*Ready/, 5: /john\.lim@acme-consulting\.com.*Vendor/ } },
+  { file: 'excel-windows-1252.csv', counts: '3 users', check: { 2: /Zoë Tan/, 3: /José García.*Vendor/ } },
+  { file: 'unicode-text.txt', counts: '3 users', check: { 2: /小明 陈|陈/, 4: /அருண்/ } },
+  { file: 'multiline.csv', counts: '3 users', check: { 4: /ng\.siew\.ling@mom\.gov\.sg/ } },
+  { file: 'numeric-phones.xlsx', counts: '' },
+  {
+    file: 'some-invalid.csv',
+    counts: '8 users, 4 need attention',
+    check: {
+      3: /Needs attention.*Email address/,
+      5: /Needs attention.*TechPass username/,
+      7: /Needs attention.*Contact number/,
+      9: /Needs attention.*Row 2 already has the email address/,
+      2: /Ready/,
+    },
+  },
+];
+
+test('real-world-shaped files show the right rows and the right problems', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  for (const { file, counts, check } of shaped) {
+    await batch.uploadFixture(file);
+    await expect(batch.uploaded(file)).toBeVisible();
+    if (counts) await expect(batch.counts()).toHaveText(counts);
+    for (const [line, pattern] of Object.entries(check ?? {})) {
+      await expect(batch.row(Number(line))).toHaveText(pattern);
+    }
+    if (file === 'multiline.csv') {
+      const dialog = await batch.viewDetails(3);
+      await expect(dialog.getByLabel('Reason')).toHaveValue('Needs access for:\n- the developer portal\n- the "SEED" pilot');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    }
+    if (file === 'numeric-phones.xlsx') {
+      // Numbers typed into Excel cells come back as typed: no ".0", no "E+", "+" kept.
+      const dialog = await batch.viewDetails(2);
+      await expect(dialog.getByLabel('Contact number')).not.toHaveValue(/\.0$|E\+/);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await expect(page.locator('.batch-table')).not.toContainText('E+');
+    }
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+    await expect(batch.uploaded(file)).toHaveCount(0);
+  }
+
+  // A missing required column is one clear error naming it; the unknown column is ignored.
+  await batch.uploadFixture('extra-and-missing.csv');
+  await expect(batch.uploadError()).toContainText('extra-and-missing.csv could not be uploaded');
+  await expect(batch.uploadError()).toContainText('The file has no column for: Reason');
+  await expect(page).toHaveTitle(/^Error: Batch upload/);
+  await expectAccessible(page, 'batch upload refused');
+});
+
+test('hostile files get a clear error each, and the page stays alive', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const cases: [string, RegExp][] = [
+    ['bomb.xlsx', /zip bomb|unpacks to more than/],
+    ['shared-strings-billions.xlsx', /declares [\d,]+ different text values/],
+    ['far-cell.xlsx', /row 1,048,576; the limit is 100,000 users per file/],
+    ['truncated.xlsx', /damaged or not really an Excel workbook/],
+    ['random.xlsx', /damaged or not really an Excel workbook/],
+  ];
+  for (const [file, message] of cases) {
+    await batch.uploadFixture(file);
+    await expect(batch.uploadError()).toContainText(`${file} could not be uploaded`);
+    await expect(batch.uploadError()).toContainText(message);
+  }
+  // Still working: a good file goes through after all of them.
+  await batch.uploadFixture('users.csv');
+  await expect(batch.uploaded('users.csv')).toBeVisible();
+  await expect(batch.counts()).toHaveText('5 users');
+});
+
+test('100,000 rows: the list renders only what is visible and scrolls to the end', async ({ page }) => {
+  test.setTimeout(120_000);
+  const batch = new BatchPage(page);
+  await batch.open();
+  const rows: Row[] = [];
+  for (let i = 0; i < 100_000; i++) rows.push([`u${i}@t.gov.sg`, '', 'A', 'B', '91234567', 'G', '', 'No', 'R']);
+  await batch.uploadBuffer('big.csv', csv(rows));
+  await expect(batch.uploaded('big.csv')).toBeVisible({ timeout: 60_000 });
+  await expect(batch.counts()).toHaveText('100,000 users');
+  expect(await batch.rows().count()).toBeLessThan(80);
+  await page.locator('.batch-table').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await expect(batch.row(100_001)).toContainText('u99999@t.gov.sg');
+  expect(await batch.rows().count()).toBeLessThan(80);
+});
