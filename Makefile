@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh Debian machine: `make run` and `make test`.
-.PHONY: setup build run test watch fmt clean
+.PHONY: setup build run test bench watch fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -14,6 +14,9 @@ run: build
 
 test: setup
 	@scripts/test.sh
+
+bench: setup
+	@scripts/bench.sh
 
 watch:
 	@WITH_CARGO_LEPTOS=1 scripts/setup.sh

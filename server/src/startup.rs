@@ -11,11 +11,11 @@ use app::server::directory::BuiltInDirectory;
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
 use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
-use app::server::{auth, TraceId};
+use app::server::{auth, template, TraceId};
 use app::{shell, App};
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Router};
@@ -31,6 +31,13 @@ use crate::config::Config;
 use crate::{csrf, telemetry};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
+
+/// The request body limit of the two batch upload server functions, set on purpose: the
+/// browser sends a whole list (up to 100,000 rows of row id, email address and username,
+/// about 100 bytes each as JSON: some 10 MB) to `precheck_batch` in one call, and chunks of
+/// 500 rows (up to about 3 KB each with a 500-character reason) to `submit_batch`. Every
+/// other route keeps axum's default of 2 MB.
+pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 pub struct Application {
     listener: TcpListener,
@@ -159,6 +166,22 @@ pub fn router(state: AppState) -> Router {
             "/api/{*fn_name}",
             post(server_fn_handler).get(server_fn_handler),
         )
+        .route(
+            "/api/precheck_batch",
+            post(server_fn_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+        )
+        .route(
+            "/api/submit_batch",
+            post(server_fn_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+        )
+        .route(
+            &format!("/templates/{}", template::XLSX_FILE_NAME),
+            get(xlsx_template),
+        )
+        .route(
+            &format!("/templates/{}", template::CSV_FILE_NAME),
+            get(csv_template),
+        )
         .route("/sign-out", post(sign_out))
         .route("/healthz", get(health))
         .leptos_routes_with_handler(routes, get(page_handler))
@@ -250,6 +273,38 @@ async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
         Ok(()) => Redirect::to("/sign-in").into_response(),
         Err(e) => error_page(&state, &e),
     }
+}
+
+/// The batch upload templates: public (the user guide links them), built once, never stale.
+async fn xlsx_template(State(state): State<AppState>) -> Response {
+    match template::xlsx() {
+        Ok(bytes) => download(template::XLSX_CONTENT_TYPE, template::XLSX_FILE_NAME, bytes),
+        Err(e) => error_page(&state, &app::server::internal_error(e)),
+    }
+}
+
+async fn csv_template() -> Response {
+    download(
+        template::CSV_CONTENT_TYPE,
+        template::CSV_FILE_NAME,
+        template::csv().as_bytes(),
+    )
+}
+
+fn download(content_type: &'static str, file_name: &str, bytes: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response()
 }
 
 async fn health(State(state): State<AppState>) -> Response {

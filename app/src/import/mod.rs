@@ -1,6 +1,255 @@
 //! Bytes → rows for batch upload files (CSV and xlsx). Pure Rust with no I/O and no feature
 //! gates: unit-tested and fuzzed natively, and run unchanged in the browser (in a worker).
+//!
+//! [`parse`] finds the format (from the name's extension and the bytes), reads the cells as the
+//! user sees them in their spreadsheet, finds the header row, and hands back one
+//! [`ImportedRow`] per user with the row number the user sees. It does not judge the values:
+//! the domain rules do that later, the same way for a file and for the Create account form.
+//!
+//! Nothing here may panic or allocate without bound on any input: sizes are checked before
+//! anything is decoded, an xlsx's zip directory is checked before calamine opens it, and
+//! worksheets are read with calamine's streaming reader, one cell at a time.
 
 mod columns;
+mod table;
+mod text;
+mod xlsx;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
 
 pub use columns::{Column, COLUMNS};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::RawAccount;
+
+/// Limits the browser applies; `Default` = 10 MiB, 100,000 data rows, and limits on what is
+/// inside an xlsx (its zip archive).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The largest file accepted, in bytes.
+    pub max_bytes: usize,
+    /// The most users (non-blank data rows) in one file.
+    pub max_rows: usize,
+    /// The most entries in an xlsx's zip archive (a workbook has a dozen or so).
+    pub max_entries: usize,
+    /// The most bytes an xlsx may unpack to, for any one entry and for all together.
+    pub max_uncompressed_bytes: u64,
+    /// The highest compression ratio (unpacked size / packed size) of an entry larger than
+    /// [`Limits::RATIO_EXEMPT_BYTES`]. Worksheet XML compresses about 10 to 1, rarely past 100.
+    pub max_ratio: u64,
+    /// The most shared strings an xlsx may declare (calamine reserves memory for that many).
+    pub max_shared_strings: u64,
+}
+
+impl Limits {
+    /// Entries unpacking to no more than this are not held to `max_ratio`: small parts of
+    /// repetitive XML can be compressed very well, and cannot do harm.
+    pub const RATIO_EXEMPT_BYTES: u64 = 1 << 20;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 10 * 1024 * 1024,
+            max_rows: 100_000,
+            max_entries: 10_000,
+            max_uncompressed_bytes: 200 * 1024 * 1024,
+            max_ratio: 200,
+            max_shared_strings: 2_000_000,
+        }
+    }
+}
+
+/// A file's users, read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sheet {
+    /// What was read, for the user: "CSV, UTF-8 with BOM, comma-separated" or
+    /// "Excel workbook (sheet “Users”)".
+    pub format: String,
+    /// One per non-blank row below the header row, in the file's order.
+    pub rows: Vec<ImportedRow>,
+    /// What the reader did that the user may want to know: ignored columns, skipped blank
+    /// rows, the header row found below title rows, the sheet chosen.
+    pub notices: Vec<String>,
+}
+
+/// One row of the file: a user's details as written, trimmed, not yet checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedRow {
+    /// The row number the user sees in their spreadsheet: the header is row 1 (or later if
+    /// there are title rows above it), the first data row usually 2.
+    pub line: usize,
+    pub raw: RawAccount,
+}
+
+/// Why a file cannot be read. `Display` is a complete sentence for the user: what is wrong
+/// and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ImportError {
+    #[error("The file is {}; the limit is {}. Split it into smaller files.", megabytes(*bytes), megabytes(*max_bytes))]
+    TooLarge { bytes: u64, max_bytes: u64 },
+
+    #[error("The file is empty. Download the template, add one user per row below the header row, and upload it again.")]
+    Empty,
+
+    #[error("This file is {description}, which cannot be read here. Open it in your spreadsheet program, save it as .xlsx or .csv, and upload that file.")]
+    UnsupportedFormat {
+        /// "an Excel 97–2003 workbook (.xls)", "a Numbers spreadsheet", ...
+        description: String,
+    },
+
+    #[error("This workbook is protected with a password, so it cannot be read. Open it in Excel, remove the password (File › Info › Protect Workbook), save it, and upload it again.")]
+    PasswordProtected,
+
+    #[error("This file is not a CSV or text file: it holds binary data. Open it in your spreadsheet program, save it as .xlsx or CSV UTF-8, and upload that file.")]
+    NotText,
+
+    #[error("This .xlsx file is damaged or not really an Excel workbook ({reason}). Open it in Excel and save it again, or save it as CSV.")]
+    DamagedXlsx {
+        /// Why, in a few plain words: "it is not a valid zip archive".
+        reason: String,
+    },
+
+    #[error("This .xlsx file unpacks to more than {} (one part alone is {}), which is more than any batch of users needs. Open it in Excel, delete what is not needed (pictures, other sheets), and save it again, or save it as CSV.", megabytes(*max_bytes), megabytes(*bytes))]
+    XlsxTooBig { bytes: u64, max_bytes: u64 },
+
+    #[error("This .xlsx file unpacks to more than {} in all, which is more than any batch of users needs. Open it in Excel, delete what is not needed (pictures, other sheets), and save it again, or save it as CSV.", megabytes(*max_bytes))]
+    XlsxTooBigInAll { max_bytes: u64 },
+
+    #[error("This .xlsx file cannot be read safely: a part of it is compressed {} to 1 (the limit is {} to 1), as in a “zip bomb”. Open it in Excel and save it again, or save it as CSV.", thousands(*ratio), thousands(*max_ratio))]
+    XlsxCompressedTooMuch { ratio: u64, max_ratio: u64 },
+
+    #[error("This .xlsx file has {} parts inside; the limit is {}. Open it in Excel, delete what is not needed, and save it again, or save it as CSV.", thousands(*entries as u64), thousands(*max_entries as u64))]
+    XlsxTooManyParts { entries: usize, max_entries: usize },
+
+    #[error("This .xlsx file declares {} different text values; the limit is {}. Split it into smaller files, or save it as CSV.", thousands(*count), thousands(*max))]
+    XlsxTooManyStrings { count: u64, max: u64 },
+
+    #[error("This workbook has no worksheet with cells to read. Put the users on the first sheet, below the template's header row, and upload it again.")]
+    NoWorksheet,
+
+    #[error("The file has no column for: {}. Add {} (download the template to see the headers).", columns.join(", "), if columns.len() == 1 { "it" } else { "them" })]
+    MissingColumns {
+        /// The template headers of the missing required columns, in the template's order.
+        columns: Vec<String>,
+    },
+
+    #[error("The file has no users below the header row. Add one user per row below the header row and upload it again.")]
+    NoUsers,
+
+    #[error("The file has data in row {}; the limit is {} users per file. Remove the extra rows or split the file.", thousands(*row as u64), thousands(*max_rows as u64))]
+    TooManyRows { row: usize, max_rows: usize },
+}
+
+/// Reads a batch upload file: detects the format from `file_name`'s extension and from the
+/// bytes (an xlsx is a zip archive, whatever its name), reads the cells, finds the header row
+/// and returns the users' rows.
+pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, ImportError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ImportError::TooLarge {
+            bytes: bytes.len() as u64,
+            max_bytes: limits.max_bytes as u64,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    match detect(bytes, file_name) {
+        Format::Xlsx => xlsx::parse(bytes, limits),
+        Format::Text(kind) => text::parse(bytes, kind, limits),
+        Format::Ole => Err(if contains_utf16(bytes, "EncryptedPackage") {
+            ImportError::PasswordProtected
+        } else {
+            ImportError::UnsupportedFormat {
+                description: "an Excel 97–2003 workbook (.xls)".into(),
+            }
+        }),
+        Format::Unsupported(description) => Err(ImportError::UnsupportedFormat { description }),
+    }
+}
+
+/// What a file is, from its name and its first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Format {
+    /// A zip archive: read as an Office Open XML workbook.
+    Xlsx,
+    /// Delimited text; the kind names it in `Sheet::format` ("CSV" or "Text").
+    Text(&'static str),
+    /// An OLE compound file: an Excel 97–2003 workbook, or an encrypted xlsx.
+    Ole,
+    Unsupported(String),
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// An empty zip archive (only the end of central directory record).
+const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
+const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+fn detect(bytes: &[u8], file_name: &str) -> Format {
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    // Formats that are zip archives too, but not workbooks we can read.
+    match extension.as_str() {
+        "numbers" => return Format::Unsupported("a Numbers spreadsheet".into()),
+        "ods" => return Format::Unsupported("an OpenDocument spreadsheet (.ods)".into()),
+        "xlsb" => return Format::Unsupported("an Excel binary workbook (.xlsb)".into()),
+        _ => {}
+    }
+    if bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY_MAGIC) {
+        return Format::Xlsx;
+    }
+    if bytes.starts_with(OLE_MAGIC) {
+        return Format::Ole;
+    }
+    match extension.as_str() {
+        // Not a zip archive: the xlsx reader says it is damaged.
+        "xlsx" | "xlsm" | "xltx" | "xltm" => Format::Xlsx,
+        "csv" => Format::Text("CSV"),
+        "txt" | "tsv" | "tab" | "" => Format::Text("Text"),
+        "xls" => Format::Unsupported("an Excel 97–2003 workbook (.xls)".into()),
+        other if other.len() <= 10 && other.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Format::Unsupported(format!("a .{other} file"))
+        }
+        _ => Format::Text("Text"),
+    }
+}
+
+/// Whether `bytes` hold `needle` in UTF-16 LE (how OLE directory entries name streams).
+fn contains_utf16(bytes: &[u8], needle: &str) -> bool {
+    let pattern: Vec<u8> = needle.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    bytes
+        .windows(pattern.len())
+        .any(|w| w == pattern.as_slice())
+}
+
+/// 14_889_779 → "14.2 MB", 10_485_760 → "10 MB": mebibytes, as file managers show them,
+/// rounded up to a tenth so that a file just over the limit never reads as the limit.
+fn megabytes(bytes: u64) -> String {
+    let tenths = bytes.saturating_mul(10).div_ceil(1024 * 1024);
+    if tenths.is_multiple_of(10) {
+        format!("{} MB", thousands(tenths / 10))
+    } else {
+        format!("{}.{} MB", thousands(tenths / 10), tenths % 10)
+    }
+}
+
+/// 1048576 → "1,048,576".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -42,21 +42,42 @@ pub fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn agency_of(inviter: &Email) -> String {
+pub(crate) fn agency_of(inviter: &Email) -> String {
     inviter.domain().to_string()
 }
 
+/// The refusal of an address that already has an account (Create account and batch upload).
+pub(crate) fn has_account(email: &Email) -> FieldError {
+    FieldError::new(
+        "email",
+        format!("{email} already has a TechPass account, so there is nothing to send"),
+    )
+}
+
+/// The refusal of an address that already has an open invitation.
+pub(crate) fn has_pending_invitation(email: &Email) -> FieldError {
+    FieldError::new(
+        "email",
+        format!("{email} already has a pending invitation. See Invite user status to follow it up"),
+    )
+}
+
+/// The refusal of a TechPass username that an account or an open invitation already holds.
+pub(crate) fn username_is_taken(username: &str) -> FieldError {
+    FieldError::new(
+        "username",
+        format!("The TechPass username {username} is taken. Choose another"),
+    )
+}
+
 /// Refuses an address that already has an account or an open invitation.
-async fn ensure_new(
+pub(crate) async fn ensure_new(
     conn: &mut AnyConnection,
     directory: &dyn Directory,
     email: &Email,
 ) -> Result<(), InviteError> {
     if directory.account_exists(conn, &email.key()).await? {
-        return Err(InviteError::Conflict(FieldError::new(
-            "email",
-            format!("{email} already has a TechPass account, so there is nothing to send"),
-        )));
+        return Err(InviteError::Conflict(has_account(email)));
     }
     let open: Option<(String,)> = sqlx::query_as(
         "SELECT status FROM invitations WHERE email_key = $1 AND status IN ('invited', 'created')",
@@ -65,18 +86,13 @@ async fn ensure_new(
     .fetch_optional(&mut *conn)
     .await?;
     if open.is_some() {
-        return Err(InviteError::Conflict(FieldError::new(
-            "email",
-            format!(
-                "{email} already has a pending invitation. See Invite user status to follow it up"
-            ),
-        )));
+        return Err(InviteError::Conflict(has_pending_invitation(email)));
     }
     Ok(())
 }
 
 /// A unique-index violation from a concurrent duplicate becomes the same clear conflict.
-fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
+pub(crate) fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             InviteError::Conflict(FieldError::new(
@@ -88,20 +104,20 @@ fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
     }
 }
 
-struct InvitationRow<'a> {
-    email: &'a Email,
-    invitation_type: &'a str,
-    inviter: &'a Email,
-    reason: &'a str,
-    seed_required: bool,
-    account_id: Option<String>,
-    username: Option<String>,
-    status: &'a str,
-    token_hash: String,
-    expiry_days: u32,
+pub(crate) struct InvitationRow<'a> {
+    pub email: &'a Email,
+    pub invitation_type: &'a str,
+    pub inviter: &'a Email,
+    pub reason: &'a str,
+    pub seed_required: bool,
+    pub account_id: Option<String>,
+    pub username: Option<String>,
+    pub status: &'a str,
+    pub token_hash: String,
+    pub expiry_days: u32,
 }
 
-async fn insert_invitation(
+pub(crate) async fn insert_invitation(
     conn: &mut AnyConnection,
     row: InvitationRow<'_>,
 ) -> Result<String, InviteError> {
@@ -135,7 +151,7 @@ async fn insert_invitation(
     Ok(id)
 }
 
-fn accept_link(settings: &Settings, token: &str) -> String {
+pub(crate) fn accept_link(settings: &Settings, token: &str) -> String {
     format!("{}/invitations/accept?token={token}", settings.public_url)
 }
 
@@ -197,10 +213,7 @@ pub async fn create_account(
     ensure_new(&mut tx, directory, &account.email).await?;
     if let Some(username) = &account.username {
         if directory.username_taken(&mut tx, username.as_str()).await? {
-            return Err(InviteError::Conflict(FieldError::new(
-                "username",
-                format!("The TechPass username {username} is taken. Choose another"),
-            )));
+            return Err(InviteError::Conflict(username_is_taken(username.as_str())));
         }
     }
     let account_id = directory

@@ -148,6 +148,44 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// A second browser on the same server (a cookie jar of its own), for another user.
+    pub fn another_browser(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            app_state: self.app_state.clone(),
+            _dir: None,
+        }
+    }
+
+    /// Calls a server function that takes JSON (`input = Json`), as the batch upload page does.
+    pub async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        endpoint: &str,
+        body: &T,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("sec-fetch-site", "same-origin")
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The single number a `SELECT COUNT(*) ...` returns, on the app's own database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row: (i64,) = sqlx::query_as(sql)
+            .fetch_one(self.app_state.db.pool())
+            .await
+            .expect(sql);
+        row.0
+    }
+
     /// Calls the development sign-in server function as the page's JavaScript does.
     pub async fn sign_in(&self, email: &str) -> reqwest::Response {
         self.client

@@ -1,0 +1,369 @@
+//! The batch upload fixtures in `end2end/fixtures/batch/` (used by the Playwright tests):
+//! how each is made, and what each must produce. The files are committed; re-create them with
+//! `cargo test -p app --lib import::fixtures -- --ignored write_fixtures`.
+
+use std::path::PathBuf;
+
+use encoding_rs::WINDOWS_1252;
+
+use super::testkit::{pseudo_random_bytes, text_rows, Cell, SheetSpec, WorkbookSpec};
+use super::{parse, Limits};
+use crate::domain::NewAccount;
+
+const TEMPLATE_HEADER: &str = "Email address,TechPass username,First name,Last name,Contact number,Organisation,Department,Is onboarding to SEED required?,Reason";
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures/batch")
+}
+
+fn crlf(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\r\n")).collect()
+}
+
+fn users_csv() -> Vec<u8> {
+    let body = crlf(&[
+        TEMPLATE_HEADER,
+        "tan.wei.ling@tech.gov.sg,,Wei Ling,Tan,+65 9123 4567,GovTech,Product Engineering,Yes,Needs access to the developer portal",
+        "iskandar.rahman@mom.gov.sg,,Muhammad Iskandar,Bin Rahman,91234567,Ministry of Manpower,Workplace Policy,No,Reviews work pass applications",
+        "priya.nair@tech.gov.sg,,Priya,Nair,6123 4567,GovTech,,Yes,Platform administrator for the TechBiz project",
+        "john.lim@acme-consulting.com,john.lim,John,Lim,+65 8123 4567,Acme Consulting Pte Ltd,Delivery,No,Vendor developer on the TechBiz project",
+        "sarah.ong@example.com.sg,sarah-ong,Sarah,Ong,+65 9876 5432,Example Solutions Pte Ltd,,Yes,Vendor tester for the SEED pilot",
+    ]);
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
+fn excel_windows_1252_csv() -> Vec<u8> {
+    let body = crlf(&[
+        "E-mail;Username;First name;Last name;Mobile;Company;Dept;SEED;Reason",
+        "zoe.tan@tech.gov.sg;;Zoë;Tan;9123 4567;GovTech;Data Science;Yes;Café analytics project",
+        "jose.garcia@iberica-soluciones.es;jose.garcia;José;García;+34 612 345 678;Ibérica Soluciones S.L.;;No;Integration work — payments",
+        "renee.dubois@mom.gov.sg;;Renée;Dubois;81234567;Ministry of Manpower;;Yes;Reviewer – “Smart Nation” pilot",
+    ]);
+    let (bytes, _, unmappable) = WINDOWS_1252.encode(&body);
+    assert!(!unmappable, "every character is in Windows-1252");
+    bytes.into_owned()
+}
+
+fn unicode_text_txt() -> Vec<u8> {
+    let body = crlf(&[
+        &TEMPLATE_HEADER.replace(',', "\t"),
+        "chen.xiaoming@tech.gov.sg\t\t小明\t陈\t9123 4567\tGovTech\t\tNo\tAccess for the 数据 project",
+        "nguyen.an@vietsoft.vn\tnguyen.an\tVăn An\tNguyễn\t+84 912 345 678\tCông ty VietSoft\t\tYes\tVendor for the mobile app",
+        "arun.kumar@mom.gov.sg\t\tஅருண்\tகுமார்\t8765 4321\tMinistry of Manpower\tIT\tYes\tNeeds SEED onboarding",
+    ]);
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(body.encode_utf16().flat_map(u16::to_le_bytes));
+    bytes
+}
+
+fn multiline_csv() -> Vec<u8> {
+    crlf(&[
+        TEMPLATE_HEADER,
+        "lim.hui.min@tech.gov.sg,,Hui Min,Lim,9123 4567,GovTech,,Yes,Developer portal access",
+        "goh.kah.wai@tech.gov.sg,,Kah Wai,Goh,8123 4567,GovTech,,No,\"Needs access for:\n- the developer portal\n- the \"\"SEED\"\" pilot\"",
+        "ng.siew.ling@mom.gov.sg,,Siew Ling,Ng,6123 4567,Ministry of Manpower,,Yes,Reviewer",
+    ])
+    .into_bytes()
+}
+
+fn numeric_phones() -> WorkbookSpec {
+    let header: Vec<Option<Cell>> = TEMPLATE_HEADER
+        .split(',')
+        .map(|h| Some(Cell::text(h)))
+        .collect();
+    let t = |s: &str| Some(Cell::text(s));
+    let n = |s: &str| Some(Cell::Number(s.into()));
+    WorkbookSpec::new(vec![SheetSpec::new("Users").rows(vec![
+        header,
+        vec![
+            t("lee.ming@tech.gov.sg"),
+            None,
+            t("Ming"),
+            t("Lee"),
+            n("6591234567"),
+            t("GovTech"),
+            None,
+            t("Yes"),
+            t("Contact number typed as a number"),
+        ],
+        vec![
+            t("alice.wong@partner.com.sg"),
+            t("alice.wong"),
+            t("Alice"),
+            t("Wong"),
+            n("91234567"),
+            t("Partner Pte Ltd"),
+            t("Engineering"),
+            t("No"),
+            t("Vendor; number cell with 8 digits"),
+        ],
+        vec![
+            t("rahul.singh@tech.gov.sg"),
+            None,
+            t("Rahul"),
+            t("Singh"),
+            t("+6591234567"),
+            t("GovTech"),
+            None,
+            Some(Cell::Bool(true)),
+            t("Text cell with a leading plus; SEED as TRUE"),
+        ],
+    ])])
+}
+
+fn extra_and_missing_csv() -> Vec<u8> {
+    crlf(&[
+        "Email address,First name,Last name,Contact number,Organisation,Is onboarding to SEED required?,Notes",
+        "tan.wei.ling@tech.gov.sg,Wei Ling,Tan,91234567,GovTech,Yes,Started in May",
+        "john.lim@acme-consulting.com,John,Lim,81234567,Acme Consulting Pte Ltd,No,Vendor",
+    ])
+    .into_bytes()
+}
+
+fn some_invalid_csv() -> Vec<u8> {
+    crlf(&[
+        TEMPLATE_HEADER,
+        "wei.ling@tech.gov.sg,,Wei Ling,Tan,91234567,GovTech,,Yes,Developer portal access",
+        "kumar.raj@tech,,Raj,Kumar,81234567,GovTech,,No,Bad email: no full domain",
+        "john.lim@acme-consulting.com,john.lim,John,Lim,+65 8123 4567,Acme Consulting Pte Ltd,,No,Vendor developer",
+        "mei.chua@contractor.com,,Mei,Chua,92345678,Contractor Pte Ltd,,No,Vendor without a TechPass username",
+        "siti.aminah@mom.gov.sg,,Siti,Aminah,63456789,Ministry of Manpower,,Yes,Reviewer",
+        "daniel.koh@tech.gov.sg,,Daniel,Koh,12,GovTech,,Yes,Contact number too short",
+        "grace.teo@hive.com.sg,grace.teo,Grace,Teo,+65 9345 6789,Hive Pte Ltd,,Yes,Vendor tester",
+        "Wei.Ling@Tech.gov.sg,,Wei Ling,Tan,91234567,GovTech,,Yes,Same person as row 2",
+    ])
+    .into_bytes()
+}
+
+fn bomb_xlsx() -> Vec<u8> {
+    let header: Vec<&str> = TEMPLATE_HEADER.split(',').collect();
+    let mut sheet = SheetSpec::new("Users").rows(text_rows(&[
+        &header,
+        &[
+            "bomb@tech.gov.sg",
+            "",
+            "Bo",
+            "Om",
+            "91234567",
+            "GovTech",
+            "",
+            "No",
+            "Padding",
+        ],
+    ]));
+    // 64 MiB of spaces between the two rows: about 1,000 to 1 in deflate.
+    sheet.padding = 64 * 1024 * 1024;
+    WorkbookSpec::new(vec![sheet]).to_bytes()
+}
+
+fn shared_strings_billions_xlsx() -> Vec<u8> {
+    let mut book = numeric_phones();
+    book.declared_strings = Some("4000000000".into());
+    book.to_bytes()
+}
+
+fn far_cell_xlsx() -> Vec<u8> {
+    let header: Vec<&str> = TEMPLATE_HEADER.split(',').collect();
+    let sheet = SheetSpec::new("Users")
+        .dimension("A1:XFD1048576")
+        .rows(text_rows(&[
+            &header,
+            &[
+                "far@tech.gov.sg",
+                "",
+                "Far",
+                "Away",
+                "91234567",
+                "GovTech",
+                "",
+                "No",
+                "A stray cell at XFD1048576",
+            ],
+        ]))
+        .cell(1_048_576, 16_383, Cell::text("x"));
+    WorkbookSpec::new(vec![sheet]).to_bytes()
+}
+
+fn truncated_xlsx() -> Vec<u8> {
+    let full = numeric_phones().to_bytes();
+    full[..full.len() / 2].to_vec()
+}
+
+fn random_xlsx() -> Vec<u8> {
+    pseudo_random_bytes(4096, 0x05EE_D0FB_A7C4)
+}
+
+/// Every fixture: file name and bytes.
+fn all() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("users.csv", users_csv()),
+        ("excel-windows-1252.csv", excel_windows_1252_csv()),
+        ("unicode-text.txt", unicode_text_txt()),
+        ("multiline.csv", multiline_csv()),
+        ("numeric-phones.xlsx", numeric_phones().to_bytes()),
+        ("extra-and-missing.csv", extra_and_missing_csv()),
+        ("some-invalid.csv", some_invalid_csv()),
+        ("bomb.xlsx", bomb_xlsx()),
+        (
+            "shared-strings-billions.xlsx",
+            shared_strings_billions_xlsx(),
+        ),
+        ("far-cell.xlsx", far_cell_xlsx()),
+        ("truncated.xlsx", truncated_xlsx()),
+        ("random.xlsx", random_xlsx()),
+    ]
+}
+
+#[test]
+#[ignore = "writes end2end/fixtures/batch/; run with --ignored write_fixtures"]
+fn write_fixtures() {
+    let dir = dir();
+    std::fs::create_dir_all(&dir).expect("create the fixtures folder");
+    for (name, bytes) in all() {
+        assert!(bytes.len() < 100 * 1024, "{name} is {} bytes", bytes.len());
+        std::fs::write(dir.join(name), bytes).expect("write a fixture");
+    }
+}
+
+/// The committed files, read back.
+fn committed(name: &str) -> Vec<u8> {
+    std::fs::read(dir().join(name)).unwrap_or_else(|e| {
+        panic!("{name} is missing ({e}): run the write_fixtures test with --ignored")
+    })
+}
+
+/// Which rows of a fixture the domain rules refuse, and on which fields.
+fn problems(name: &str) -> Vec<(usize, Vec<String>)> {
+    let sheet = parse(&committed(name), name, &Limits::default()).expect("parses");
+    sheet
+        .rows
+        .iter()
+        .filter_map(|row| match NewAccount::parse(&row.raw) {
+            Ok(_) => None,
+            Err(errors) => Some((row.line, errors.into_iter().map(|e| e.field).collect())),
+        })
+        .collect()
+}
+
+#[test]
+fn committed_fixtures_are_small_and_as_generated() {
+    for (name, bytes) in all() {
+        let file = committed(name);
+        assert!(file.len() < 100 * 1024, "{name} is {} bytes", file.len());
+        // Deflate output may change with the compressor; the text fixtures must not.
+        if !name.ends_with(".xlsx") {
+            assert_eq!(file, bytes, "{name} differs from its generator");
+        }
+    }
+}
+
+#[test]
+fn valid_fixtures_read_as_documented() {
+    let limits = Limits::default();
+    let cases = [
+        ("users.csv", "CSV, UTF-8 with BOM, comma-separated", 5),
+        (
+            "excel-windows-1252.csv",
+            "CSV, Windows-1252, semicolon-separated",
+            3,
+        ),
+        ("unicode-text.txt", "Text, UTF-16 LE, tab-separated", 3),
+        ("multiline.csv", "CSV, UTF-8, comma-separated", 3),
+        ("numeric-phones.xlsx", "Excel workbook (sheet “Users”)", 3),
+    ];
+    for (name, format, count) in cases {
+        let sheet = parse(&committed(name), name, &limits).expect(name);
+        assert_eq!(sheet.format, format, "{name}");
+        assert_eq!(sheet.rows.len(), count, "{name}");
+        assert_eq!(sheet.notices, Vec::<String>::new(), "{name}");
+        let lines: Vec<usize> = sheet.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, (2..2 + count).collect::<Vec<_>>(), "{name}");
+        assert_eq!(problems(name), vec![], "{name}: every row is valid");
+    }
+
+    let sheet = parse(&committed("excel-windows-1252.csv"), "x.csv", &limits).expect("reads");
+    assert_eq!(sheet.rows[0].raw.first_name, "Zoë");
+    assert_eq!(sheet.rows[1].raw.first_name, "José");
+    assert_eq!(sheet.rows[1].raw.reason, "Integration work — payments");
+    assert_eq!(sheet.rows[2].raw.reason, "Reviewer – “Smart Nation” pilot");
+
+    let sheet = parse(&committed("multiline.csv"), "multiline.csv", &limits).expect("reads");
+    assert_eq!(
+        sheet.rows[1].raw.reason,
+        "Needs access for:\n- the developer portal\n- the \"SEED\" pilot"
+    );
+
+    let sheet = parse(&committed("numeric-phones.xlsx"), "n.xlsx", &limits).expect("reads");
+    let phones: Vec<&str> = sheet
+        .rows
+        .iter()
+        .map(|r| r.raw.contact_number.as_str())
+        .collect();
+    assert_eq!(phones, ["6591234567", "91234567", "+6591234567"]);
+    let seed: Vec<&str> = sheet
+        .rows
+        .iter()
+        .map(|r| r.raw.seed_required.as_str())
+        .collect();
+    assert_eq!(seed, ["Yes", "No", "TRUE"]);
+}
+
+#[test]
+fn some_invalid_has_three_problem_rows_and_a_duplicate() {
+    let sheet = parse(
+        &committed("some-invalid.csv"),
+        "some-invalid.csv",
+        &Limits::default(),
+    )
+    .expect("reads");
+    assert_eq!(sheet.rows.len(), 8);
+    assert_eq!(
+        problems("some-invalid.csv"),
+        vec![
+            (3, vec!["email".to_string()]),
+            (5, vec!["username".to_string()]),
+            (7, vec!["contact_number".to_string()]),
+        ]
+    );
+    let email = |line: usize| {
+        sheet
+            .rows
+            .iter()
+            .find(|r| r.line == line)
+            .map(|r| r.raw.email.to_lowercase())
+    };
+    assert_eq!(email(2), email(9));
+    assert_ne!(sheet.rows[0].raw.email, sheet.rows[7].raw.email);
+}
+
+#[test]
+fn refused_fixtures_give_their_documented_errors() {
+    let limits = Limits::default();
+    let error = |name: &str| parse(&committed(name), name, &limits).expect_err(name);
+
+    assert_eq!(
+        error("extra-and-missing.csv").to_string(),
+        "The file has no column for: Reason. Add it (download the template to see the headers)."
+    );
+    assert_eq!(
+        error("bomb.xlsx").to_string(),
+        "This .xlsx file cannot be read safely: a part of it is compressed 1,023 to 1 (the limit \
+         is 200 to 1), as in a “zip bomb”. Open it in Excel and save it again, or save it as CSV."
+    );
+    assert_eq!(
+        error("shared-strings-billions.xlsx").to_string(),
+        "This .xlsx file declares 4,000,000,000 different text values; the limit is 2,000,000. \
+         Split it into smaller files, or save it as CSV."
+    );
+    assert_eq!(
+        error("far-cell.xlsx").to_string(),
+        "The file has data in row 1,048,576; the limit is 100,000 users per file. Remove the \
+         extra rows or split the file."
+    );
+    let damaged = "This .xlsx file is damaged or not really an Excel workbook (it is not a valid \
+                   zip archive). Open it in Excel and save it again, or save it as CSV.";
+    assert_eq!(error("truncated.xlsx").to_string(), damaged);
+    assert_eq!(error("random.xlsx").to_string(), damaged);
+}

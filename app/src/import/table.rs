@@ -1,0 +1,456 @@
+//! From rows of cells to users, the same for CSV and xlsx: find the header row, match its
+//! cells to the template's columns, and turn each data row into a `RawAccount`.
+//!
+//! Rows are pushed one at a time (an xlsx is streamed), so only the header search window and
+//! the matched columns of the users' rows are ever kept.
+
+use std::sync::OnceLock;
+
+use super::{ImportError, ImportedRow, COLUMNS};
+use crate::domain::RawAccount;
+
+/// The header row is looked for among this many first non-blank rows (title rows may sit
+/// above it).
+pub(crate) const HEADER_WINDOW: usize = 10;
+
+/// Header cells beyond this column are not looked at (the template has 9 columns; this
+/// bounds what the header search keeps of a hostile row).
+pub(crate) const MAX_HEADER_COLUMNS: usize = 1024;
+
+/// One row as read: its row number (1-based, as the user sees it), its non-empty cells
+/// (0-based column, trimmed text) among the columns the assembler keeps, and whether it has a
+/// value in a column that was not kept.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Row {
+    pub line: usize,
+    pub cells: Vec<(usize, String)>,
+    pub other_data: bool,
+}
+
+impl Row {
+    fn has_data(&self) -> bool {
+        self.other_data || !self.cells.is_empty()
+    }
+}
+
+/// What came out of a file: its users, and notices for the user.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub rows: Vec<ImportedRow>,
+    pub notices: Vec<String>,
+}
+
+/// The header row, matched to the template.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    /// The row number of the header.
+    pub line: usize,
+    /// For each of `COLUMNS`, the column of the file that fills it.
+    pub fields: [Option<usize>; COLUMNS.len()],
+    pub notices: Vec<String>,
+}
+
+impl Header {
+    /// How many of the template's columns were found.
+    fn score(&self) -> usize {
+        self.fields.iter().filter(|f| f.is_some()).count()
+    }
+
+    fn keeps(&self, column: usize) -> bool {
+        self.fields.contains(&Some(column))
+    }
+
+    /// Whether the file has a column for `field`.
+    pub(crate) fn has(&self, field: &str) -> bool {
+        COLUMNS
+            .iter()
+            .zip(self.fields.iter())
+            .any(|(c, f)| c.field == field && f.is_some())
+    }
+
+    /// The template headers of the required columns the file lacks.
+    fn missing(&self) -> Vec<String> {
+        COLUMNS
+            .iter()
+            .zip(self.fields.iter())
+            .filter(|(c, f)| c.required && f.is_none())
+            .map(|(c, _)| c.header.to_string())
+            .collect()
+    }
+
+    /// Matches a row's cells against the template's headers and aliases.
+    pub(crate) fn match_row(line: usize, cells: &[(usize, String)]) -> Header {
+        let mut fields = [None; COLUMNS.len()];
+        let mut unknown: Vec<&str> = Vec::new();
+        let mut duplicates: Vec<(usize, usize, usize)> = Vec::new();
+        for (column, text) in cells {
+            let key = normalise(text);
+            if key.is_empty() {
+                continue;
+            }
+            match column_of(&key) {
+                Some(field) => match fields[field] {
+                    None => fields[field] = Some(*column),
+                    Some(first) => duplicates.push((field, first, *column)),
+                },
+                None => {
+                    if !unknown.contains(&text.as_str()) {
+                        unknown.push(text);
+                    }
+                }
+            }
+        }
+        let mut notices = Vec::new();
+        if !unknown.is_empty() {
+            notices.push(format!(
+                "Ignored columns not in the template: {}",
+                list_some(&unknown, 10)
+            ));
+        }
+        for (field, first, other) in duplicates {
+            notices.push(format!(
+                "The file has more than one column for {} (columns {} and {}); used column {}",
+                COLUMNS[field].header,
+                column_letter(first),
+                column_letter(other),
+                column_letter(first),
+            ));
+        }
+        Header {
+            line,
+            fields,
+            notices,
+        }
+    }
+}
+
+/// The template column (its index in `COLUMNS`) whose header or alias is `key` (normalised).
+fn column_of(key: &str) -> Option<usize> {
+    static KEYS: OnceLock<Vec<(String, usize)>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        COLUMNS
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                std::iter::once(c.header)
+                    .chain(c.aliases.iter().copied())
+                    .map(move |name| (normalise(name), i))
+            })
+            .collect()
+    });
+    keys.iter().find(|(k, _)| k == key).map(|(_, i)| *i)
+}
+
+/// "E-mail Address " → "emailaddress": lower case, letters and digits only.
+pub(crate) fn normalise(header: &str) -> String {
+    header
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// 0 → "A", 25 → "Z", 26 → "AA".
+pub(crate) fn column_letter(index: usize) -> String {
+    let mut n = index as u64 + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(char::from(b'A' + rem));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+/// "a, b, c and 4 more".
+fn list_some(items: &[&str], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
+/// Takes rows in the file's order and makes the users' rows.
+pub(crate) struct Assembler {
+    max_rows: usize,
+    state: State,
+}
+
+enum State {
+    /// Looking for the header among the first non-blank rows.
+    Searching(Vec<Row>),
+    Reading(Box<Reading>),
+}
+
+struct Reading {
+    header: Header,
+    /// The first non-blank row (rows above the header are title rows).
+    first_line: usize,
+    rows: Vec<ImportedRow>,
+    /// Blank rows between users.
+    blank: usize,
+    blank_lines: Vec<usize>,
+    /// Blank rows since the last user: counted only if a user follows.
+    pending_blank: usize,
+    pending_lines: Vec<usize>,
+    /// The last row seen: rows missing between two rows are blank too (a CSV's empty lines,
+    /// an xlsx's rows without cells).
+    last_line: usize,
+}
+
+/// How many blank rows' numbers the notice lists.
+const BLANK_LINES_LISTED: usize = 5;
+
+impl Assembler {
+    pub(crate) fn new(max_rows: usize) -> Self {
+        Assembler {
+            max_rows,
+            state: State::Searching(Vec::new()),
+        }
+    }
+
+    /// Whether cells of `column` are wanted: every column while looking for the header (up to
+    /// `MAX_HEADER_COLUMNS`), then only the matched ones.
+    pub(crate) fn keeps(&self, column: usize) -> bool {
+        match &self.state {
+            State::Searching(_) => column < MAX_HEADER_COLUMNS,
+            State::Reading(r) => r.header.keeps(column),
+        }
+    }
+
+    /// The header, once found.
+    pub(crate) fn header(&self) -> Option<&Header> {
+        match &self.state {
+            State::Searching(_) => None,
+            State::Reading(r) => Some(&r.header),
+        }
+    }
+
+    /// The last row that may hold data: the header row, `max_rows` users, and as many blank
+    /// rows again. A value further down is refused as soon as it is seen, whatever its
+    /// column: it is either a stray cell or more users than allowed.
+    fn last_row(max_rows: usize, header_line: usize) -> usize {
+        header_line
+            .saturating_add(max_rows)
+            .saturating_add(max_rows)
+    }
+
+    /// Refuses a value in row `line` if it is beyond the rows that may hold data. Cheap, for
+    /// every cell of a streamed sheet; does nothing until the header is found (the search
+    /// window holds only a few rows).
+    pub(crate) fn check_row_number(&self, line: usize) -> Result<(), ImportError> {
+        match &self.state {
+            State::Reading(r) if line > Self::last_row(self.max_rows, r.header.line) => {
+                Err(ImportError::TooManyRows {
+                    row: line,
+                    max_rows: self.max_rows,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes the next row.
+    pub(crate) fn push(&mut self, row: Row) -> Result<(), ImportError> {
+        match &mut self.state {
+            State::Searching(window) => {
+                if !row.has_data() {
+                    return Ok(());
+                }
+                window.push(row);
+                if window.len() >= HEADER_WINDOW {
+                    self.resolve_header()?;
+                }
+                Ok(())
+            }
+            State::Reading(_) => self.push_data(row),
+        }
+    }
+
+    /// Chooses the header among the rows seen so far and replays the rows below it.
+    fn resolve_header(&mut self) -> Result<(), ImportError> {
+        let State::Searching(window) = &mut self.state else {
+            return Ok(());
+        };
+        let window = std::mem::take(window);
+        let Some(first) = window.first() else {
+            return Ok(());
+        };
+        let first_line = first.line;
+        let mut best: Option<(usize, Header)> = None;
+        for (i, row) in window.iter().enumerate() {
+            let header = Header::match_row(row.line, &row.cells);
+            if best
+                .as_ref()
+                .is_none_or(|(_, b)| header.score() > b.score())
+            {
+                best = Some((i, header));
+            }
+        }
+        let Some((index, header)) = best else {
+            return Ok(());
+        };
+        let last_line = header.line;
+        self.state = State::Reading(Box::new(Reading {
+            header,
+            first_line,
+            last_line,
+            rows: Vec::new(),
+            blank: 0,
+            blank_lines: Vec::new(),
+            pending_blank: 0,
+            pending_lines: Vec::new(),
+        }));
+        for mut row in window.into_iter().skip(index + 1) {
+            // The window kept every column; keep only the matched ones now.
+            let Some(header) = self.header() else { break };
+            let before = row.cells.len();
+            row.cells.retain(|(c, _)| header.keeps(*c));
+            row.other_data |= row.cells.len() < before;
+            self.push_data(row)?;
+        }
+        Ok(())
+    }
+
+    fn push_data(&mut self, row: Row) -> Result<(), ImportError> {
+        let max_rows = self.max_rows;
+        let State::Reading(r) = &mut self.state else {
+            return Ok(());
+        };
+        if row.has_data() && row.line > Self::last_row(max_rows, r.header.line) {
+            return Err(ImportError::TooManyRows {
+                row: row.line,
+                max_rows,
+            });
+        }
+        if row.line > r.last_line.saturating_add(1) {
+            let gap = row.line - r.last_line - 1;
+            r.pending_blank = r.pending_blank.saturating_add(gap);
+            let room = BLANK_LINES_LISTED.saturating_sub(r.pending_lines.len());
+            r.pending_lines
+                .extend((r.last_line + 1..row.line).take(room));
+        }
+        r.last_line = r.last_line.max(row.line);
+        let mut raw = RawAccount::default();
+        let mut any = false;
+        for (field, column) in COLUMNS.iter().zip(r.header.fields.iter()) {
+            let Some(column) = column else { continue };
+            let Some((_, text)) = row.cells.iter().find(|(c, _)| c == column) else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            any = true;
+            if let Some(slot) = field_mut(&mut raw, field.field) {
+                slot.clone_from(text);
+            }
+        }
+        if !any {
+            r.pending_blank += 1;
+            if r.pending_lines.len() < BLANK_LINES_LISTED {
+                r.pending_lines.push(row.line);
+            }
+            return Ok(());
+        }
+        if r.rows.len() >= max_rows {
+            return Err(ImportError::TooManyRows {
+                row: row.line,
+                max_rows,
+            });
+        }
+        r.blank = r.blank.saturating_add(r.pending_blank);
+        for line in r.pending_lines.drain(..) {
+            if r.blank_lines.len() < BLANK_LINES_LISTED {
+                r.blank_lines.push(line);
+            }
+        }
+        r.pending_blank = 0;
+        r.rows.push(ImportedRow {
+            line: row.line,
+            raw,
+        });
+        Ok(())
+    }
+
+    /// The header found, if the window already holds it, for choosing a sheet.
+    pub(crate) fn settle_header(&mut self) -> Result<Option<&Header>, ImportError> {
+        if matches!(self.state, State::Searching(_)) {
+            self.resolve_header()?;
+        }
+        Ok(self.header())
+    }
+
+    /// Whether the header search has ended (the window is full).
+    pub(crate) fn header_found(&self) -> bool {
+        matches!(self.state, State::Reading(_))
+    }
+
+    /// The users' rows, or why there are none.
+    pub(crate) fn finish(mut self) -> Result<Table, ImportError> {
+        self.resolve_header()?;
+        let State::Reading(r) = self.state else {
+            return Err(ImportError::Empty);
+        };
+        let r = *r;
+        let missing = r.header.missing();
+        if !missing.is_empty() {
+            return Err(ImportError::MissingColumns { columns: missing });
+        }
+        if r.rows.is_empty() {
+            return Err(ImportError::NoUsers);
+        }
+        let mut notices = Vec::new();
+        if r.header.line != r.first_line {
+            notices.push(format!(
+                "Used row {} as the header row; ignored the rows above it",
+                r.header.line
+            ));
+        }
+        notices.extend(r.header.notices);
+        if r.blank > 0 {
+            let mut lines: Vec<String> = r.blank_lines.iter().map(|l| l.to_string()).collect();
+            if r.blank > lines.len() {
+                lines.push("…".into());
+            }
+            notices.push(format!(
+                "Skipped {} blank row{} (row{} {})",
+                r.blank,
+                if r.blank == 1 { "" } else { "s" },
+                if r.blank == 1 { "" } else { "s" },
+                join_and(&lines),
+            ));
+        }
+        Ok(Table {
+            rows: r.rows,
+            notices,
+        })
+    }
+}
+
+/// "5", "5 and 9", "5, 9 and 12", "5, 9, 12, 13, 14, …".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] if last != "…" => format!("{} and {last}", rest.join(", ")),
+        all => all.join(", "),
+    }
+}
+
+/// The `RawAccount` field named `name`.
+fn field_mut<'a>(raw: &'a mut RawAccount, name: &str) -> Option<&'a mut String> {
+    Some(match name {
+        "email" => &mut raw.email,
+        "username" => &mut raw.username,
+        "first_name" => &mut raw.first_name,
+        "last_name" => &mut raw.last_name,
+        "contact_number" => &mut raw.contact_number,
+        "organisation" => &mut raw.organisation,
+        "department" => &mut raw.department,
+        "seed_required" => &mut raw.seed_required,
+        "reason" => &mut raw.reason,
+        _ => return None,
+    })
+}

@@ -1,0 +1,1336 @@
+//! Tests of `import::parse`: each format and encoding, header matching, limits, hostile
+//! files, and property tests (round trips, never a panic).
+
+use proptest::prelude::*;
+use zip::CompressionMethod;
+
+use super::table::normalise;
+use super::testkit::{
+    escape, patch_declared_size, text_rows, zip_parts, Cell, SheetSpec, WorkbookSpec,
+};
+use super::xlsx::number_text;
+use super::*;
+
+const HEADER: &str = "Email address,TechPass username,First name,Last name,Contact number,Organisation,Department,Is onboarding to SEED required?,Reason";
+
+fn header_cells() -> Vec<&'static str> {
+    HEADER.split(',').collect()
+}
+
+fn ok(bytes: &[u8], name: &str) -> Sheet {
+    match parse(bytes, name, &Limits::default()) {
+        Ok(sheet) => sheet,
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+fn err(bytes: &[u8], name: &str) -> ImportError {
+    err_with(bytes, name, &Limits::default())
+}
+
+fn err_with(bytes: &[u8], name: &str, limits: &Limits) -> ImportError {
+    match parse(bytes, name, limits) {
+        Ok(sheet) => panic!("{name}: expected an error, read {sheet:?}"),
+        Err(e) => e,
+    }
+}
+
+fn emails(sheet: &Sheet) -> Vec<&str> {
+    sheet.rows.iter().map(|r| r.raw.email.as_str()).collect()
+}
+
+fn lines(sheet: &Sheet) -> Vec<usize> {
+    sheet.rows.iter().map(|r| r.line).collect()
+}
+
+/// The nine cells of a row in the template's order.
+fn cells(raw: &crate::domain::RawAccount) -> [&str; 9] {
+    [
+        &raw.email,
+        &raw.username,
+        &raw.first_name,
+        &raw.last_name,
+        &raw.contact_number,
+        &raw.organisation,
+        &raw.department,
+        &raw.seed_required,
+        &raw.reason,
+    ]
+}
+
+const ROW_A: &str = "a@tech.gov.sg,,Ann,Tan,91234567,GovTech,,Yes,Because";
+const ROW_B: &str = "b@vendor.com,b.user,Ben,Lim,+65 8123 4567,Vendor Pte Ltd,Ops,No,Vendor";
+
+fn csv(lines: &[&str]) -> Vec<u8> {
+    lines.join("\n").into_bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Columns
+
+#[test]
+fn normalised_headers_and_aliases_are_unique_across_columns() {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for column in COLUMNS {
+        let mut keys: Vec<String> = column.aliases.iter().map(|a| normalise(a)).collect();
+        keys.push(normalise(column.header));
+        for key in keys {
+            assert!(!key.is_empty());
+            if let Some((_, other)) = seen.iter().find(|(k, f)| *k == key && *f != column.field) {
+                panic!("{key} names both {other} and {}", column.field);
+            }
+            seen.push((key, column.field));
+        }
+    }
+    assert_eq!(normalise(" E-Mail  Address: "), "emailaddress");
+    assert_eq!(
+        normalise("Is onboarding to SEED required?"),
+        "isonboardingtoseedrequired"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV: encodings and delimiters
+
+#[test]
+fn utf8_with_bom_comma() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(csv(&[HEADER, ROW_A, ROW_B]));
+    let sheet = ok(&bytes, "users.csv");
+    assert_eq!(sheet.format, "CSV, UTF-8 with BOM, comma-separated");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg", "b@vendor.com"]);
+    assert_eq!(lines(&sheet), [2, 3]);
+    assert_eq!(sheet.notices, Vec::<String>::new());
+    let b = &sheet.rows[1].raw;
+    assert_eq!(
+        cells(b),
+        [
+            "b@vendor.com",
+            "b.user",
+            "Ben",
+            "Lim",
+            "+65 8123 4567",
+            "Vendor Pte Ltd",
+            "Ops",
+            "No",
+            "Vendor"
+        ]
+    );
+}
+
+#[test]
+fn utf8_without_bom() {
+    let sheet = ok(&csv(&[HEADER, ROW_A]), "users.csv");
+    assert_eq!(sheet.format, "CSV, UTF-8, comma-separated");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg"]);
+}
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if bom {
+        bytes.extend(if big_endian {
+            [0xFE, 0xFF]
+        } else {
+            [0xFF, 0xFE]
+        });
+    }
+    for unit in text.encode_utf16() {
+        bytes.extend(if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    bytes
+}
+
+#[test]
+fn utf16_le_and_be_with_bom_tab_separated() {
+    let text = [HEADER, ROW_A, ROW_B].join("\r\n").replace(',', "\t") + "\r\n";
+    let sheet = ok(&utf16(&text, false, true), "Unicode text.txt");
+    assert_eq!(sheet.format, "Text, UTF-16 LE, tab-separated");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg", "b@vendor.com"]);
+    assert_eq!(sheet.rows[1].raw.contact_number, "+65 8123 4567");
+    let sheet = ok(&utf16(&text, true, true), "users.csv");
+    assert_eq!(sheet.format, "CSV, UTF-16 BE, tab-separated");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg", "b@vendor.com"]);
+    // Without a byte-order mark, mostly-ASCII UTF-16 is still recognised.
+    let sheet = ok(&utf16(&text, false, false), "users.txt");
+    assert_eq!(sheet.format, "Text, UTF-16 LE, tab-separated");
+}
+
+#[test]
+fn windows_1252_when_not_utf8() {
+    // "Zoë" and "José" as Excel on Windows saves them.
+    let mut bytes = b"E-mail;Mobile;Company;First name;Last name;SEED;Reason\r\n".to_vec();
+    bytes.extend(b"zoe@tech.gov.sg;91234567;GovTech;Zo\xEB;Tan;Yes;Caf\xE9 \x96 \x93test\x94\r\n");
+    bytes.extend(b"jose@vendor.es;+34 612 345 678;Ib\xE9rica;Jos\xE9;Garc\xEDa;No;x\r\n");
+    let sheet = ok(&bytes, "export.csv");
+    assert_eq!(sheet.format, "CSV, Windows-1252, semicolon-separated");
+    assert_eq!(sheet.rows[0].raw.first_name, "Zoë");
+    assert_eq!(sheet.rows[0].raw.reason, "Café – “test”");
+    assert_eq!(sheet.rows[1].raw.first_name, "José");
+    assert_eq!(sheet.rows[1].raw.last_name, "García");
+    assert_eq!(sheet.rows[1].raw.organisation, "Ibérica");
+}
+
+#[test]
+fn delimiter_is_the_one_that_makes_the_header() {
+    // Semicolon-separated with commas inside unquoted cells.
+    let sheet = ok(
+        &csv(&[
+            &HEADER.replace(',', ";"),
+            "a@tech.gov.sg;;Ann;Tan, Jr;91234567;GovTech, Digital;;Yes;One, two, three, four",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(sheet.format, "CSV, UTF-8, semicolon-separated");
+    assert_eq!(sheet.rows[0].raw.last_name, "Tan, Jr");
+    assert_eq!(sheet.rows[0].raw.reason, "One, two, three, four");
+    // Comma-separated with semicolons and tabs inside cells.
+    let sheet = ok(
+        &csv(&[
+            HEADER,
+            "a@tech.gov.sg,,Ann,Tan,91234567,Gov;Tech,,Yes,\"a;b;c;d;e;f;g;h;i;j\tk\"",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(sheet.format, "CSV, UTF-8, comma-separated");
+    assert_eq!(sheet.rows[0].raw.reason, "a;b;c;d;e;f;g;h;i;j\tk");
+    // Tab-separated .csv.
+    let sheet = ok(
+        &csv(&[&HEADER.replace(',', "\t"), &ROW_A.replace(',', "\t")]),
+        "x.csv",
+    );
+    assert_eq!(sheet.format, "CSV, UTF-8, tab-separated");
+}
+
+#[test]
+fn excel_sep_line_sets_the_delimiter_and_is_not_a_row() {
+    let sheet = ok(
+        &csv(&["sep=;", &HEADER.replace(',', ";"), &ROW_A.replace(',', ";")]),
+        "x.csv",
+    );
+    assert_eq!(sheet.format, "CSV, UTF-8, semicolon-separated");
+    assert_eq!(lines(&sheet), [2]);
+}
+
+#[test]
+fn quoted_multiline_cells_and_crlf_keep_spreadsheet_row_numbers() {
+    let text = [
+        HEADER,
+        "a@tech.gov.sg,,Ann,Tan,91234567,GovTech,,Yes,\"Line one\r\nline two\nline three\"",
+        "",
+        "b@tech.gov.sg,,Ben,Lim,91234567,GovTech,,No,\"He said \"\"hi\"\"\"",
+        "c@tech.gov.sg,,Cat,Ng,91234567,GovTech,,No,Plain",
+    ]
+    .join("\r\n");
+    let sheet = ok(text.as_bytes(), "x.csv");
+    assert_eq!(sheet.rows[0].raw.reason, "Line one\r\nline two\nline three");
+    assert_eq!(sheet.rows[1].raw.reason, "He said \"hi\"");
+    // Excel shows: header row 1, Ann row 2, a blank row 3, Ben row 4, Cat row 5.
+    assert_eq!(lines(&sheet), [2, 4, 5]);
+}
+
+#[test]
+fn short_rows_are_padded_and_long_rows_are_fine() {
+    let sheet = ok(
+        &csv(&[
+            HEADER,
+            "a@tech.gov.sg,,Ann",
+            "b@tech.gov.sg,,Ben,Lim,9,G,D,No,R,extra,more",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(sheet.rows[0].raw.first_name, "Ann");
+    assert_eq!(sheet.rows[0].raw.reason, "");
+    assert_eq!(sheet.rows[1].raw.reason, "R");
+}
+
+#[test]
+fn cells_are_trimmed_and_otherwise_kept_exactly() {
+    let sheet = ok(
+        &csv(&[
+            HEADER,
+            "  a@tech.gov.sg\t,,  Mary   Ann ,O'Neil,  0091234567 , +65 9123 4567 ,,\u{a0}yes\u{a0},\"  two  spaces  \"",
+        ]),
+        "x.csv",
+    );
+    let raw = &sheet.rows[0].raw;
+    assert_eq!(raw.email, "a@tech.gov.sg");
+    assert_eq!(raw.first_name, "Mary   Ann");
+    assert_eq!(raw.contact_number, "0091234567");
+    assert_eq!(raw.organisation, "+65 9123 4567");
+    assert_eq!(raw.seed_required, "yes");
+    assert_eq!(raw.reason, "two  spaces");
+}
+
+#[test]
+fn binary_data_is_not_text() {
+    assert_eq!(
+        err(b"\x00\x01\x02\x03binary\x00\xFF", "x.csv"),
+        ImportError::NotText
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers and rows
+
+#[test]
+fn headers_match_regardless_of_case_spacing_and_punctuation() {
+    let sheet = ok(
+        &csv(&[
+            "E-MAIL,user_name,First-Name,SURNAME,Contact No.,Company,Dept.,Seed?,Justification",
+            "a@tech.gov.sg,,Ann,Tan,91234567,GovTech,IT,Yes,Because",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(
+        cells(&sheet.rows[0].raw),
+        [
+            "a@tech.gov.sg",
+            "",
+            "Ann",
+            "Tan",
+            "91234567",
+            "GovTech",
+            "IT",
+            "Yes",
+            "Because"
+        ]
+    );
+}
+
+#[test]
+fn columns_may_come_in_any_order() {
+    let sheet = ok(
+        &csv(&[
+            "Reason,SEED,Organisation,Contact number,Last name,First name,Email",
+            "Because,Yes,GovTech,91234567,Tan,Ann,a@tech.gov.sg",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(
+        cells(&sheet.rows[0].raw),
+        [
+            "a@tech.gov.sg",
+            "",
+            "Ann",
+            "Tan",
+            "91234567",
+            "GovTech",
+            "",
+            "Yes",
+            "Because"
+        ]
+    );
+}
+
+#[test]
+fn unknown_columns_are_ignored_with_a_notice() {
+    let sheet = ok(
+        &csv(&[
+            &format!("{HEADER},Notes,,Manager"),
+            &format!("{ROW_A},Some note,,Boss"),
+        ]),
+        "x.csv",
+    );
+    assert_eq!(
+        sheet.notices,
+        ["Ignored columns not in the template: Notes, Manager"]
+    );
+    assert_eq!(sheet.rows[0].raw.reason, "Because");
+}
+
+#[test]
+fn missing_required_columns_are_one_error_naming_them_all() {
+    let e = err(
+        &csv(&[
+            "Email address,Last name,Contact number,Organisation,SEED",
+            "a@tech.gov.sg,Tan,91234567,GovTech,Yes",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(
+        e,
+        ImportError::MissingColumns {
+            columns: vec!["First name".into(), "Reason".into()]
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "The file has no column for: First name, Reason. Add them (download the template to see \
+         the headers)."
+    );
+    // Optional columns may be left out.
+    let sheet = ok(
+        &csv(&[
+            "Email address,First name,Last name,Contact number,Organisation,SEED,Reason",
+            "a@tech.gov.sg,Ann,Tan,91234567,GovTech,Yes,Because",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(sheet.rows[0].raw.username, "");
+}
+
+#[test]
+fn a_file_without_any_known_header_lists_every_required_column() {
+    let e = err(&csv(&["foo,bar", "1,2"]), "x.csv");
+    let required: Vec<String> = COLUMNS
+        .iter()
+        .filter(|c| c.required)
+        .map(|c| c.header.to_string())
+        .collect();
+    assert_eq!(e, ImportError::MissingColumns { columns: required });
+}
+
+#[test]
+fn duplicate_columns_use_the_first_with_a_notice() {
+    let sheet = ok(
+        &csv(&[
+            &format!("{HEADER},E-mail"),
+            &format!("{ROW_A},other@tech.gov.sg"),
+        ]),
+        "x.csv",
+    );
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg"]);
+    assert_eq!(
+        sheet.notices,
+        ["The file has more than one column for Email address (columns A and J); used column A"]
+    );
+}
+
+#[test]
+fn title_rows_above_the_header_are_skipped() {
+    let sheet = ok(
+        &csv(&[
+            "Batch upload for GovTech,,,",
+            "Prepared by Ann,2024-05-01",
+            "",
+            HEADER,
+            ROW_A,
+        ]),
+        "x.csv",
+    );
+    assert_eq!(lines(&sheet), [5]);
+    assert_eq!(
+        sheet.notices,
+        ["Used row 4 as the header row; ignored the rows above it"]
+    );
+}
+
+#[test]
+fn blank_rows_between_users_are_skipped_and_counted() {
+    let sheet = ok(
+        &csv(&[
+            HEADER, ROW_A, ",,,,,,,,", "", ROW_B, "  ,  ,,", ROW_A, ",,,", "",
+        ]),
+        "x.csv",
+    );
+    assert_eq!(lines(&sheet), [2, 5, 7]);
+    assert_eq!(sheet.notices, ["Skipped 3 blank rows (rows 3, 4 and 6)"]);
+    let sheet = ok(&csv(&[HEADER, ",,,", ROW_A]), "x.csv");
+    assert_eq!(sheet.notices, ["Skipped 1 blank row (row 2)"]);
+}
+
+#[test]
+fn rows_with_data_only_in_ignored_columns_are_blank() {
+    let sheet = ok(
+        &csv(&[&format!("{HEADER},Notes"), ",,,,,,,,,just a note", ROW_A]),
+        "x.csv",
+    );
+    assert_eq!(lines(&sheet), [3]);
+}
+
+#[test]
+fn empty_and_header_only_files() {
+    assert_eq!(err(b"", "x.csv"), ImportError::Empty);
+    assert_eq!(err(b"\xEF\xBB\xBF", "x.csv"), ImportError::Empty);
+    assert_eq!(err(b"\r\n\r\n,,,\r\n", "x.csv"), ImportError::Empty);
+    let e = err(&csv(&[HEADER]), "x.csv");
+    assert_eq!(e, ImportError::NoUsers);
+    assert_eq!(
+        e.to_string(),
+        "The file has no users below the header row. Add one user per row below the header row \
+         and upload it again."
+    );
+    assert_eq!(
+        err(&csv(&[HEADER, ",,,", ""]), "x.csv"),
+        ImportError::NoUsers
+    );
+}
+
+#[test]
+fn too_many_rows() {
+    let limits = Limits {
+        max_rows: 3,
+        ..Limits::default()
+    };
+    let bytes = csv(&[HEADER, ROW_A, ROW_A, "", ROW_A]);
+    assert_eq!(parse(&bytes, "x.csv", &limits).map(|s| s.rows.len()), Ok(3));
+    let bytes = csv(&[HEADER, ROW_A, ROW_A, ROW_A, ROW_A]);
+    let e = err_with(&bytes, "x.csv", &limits);
+    assert_eq!(
+        e,
+        ImportError::TooManyRows {
+            row: 5,
+            max_rows: 3
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "The file has data in row 5; the limit is 3 users per file. Remove the extra rows or \
+         split the file."
+    );
+}
+
+#[test]
+fn a_value_far_below_the_users_is_refused() {
+    let limits = Limits {
+        max_rows: 2,
+        ..Limits::default()
+    };
+    // Header row 1, so data may reach row 1 + 2 + 2 = 5.
+    let mut rows = vec![HEADER, ROW_A, "", "", ""];
+    rows.push(",,,,,,,,,stray");
+    let e = err_with(&csv(&rows), "x.csv", &limits);
+    assert_eq!(
+        e,
+        ImportError::TooManyRows {
+            row: 6,
+            max_rows: 2
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size and format detection
+
+#[test]
+fn the_byte_limit_is_checked_first() {
+    let bytes = vec![b'x'; 14_889_779];
+    let e = err(&bytes, "big.xlsx");
+    assert_eq!(
+        e.to_string(),
+        "The file is 14.2 MB; the limit is 10 MB. Split it into smaller files."
+    );
+    let limits = Limits::default();
+    let just_over = vec![b'a'; limits.max_bytes + 1];
+    assert_eq!(
+        err(&just_over, "x.csv").to_string(),
+        "The file is 10.1 MB; the limit is 10 MB. Split it into smaller files."
+    );
+}
+
+#[test]
+fn legacy_and_other_formats_get_a_clear_error() {
+    let mut ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    ole.extend([0u8; 504]);
+    let e = err(&ole, "users.xls");
+    assert_eq!(
+        e.to_string(),
+        "This file is an Excel 97–2003 workbook (.xls), which cannot be read here. Open it in \
+         your spreadsheet program, save it as .xlsx or .csv, and upload that file."
+    );
+    // Named .csv or .xlsx, the bytes still say what it is.
+    assert_eq!(err(&ole, "users.csv"), e);
+    let mut encrypted = ole.clone();
+    encrypted.extend("EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes));
+    assert_eq!(
+        err(&encrypted, "users.xlsx"),
+        ImportError::PasswordProtected
+    );
+
+    let book = WorkbookSpec::new(vec![SheetSpec::new("S").rows(text_rows(&[&["a"]]))]).to_bytes();
+    assert!(matches!(
+        err(&book, "users.numbers"),
+        ImportError::UnsupportedFormat { description } if description == "a Numbers spreadsheet"
+    ));
+    assert!(matches!(
+        err(&book, "users.ods"),
+        ImportError::UnsupportedFormat { .. }
+    ));
+    let ods = zip_parts(
+        &[
+            (
+                "mimetype".into(),
+                "application/vnd.oasis.opendocument.spreadsheet".into(),
+            ),
+            ("content.xml".into(), "<office:document-content/>".into()),
+        ],
+        CompressionMethod::Stored,
+    );
+    assert_eq!(
+        err(&ods, "renamed.xlsx"),
+        ImportError::UnsupportedFormat {
+            description: "an OpenDocument spreadsheet (.ods)".into()
+        }
+    );
+    assert!(matches!(
+        err(b"%PDF-1.7", "users.pdf"),
+        ImportError::UnsupportedFormat { .. }
+    ));
+}
+
+#[test]
+fn an_xlsx_named_csv_is_read_as_xlsx() {
+    let book = WorkbookSpec::new(vec![SheetSpec::new("Users").rows(text_rows(&[
+        &header_cells(),
+        &ROW_A.split(',').collect::<Vec<_>>(),
+    ]))])
+    .to_bytes();
+    let sheet = ok(&book, "users.csv");
+    assert_eq!(sheet.format, "Excel workbook (sheet “Users”)");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg"]);
+    // And a CSV named .txt or with no extension is read as text.
+    assert_eq!(
+        emails(&ok(&csv(&[HEADER, ROW_A]), "users")),
+        ["a@tech.gov.sg"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// xlsx
+
+fn book(rows: Vec<Vec<Option<Cell>>>) -> Vec<u8> {
+    WorkbookSpec::new(vec![SheetSpec::new("Users").rows(rows)]).to_bytes()
+}
+
+fn header_row() -> Vec<Option<Cell>> {
+    header_cells()
+        .into_iter()
+        .map(|h| Some(Cell::text(h)))
+        .collect()
+}
+
+/// A data row with `contact` and `seed` cells, the rest text.
+fn data_row(contact: Cell, seed: Cell) -> Vec<Option<Cell>> {
+    let t = |s: &str| Some(Cell::text(s));
+    vec![
+        t("a@tech.gov.sg"),
+        None,
+        t("Ann"),
+        t("Tan"),
+        Some(contact),
+        t("GovTech"),
+        None,
+        Some(seed),
+        t("Because"),
+    ]
+}
+
+fn contact_of(cell: Cell) -> String {
+    let sheet = ok(
+        &book(vec![header_row(), data_row(cell, Cell::text("Yes"))]),
+        "x.xlsx",
+    );
+    sheet.rows[0].raw.contact_number.clone()
+}
+
+#[test]
+fn xlsx_numbers_read_as_the_user_sees_them() {
+    let n = |v: &str| contact_of(Cell::Number(v.into()));
+    assert_eq!(n("6591234567"), "6591234567");
+    assert_eq!(n("91234567"), "91234567");
+    assert_eq!(n("91234567.0"), "91234567");
+    assert_eq!(n("6.591234567E9"), "6591234567");
+    assert_eq!(n("6591234567890123"), "6591234567890123");
+    assert_eq!(n("1.5"), "1.5");
+    assert_eq!(n("0.30000000000000004"), "0.3");
+    assert_eq!(n("-12"), "-12");
+    assert_eq!(n("1E+20"), "100000000000000000000");
+    assert_eq!(n("0"), "0");
+    assert_eq!(contact_of(Cell::text("+6591234567")), "+6591234567");
+    assert_eq!(
+        contact_of(Cell::Inline(" +65 9123 4567 ".into())),
+        "+65 9123 4567"
+    );
+    assert_eq!(contact_of(Cell::Inline("0091234567".into())), "0091234567");
+    assert_eq!(contact_of(Cell::Error("#N/A".into())), "#N/A");
+    assert_eq!(
+        contact_of(Cell::FormulaText("9123 4567".into())),
+        "9123 4567"
+    );
+    assert_eq!(contact_of(Cell::Date(45292.0)), "2024-01-01");
+    assert_eq!(contact_of(Cell::Date(45292.5)), "2024-01-01 12:00:00");
+}
+
+#[test]
+fn number_text_never_uses_an_exponent() {
+    assert_eq!(number_text(1e-7), "0.0000001");
+    assert_eq!(
+        number_text(123456789012345680000.0),
+        "123456789012346000000"
+    );
+    assert_eq!(number_text(-0.0), "0");
+    assert_eq!(number_text(f64::NAN), "NaN");
+}
+
+#[test]
+fn xlsx_booleans_are_true_and_false() {
+    let sheet = ok(
+        &book(vec![
+            header_row(),
+            data_row(Cell::text("91234567"), Cell::Bool(true)),
+            data_row(Cell::text("91234567"), Cell::Bool(false)),
+        ]),
+        "x.xlsx",
+    );
+    let seeds: Vec<&str> = sheet
+        .rows
+        .iter()
+        .map(|r| r.raw.seed_required.as_str())
+        .collect();
+    assert_eq!(seeds, ["TRUE", "FALSE"]);
+}
+
+#[test]
+fn xlsx_title_rows_blank_rows_and_row_numbers() {
+    let sheet = SheetSpec::new("Users")
+        .cell(1, 0, Cell::text("Batch upload"))
+        .cell(2, 3, Cell::text("Prepared 2024"))
+        .rows(vec![])
+        .dimension("A1:I9");
+    let mut cells = sheet.cells.clone();
+    for (c, h) in header_cells().into_iter().enumerate() {
+        cells.push((4, c, Cell::text(h)));
+    }
+    for (r, email) in [(5, "a@tech.gov.sg"), (8, "b@tech.gov.sg")] {
+        cells.push((r, 0, Cell::text(email)));
+        cells.push((r, 2, Cell::text("Ann")));
+    }
+    cells.push((6, 1, Cell::Inline("   ".into())));
+    let sheet = SheetSpec { cells, ..sheet };
+    let sheet = ok(&WorkbookSpec::new(vec![sheet]).to_bytes(), "x.xlsx");
+    assert_eq!(lines(&sheet), [5, 8]);
+    assert_eq!(
+        sheet.notices,
+        [
+            "Used row 4 as the header row; ignored the rows above it",
+            "Skipped 2 blank rows (rows 6 and 7)"
+        ]
+    );
+}
+
+#[test]
+fn xlsx_picks_the_sheet_with_the_header() {
+    let instructions = SheetSpec::new("Instructions").rows(text_rows(&[
+        &["How to fill in this file"],
+        &["One user per row"],
+    ]));
+    let users = SheetSpec::new("Users").rows(text_rows(&[
+        &header_cells(),
+        &ROW_A.split(',').collect::<Vec<_>>(),
+    ]));
+    // Like the template: the users first, then the instructions. No notice.
+    let bytes = WorkbookSpec::new(vec![users.clone(), instructions.clone()]).to_bytes();
+    let sheet = ok(&bytes, "x.xlsx");
+    assert_eq!(sheet.format, "Excel workbook (sheet “Users”)");
+    assert_eq!(sheet.notices, Vec::<String>::new());
+
+    let bytes = WorkbookSpec::new(vec![instructions.clone(), users]).to_bytes();
+    let sheet = ok(&bytes, "x.xlsx");
+    assert_eq!(sheet.format, "Excel workbook (sheet “Users”)");
+    assert_eq!(
+        sheet.notices,
+        ["Read the sheet “Users”: the sheet before it (Instructions) has no Email address column"]
+    );
+    assert_eq!(lines(&sheet), [2]);
+
+    // No sheet has an email column: the first sheet with anything on it is reported.
+    let other = SheetSpec::new("Other").rows(text_rows(&[&["First name", "Reason"], &["A", "B"]]));
+    let bytes = WorkbookSpec::new(vec![SheetSpec::new("Empty"), instructions, other]).to_bytes();
+    assert!(
+        matches!(err(&bytes, "x.xlsx"), ImportError::MissingColumns { columns } if columns.len() == 7)
+    );
+}
+
+#[test]
+fn xlsx_stored_without_compression_is_read() {
+    let mut spec = WorkbookSpec::new(vec![SheetSpec::new("Users").rows(text_rows(&[
+        &header_cells(),
+        &ROW_B.split(',').collect::<Vec<_>>(),
+    ]))]);
+    spec.compression = CompressionMethod::Stored;
+    assert_eq!(emails(&ok(&spec.to_bytes(), "x.xlsx")), ["b@vendor.com"]);
+}
+
+#[test]
+fn xlsx_too_many_rows_and_a_far_cell() {
+    let limits = Limits {
+        max_rows: 2,
+        ..Limits::default()
+    };
+    let row = ROW_A.split(',').collect::<Vec<_>>();
+    let bytes = WorkbookSpec::new(vec![SheetSpec::new("Users").rows(text_rows(&[
+        &header_cells(),
+        &row,
+        &row,
+        &row,
+    ]))])
+    .to_bytes();
+    assert_eq!(
+        err_with(&bytes, "x.xlsx", &limits),
+        ImportError::TooManyRows {
+            row: 4,
+            max_rows: 2
+        }
+    );
+
+    // A1:XFD1048576 with cells in A1 and XFD1048576 only.
+    let bytes = WorkbookSpec::new(vec![SheetSpec::new("Users")
+        .dimension("A1:XFD1048576")
+        .cell(1, 0, Cell::text("Email address"))
+        .cell(1_048_576, 16_383, Cell::text("far"))])
+    .to_bytes();
+    assert!(bytes.len() < 4096);
+    assert_eq!(
+        err(&bytes, "far.xlsx").to_string(),
+        "The file has data in row 1,048,576; the limit is 100,000 users per file. Remove the \
+         extra rows or split the file."
+    );
+}
+
+#[test]
+fn xlsx_reversed_dimension_is_damaged_not_a_panic() {
+    let bytes = WorkbookSpec::new(vec![SheetSpec::new("Users")
+        .dimension("B2:A1")
+        .rows(text_rows(&[&header_cells()]))])
+    .to_bytes();
+    assert_eq!(
+        err(&bytes, "x.xlsx"),
+        ImportError::DamagedXlsx {
+            reason: "its worksheet's size is not valid".into()
+        }
+    );
+}
+
+#[test]
+fn xlsx_that_is_not_a_zip_is_damaged() {
+    let e = err(b"Email address,First name\r\n", "users.xlsx");
+    assert_eq!(
+        e.to_string(),
+        "This .xlsx file is damaged or not really an Excel workbook (it is not a valid zip \
+         archive). Open it in Excel and save it again, or save it as CSV."
+    );
+    let full = book(vec![header_row()]);
+    for cut in [10, full.len() / 2, full.len() - 10] {
+        assert!(matches!(
+            err(&full[..cut], "x.xlsx"),
+            ImportError::DamagedXlsx { .. }
+        ));
+    }
+    // An empty zip archive.
+    let empty = zip_parts(&[], CompressionMethod::Stored);
+    assert!(matches!(
+        err(&empty, "x.xlsx"),
+        ImportError::DamagedXlsx { .. }
+    ));
+}
+
+#[test]
+fn xlsx_shared_strings_count_is_checked_before_calamine_reserves_it() {
+    let mut spec = WorkbookSpec::new(vec![SheetSpec::new("Users").rows(vec![header_row()])]);
+    spec.declared_strings = Some("4000000000".into());
+    assert_eq!(
+        err(&spec.to_bytes(), "x.xlsx"),
+        ImportError::XlsxTooManyStrings {
+            count: 4_000_000_000,
+            max: 2_000_000
+        }
+    );
+    spec.declared_strings = Some("99999999999999999999999999".into());
+    assert!(matches!(
+        err(&spec.to_bytes(), "x.xlsx"),
+        ImportError::XlsxTooManyStrings {
+            count: u64::MAX,
+            ..
+        }
+    ));
+    spec.declared_strings = Some("lots".into());
+    assert!(matches!(
+        err(&spec.to_bytes(), "x.xlsx"),
+        ImportError::DamagedXlsx { .. }
+    ));
+}
+
+#[test]
+fn xlsx_shared_strings_header_hidden_after_padding_is_refused() {
+    let padding = "<!--".to_string() + &"x".repeat(100_000) + "-->";
+    let sst = format!(
+        "<?xml version=\"1.0\"?>{padding}<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" uniqueCount=\"4000000000\"><si><t>a</t></si></sst>"
+    );
+    let mut parts = minimal_parts();
+    parts.retain(|(n, _)| n != "xl/sharedStrings.xml");
+    parts.push(("xl/sharedStrings.xml".into(), sst));
+    let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+    assert_eq!(
+        err(&bytes, "x.xlsx"),
+        ImportError::DamagedXlsx {
+            reason: "its list of text values is not valid".into()
+        }
+    );
+}
+
+/// The parts of a one-sheet workbook, to tamper with.
+fn minimal_parts() -> Vec<(String, String)> {
+    let bytes = book(vec![
+        header_row(),
+        data_row(Cell::text("91234567"), Cell::text("No")),
+    ]);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("entry");
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut body).expect("text");
+        parts.push((entry.name().expect("name").to_string(), body));
+    }
+    parts
+}
+
+#[test]
+fn xlsx_deflate_bomb_is_refused_by_its_ratio() {
+    let mut parts = minimal_parts();
+    let sheet = parts
+        .iter_mut()
+        .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+        .expect("sheet");
+    sheet.1 = sheet
+        .1
+        .replace("</row>", &format!("</row>{}", " ".repeat(4 << 20)));
+    let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+    assert!(bytes.len() < 64 * 1024);
+    assert!(matches!(
+        err(&bytes, "x.xlsx"),
+        ImportError::XlsxCompressedTooMuch { ratio, max_ratio: 200 } if ratio > 200
+    ));
+}
+
+#[test]
+fn xlsx_declared_sizes_are_limited_and_lies_fail_instead_of_growing() {
+    // Declares 1.5 GB for the sheet.
+    let mut bytes = book(vec![header_row()]);
+    patch_declared_size(&mut bytes, "xl/worksheets/sheet1.xml", 1_500_000_000);
+    assert_eq!(
+        err(&bytes, "x.xlsx").to_string(),
+        "This .xlsx file unpacks to more than 200 MB (one part alone is 1,430.6 MB), which is \
+         more than any batch of users needs. Open it in Excel, delete what is not needed \
+         (pictures, other sheets), and save it again, or save it as CSV."
+    );
+    // Declares 100 bytes for a sheet that unpacks to more: the zip crate stops at 100.
+    let mut bytes = book(vec![
+        header_row(),
+        data_row(Cell::text("1"), Cell::text("No")),
+    ]);
+    patch_declared_size(&mut bytes, "xl/worksheets/sheet1.xml", 100);
+    assert_eq!(
+        err(&bytes, "x.xlsx"),
+        ImportError::DamagedXlsx {
+            reason: "a part of it cannot be unpacked".into()
+        }
+    );
+}
+
+#[test]
+fn xlsx_total_size_and_entry_count_limits() {
+    let bytes = book(vec![
+        header_row(),
+        data_row(Cell::text("1"), Cell::text("No")),
+    ]);
+    let limits = Limits {
+        max_uncompressed_bytes: 1500,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        err_with(&bytes, "x.xlsx", &limits),
+        ImportError::XlsxTooBigInAll { max_bytes: 1500 }
+    ));
+    let limits = Limits {
+        max_entries: 3,
+        ..Limits::default()
+    };
+    assert_eq!(
+        err_with(&bytes, "x.xlsx", &limits).to_string(),
+        "This .xlsx file has 7 parts inside; the limit is 3. Open it in Excel, delete what is \
+         not needed, and save it again, or save it as CSV."
+    );
+}
+
+#[test]
+fn xlsx_sheet_xml_errors_are_damaged_not_panics() {
+    let hostile = [
+        "<c r=\"AAAAAAAAAA1\"><v>1</v></c>",
+        "<c r=\"A99999999999\"><v>1</v></c>",
+        "<c r=\"A0\"><v>1</v></c>",
+        "<c r=\"1A\"><v>1</v></c>",
+        "<c r=\"A1\" t=\"s\"><v>999999</v></c>",
+        "<c r=\"A1\" t=\"s\"><v>-1</v></c>",
+        "<c r=\"A1\" t=\"n\"><v>abc</v></c>",
+        "<c r=\"A1\" t=\"e\"><v>#WHAT</v></c>",
+        "<c r=\"A1\" t=\"zz\"><v>1</v></c>",
+        "<c r=\"A1\" t=\"b\"><v>7</v></c>",
+        "<c r=\"A1\" s=\"99\"><v>1</v></c>",
+        "<c r=\"A1\" s=\"1\"><v>1e308</v></c>",
+        "<c r=\"A1\" s=\"1\"><v>-5</v></c>",
+        "<c r=\"A1\"><v>1</v>",
+        "<c><v>1</v></c><c><v>2</v></c>",
+    ];
+    for cell in hostile {
+        let mut parts = minimal_parts();
+        let sheet = parts
+            .iter_mut()
+            .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+            .expect("sheet");
+        sheet.1 = sheet.1.replace(
+            "<sheetData>",
+            &format!("<sheetData><row r=\"1048570\">{cell}</row>"),
+        );
+        let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+        // Any outcome but a panic.
+        let _ = parse(&bytes, "x.xlsx", &Limits::default());
+    }
+}
+
+/// A workbook whose first sheet's XML is `xml`.
+fn book_with_sheet_xml(xml: String) -> Vec<u8> {
+    let mut parts = minimal_parts();
+    if let Some(sheet) = parts
+        .iter_mut()
+        .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+    {
+        sheet.1 = xml;
+    }
+    zip_parts(&parts, CompressionMethod::Deflated)
+}
+
+#[test]
+fn xlsx_reference_scan_finds_tags_across_chunk_boundaries() {
+    let head = "<worksheet><sheetData><row r=\"1\">";
+    let bad = "<c r=\"AAAAAAAAAA1\" t=\"inlineStr\"><is><t>x</t></is></c>";
+    for at in (64 * 1024 - 40)..(64 * 1024 + 4) {
+        let padding = " ".repeat(at - head.len());
+        let xml = format!("{head}{padding}{bad}</row></sheetData></worksheet>");
+        assert_eq!(
+            err(&book_with_sheet_xml(xml), "x.xlsx"),
+            ImportError::DamagedXlsx {
+                reason: "a cell reference in it is not valid".into()
+            },
+            "tag at byte {at}"
+        );
+    }
+}
+
+#[test]
+fn xlsx_reference_scan_is_not_fooled_by_comments_quotes_or_other_parts() {
+    let cases = [
+        // A quote in a comment must not hide the tag after it.
+        "<worksheet><sheetData><!-- it's --><row r=\"99999999999\"></row></sheetData></worksheet>",
+        // Namespace prefixes, single quotes, attributes without spaces between them.
+        "<x:worksheet><x:sheetData><x:row r='1'><x:c s=\"0\"r=\"ABCDEFGH1\"/></x:row></x:sheetData></x:worksheet>",
+        // A row reference with letters: calamine's parser reads them too.
+        "<worksheet><sheetData><row r=\"ZZZZZZZZ1\"></row></sheetData></worksheet>",
+    ];
+    for xml in cases {
+        assert_eq!(
+            err(&book_with_sheet_xml(xml.into()), "x.xlsx"),
+            ImportError::DamagedXlsx {
+                reason: "a cell reference in it is not valid".into()
+            },
+            "{xml}"
+        );
+    }
+    // A `<` inside a cell tag is refused (legitimate XML escapes it).
+    let xml =
+        "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" x=\"<\"/></row></sheetData></worksheet>";
+    assert_eq!(
+        err(&book_with_sheet_xml(xml.into()), "x.xlsx"),
+        ImportError::DamagedXlsx {
+            reason: "its XML is not valid".into()
+        }
+    );
+    // A sheet that the workbook's relationships place outside xl/worksheets/ is checked too.
+    let mut parts = minimal_parts();
+    for (name, body) in parts.iter_mut() {
+        if name == "xl/worksheets/sheet1.xml" {
+            *name = "xl/media/image1.png".into();
+            *body = body.replace(
+                "<row r=\"1\">",
+                "<row r=\"1\"><c r=\"AAAAAAAAAAA1\"><v>1</v></c>",
+            );
+        }
+        if name == "xl/_rels/workbook.xml.rels" {
+            *body = body.replace("worksheets/sheet1.xml", "media/image1.png");
+        }
+    }
+    let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+    assert_eq!(
+        err(&bytes, "x.xlsx"),
+        ImportError::DamagedXlsx {
+            reason: "a cell reference in it is not valid".into()
+        }
+    );
+    // Legitimate references up to Excel's last cell pass.
+    let xml = "<worksheet><dimension ref=\"A1:XFD1048576\"/><sheetData><row r=\"1\"><c r=\"XFD1\" t=\"inlineStr\"><is><t>x</t></is></c></row></sheetData><pageMargins l=\"0.7\" r=\"0.7\"/></worksheet>";
+    assert!(matches!(
+        err(&book_with_sheet_xml(xml.into()), "x.xlsx"),
+        ImportError::MissingColumns { .. }
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests
+
+/// Cell text: any printable character, and plenty of the ones that matter to CSV and phone
+/// numbers.
+fn cell_text(with_cr: bool) -> impl Strategy<Value = String> {
+    let mut special: Vec<char> = "\",;\t\n +0 ".chars().collect();
+    if with_cr {
+        special.push('\r');
+    }
+    let plain: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789@.".chars().collect();
+    prop::collection::vec(
+        prop_oneof![
+            3 => any::<char>().prop_filter("printable", |c| !c.is_control()
+                && !matches!(c, '\u{FFFE}' | '\u{FFFF}' | '\u{FEFF}')),
+            2 => prop::sample::select(special),
+            1 => prop::sample::select(plain),
+        ],
+        0..12,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn rows(with_cr: bool) -> impl Strategy<Value = Vec<Vec<String>>> {
+    prop::collection::vec(prop::collection::vec(cell_text(with_cr), 9), 1..12)
+}
+
+/// What `parse` should give back: the non-blank rows, trimmed, with their row numbers.
+fn expected(rows: &[Vec<String>]) -> Vec<(usize, Vec<String>)> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
+        .map(|(i, r)| (i + 2, r.iter().map(|c| c.trim().to_string()).collect()))
+        .collect()
+}
+
+fn got(sheet: &Sheet) -> Vec<(usize, Vec<String>)> {
+    sheet
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.line,
+                cells(&r.raw).iter().map(|c| c.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    // Failures are not persisted: app/proptest-regressions is not this module's to write.
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn csv_round_trip(
+        rows in rows(true),
+        delimiter in prop::sample::select(vec![b',', b';', b'\t']),
+        encoding in 0..4u8,
+        crlf in any::<bool>(),
+    ) {
+        prop_assume!(rows.iter().any(|r| r.iter().any(|c| !c.trim().is_empty())));
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+            .from_writer(Vec::new());
+        writer.write_record(header_cells()).expect("write");
+        for row in &rows {
+            writer.write_record(row).expect("write");
+        }
+        let text = String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8");
+        let bytes = match encoding {
+            0 => text.into_bytes(),
+            1 => [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+            2 => utf16(&text, false, true),
+            _ => utf16(&text, true, true),
+        };
+        let sheet = parse(&bytes, "x.csv", &Limits::default());
+        let sheet = sheet.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(got(&sheet), expected(&rows));
+    }
+
+    #[test]
+    fn xlsx_round_trip(rows in rows(false), inline in any::<bool>()) {
+        prop_assume!(rows.iter().any(|r| r.iter().any(|c| !c.trim().is_empty())));
+        let mut spec_rows = vec![header_row()];
+        for row in &rows {
+            spec_rows.push(
+                row.iter()
+                    .map(|c| Some(if inline { Cell::Inline(c.clone()) } else { Cell::Shared(c.clone()) }))
+                    .collect(),
+            );
+        }
+        let bytes = book(spec_rows);
+        let sheet = parse(&bytes, "x.xlsx", &Limits::default());
+        let sheet = sheet.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(got(&sheet), expected(&rows));
+    }
+
+    #[test]
+    fn never_panics_on_any_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+        name in prop::sample::select(vec!["x.csv", "x.xlsx", "x.txt", "x", "x.xls"]),
+    ) {
+        let _ = parse(&bytes, name, &Limits::default());
+    }
+
+    #[test]
+    fn never_panics_on_a_damaged_workbook(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        stored in any::<bool>(),
+    ) {
+        let mut spec = WorkbookSpec::new(vec![SheetSpec::new("Users").rows(vec![
+            header_row(),
+            data_row(Cell::Number("6591234567".into()), Cell::Bool(true)),
+            data_row(Cell::Date(45292.0), Cell::Error("#N/A".into())),
+        ])]);
+        if stored {
+            spec.compression = CompressionMethod::Stored;
+        }
+        let mut bytes = spec.to_bytes();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        let _ = parse(&bytes, "x.xlsx", &Limits::default());
+    }
+
+    #[test]
+    fn never_panics_on_hostile_sheet_xml(
+        cells in prop::collection::vec(
+            (
+                prop_oneof![
+                    "[A-Z]{1,3}[1-9][0-9]{0,6}",
+                    "[A-Za-z]{0,12}[0-9]{0,14}",
+                    Just(String::new()),
+                ],
+                prop::sample::select(vec!["", "s", "n", "b", "e", "str", "inlineStr", "d", "x"]),
+                prop_oneof!["[0-9.eE+-]{0,12}", ".{0,8}", Just("#N/A".to_string())],
+                prop::option::of(0u32..4),
+            ),
+            0..12,
+        ),
+        rows in prop::collection::vec(prop::option::of("[0-9]{0,12}"), 0..4),
+        dimension in prop::option::of("[A-Z]{0,4}[0-9]{0,8}(:[A-Z]{0,4}[0-9]{0,8})?"),
+    ) {
+        let mut xml = String::from(
+            "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">",
+        );
+        if let Some(d) = dimension {
+            xml.push_str(&format!("<dimension ref=\"{d}\"/>"));
+        }
+        xml.push_str("<sheetData>");
+        for r in &rows {
+            match r {
+                Some(r) => xml.push_str(&format!("<row r=\"{r}\">")),
+                None => xml.push_str("<row>"),
+            }
+            for (at, t, v, s) in &cells {
+                xml.push_str("<c");
+                if !at.is_empty() {
+                    xml.push_str(&format!(" r=\"{at}\""));
+                }
+                if !t.is_empty() {
+                    xml.push_str(&format!(" t=\"{t}\""));
+                }
+                if let Some(s) = s {
+                    xml.push_str(&format!(" s=\"{s}\""));
+                }
+                if *t == "inlineStr" {
+                    xml.push_str(&format!("><is><t>{}</t></is></c>", escape(v)));
+                } else {
+                    xml.push_str(&format!("><v>{}</v></c>", escape(v)));
+                }
+            }
+            xml.push_str("</row>");
+        }
+        xml.push_str("</sheetData></worksheet>");
+        let mut parts = minimal_parts();
+        if let Some(sheet) = parts.iter_mut().find(|(n, _)| n == "xl/worksheets/sheet1.xml") {
+            sheet.1 = xml;
+        }
+        let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+        let _ = parse(&bytes, "x.xlsx", &Limits::default());
+    }
+}
+
+#[test]
+#[ignore = "timing, by hand"]
+fn zz_timing() {
+    let mut rows = vec![header_row()];
+    for i in 0..100_000 {
+        let t = |s: String| Some(Cell::Shared(s));
+        rows.push(vec![
+            t(format!("user{i}@tech.gov.sg")),
+            None,
+            t(format!("First{i}")),
+            t(format!("Last{i}")),
+            Some(Cell::Number(format!("{}", 91_000_000 + i))),
+            t("GovTech".into()),
+            t("Engineering".into()),
+            t("Yes".into()),
+            t(format!("Reason number {i} for access")),
+        ]);
+    }
+    let bytes = book(rows);
+    eprintln!("xlsx bytes: {}", bytes.len());
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).expect("zip");
+        let mut total = 0;
+        for i in 0..archive.len() {
+            let mut e = archive.by_index(i).expect("e");
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).expect("r");
+            total += v.len();
+        }
+        eprintln!("inflate all: {:?} ({total} bytes)", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for i in 0..archive.len() {
+            let e = archive.by_index(i).expect("e");
+            let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(e));
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_event_into(&mut buf) {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+                    Ok(_) => n += 1,
+                }
+            }
+        }
+        eprintln!("inflate + events: {:?} ({n} events)", t.elapsed());
+        let t = std::time::Instant::now();
+        super::xlsx::check_archive(&bytes, &Limits::default()).expect("ok");
+        eprintln!("check_archive: {:?}", t.elapsed());
+    }
+    let t = std::time::Instant::now();
+    let sheet = parse(&bytes, "x.xlsx", &Limits::default()).expect("ok");
+    eprintln!("parse xlsx: {:?} ({} rows)", t.elapsed(), sheet.rows.len());
+    let mut text = String::from(HEADER);
+    for i in 0..100_000 {
+        text.push_str(&format!("\r\nuser{i}@tech.gov.sg,,First{i},Last{i},{},GovTech,Engineering,Yes,Reason number {i} for access", 91_000_000 + i));
+    }
+    let t = std::time::Instant::now();
+    let big = Limits {
+        max_bytes: 50 << 20,
+        ..Limits::default()
+    };
+    let sheet = parse(text.as_bytes(), "x.csv", &big).expect("ok");
+    eprintln!(
+        "parse csv: {:?} ({} rows, {} bytes)",
+        t.elapsed(),
+        sheet.rows.len(),
+        text.len()
+    );
+}

@@ -1,0 +1,829 @@
+//! Batch upload on SQLite and PostgreSQL: the templates, the pre-check, and the submit that is
+//! idempotent per (batch key, row id) even when the same rows arrive twice at once.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Cursor, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use app::api::{BatchOutcome, BatchRow, PrecheckRow, RowIssue, RowResult};
+use app::domain::{NewAccount, RawAccount};
+use app::import::COLUMNS;
+use app::AppError;
+use calamine::{Data, Reader, Xlsx};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{spawn, Backend, TestApp};
+
+const KEY: &str = "0b7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f";
+
+fn vendor(email: &str, username: &str) -> RawAccount {
+    RawAccount {
+        email: email.into(),
+        username: username.into(),
+        first_name: "Mei Ling".into(),
+        last_name: "Tan".into(),
+        contact_number: "+65 9123 4567".into(),
+        organisation: "Acme Pte Ltd".into(),
+        department: String::new(),
+        seed_required: "No".into(),
+        reason: "Vendor developer on the project".into(),
+    }
+}
+
+fn officer(email: &str) -> RawAccount {
+    RawAccount {
+        organisation: "GovTech".into(),
+        seed_required: "Yes".into(),
+        ..vendor(email, "")
+    }
+}
+
+fn row(id: &str, raw: RawAccount) -> BatchRow {
+    BatchRow {
+        row_id: id.into(),
+        raw,
+    }
+}
+
+/// `n` valid vendor rows, row ids `r1`..
+fn vendors(n: usize, tag: &str) -> Vec<BatchRow> {
+    (1..=n)
+        .map(|i| {
+            row(
+                &format!("r{i}"),
+                vendor(&format!("{tag}{i}@acme.com"), &format!("{tag}.user{i}")),
+            )
+        })
+        .collect()
+}
+
+async fn try_submit(app: &TestApp, key: &str, rows: &[BatchRow]) -> reqwest::Response {
+    app.post_json(
+        "submit_batch",
+        &json!({ "batch_key": key, "file_name": "staff.xlsx", "rows": rows }),
+    )
+    .await
+}
+
+async fn submit(app: &TestApp, key: &str, rows: &[BatchRow]) -> BatchOutcome {
+    let res = try_submit(app, key, rows).await;
+    let status = res.status();
+    let trace = res
+        .headers()
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = res.text().await.expect("body");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome: BatchOutcome = serde_json::from_str(&body).expect("BatchOutcome");
+    assert_eq!(outcome.trace_id, trace, "the call's own Trace ID");
+    outcome
+}
+
+async fn submit_err(app: &TestApp, key: &str, rows: &[BatchRow]) -> AppError {
+    let res = try_submit(app, key, rows).await;
+    assert_ne!(res.status(), StatusCode::OK);
+    res.json().await.expect("AppError")
+}
+
+async fn precheck(app: &TestApp, rows: &[PrecheckRow]) -> Vec<RowIssue> {
+    let res = app
+        .post_json("precheck_batch", &json!({ "rows": rows }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("issues")
+}
+
+fn check(id: &str, email: &str, username: &str) -> PrecheckRow {
+    PrecheckRow {
+        row_id: id.into(),
+        email: email.into(),
+        username: username.into(),
+    }
+}
+
+/// Row id → invitation id of the invited rows.
+fn invited(outcome: &BatchOutcome) -> HashMap<String, String> {
+    outcome
+        .rows
+        .iter()
+        .filter_map(|r| match &r.result {
+            RowResult::Invited { invitation_id, .. } => {
+                Some((r.row_id.clone(), invitation_id.clone()))
+            }
+            RowResult::Rejected { .. } => None,
+        })
+        .collect()
+}
+
+/// The rejected field names and messages of row `id`.
+fn rejected<'a>(outcome: &'a BatchOutcome, id: &str) -> Vec<(&'a str, &'a str)> {
+    let found = outcome
+        .rows
+        .iter()
+        .find(|r| r.row_id == id)
+        .unwrap_or_else(|| panic!("no outcome for {id}"));
+    match &found.result {
+        RowResult::Rejected { fields } => fields
+            .iter()
+            .map(|f| (f.field.as_str(), f.message.as_str()))
+            .collect(),
+        other => panic!("{id} should be rejected: {other:?}"),
+    }
+}
+
+/// Invitations, outbox emails, accounts and batch lines.
+async fn totals(app: &TestApp) -> [i64; 4] {
+    [
+        app.count("SELECT COUNT(*) FROM invitations").await,
+        app.count("SELECT COUNT(*) FROM outbox").await,
+        app.count("SELECT COUNT(*) FROM accounts").await,
+        app.count("SELECT COUNT(*) FROM batch_rows").await,
+    ]
+}
+
+fn zip_part(bytes: &[u8], name: &str) -> String {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("an xlsx is a zip");
+    let mut part = archive.by_name(name).expect(name);
+    let mut xml = String::new();
+    part.read_to_string(&mut xml).expect("utf-8 xml");
+    xml
+}
+
+both_databases!(
+    the_xlsx_template_has_the_columns_and_helps_fill_them,
+    |b| async move {
+        let app = spawn(b).await;
+        let res = app.get("/templates/techbiz-invite-users.xlsx").await;
+        assert_eq!(res.status(), StatusCode::OK, "public: nobody signed in");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            header("content-type"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(
+            header("content-disposition"),
+            "attachment; filename=\"techbiz-invite-users.xlsx\""
+        );
+        assert_eq!(header("cache-control"), "no-cache");
+        let bytes = res.bytes().await.expect("body").to_vec();
+
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(bytes.clone())).expect("an xlsx");
+        assert_eq!(book.sheet_names(), vec!["Users", "Instructions"]);
+        let users = book.worksheet_range("Users").expect("Users sheet");
+        let headers: Vec<String> = users
+            .rows()
+            .next()
+            .expect("a header row")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let expected: Vec<&str> = COLUMNS.iter().map(|c| c.header).collect();
+        assert_eq!(headers, expected);
+        assert_eq!(users.height(), 1, "no example row to invite by mistake");
+        let help = book.worksheet_range("Instructions").expect("Instructions");
+        let text: Vec<String> = help
+            .cells()
+            .filter_map(|(_, _, c)| match c {
+                Data::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        let all = text.join("\n");
+        for needle in [
+            "100,000",
+            "+65 9123 4567",
+            "leave it blank",
+            "500 characters",
+        ] {
+            assert!(all.contains(needle), "Instructions mention {needle}");
+        }
+        for c in COLUMNS.iter() {
+            assert!(text.iter().any(|t| t == c.header), "{} explained", c.header);
+        }
+
+        // What calamine does not show: the text format, the Yes/No list and the frozen header.
+        let sheet = zip_part(&bytes, "xl/worksheets/sheet1.xml");
+        let styles = zip_part(&bytes, "xl/styles.xml");
+        let contact = COLUMNS
+            .iter()
+            .position(|c| c.field == "contact_number")
+            .expect("contact column")
+            + 1;
+        let col = sheet
+            .split("<col ")
+            .skip(1)
+            .find(|c| c.starts_with(&format!("min=\"{contact}\" max=\"{contact}\"")))
+            .expect("a <col> entry for Contact number");
+        let style: usize = col
+            .split("style=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse().ok())
+            .expect("Contact number has a column style");
+        let xfs = styles
+            .split("<cellXfs")
+            .nth(1)
+            .and_then(|s| s.split("</cellXfs>").next())
+            .expect("cellXfs");
+        let xf = xfs.split("<xf ").nth(style + 1).expect("the column's xf");
+        let num_fmt = xf
+            .split("numFmtId=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a number format");
+        // Text is Excel's built-in format 49, or a custom format whose code is "@".
+        assert!(
+            num_fmt == "49"
+                || styles.contains(&format!("<numFmt numFmtId=\"{num_fmt}\" formatCode=\"@\"")),
+            "Contact number is text (@): {xf}"
+        );
+        assert!(sheet.contains("<dataValidation type=\"list\""), "{sheet}");
+        assert!(
+            sheet.contains("sqref=\"H2:H100001\""),
+            "SEED list on rows 2..=100001"
+        );
+        assert!(sheet.contains("&quot;Yes,No&quot;") || sheet.contains("\"Yes,No\""));
+        assert!(sheet.contains("ySplit=\"1\""), "header row frozen");
+    }
+);
+
+both_databases!(
+    the_csv_template_is_the_header_line_in_utf8,
+    |b| async move {
+        let app = spawn(b).await;
+        let res = app.get("/templates/techbiz-invite-users.csv").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()["content-type"].to_str().ok(),
+            Some("text/csv; charset=utf-8")
+        );
+        assert_eq!(
+            res.headers()["content-disposition"].to_str().ok(),
+            Some("attachment; filename=\"techbiz-invite-users.csv\"")
+        );
+        assert_eq!(
+            res.headers()["cache-control"].to_str().ok(),
+            Some("no-cache")
+        );
+        let bytes = res.bytes().await.expect("body");
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 byte order mark");
+        let text = std::str::from_utf8(&bytes[3..]).expect("utf-8");
+        let expected: Vec<&str> = COLUMNS.iter().map(|c| c.header).collect();
+        assert_eq!(text, format!("{}\r\n", expected.join(",")));
+    }
+);
+
+both_databases!(
+    precheck_flags_accounts_invitations_and_taken_usernames_whatever_the_case,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let existing = vendor("dev@acme.com", "mei.tan");
+        let form = [
+            ("email", existing.email.as_str()),
+            ("username", existing.username.as_str()),
+            ("first_name", "Mei Ling"),
+            ("last_name", "Tan"),
+            ("contact_number", "9123 4567"),
+            ("organisation", "Acme Pte Ltd"),
+            ("seed_required", "no"),
+            ("reason", "Vendor"),
+        ];
+        assert_eq!(
+            app.post("create_account", &form).await.status(),
+            StatusCode::OK
+        );
+        let invite = [
+            ("email", "New.Officer@Agency.gov.sg"),
+            ("seed_required", "yes"),
+            ("reason", "Joining"),
+        ];
+        assert_eq!(
+            app.post("send_invite", &invite).await.status(),
+            StatusCode::OK
+        );
+
+        let issues = precheck(
+            &app,
+            &[
+                check("1", "DEV@ACME.COM", "someone"),
+                check("2", "new.officer@AGENCY.gov.sg", ""),
+                check("3", "fresh@acme.com", "Mei.Tan"),
+                check("4", "clean@acme.com", "clean.user"),
+                check("5", "not an email", "mei.tan"),
+                check("6", "peer@tech.gov.sg", ""),
+            ],
+        )
+        .await;
+        let got: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.row_id.as_str(), i.field.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("1", "email"), ("2", "email"), ("3", "username")],
+            "{issues:?}"
+        );
+        // Named as that row spells it (the domain in lower case), as Create account does.
+        assert_eq!(
+            issues[0].message,
+            "DEV@acme.com already has a TechPass account, so there is nothing to send"
+        );
+        assert_eq!(
+            issues[1].message,
+            "new.officer@agency.gov.sg already has a pending invitation. See Invite user \
+             status to follow it up"
+        );
+        assert_eq!(
+            issues[2].message,
+            "The TechPass username mei.tan is taken. Choose another"
+        );
+        assert!(precheck(&app, &[]).await.is_empty());
+    }
+);
+
+both_databases!(
+    a_precheck_of_10000_rows_fits_the_body_limit,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let rows: Vec<PrecheckRow> = (0..10_000)
+            .map(|i| {
+                // Long but valid: a 64-character local part, a long domain.
+                check(
+                    &format!("{i:08}-0000-4000-8000-000000000000"),
+                    &format!(
+                        "firstname.middlename.lastname.of.a.vendor.developer.{i:011}\
+                         @subsidiary.vendor-company-with-a-long-name.example.com.sg"
+                    ),
+                    &format!("vendor.developer.user.{i:05}"),
+                )
+            })
+            .collect();
+        let body = serde_json::to_vec(&json!({ "rows": rows })).expect("json");
+        assert!(
+            body.len() > 2 * 1024 * 1024,
+            "over axum's default limit: {} bytes",
+            body.len()
+        );
+        assert!(precheck(&app, &rows).await.is_empty());
+
+        // Other server functions keep the 2 MB default.
+        let long = "x".repeat(3 * 1024 * 1024);
+        let res = app
+            .post(
+                "send_invite",
+                &[
+                    ("email", "someone@tech.gov.sg"),
+                    ("seed_required", "no"),
+                    ("reason", &long),
+                ],
+            )
+            .await;
+        assert_ne!(res.status(), StatusCode::OK);
+        assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
+    }
+);
+
+both_databases!(
+    submit_invites_valid_rows_and_names_what_is_wrong_with_the_others,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        // Already there: an account (and open invitation) for dev@acme.com, username mei.tan.
+        let first = submit(
+            &app,
+            "7d0c1f7e-0000-4000-8000-000000000001",
+            &[row("x", vendor("dev@acme.com", "mei.tan"))],
+        )
+        .await;
+        assert_eq!(invited(&first).len(), 1);
+        let before = totals(&app).await;
+        assert_eq!(before, [1, 1, 1, 1]);
+
+        let mut bad_phone = vendor("c@acme.com", "vendor.c");
+        bad_phone.contact_number = "12ab".into();
+        let mut no_reason = officer("h@tech.gov.sg");
+        no_reason.reason = String::new();
+        no_reason.first_name = String::new();
+        let rows = vec![
+            row("a", vendor("a@acme.com", "Vendor.A")),
+            row("b", officer("b@tech.gov.sg")),
+            row("c", bad_phone),
+            row("d", vendor("DEV@acme.com", "another")),
+            row("e", vendor("e@acme.com", "mei.tan")),
+            row("f", vendor("A@ACME.COM", "vendor.f")),
+            row("g", vendor("g@acme.com", "vendor.a")),
+            row("h", no_reason),
+        ];
+        let out = submit(&app, KEY, &rows).await;
+        let ids: Vec<&str> = out.rows.iter().map(|r| r.row_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d", "e", "f", "g", "h"], "in order");
+        let done = invited(&out);
+        assert_eq!(done.len(), 2, "{out:?}");
+        assert!(done.contains_key("a") && done.contains_key("b"));
+        assert!(matches!(
+            &out.rows[0].result,
+            RowResult::Invited { email, .. } if email == "a@acme.com"
+        ));
+        assert_eq!(rejected(&out, "c")[0].0, "contact_number");
+        let d = rejected(&out, "d");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].0, "email");
+        assert!(d[0].1.contains("already has a TechPass account"), "{d:?}");
+        assert_eq!(
+            rejected(&out, "e"),
+            vec![(
+                "username",
+                "The TechPass username mei.tan is taken. Choose another"
+            )]
+        );
+        let f = rejected(&out, "f");
+        assert_eq!(f[0].0, "email");
+        assert!(f[0].1.contains("more than once"), "{f:?}");
+        let g = rejected(&out, "g");
+        assert_eq!(g[0].0, "username");
+        assert!(g[0].1.contains("more than once"), "{g:?}");
+        let h: Vec<&str> = rejected(&out, "h").iter().map(|f| f.0).collect();
+        assert_eq!(
+            h,
+            ["first_name", "reason"],
+            "every bad field, in form order"
+        );
+
+        assert_eq!(
+            totals(&app).await,
+            [3, 3, 3, 3],
+            "two more of each, exactly"
+        );
+        let stored: (String, String, Option<String>, Option<String>, String) = sqlx::query_as(
+            "SELECT i.invitation_type, i.status, i.username, a.username, a.status \
+             FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.id = $1",
+        )
+        .bind(&done["a"])
+        .fetch_one(app.app_state.db.pool())
+        .await
+        .expect("invitation a");
+        assert_eq!(
+            stored,
+            (
+                "batch".into(),
+                "created".into(),
+                Some("vendor.a".into()),
+                Some("vendor.a".into()),
+                "created".into()
+            )
+        );
+        let mail: (String, String) = sqlx::query_as(
+            "SELECT recipient, subject FROM outbox WHERE invitation_id = $1 AND status = 'pending'",
+        )
+        .bind(&done["a"])
+        .fetch_one(app.app_state.db.pool())
+        .await
+        .expect("queued email");
+        assert_eq!(mail.0, "a@acme.com");
+        assert_eq!(mail.1, "Your TechPass account is ready to activate");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'batch_create_account'")
+                .await,
+            3
+        );
+        let batch: (String, String, String, i64, i64) = sqlx::query_as(
+            "SELECT inviter_email, inviter_agency, file_name, invited_count, rejected_count \
+             FROM batches WHERE id = $1",
+        )
+        .bind(KEY)
+        .fetch_one(app.app_state.db.pool())
+        .await
+        .expect("batch");
+        assert_eq!(
+            batch,
+            (
+                "boss@agency.gov.sg".into(),
+                "agency.gov.sg".into(),
+                "staff.xlsx".into(),
+                2,
+                6
+            )
+        );
+    }
+);
+
+both_databases!(
+    resubmitting_returns_the_same_invitations_and_writes_nothing,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let mut rows = vendors(5, "v");
+        rows[2].raw.contact_number = "not a number".into();
+        let first = submit(&app, KEY, &rows).await;
+        assert_eq!(invited(&first).len(), 4);
+        let after_first = totals(&app).await;
+        assert_eq!(after_first, [4, 4, 4, 4]);
+        let audit = "SELECT COUNT(*) FROM audit_log WHERE action = 'batch_create_account'";
+        assert_eq!(app.count(audit).await, 4);
+
+        // A double click, a retry after a lost response, the key in another spelling.
+        let again = submit(&app, KEY, &rows).await;
+        assert_eq!(invited(&again), invited(&first));
+        assert_eq!(again.rows, first.rows);
+        let upper = submit(&app, &KEY.to_uppercase(), &rows).await;
+        assert_eq!(invited(&upper), invited(&first));
+        assert_eq!(totals(&app).await, after_first, "nothing new written");
+        assert_eq!(app.count(audit).await, 4);
+
+        // The rejected row, fixed, sent alone: invited; the others are still the same.
+        let mut fixed = rows[2].clone();
+        fixed.raw.contact_number = "+65 8123 4567".into();
+        let alone = submit(&app, KEY, std::slice::from_ref(&fixed)).await;
+        let r3 = invited(&alone);
+        assert!(r3.contains_key("r3"), "{alone:?}");
+        rows[2] = fixed;
+        let whole = submit(&app, KEY, &rows).await;
+        let mut expected = invited(&first);
+        expected.extend(r3);
+        assert_eq!(invited(&whole), expected);
+        assert_eq!(totals(&app).await, [5, 5, 5, 5]);
+    }
+);
+
+both_databases!(
+    concurrent_submits_of_the_same_rows_invite_each_person_once,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let rows = vendors(700, "c");
+        let (one, two) = tokio::join!(submit(&app, KEY, &rows), submit(&app, KEY, &rows));
+        let (one, two) = (invited(&one), invited(&two));
+        assert_eq!(one.len(), 700, "every row invited");
+        assert_eq!(one, two, "both calls answer with the same invitations");
+        assert_eq!(totals(&app).await, [700, 700, 700, 700]);
+        assert_eq!(
+            app.count("SELECT COUNT(DISTINCT recipient) FROM outbox")
+                .await,
+            700,
+            "one email per person"
+        );
+    }
+);
+
+both_databases!(
+    two_officers_uploading_the_same_people_at_once_invite_each_once,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let other = app.another_browser();
+        other.sign_in("peer@agency.gov.sg").await;
+        let rows = vendors(300, "p");
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let (mine, theirs) = tokio::join!(
+            submit(&app, KEY, &rows),
+            submit(&other, "1b7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f", &reversed)
+        );
+        let (mine, theirs) = (invited(&mine), invited(&theirs));
+        assert_eq!(
+            mine.len() + theirs.len(),
+            300,
+            "each person invited by one of them"
+        );
+        let both: HashSet<&String> = mine.keys().filter(|k| theirs.contains_key(*k)).collect();
+        assert!(both.is_empty(), "{both:?}");
+        assert_eq!(totals(&app).await, [300, 300, 300, 300]);
+    }
+);
+
+both_databases!(
+    the_same_person_twice_in_one_list_is_invited_once,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let out = submit(
+            &app,
+            KEY,
+            &[
+                row("1", officer("twin@tech.gov.sg")),
+                row("2", officer("Twin@Tech.gov.sg")),
+            ],
+        )
+        .await;
+        assert!(invited(&out).contains_key("1"));
+        let second = rejected(&out, "2");
+        assert_eq!(second[0].0, "email");
+        assert!(second[0].1.contains("more than once"), "{second:?}");
+        // In a later chunk of the same list, too.
+        let later = submit(&app, KEY, &[row("3", officer("TWIN@tech.gov.sg"))]).await;
+        let third = rejected(&later, "3");
+        assert!(third[0].1.contains("more than once"), "{third:?}");
+        assert_eq!(totals(&app).await, [1, 1, 1, 1]);
+    }
+);
+
+both_databases!(
+    a_list_of_more_than_500_rows_in_one_call_is_stored_in_chunks,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let mut rows = vendors(1_201, "big");
+        rows[1_200].raw.email = "big1@acme.com".into(); // the first row's person, again
+        let out = submit(&app, KEY, &rows).await;
+        assert_eq!(out.rows.len(), 1_201);
+        assert_eq!(invited(&out).len(), 1_200);
+        assert!(rejected(&out, "r1201")[0].1.contains("more than once"));
+        assert_eq!(totals(&app).await, [1_200, 1_200, 1_200, 1_200]);
+        let counts: (i64, i64) =
+            sqlx::query_as("SELECT invited_count, rejected_count FROM batches WHERE id = $1")
+                .bind(KEY)
+                .fetch_one(app.app_state.db.pool())
+                .await
+                .expect("batch");
+        assert_eq!(counts, (1_200, 1));
+    }
+);
+
+both_databases!(
+    a_batch_key_is_a_uuid_and_belongs_to_its_officer,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let rows = vendors(2, "k");
+        let err = submit_err(&app, "not-a-uuid", &rows).await;
+        assert!(err.field_message("batch_key").is_some(), "{err:?}");
+        submit(&app, KEY, &rows).await;
+
+        // Same server, another officer of the same agency.
+        let thief = app.another_browser();
+        thief.sign_in("someone.else@agency.gov.sg").await;
+        let err = submit_err(&thief, KEY, &rows).await;
+        assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
+        let err = submit_err(&thief, KEY, &vendors(3, "new")).await;
+        assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
+        assert_eq!(totals(&app).await, [2, 2, 2, 2]);
+    }
+);
+
+both_databases!(
+    batch_upload_needs_a_signed_in_public_officer,
+    |b| async move {
+        let app = spawn(b).await;
+        let err = submit_err(&app, KEY, &vendors(1, "n")).await;
+        assert_eq!(err, AppError::Unauthenticated);
+        let res = app
+            .post_json(
+                "precheck_batch",
+                &json!({ "rows": [check("1", "a@acme.com", "")] }),
+            )
+            .await;
+        assert_ne!(res.status(), StatusCode::OK);
+        let err: AppError = res.json().await.expect("AppError");
+        assert_eq!(err, AppError::Unauthenticated);
+
+        app.sign_in("vendor@example.com").await;
+        let err = submit_err(&app, KEY, &vendors(1, "n")).await;
+        assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
+        assert_eq!(totals(&app).await, [0, 0, 0, 0]);
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// A race lost half-way through a chunk, on the service itself.
+
+/// The built-in directory, except that one address's account is created by someone else
+/// while the chunk is being stored: on PostgreSQL really (through another connection, which
+/// commits first); on SQLite, where a second writer would wait for the chunk's lock, as the
+/// unique violation the insert would get.
+#[derive(Debug)]
+struct RacingDirectory {
+    inner: app::server::directory::BuiltInDirectory,
+    db: app::server::db::Db,
+    victim: String,
+    fired: AtomicBool,
+}
+
+#[derive(Debug)]
+struct FakeUniqueViolation;
+
+impl std::fmt::Display for FakeUniqueViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UNIQUE constraint failed: accounts.email_key")
+    }
+}
+
+impl std::error::Error for FakeUniqueViolation {}
+
+impl sqlx::error::DatabaseError for FakeUniqueViolation {
+    fn message(&self) -> &str {
+        "UNIQUE constraint failed: accounts.email_key"
+    }
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        sqlx::error::ErrorKind::UniqueViolation
+    }
+}
+
+#[async_trait::async_trait]
+impl app::server::directory::Directory for RacingDirectory {
+    async fn account_exists(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        email_key: &str,
+    ) -> sqlx::Result<bool> {
+        self.inner.account_exists(conn, email_key).await
+    }
+    async fn username_taken(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        username: &str,
+    ) -> sqlx::Result<bool> {
+        self.inner.username_taken(conn, username).await
+    }
+    async fn create_account(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        account: &NewAccount,
+        status: app::server::directory::AccountStatus,
+    ) -> sqlx::Result<String> {
+        if account.email.key() == self.victim {
+            match self.db.backend() {
+                app::server::db::Backend::Postgres => {
+                    if !self.fired.swap(true, Ordering::SeqCst) {
+                        let mut other = self.db.pool().acquire().await?;
+                        self.inner
+                            .create_account(&mut other, account, status)
+                            .await?;
+                    }
+                }
+                app::server::db::Backend::Sqlite => {
+                    return Err(sqlx::Error::Database(Box::new(FakeUniqueViolation)));
+                }
+            }
+        }
+        self.inner.create_account(conn, account, status).await
+    }
+    async fn activate(&self, conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<()> {
+        self.inner.activate(conn, id).await
+    }
+}
+
+both_databases!(
+    a_row_that_loses_a_race_does_not_sink_its_chunk,
+    |b| async move {
+        let app = spawn(b).await;
+        let state = app.app_state.clone();
+        let directory = RacingDirectory {
+            inner: app::server::directory::BuiltInDirectory,
+            db: state.db.clone(),
+            victim: "r3@acme.com".into(),
+            fired: AtomicBool::new(false),
+        };
+        let inviter = app::domain::Email::parse("boss@agency.gov.sg").expect("inviter");
+        let rows = vendors(5, "r");
+        let out = app::server::batch::submit(
+            &state.db,
+            &directory,
+            &state.settings,
+            &inviter,
+            KEY,
+            "staff.csv",
+            &rows,
+        )
+        .await
+        .expect("submitted");
+        let outcome = BatchOutcome {
+            trace_id: String::new(),
+            rows: out,
+        };
+        let done = invited(&outcome);
+        assert_eq!(done.len(), 4, "{outcome:?}");
+        assert!(!done.contains_key("r3"));
+        assert_eq!(rejected(&outcome, "r3")[0].0, "email");
+        // The other four, once each; the racer's account is the only other write.
+        assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 4);
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 4);
+        assert_eq!(app.count("SELECT COUNT(*) FROM batch_rows").await, 4);
+        let racer = match b {
+            Backend::Postgres => 1,
+            Backend::Sqlite => 0,
+        };
+        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 4 + racer);
+    }
+);
