@@ -149,7 +149,6 @@ pub async fn precheck(db: &Db, rows: &[PrecheckRow]) -> Result<Vec<RowIssue>, Ba
 
 /// Invites the valid rows of one call under `batch_key` and says what became of every row, in
 /// the order sent (a row id sent twice in one call gets its first occurrence's outcome).
-#[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all, fields(rows = rows.len(), batch_key = %batch_key))]
 pub async fn submit(
     db: &Db,
