@@ -2,6 +2,7 @@ import { defineConfig } from '@playwright/test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './shared.cjs';
 
 // Debian's Chromium, driven by Playwright (no browser download: `npx playwright install`
 // cannot work on these machines). The server is the release build on a throwaway database.
@@ -17,26 +18,23 @@ process.env.E2E_MAIL_DIR = mailDir;
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,
   forbidOnly: !!process.env.CI,
   reporter: [['list']],
+  // The clock test moves the server's clock on, so it runs alone, after everything else.
+  projects: [
+    { name: 'main', testIgnore: /clock\.spec\.ts$/ },
+    { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main'] },
+  ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS,
     },
   },
   webServer: [
@@ -44,7 +42,7 @@ export default defineConfig({
       command: `node smtp-sink.mjs ${smtpPort} ${mailDir}`,
       port: smtpPort,
       reuseExistingServer: false,
-      timeout: 30_000,
+      timeout: 60_000,
     },
     {
       command: `bash ../scripts/e2e-server.sh ${port} smtp://127.0.0.1:${smtpPort}`,

@@ -18,7 +18,9 @@ mv -f "$pkg/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$pkg/$LEPTOS_OUTPUT_NAME.wasm"
 sed -i "s/${LEPTOS_OUTPUT_NAME}_bg.wasm/${LEPTOS_OUTPUT_NAME}.wasm/" "$pkg/$LEPTOS_OUTPUT_NAME.js"
 opt_version=$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -1 || true)
 if [ "${opt_version:-0}" -ge 116 ]; then
-  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+  # -O3, not -Oz: the batch upload parser runs in this bundle, and speed is what it is judged
+  # by (about 1.5× the size, 1.1 MB gzipped).
+  wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
     --enable-reference-types --enable-mutable-globals --enable-multivalue \
     "$pkg/$LEPTOS_OUTPUT_NAME.wasm" -o "$pkg/$LEPTOS_OUTPUT_NAME.wasm"
 else
@@ -27,7 +29,10 @@ else
 fi
 cp style/main.css "$pkg/$LEPTOS_OUTPUT_NAME.css"
 cp -r public/. "$site/"
-echo "build: wasm $(du -k "$pkg/$LEPTOS_OUTPUT_NAME.wasm" | cut -f1) KiB"
+# Gzip copies, served by the server to browsers that accept them (ServeDir::precompressed_gzip).
+for f in "$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css}; do gzip -9 -k -f "$f"; done
+echo "build: wasm $(du -k "$pkg/$LEPTOS_OUTPUT_NAME.wasm" | cut -f1) KiB," \
+  "$(du -k "$pkg/$LEPTOS_OUTPUT_NAME.wasm.gz" | cut -f1) KiB gzipped"
 
 echo "build: server (release)"
 env -u RUSTC_BOOTSTRAP cargo build -p server --release

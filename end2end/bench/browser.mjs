@@ -1,22 +1,15 @@
 // Debian's headless Chromium, launched as playwright.config.ts launches it for the tests
-// (keep the two lists of arguments the same). Shared by every browser benchmark.
+// (both take the arguments from shared.cjs). Shared by every browser benchmark.
 import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../shared.cjs';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 
 export function launchChromium() {
   return chromium.launch({
     headless: true,
     executablePath: CHROMIUM_PATH,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
 }
 

@@ -14,23 +14,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import XLSX from 'xlsx'; // the CommonJS build: its default export has CFB
+import { csvCell, HEADERS } from '../shared.cjs';
 
 // Deflate with zlib, as Excel does, rather than SheetJS's own deflate (which packs the sheet
 // only about 3 to 1, so its files are far larger than Excel's).
 process.noDeprecation = true; // use_zlib probes zlib.bytesRead, which node warns about
 XLSX.CFB.utils.use_zlib(zlib);
 
-const HEADERS = [
-  'Email address',
-  'TechPass username',
-  'First name',
-  'Last name',
-  'Contact number',
-  'Organisation',
-  'Department',
-  'Is onboarding to SEED required?',
-  'Reason',
-];
 
 export const SIZES = [10_000, 100_000];
 
@@ -176,10 +166,6 @@ export function makeRows(count, seed = 20240701) {
     ]);
   }
   return rows;
-}
-
-function csvCell(s) {
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 export function toCsv(rows) {

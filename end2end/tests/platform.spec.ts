@@ -108,3 +108,15 @@ test('every response carries a Trace ID and unknown pages say so', async ({ page
   await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
   await expectAccessible(page, 'not found');
 });
+
+test('the front-end bundle is served gzipped to browsers that accept it', async ({ request }) => {
+  for (const file of ['techbiz-invite.wasm', 'techbiz-invite.js', 'techbiz-invite.css']) {
+    const zipped = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.status(), file).toBe(200);
+    expect(zipped.headers()['content-encoding'], file).toBe('gzip');
+    const plain = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers()['content-encoding'], file).toBeUndefined();
+    // Playwright undoes the gzip: both bodies are the same file.
+    expect((await zipped.body()).equals(await plain.body()), file).toBe(true);
+  }
+});

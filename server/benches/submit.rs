@@ -78,6 +78,8 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         public_url: "http://127.0.0.1:3000".into(),
         smtp_url: None,
         invite_expiry_days: 14,
+        reminder_days: vec![3, 7],
+        seed_webhook_secret: None,
     };
     let inviter = Email::parse("bench.officer@tech.gov.sg").map_err(anyhow::Error::msg)?;
     let key = uuid::Uuid::new_v4().to_string();

@@ -102,6 +102,14 @@ impl Config {
             .ok_or_else(|| {
                 ConfigError("INVITE_EXPIRY_DAYS must be a whole number from 1 to 365".into())
             })?;
+        let reminder_days = parse_days(&var("REMINDER_DAYS", "3,7"), invite_expiry_days)?;
+        // Under `make run` (development sign-in) SEED reports are signed with a known
+        // development secret, so scripts/seed-report.sh works out of the box.
+        let seed_webhook_secret = get("SEED_WEBHOOK_SECRET")
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| {
+                (sign_in_mode == SignInMode::Development).then(|| DEV_SEED_SECRET.to_string())
+            });
         let relay_enabled = match var("RELAY_ENABLED", "true").to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
@@ -135,9 +143,41 @@ impl Config {
                 public_url: public_url.trim_end_matches('/').to_string(),
                 smtp_url,
                 invite_expiry_days,
+                reminder_days,
+                seed_webhook_secret,
             },
         })
     }
+}
+
+/// The SEED secret under development sign-in when none is configured.
+pub const DEV_SEED_SECRET: &str = "dev-seed-secret";
+
+/// "3,7" → [3, 7]: days after the invitation, each before it expires; "" or "none" → none.
+fn parse_days(text: &str, expiry_days: u32) -> Result<Vec<u32>, ConfigError> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut days: Vec<u32> = text
+        .split(',')
+        .map(|d| {
+            d.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..expiry_days).contains(d))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "REMINDER_DAYS must be whole numbers of days from 1 to {}, separated by commas \
+                 (like 3,7), or none",
+                expiry_days.saturating_sub(1)
+            ))
+        })?;
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
 }
 
 #[cfg(test)]

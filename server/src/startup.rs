@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use app::api::StatusQuery;
 use app::server::db::Db;
 use app::server::directory::BuiltInDirectory;
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
 use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
-use app::server::{auth, template, TraceId};
+use app::server::{auth, export, seed, status, template, TraceId};
 use app::{shell, App};
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -80,7 +81,8 @@ impl Application {
                 ..RelayOptions::default()
             };
             Some((
-                Relay::new(state.db.clone(), mailer, options),
+                Relay::new(state.db.clone(), mailer, options)
+                    .with_reminders(state.settings.clone()),
                 Duration::from_millis(config.relay_interval_ms),
             ))
         } else {
@@ -182,6 +184,16 @@ pub fn router(state: AppState) -> Router {
             &format!("/templates/{}", template::CSV_FILE_NAME),
             get(csv_template),
         )
+        .route(
+            &format!("{}/export.csv", StatusQuery::PATH),
+            get(export_csv),
+        )
+        .route(
+            &format!("{}/export.xlsx", StatusQuery::PATH),
+            get(export_xlsx),
+        )
+        .route("/webhooks/seed", post(seed_webhook))
+        .route("/dev/clock", post(dev_clock))
         .route("/sign-out", post(sign_out))
         .route("/healthz", get(health))
         .leptos_routes_with_handler(routes, get(page_handler))
@@ -258,7 +270,8 @@ async fn fallback(
             file_req = file_req.header(k, v);
         }
         if let Ok(file_req) = file_req.body(Body::empty()) {
-            let dir = ServeDir::new(&*state.leptos_options.site_root);
+            // scripts/build.sh writes a gzip copy next to the wasm, JS and CSS bundles.
+            let dir = ServeDir::new(&*state.leptos_options.site_root).precompressed_gzip();
             let Ok(res) = dir.oneshot(file_req).await;
             if res.status() != StatusCode::NOT_FOUND {
                 return res.map(Body::new).into_response();
@@ -291,7 +304,7 @@ async fn csv_template() -> Response {
     )
 }
 
-fn download(content_type: &'static str, file_name: &str, bytes: &'static [u8]) -> Response {
+fn download(content_type: &'static str, file_name: &str, bytes: impl Into<Body>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -302,9 +315,146 @@ fn download(content_type: &'static str, file_name: &str, bytes: &'static [u8]) -
             (header::CACHE_CONTROL, "no-cache".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
-        Body::from(bytes),
+        bytes.into(),
     )
         .into_response()
+}
+
+/// SEED's licence reports: signed with the shared secret (see `app::server::seed`).
+async fn seed_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let secret = state
+        .settings
+        .seed_webhook_secret
+        .as_deref()
+        .unwrap_or_default();
+    let signature = headers
+        .get(seed::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let now = app::server::db::now_millis();
+    if let Err(e) = seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000)) {
+        tracing::warn!(error = %e, "SEED report refused");
+        let status = match e {
+            seed::SeedError::NoSecret => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        return (status, e.to_string()).into_response();
+    }
+    let reports = match seed::parse(&body) {
+        Ok(reports) => reports,
+        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    };
+    match seed::apply(&state.db, &reports, now).await {
+        Ok(changed) => {
+            tracing::info!(reports = reports.len(), changed, "SEED report applied");
+            axum::Json(serde_json::json!({ "reports": reports.len(), "changed": changed }))
+                .into_response()
+        }
+        Err(e) => {
+            let e = app::server::internal_error(e);
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+    }
+}
+
+/// Development sign-in only: moves the server's clock on (`advance_days`) or back to the real
+/// time (`reset`), so a test can see invitations expire and reminders fall due.
+async fn dev_clock(
+    State(state): State<AppState>,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    if !state.settings.dev_sign_in() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let value = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if value("reset").is_some() {
+        app::server::db::reset_clock();
+    } else if let Some(days) = value("advance_days").and_then(|d| d.parse::<i64>().ok()) {
+        app::server::db::advance_clock(days * 86_400_000);
+    } else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "send advance_days=<days> or reset=1",
+        )
+            .into_response();
+    }
+    let now = app::server::db::now_millis();
+    tracing::warn!(now, "development clock moved");
+    app::format::sg_iso_date_time(now).into_response()
+}
+
+/// Invite user status as a file, with the page's search and filter.
+#[derive(Clone, Copy)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+async fn export_csv(
+    state: State<AppState>,
+    session: Session,
+    params: Query<Vec<(String, String)>>,
+) -> Response {
+    export_status(state, session, params, ExportFormat::Csv).await
+}
+
+async fn export_xlsx(
+    state: State<AppState>,
+    session: Session,
+    params: Query<Vec<(String, String)>>,
+) -> Response {
+    export_status(state, session, params, ExportFormat::Xlsx).await
+}
+
+async fn export_status(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<Vec<(String, String)>>,
+    format: ExportFormat,
+) -> Response {
+    let officer = match auth::require_officer(&session).await {
+        Ok((_, officer)) => officer,
+        Err(app::AppError::Unauthenticated) => {
+            return Redirect::to(&format!(
+                "/sign-in?next={}",
+                app::url::percent_encode(StatusQuery::PATH)
+            ))
+            .into_response()
+        }
+        Err(e) => return error_page(&state, &e),
+    };
+    let query = StatusQuery::from_params(|k| {
+        params
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    });
+    let now = app::server::db::now_millis();
+    let rows = match status::all(&state.db, &officer, &query, now, export::MAX_ROWS).await {
+        Ok(rows) => rows,
+        Err(e) => return error_page(&state, &app::server::internal_error(e)),
+    };
+    let date = &app::format::sg_iso_date_time(now)[..10];
+    let made = match format {
+        ExportFormat::Csv => export::to_csv(&rows)
+            .map(|b| (export::CSV_CONTENT_TYPE, "csv", b))
+            .map_err(|e| e.to_string()),
+        ExportFormat::Xlsx => export::to_xlsx(&rows)
+            .map(|b| (export::XLSX_CONTENT_TYPE, "xlsx", b))
+            .map_err(|e| e.to_string()),
+    };
+    match made {
+        Ok((content_type, ext, bytes)) => download(
+            content_type,
+            &format!("invite-user-status-{date}.{ext}"),
+            bytes,
+        ),
+        Err(e) => error_page(&state, &app::server::internal_error(e)),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -5,8 +5,10 @@ pub mod batch;
 mod invites;
 mod session;
 mod signup;
+mod status;
 
 pub use batch::*;
 pub use invites::*;
 pub use session::*;
 pub use signup::*;
+pub use status::*;

@@ -1,7 +1,9 @@
+mod dialog;
 mod error_notice;
 mod form;
 mod layout;
 
+pub use dialog::{open_modal, ConfirmDialog};
 pub use error_notice::{support_mailto, ErrorNotice, ErrorSummary};
 pub use form::{FormState, TextField, YesNoField};
 pub use layout::{AppLayout, SessionContext};

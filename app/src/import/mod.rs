@@ -27,8 +27,10 @@ pub use columns::{Column, COLUMNS};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::RawAccount;
+use crate::format::thousands;
 
-/// Limits the browser applies; `Default` = 10 MiB, 100,000 data rows, and limits on what is
+/// Limits the browser applies; `Default` = 40 MiB (100,000 realistic rows are about 20 MB as
+/// UTF-8 CSV, twice that as UTF-16 "Unicode text"), 100,000 data rows, and limits on what is
 /// inside an xlsx (its zip archive).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -56,7 +58,7 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_bytes: 10 * 1024 * 1024,
+            max_bytes: 40 * 1024 * 1024,
             max_rows: 100_000,
             max_entries: 10_000,
             max_uncompressed_bytes: 200 * 1024 * 1024,
@@ -239,17 +241,4 @@ fn megabytes(bytes: u64) -> String {
     } else {
         format!("{}.{} MB", thousands(tenths / 10), tenths % 10)
     }
-}
-
-/// 1048576 → "1,048,576".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

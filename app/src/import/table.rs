@@ -313,7 +313,7 @@ impl Assembler {
         Ok(())
     }
 
-    fn push_data(&mut self, row: Row) -> Result<(), ImportError> {
+    fn push_data(&mut self, mut row: Row) -> Result<(), ImportError> {
         let max_rows = self.max_rows;
         let State::Reading(r) = &mut self.state else {
             return Ok(());
@@ -336,7 +336,7 @@ impl Assembler {
         let mut any = false;
         for (field, column) in COLUMNS.iter().zip(r.header.fields.iter()) {
             let Some(column) = column else { continue };
-            let Some((_, text)) = row.cells.iter().find(|(c, _)| c == column) else {
+            let Some((_, text)) = row.cells.iter_mut().find(|(c, _)| c == column) else {
                 continue;
             };
             if text.is_empty() {
@@ -344,7 +344,7 @@ impl Assembler {
             }
             any = true;
             if let Some(slot) = field_mut(&mut raw, field.field) {
-                slot.clone_from(text);
+                *slot = std::mem::take(text);
             }
         }
         if !any {

@@ -420,6 +420,28 @@ fn title_rows_above_the_header_are_skipped() {
 }
 
 #[test]
+fn row_numbers_count_blank_lines_with_every_kind_of_line_end() {
+    // LF, CRLF and old-Mac lone CR: several blank lines, and a quoted cell spanning lines.
+    for end in ["\n", "\r\n", "\r"] {
+        let text = [
+            HEADER,
+            "",
+            "",
+            ROW_A,
+            &format!("{ROW_B}x,\"two{end}lines\""),
+            "",
+            ROW_A,
+            "",
+        ]
+        .join(end);
+        let sheet = ok(text.as_bytes(), "x.csv");
+        // Header row 1, blank 2 and 3, Ann 4, Ben 5 (one row, though its cell has two
+        // lines), blank 6, Ann 7.
+        assert_eq!(lines(&sheet), [4, 5, 7], "line ends {end:?}");
+    }
+}
+
+#[test]
 fn blank_rows_between_users_are_skipped_and_counted() {
     let sheet = ok(
         &csv(&[
@@ -508,17 +530,17 @@ fn a_value_far_below_the_users_is_refused() {
 
 #[test]
 fn the_byte_limit_is_checked_first() {
-    let bytes = vec![b'x'; 14_889_779];
+    let bytes = vec![b'x'; 44_889_779];
     let e = err(&bytes, "big.xlsx");
     assert_eq!(
         e.to_string(),
-        "The file is 14.2 MB; the limit is 10 MB. Split it into smaller files."
+        "The file is 42.9 MB; the limit is 40 MB. Split it into smaller files."
     );
     let limits = Limits::default();
     let just_over = vec![b'a'; limits.max_bytes + 1];
     assert_eq!(
         err(&just_over, "x.csv").to_string(),
-        "The file is 10.1 MB; the limit is 10 MB. Split it into smaller files."
+        "The file is 40.1 MB; the limit is 40 MB. Split it into smaller files."
     );
 }
 

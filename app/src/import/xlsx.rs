@@ -21,7 +21,7 @@ use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
 use super::table::{Assembler, Row, Table};
-use super::{ImportError, Limits, Sheet};
+use super::{ImportError, Limits, Sheet, COLUMNS};
 
 /// How much of the start of an XML part is unpacked to read its first element.
 const HEAD_BYTES: u64 = 64 * 1024;
@@ -116,7 +116,11 @@ fn read_sheet(
         let (r, c) = cell.get_position();
         if current != Some(r) {
             if current.is_some() {
-                assembler.push(std::mem::take(&mut row))?;
+                let next = Row {
+                    cells: Vec::with_capacity(COLUMNS.len()),
+                    ..Row::default()
+                };
+                assembler.push(std::mem::replace(&mut row, next))?;
                 if !decided && assembler.header_found() {
                     decided = true;
                     if !assembler.header().is_some_and(|h| h.has("email")) {

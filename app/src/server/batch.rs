@@ -504,18 +504,14 @@ async fn store(
     let (token, token_hash) = invites::new_token();
     let invitation_id = invites::insert_invitation(
         conn,
-        InvitationRow {
-            email: &account.email,
-            invitation_type: "batch",
-            inviter: ctx.inviter,
-            reason: account.reason.as_str(),
-            seed_required: account.seed_required,
-            account_id: Some(account_id),
-            username: account.username.as_ref().map(|u| u.as_str().to_string()),
-            status: "created",
+        InvitationRow::for_account(
+            account,
+            "batch",
+            ctx.inviter,
+            account_id,
             token_hash,
-            expiry_days: ctx.settings.invite_expiry_days,
-        },
+            ctx.settings.invite_expiry_days,
+        ),
     )
     .await?;
     sqlx::query(

@@ -117,6 +117,32 @@ pub(crate) struct InvitationRow<'a> {
     pub expiry_days: u32,
 }
 
+impl<'a> InvitationRow<'a> {
+    /// The invitation of an account made on the invitee's behalf (Create account, batch):
+    /// status Created, with the account's names, username and SEED answer.
+    pub(crate) fn for_account(
+        account: &'a NewAccount,
+        invitation_type: &'a str,
+        inviter: &'a Email,
+        account_id: String,
+        token_hash: String,
+        expiry_days: u32,
+    ) -> Self {
+        InvitationRow {
+            email: &account.email,
+            invitation_type,
+            inviter,
+            reason: account.reason.as_str(),
+            seed_required: account.seed_required,
+            account_id: Some(account_id),
+            username: account.username.as_ref().map(|u| u.as_str().to_string()),
+            status: "created",
+            token_hash,
+            expiry_days,
+        }
+    }
+}
+
 pub(crate) async fn insert_invitation(
     conn: &mut AnyConnection,
     row: InvitationRow<'_>,
@@ -127,8 +153,8 @@ pub(crate) async fn insert_invitation(
     sqlx::query(
         "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
          inviter_agency, reason, seed_required, account_id, username, status, token_hash, \
-         expires_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+         expires_at, created_at, updated_at, seed_status, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15)",
     )
     .bind(&id)
     .bind(row.email.as_str())
@@ -145,6 +171,11 @@ pub(crate) async fn insert_invitation(
     .bind(row.token_hash)
     .bind(expires_at)
     .bind(now)
+    .bind(if row.seed_required {
+        "pending"
+    } else {
+        "not_requested"
+    })
     .execute(&mut *conn)
     .await
     .map_err(|e| map_unique(row.email, e))?;
@@ -223,18 +254,14 @@ pub async fn create_account(
     let (token, token_hash) = new_token();
     let id = insert_invitation(
         &mut tx,
-        InvitationRow {
-            email: &account.email,
-            invitation_type: "create",
+        InvitationRow::for_account(
+            account,
+            "create",
             inviter,
-            reason: account.reason.as_str(),
-            seed_required: account.seed_required,
-            account_id: Some(account_id),
-            username: account.username.as_ref().map(|u| u.as_str().to_string()),
-            status: "created",
+            account_id,
             token_hash,
-            expiry_days: settings.invite_expiry_days,
-        },
+            settings.invite_expiry_days,
+        ),
     )
     .await?;
     let link = accept_link(settings, &token);

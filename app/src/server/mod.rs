@@ -5,13 +5,17 @@ pub mod auth;
 pub mod batch;
 pub mod db;
 pub mod directory;
+pub mod export;
 pub mod invites;
+pub mod lifecycle;
 pub mod outbox;
 pub mod relay;
+pub mod seed;
 pub mod session_store;
 pub mod settings;
 pub mod signup;
 pub mod state;
+pub mod status;
 pub mod template;
 pub mod trace;
 

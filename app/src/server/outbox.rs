@@ -95,6 +95,52 @@ impl OutgoingEmail {
     }
 }
 
+/// Why an invitation is sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// The officer chose Resend.
+    Resent,
+    /// A reminder on one of the configured days.
+    Reminder,
+}
+
+impl OutgoingEmail {
+    /// A new link for an open invitation (Resend, or a reminder). `activate`: the account was
+    /// made for the person (Create account, batch), who activates it; otherwise they create it.
+    pub fn renewed(to: &str, inviter: &str, link: &str, activate: bool, renewal: Renewal) -> Self {
+        let (what, button) = if activate {
+            (
+                "activate the TechPass account made for you",
+                "Activate your TechPass account",
+            )
+        } else {
+            ("create a TechPass account", "Create your TechPass account")
+        };
+        let opening = match renewal {
+            Renewal::Resent => format!("{inviter} has sent you a new link to {what}."),
+            Renewal::Reminder => format!(
+                "A reminder: {inviter} has invited you to {what}, the identity you use for \
+                 Singapore Government Tech Stack products."
+            ),
+        };
+        let paragraphs = vec![
+            "Hello,".to_string(),
+            opening,
+            "This link replaces the one in earlier emails, which no longer works.".to_string(),
+        ];
+        let text = format!("{}\n\n{button}: {link}\n", paragraphs.join("\n\n"));
+        OutgoingEmail {
+            to: to.to_string(),
+            subject: match renewal {
+                Renewal::Resent => "A new link for your TechPass account".into(),
+                Renewal::Reminder => "Reminder: your TechPass account is waiting".into(),
+            },
+            html: html_page(&paragraphs, link, button),
+            text,
+        }
+    }
+}
+
 /// Queues an email inside the caller's transaction.
 pub async fn enqueue(
     conn: &mut AnyConnection,

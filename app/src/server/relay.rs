@@ -144,6 +144,8 @@ pub struct Relay {
     db: Db,
     mailer: Arc<dyn Mailer>,
     options: RelayOptions,
+    /// When set, each round also queues the reminders that are due.
+    reminders: Option<Arc<super::settings::Settings>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +162,14 @@ impl Relay {
             db,
             mailer,
             options,
+            reminders: None,
         }
+    }
+
+    /// Also sends reminders, on `settings.reminder_days`.
+    pub fn with_reminders(mut self, settings: Arc<super::settings::Settings>) -> Relay {
+        self.reminders = Some(settings);
+        self
     }
 
     pub fn backoff(&self, attempts: i32) -> Duration {
@@ -191,6 +200,20 @@ impl Relay {
             .await
     }
 
+    /// Records on the invitation (for Invite user status) what became of its email.
+    async fn mark_delivery(&self, outbox_id: &str, delivery: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE invitations SET delivery = $1, updated_at = $2 \
+             WHERE id = (SELECT invitation_id FROM outbox WHERE id = $3)",
+        )
+        .bind(delivery)
+        .bind(now_millis())
+        .bind(outbox_id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Sends what is due now; returns what happened.
     pub async fn run_once(&self) -> Result<RelayRound, sqlx::Error> {
         let mut round = RelayRound::default();
@@ -211,6 +234,7 @@ impl Relay {
                     .bind(&id)
                     .execute(self.db.pool())
                     .await?;
+                    self.mark_delivery(&id, "sent").await?;
                     tracing::info!(outbox_id = %id, "email sent");
                     round.sent += 1;
                 }
@@ -227,6 +251,9 @@ impl Relay {
                     .bind(&id)
                     .execute(self.db.pool())
                     .await?;
+                    if give_up {
+                        self.mark_delivery(&id, "failed").await?;
+                    }
                     tracing::warn!(outbox_id = %id, attempts, give_up, %error, "email not sent");
                     round.failed += 1;
                 }
@@ -239,6 +266,13 @@ impl Relay {
     /// was full).
     pub async fn run(self, interval: Duration) {
         loop {
+            if let Some(settings) = &self.reminders {
+                match super::lifecycle::send_reminders(&self.db, settings, now_millis()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reminders = n, "reminders queued"),
+                    Err(e) => tracing::error!(error = %e, "reminder round failed"),
+                }
+            }
             let busy = match self.run_once().await {
                 Ok(r) => (r.sent + r.failed) as i64 >= self.options.batch,
                 Err(e) => {

@@ -33,6 +33,11 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// Days an invitation link stays valid.
     pub invite_expiry_days: u32,
+    /// Days after an invitation (or its last Resend) on which a reminder goes, if it is still
+    /// open.
+    pub reminder_days: Vec<u32>,
+    /// The secret SEED signs its licence reports with; none refuses every report.
+    pub seed_webhook_secret: Option<String>,
 }
 
 impl Settings {

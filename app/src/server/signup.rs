@@ -31,6 +31,8 @@ pub enum SignUpError {
     Revoked,
     #[error("This link has already been used: your TechPass account is active.")]
     Used,
+    #[error("This link was replaced by a newer email. Use the link in the latest email about your TechPass account.")]
+    Replaced,
     #[error("Check the highlighted fields")]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
@@ -54,12 +56,21 @@ async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, S
          FROM invitations WHERE token_hash = $1",
     )
     .bind(hash_token(token.trim()))
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((id, email, invitation_type, seed_required, reason, account_id, status, expires_at)) =
         row
     else {
-        return Err(SignUpError::Unknown);
+        let replaced: Option<String> =
+            sqlx::query_scalar("SELECT invitation_id FROM superseded_tokens WHERE token_hash = $1")
+                .bind(hash_token(token.trim()))
+                .fetch_optional(&mut *conn)
+                .await?;
+        return Err(if replaced.is_some() {
+            SignUpError::Replaced
+        } else {
+            SignUpError::Unknown
+        });
     };
     match status.as_str() {
         "revoked" => return Err(SignUpError::Revoked),

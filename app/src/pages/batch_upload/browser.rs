@@ -165,19 +165,24 @@ pub async fn save_new_draft(meta: &DraftMeta, chunk_texts: &[String]) -> Result<
     put(entries).await
 }
 
-/// Stores the chunks that changed.
-pub async fn save_chunks(
+/// The stored form of the chunks that changed: serialised at once, so that the rows need not
+/// be copied to outlive the call.
+pub fn chunk_entries(
     rows: &[DraftRow],
     chunks: impl IntoIterator<Item = usize>,
-) -> Result<(), String> {
-    let entries: Vec<(String, String)> = chunks
+) -> Vec<(String, String)> {
+    chunks
         .into_iter()
         .filter_map(|i| {
             let start = i * CHUNK_ROWS;
             let slice = rows.get(start..(start + CHUNK_ROWS).min(rows.len()))?;
             Some((chunk_key(i), serde_json::to_string(slice).ok()?))
         })
-        .collect();
+        .collect()
+}
+
+/// Stores entries made by [`chunk_entries`].
+pub async fn save_entries(entries: Vec<(String, String)>) -> Result<(), String> {
     put(entries).await
 }
 

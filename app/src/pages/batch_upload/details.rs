@@ -8,20 +8,9 @@ use leptos::prelude::*;
 use super::browser;
 use super::model::{field_label, RowState};
 use super::Batch;
-use crate::components::FormState;
+use crate::components::{open_modal, FormState};
 use crate::domain::{NewAccount, SeedRequired};
 use crate::pages::invite_forms::{check_account, raw_account, AccountFields};
-
-/// Opens a dialog element as a modal once it is in the page.
-fn open_modal(dialog: NodeRef<Dialog>) {
-    Effect::new(move |_| {
-        if let Some(el) = dialog.get() {
-            if !el.open() {
-                let _ = el.show_modal();
-            }
-        }
-    });
-}
 
 #[component]
 pub fn DetailsDialog(pos: usize) -> impl IntoView {
@@ -166,65 +155,5 @@ fn ReadOnly(form: FormState) -> impl IntoView {
                 })
                 .collect_view()}
         </dl>
-    }
-}
-
-/// A confirmation for a destructive action: Confirm or Cancel (Escape cancels).
-#[component]
-pub fn ConfirmDialog(
-    title: &'static str,
-    body: String,
-    confirm: &'static str,
-    on_confirm: Callback<()>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let dialog = NodeRef::<Dialog>::new();
-    open_modal(dialog);
-    let close = move || {
-        if let Some(el) = dialog.get_untracked() {
-            el.close();
-        }
-    };
-    view! {
-        <dialog
-            class="dialog dialog--small"
-            node_ref=dialog
-            role="alertdialog"
-            aria-labelledby="confirm-title"
-            aria-describedby="confirm-body"
-            on:cancel=move |ev: leptos::ev::Event| {
-                ev.prevent_default();
-                close();
-                on_cancel.run(());
-            }
-        >
-            <div class="dialog__body">
-                <h2 id="confirm-title">{title}</h2>
-                <p id="confirm-body">{body}</p>
-                <div class="dialog__actions">
-                    <button
-                        type="button"
-                        class="button button--warning"
-                        on:click=move |_| {
-                            close();
-                            on_confirm.run(());
-                        }
-                    >
-                        {confirm}
-                    </button>
-                    <button
-                        type="button"
-                        class="button button--secondary"
-                        autofocus
-                        on:click=move |_| {
-                            close();
-                            on_cancel.run(());
-                        }
-                    >
-                        "Cancel"
-                    </button>
-                </div>
-            </div>
-        </dialog>
     }
 }

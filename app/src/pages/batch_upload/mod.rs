@@ -14,10 +14,11 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use crate::api::batch::{precheck_batch, submit_batch, BatchRow, PrecheckRow, RowResult};
+use crate::components::ConfirmDialog;
 use crate::components::ErrorNotice;
 use crate::domain::{Email, FieldError};
 use crate::AppError;
-use details::{ConfirmDialog, DetailsDialog};
+use details::DetailsDialog;
 use model::{chunks_of, counts, describe, group, DraftMeta, DraftRow, RowState, SUBMIT_ROWS};
 use table::BatchTable;
 
@@ -64,13 +65,11 @@ impl Batch {
             return;
         }
         let chunks = chunks_of(positions);
-        let rows = self.rows;
+        let entries = self
+            .rows
+            .with_untracked(|r| browser::chunk_entries(r, chunks));
         spawn_local(async move {
-            let result = rows.with_untracked(|r| {
-                let r = r.clone();
-                async move { browser::save_chunks(&r, chunks).await }
-            });
-            if let Err(e) = result.await {
+            if let Err(e) = browser::save_entries(entries).await {
                 leptos::logging::warn!("could not keep the list in this browser: {e}");
             }
         });
@@ -507,7 +506,7 @@ fn UploadPanel() -> impl IntoView {
             <div class="field">
                 <label class="field__label" for="batch-file">"Choose a file"</label>
                 <p class="field__hint" id="batch-file-hint">
-                    "Excel workbook (.xlsx) or CSV, up to 10 MB and 100,000 users. The file is read in your browser; nothing is sent until you submit."
+                    "Excel workbook (.xlsx) or CSV, up to 40 MB and 100,000 users. The file is read in your browser; nothing is sent until you submit."
                 </p>
                 <input
                     type="file"

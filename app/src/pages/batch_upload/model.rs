@@ -230,15 +230,7 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// 100000 → "100,000".
 pub fn group(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    crate::format::thousands(n as u64)
 }
 
 /// The form's label for a field name, for messages shown away from the form.

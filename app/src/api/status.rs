@@ -1,0 +1,433 @@
+//! Invite user status: the invitations of the officer's agency, a page at a time, sorted,
+//! searched and filtered on the server.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The column a status list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    #[default]
+    InvitedOn,
+    Email,
+    Name,
+    Status,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 4] = [
+        SortKey::InvitedOn,
+        SortKey::Email,
+        SortKey::Name,
+        SortKey::Status,
+    ];
+
+    /// Its name in the page's address.
+    pub fn param(self) -> &'static str {
+        match self {
+            SortKey::InvitedOn => "invited",
+            SortKey::Email => "email",
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+        }
+    }
+
+    pub fn from_param(s: &str) -> Option<SortKey> {
+        SortKey::ALL.into_iter().find(|k| k.param() == s)
+    }
+
+    /// Newest first for dates; A to Z for the rest.
+    pub fn descending_by_default(self) -> bool {
+        self == SortKey::InvitedOn
+    }
+}
+
+/// A TechPass account status as the officer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountState {
+    /// Email invitation sent; the invitee has not signed up yet.
+    Invited,
+    /// Account made on the person's behalf (Create account, batch); not activated yet.
+    Created,
+    Active,
+    /// The link ran out before it was used.
+    Expired,
+    Revoked,
+    /// The email could not be delivered (the relay gave up).
+    DeliveryFailed,
+}
+
+impl AccountState {
+    pub const ALL: [AccountState; 6] = [
+        AccountState::Invited,
+        AccountState::Created,
+        AccountState::Active,
+        AccountState::Expired,
+        AccountState::Revoked,
+        AccountState::DeliveryFailed,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountState::Invited => "Invited",
+            AccountState::Created => "Created",
+            AccountState::Active => "Active",
+            AccountState::Expired => "Expired",
+            AccountState::Revoked => "Revoked",
+            AccountState::DeliveryFailed => "Delivery failed",
+        }
+    }
+
+    /// Its name in the page's address and in the database's computed status.
+    pub fn param(self) -> &'static str {
+        match self {
+            AccountState::Invited => "invited",
+            AccountState::Created => "created",
+            AccountState::Active => "active",
+            AccountState::Expired => "expired",
+            AccountState::Revoked => "revoked",
+            AccountState::DeliveryFailed => "delivery_failed",
+        }
+    }
+
+    pub fn from_param(s: &str) -> Option<AccountState> {
+        AccountState::ALL.into_iter().find(|k| k.param() == s)
+    }
+}
+
+/// The SEED licence, as SEED last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeedState {
+    NotRequested,
+    Pending,
+    Licensed,
+}
+
+impl SeedState {
+    pub fn label(self) -> &'static str {
+        match self {
+            SeedState::NotRequested => "Not requested",
+            SeedState::Pending => "Pending",
+            SeedState::Licensed => "Licensed",
+        }
+    }
+
+    pub fn param(self) -> &'static str {
+        match self {
+            SeedState::NotRequested => "not_requested",
+            SeedState::Pending => "pending",
+            SeedState::Licensed => "licensed",
+        }
+    }
+
+    pub fn from_param(s: &str) -> Option<SeedState> {
+        [
+            SeedState::NotRequested,
+            SeedState::Pending,
+            SeedState::Licensed,
+        ]
+        .into_iter()
+        .find(|k| k.param() == s)
+    }
+}
+
+/// The last email sent for an invitation: still queued, handed to the mail server, or given
+/// up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delivery {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl Delivery {
+    pub fn label(self) -> &'static str {
+        match self {
+            Delivery::Queued => "Queued",
+            Delivery::Sent => "Sent",
+            Delivery::Failed => "Failed",
+        }
+    }
+
+    pub fn from_param(s: &str) -> Option<Delivery> {
+        match s {
+            "queued" => Some(Delivery::Queued),
+            "sent" => Some(Delivery::Sent),
+            "failed" => Some(Delivery::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// What the officer asked to see: kept in the page's address, so a refresh, a bookmark or the
+/// Back button shows the same list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusQuery {
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// Part of an email address or a name; blank for everyone.
+    pub search: String,
+    pub status: Option<AccountState>,
+}
+
+impl Default for StatusQuery {
+    fn default() -> Self {
+        StatusQuery {
+            page: 1,
+            per_page: StatusQuery::PAGE_SIZES[0],
+            sort: SortKey::InvitedOn,
+            descending: true,
+            search: String::new(),
+            status: None,
+        }
+    }
+}
+
+impl StatusQuery {
+    pub const PAGE_SIZES: [u32; 3] = [25, 50, 100];
+    /// The longest search text taken (longer input is cut, not refused).
+    pub const MAX_SEARCH: usize = 200;
+    pub const PATH: &'static str = "/invite-users/status";
+
+    /// From the page's address. Anything unknown or out of range falls back to the default,
+    /// so an edited or old link still shows a list.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> StatusQuery {
+        let d = StatusQuery::default();
+        let sort = get("sort")
+            .and_then(|s| SortKey::from_param(&s))
+            .unwrap_or(d.sort);
+        let descending = match get("dir").as_deref() {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => sort.descending_by_default(),
+        };
+        let per_page = get("per_page")
+            .and_then(|s| s.parse().ok())
+            .filter(|n| StatusQuery::PAGE_SIZES.contains(n))
+            .unwrap_or(d.per_page);
+        StatusQuery {
+            page: get("page")
+                .and_then(|s| s.parse().ok())
+                .filter(|&n| n >= 1)
+                .unwrap_or(1),
+            per_page,
+            sort,
+            descending,
+            search: get("q")
+                .map(|s| s.trim().chars().take(StatusQuery::MAX_SEARCH).collect())
+                .unwrap_or_default(),
+            status: get("status").and_then(|s| AccountState::from_param(&s)),
+        }
+    }
+
+    /// The page's address for this query (defaults left out).
+    pub fn href(&self) -> String {
+        self.href_at(StatusQuery::PATH)
+    }
+
+    /// The address of this list as a file, `ext` "csv" or "xlsx" (every page: no page number).
+    pub fn export_href(&self, ext: &str) -> String {
+        StatusQuery {
+            page: 1,
+            ..self.clone()
+        }
+        .href_at(&format!("{}/export.{ext}", StatusQuery::PATH))
+    }
+
+    fn href_at(&self, path: &str) -> String {
+        let d = StatusQuery::default();
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if !self.search.is_empty() {
+            params.push(("q", self.search.clone()));
+        }
+        if let Some(s) = self.status {
+            params.push(("status", s.param().to_string()));
+        }
+        if self.sort != d.sort {
+            params.push(("sort", self.sort.param().to_string()));
+        }
+        if self.descending != self.sort.descending_by_default() {
+            params.push(("dir", if self.descending { "desc" } else { "asc" }.into()));
+        }
+        if self.per_page != d.per_page {
+            params.push(("per_page", self.per_page.to_string()));
+        }
+        if self.page != 1 {
+            params.push(("page", self.page.to_string()));
+        }
+        if params.is_empty() {
+            return path.to_string();
+        }
+        let query: Vec<String> = params
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", crate::url::percent_encode(&v)))
+            .collect();
+        format!("{path}?{}", query.join("&"))
+    }
+
+    /// Sorted by `key`: the other way round if it already is, from page 1.
+    pub fn sorted_by(&self, key: SortKey) -> StatusQuery {
+        StatusQuery {
+            sort: key,
+            descending: if self.sort == key {
+                !self.descending
+            } else {
+                key.descending_by_default()
+            },
+            page: 1,
+            ..self.clone()
+        }
+    }
+
+    pub fn at_page(&self, page: u32) -> StatusQuery {
+        StatusQuery {
+            page,
+            ..self.clone()
+        }
+    }
+}
+
+/// One invited person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRow {
+    pub id: String,
+    pub email: String,
+    /// Known once the person signed up, or when their account was made for them.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// "officer" or "vendor".
+    pub kind: String,
+    /// "email", "create" or "batch".
+    pub invitation_type: String,
+    pub invited_by: String,
+    /// Unix ms.
+    pub invited_on: i64,
+    pub expires_at: i64,
+    pub account: AccountState,
+    pub seed: SeedState,
+    pub delivery: Delivery,
+}
+
+impl StatusRow {
+    pub fn name(&self) -> Option<String> {
+        let name = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!name.is_empty()).then_some(name)
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        if self.kind == "vendor" {
+            "Vendor"
+        } else {
+            "Public officer"
+        }
+    }
+
+    pub fn type_label(&self) -> &'static str {
+        match self.invitation_type.as_str() {
+            "email" => "Email invitation",
+            "create" => "Create account",
+            "batch" => "Batch upload",
+            _ => "Other",
+        }
+    }
+}
+
+/// A page of the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusPage {
+    pub rows: Vec<StatusRow>,
+    /// Rows matching the search and filter, on every page.
+    pub total: u64,
+    /// The query answered: its page brought within range.
+    pub query: StatusQuery,
+    /// Changes whenever any invitation of the agency changes (see [`status_version`]).
+    pub version: String,
+}
+
+impl StatusPage {
+    pub fn pages(&self) -> u32 {
+        let per = u64::from(self.query.per_page.max(1));
+        u32::try_from(self.total.div_ceil(per).max(1)).unwrap_or(u32::MAX)
+    }
+}
+
+/// The officer's agency's invitations matching `query`.
+#[server(prefix = "/api", endpoint = "list_invitations", input = Json)]
+pub async fn list_invitations(query: StatusQuery) -> Result<StatusPage, AppError> {
+    use crate::server::{auth, db::now_millis, state::app_state, status, OrInternal};
+    let state = app_state()?;
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    status::list(&state.db, &officer, &query, now_millis())
+        .await
+        .or_internal()
+}
+
+/// A short text that changes whenever an invitation of the officer's agency changes (a new
+/// one, a sign-up, a delivery, a SEED report): the status page asks for it every few seconds
+/// and reloads its list only when it has changed.
+#[server(prefix = "/api", endpoint = "status_version")]
+pub async fn status_version() -> Result<String, AppError> {
+    use crate::server::{auth, state::app_state, status, OrInternal};
+    let state = app_state()?;
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    status::version(&state.db, &officer).await.or_internal()
+}
+
+/// What a Resend or Revoke did: the addresses it was done for, and each row it was not done
+/// for with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub done: Vec<String>,
+    pub refused: Vec<Refusal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub id: String,
+    /// Empty when the invitation was not found.
+    pub email: String,
+    pub reason: String,
+}
+
+impl ActionOutcome {
+    pub fn refuse(&mut self, id: &str, email: &str, reason: &str) {
+        self.refused.push(Refusal {
+            id: id.to_string(),
+            email: email.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// Sends each chosen invitation a new link (the old link stops working).
+#[server(prefix = "/api", endpoint = "resend_invitations", input = Json)]
+pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
+    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    let state = app_state()?;
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    lifecycle::resend(&state.db, &state.settings, &officer, &ids, now_millis())
+        .await
+        .or_internal()
+}
+
+/// Withdraws each chosen invitation: its link then says so.
+#[server(prefix = "/api", endpoint = "revoke_invitations", input = Json)]
+pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
+    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    let state = app_state()?;
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    lifecycle::revoke(&state.db, &officer, &ids, now_millis())
+        .await
+        .or_internal()
+}

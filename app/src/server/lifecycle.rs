@@ -1,0 +1,266 @@
+//! What happens to an invitation after it is sent: Resend (a new link; the old one stops
+//! working), Revoke, and the reminders the relay sends on the configured days. Every action
+//! is limited to the officer's agency, row by row, in the WHERE clause.
+
+use sqlx::AnyConnection;
+
+use super::audit;
+use super::db::Db;
+use super::invites::{accept_link, agency_of, new_token};
+use super::outbox::{self, OutgoingEmail, Renewal};
+use super::settings::Settings;
+use crate::api::ActionOutcome;
+use crate::domain::Email;
+
+/// Resends allowed for one invitee in any 24 hours.
+pub const RESENDS_PER_INVITEE_PER_DAY: i64 = 3;
+/// Resends allowed for one officer in any hour (a slip with "select all" cannot mail a
+/// whole agency over and over).
+pub const RESENDS_PER_OFFICER_PER_HOUR: i64 = 300;
+/// The most rows one Resend or Revoke takes.
+pub const MAX_IDS: usize = 500;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// (id, email, status, invitation_type, token_hash)
+type Found = (String, String, String, String, String);
+
+async fn find(
+    conn: &mut AnyConnection,
+    agency: &str,
+    id: &str,
+) -> Result<Option<Found>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, status, invitation_type, token_hash FROM invitations \
+         WHERE id = $1 AND inviter_agency = $2",
+    )
+    .bind(id)
+    .bind(agency)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What a missing id says: the same whether it does not exist or belongs to another agency.
+const NOT_FOUND: &str = "This invitation was not found. Reload the page to see the current list";
+
+/// Gives the invitation a new link and queues it: the old link stops working at once (it
+/// answers "replaced by a newer email"), the expiry starts again, and reminders start again.
+async fn renew(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    inviter: &str,
+    found: &Found,
+    renewal: Renewal,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (id, email, _, invitation_type, old_hash) = found;
+    let (token, token_hash) = new_token();
+    sqlx::query(
+        "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) \
+         VALUES ($1, $2, $3)",
+    )
+    .bind(old_hash)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let days = settings.invite_expiry_days;
+    // A resend starts the link's time and the reminders again; a reminder keeps the expiry
+    // the invitee was first told.
+    sqlx::query(
+        "UPDATE invitations SET token_hash = $1, delivery = 'queued', updated_at = $4, \
+         expires_at = CASE WHEN $5 = 1 THEN $3 ELSE expires_at END, \
+         sent_at = CASE WHEN $5 = 1 THEN $4 ELSE sent_at END, \
+         reminders_sent = CASE WHEN $5 = 1 THEN 0 ELSE reminders_sent END WHERE id = $2",
+    )
+    .bind(&token_hash)
+    .bind(id)
+    .bind(now + i64::from(days) * DAY_MS)
+    .bind(now)
+    .bind(i64::from(renewal == Renewal::Resent))
+    .execute(&mut *conn)
+    .await?;
+    let link = accept_link(settings, &token);
+    let activate = invitation_type != "email";
+    let mail = OutgoingEmail::renewed(email, inviter, &link, activate, renewal);
+    outbox::enqueue(conn, Some(id), &mail).await?;
+    Ok(())
+}
+
+/// Resends each invitation of `ids` that is still open (Invited, Created, Expired or
+/// Delivery failed), within the limits.
+pub async fn resend(
+    db: &Db,
+    settings: &Settings,
+    officer: &Email,
+    ids: &[String],
+    now: i64,
+) -> Result<ActionOutcome, sqlx::Error> {
+    let agency = agency_of(officer);
+    let mut outcome = ActionOutcome::default();
+    for id in ids.iter().take(MAX_IDS) {
+        let mut tx = db.pool().begin().await?;
+        let Some(found) = find(&mut tx, &agency, id).await? else {
+            outcome.refuse(id, "", NOT_FOUND);
+            continue;
+        };
+        let email = found.1.clone();
+        match found.2.as_str() {
+            "active" => {
+                outcome.refuse(id, &email, "already has an active TechPass account");
+                continue;
+            }
+            "revoked" => {
+                outcome.refuse(
+                    id,
+                    &email,
+                    "was revoked. Send a new invitation if they still need an account",
+                );
+                continue;
+            }
+            _ => {}
+        }
+        let recent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")
+                .bind(id)
+                .bind(now - DAY_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+        if recent >= RESENDS_PER_INVITEE_PER_DAY {
+            outcome.refuse(
+                id,
+                &email,
+                &format!(
+                    "was sent {RESENDS_PER_INVITEE_PER_DAY} new links in the last 24 hours, the \
+                     most allowed. Try again tomorrow"
+                ),
+            );
+            continue;
+        }
+        let by_officer: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE officer_email = $1 AND at > $2")
+                .bind(officer.key())
+                .bind(now - HOUR_MS)
+                .fetch_one(&mut *tx)
+                .await?;
+        if by_officer >= RESENDS_PER_OFFICER_PER_HOUR {
+            outcome.refuse(
+                id,
+                &email,
+                &format!(
+                    "was not resent: you have resent {RESENDS_PER_OFFICER_PER_HOUR} invitations \
+                     in the last hour, the most allowed. Try again later"
+                ),
+            );
+            continue;
+        }
+        renew(
+            &mut tx,
+            settings,
+            officer.as_str(),
+            &found,
+            Renewal::Resent,
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO resends (id, invitation_id, officer_email, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(id)
+        .bind(officer.key())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut *tx, officer.as_str(), "resend_invite", &email).await?;
+        tx.commit().await?;
+        outcome.done.push(email);
+    }
+    Ok(outcome)
+}
+
+/// Revokes each open invitation of `ids`: its link then shows that it was withdrawn.
+pub async fn revoke(
+    db: &Db,
+    officer: &Email,
+    ids: &[String],
+    now: i64,
+) -> Result<ActionOutcome, sqlx::Error> {
+    let agency = agency_of(officer);
+    let mut outcome = ActionOutcome::default();
+    for id in ids.iter().take(MAX_IDS) {
+        let mut tx = db.pool().begin().await?;
+        let Some((_, email, status, _, _)) = find(&mut tx, &agency, id).await? else {
+            outcome.refuse(id, "", NOT_FOUND);
+            continue;
+        };
+        match status.as_str() {
+            "active" => {
+                outcome.refuse(id, &email, "already has an active TechPass account");
+                continue;
+            }
+            // Already revoked: nothing to do, and nothing went wrong.
+            "revoked" => {}
+            _ => {
+                sqlx::query(
+                    "UPDATE invitations SET status = 'revoked', updated_at = $1 \
+                     WHERE id = $2 AND status IN ('invited', 'created')",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                audit::record(&mut *tx, officer.as_str(), "revoke_invite", &email).await?;
+            }
+        }
+        tx.commit().await?;
+        outcome.done.push(email);
+    }
+    Ok(outcome)
+}
+
+/// Queues the reminders that are due: an open invitation gets one reminder once each of
+/// `settings.reminder_days` has passed since its link was sent (a missed day is not sent
+/// twice: only the latest due reminder goes). Returns how many were queued.
+pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<usize, sqlx::Error> {
+    let mut queued = 0;
+    let days = &settings.reminder_days;
+    for (index, day) in days.iter().enumerate().rev() {
+        let due: Vec<Found> = sqlx::query_as(
+            "SELECT id, email, status, invitation_type, token_hash FROM invitations \
+             WHERE status IN ('invited', 'created') AND reminders_sent <= $1 \
+             AND sent_at <= $2 AND expires_at > $3 AND delivery <> 'failed' \
+             ORDER BY sent_at LIMIT 200",
+        )
+        .bind(i64::try_from(index).unwrap_or(i64::MAX))
+        .bind(now - i64::from(*day) * DAY_MS)
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
+        for found in due {
+            let mut tx = db.pool().begin().await?;
+            // Claims the reminder first, so two relays never both send it.
+            let claimed = sqlx::query(
+                "UPDATE invitations SET reminders_sent = $1 WHERE id = $2 AND reminders_sent < $1",
+            )
+            .bind(i64::try_from(index + 1).unwrap_or(i64::MAX))
+            .bind(&found.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed != 1 {
+                continue;
+            }
+            let inviter: String =
+                sqlx::query_scalar("SELECT inviter_email FROM invitations WHERE id = $1")
+                    .bind(&found.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            renew(&mut tx, settings, &inviter, &found, Renewal::Reminder, now).await?;
+            tx.commit().await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}

@@ -1,0 +1,327 @@
+//! Invite user status through its server functions, on SQLite and PostgreSQL: one agency never
+//! sees another's invitations; paging, sorting, search and the status filter on the server;
+//! names once known; delivery and expiry shown; the change marker the page polls.
+
+mod support;
+
+use std::sync::Arc;
+
+use app::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQuery};
+use app::domain::Email;
+use app::server::relay::{DevMailbox, Relay, RelayOptions};
+use app::server::status;
+use reqwest::StatusCode;
+use support::{spawn, spawn_with, Backend, TestApp};
+
+async fn list(app: &TestApp, query: StatusQuery) -> StatusPage {
+    let res = app
+        .post_json("list_invitations", &serde_json::json!({ "query": query }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("StatusPage")
+}
+
+async fn invite(app: &TestApp, email: &str) {
+    let res = app
+        .post(
+            "send_invite",
+            &[
+                ("email", email),
+                ("seed_required", "yes"),
+                ("reason", "Platform team"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "invite {email}");
+}
+
+async fn create_vendor(app: &TestApp, email: &str, username: &str, last_name: &str) {
+    let res = app
+        .post(
+            "create_account",
+            &[
+                ("email", email),
+                ("username", username),
+                ("first_name", "Mei Ling"),
+                ("last_name", last_name),
+                ("contact_number", "9123 4567"),
+                ("organisation", "Acme Pte Ltd"),
+                ("department", ""),
+                ("seed_required", "no"),
+                ("reason", "Vendor developer"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "create {email}");
+}
+
+fn searching(text: &str) -> StatusQuery {
+    StatusQuery {
+        search: text.into(),
+        ..StatusQuery::default()
+    }
+}
+
+both_databases!(
+    an_agency_never_sees_another_agencys_invitations,
+    |b| async move {
+        let ours = spawn(b).await;
+        ours.sign_in("boss@agency.gov.sg").await;
+        let theirs = ours.another_browser();
+        theirs.sign_in("chief@other.gov.sg").await;
+        invite(&ours, "colleague@agency.gov.sg").await;
+        invite(&theirs, "secret.person@other.gov.sg").await;
+        create_vendor(&theirs, "vendor@acme.com", "acme.vendor", "Secretname").await;
+
+        let page = list(&ours, StatusQuery::default()).await;
+        let emails: Vec<&str> = page.rows.iter().map(|r| r.email.as_str()).collect();
+        assert_eq!(emails, ["colleague@agency.gov.sg"]);
+        assert_eq!(page.total, 1);
+        for text in [
+            "secret",
+            "other.gov.sg",
+            "vendor@acme.com",
+            "Secretname",
+            "%",
+            "_",
+        ] {
+            let found = list(&ours, searching(text)).await;
+            assert!(
+                found
+                    .rows
+                    .iter()
+                    .all(|r| r.email == "colleague@agency.gov.sg"),
+                "search {text:?} leaked {:?}",
+                found.rows
+            );
+        }
+        for state in AccountState::ALL {
+            let found = list(
+                &ours,
+                StatusQuery {
+                    status: Some(state),
+                    ..StatusQuery::default()
+                },
+            )
+            .await;
+            assert!(found
+                .rows
+                .iter()
+                .all(|r| r.email.ends_with("@agency.gov.sg")));
+        }
+        // The other agency sees its own, and a colleague in the same agency sees them too.
+        assert_eq!(list(&theirs, StatusQuery::default()).await.total, 2);
+        let colleague = ours.another_browser();
+        colleague.sign_in("deputy@other.gov.sg").await;
+        assert_eq!(list(&colleague, StatusQuery::default()).await.total, 2);
+        // The change marker moves only for the agency whose invitations changed.
+        let before = status::version(
+            &ours.app_state.db,
+            &Email::parse("x@agency.gov.sg").unwrap(),
+        )
+        .await
+        .unwrap();
+        invite(&theirs, "another@other.gov.sg").await;
+        let after = status::version(
+            &ours.app_state.db,
+            &Email::parse("x@agency.gov.sg").unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(before, after);
+    }
+);
+
+both_databases!(only_signed_in_officers_see_the_list, |b| async move {
+    let app = spawn(b).await;
+    let res = app
+        .post_json(
+            "list_invitations",
+            &serde_json::json!({ "query": StatusQuery::default() }),
+        )
+        .await;
+    assert_ne!(res.status(), StatusCode::OK);
+    app.sign_in("someone@acme.com").await;
+    let res = app
+        .post_json(
+            "list_invitations",
+            &serde_json::json!({ "query": StatusQuery::default() }),
+        )
+        .await;
+    assert_ne!(res.status(), StatusCode::OK);
+    let error: app::AppError = res.json().await.expect("AppError");
+    assert!(
+        matches!(error, app::AppError::Forbidden { .. }),
+        "{error:?}"
+    );
+});
+
+both_databases!(
+    paging_sorting_search_and_filters_run_on_the_server,
+    |b| async move {
+        // This test runs the relay itself, when it wants the mail delivered.
+        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        for i in 0..27 {
+            invite(&app, &format!("officer{i:02}@agency.gov.sg")).await;
+        }
+        create_vendor(&app, "mei.ling@acme.com", "mei.ling", "Tan").await;
+
+        // 28 in all: a full first page, the rest on page 2, newest first by default.
+        let first = list(&app, StatusQuery::default()).await;
+        assert_eq!((first.total, first.rows.len(), first.pages()), (28, 25, 2));
+        assert_eq!(first.rows[0].email, "mei.ling@acme.com");
+        let second = list(&app, StatusQuery::default().at_page(2)).await;
+        assert_eq!(second.rows.len(), 3);
+        assert!(second.rows.iter().all(|r| !first.rows.contains(r)));
+        // A page past the end shows the last page.
+        let past = list(&app, StatusQuery::default().at_page(99)).await;
+        assert_eq!((past.query.page, past.rows.len()), (2, 3));
+
+        let by_email = list(&app, StatusQuery::default().sorted_by(SortKey::Email)).await;
+        let emails: Vec<&str> = by_email.rows.iter().map(|r| r.email.as_str()).collect();
+        let mut sorted = emails.clone();
+        sorted.sort();
+        assert_eq!(emails, sorted);
+        assert_eq!(emails[0], "mei.ling@acme.com");
+
+        // Names: known for the account made on the vendor's behalf, not yet for invitees.
+        let vendor = list(&app, searching("tan")).await;
+        assert_eq!(vendor.total, 1);
+        let row = &vendor.rows[0];
+        assert_eq!(row.name().as_deref(), Some("Mei Ling Tan"));
+        assert_eq!(
+            (
+                row.account,
+                row.seed,
+                row.kind.as_str(),
+                row.invitation_type.as_str()
+            ),
+            (
+                AccountState::Created,
+                SeedState::NotRequested,
+                "vendor",
+                "create"
+            )
+        );
+        assert_eq!(list(&app, searching("mei ling tan")).await.total, 1);
+        assert_eq!(list(&app, searching("OFFICER0")).await.total, 10);
+        let invitee = &list(&app, searching("officer00@")).await.rows[0];
+        assert_eq!(invitee.name(), None);
+        assert_eq!(
+            (invitee.account, invitee.seed, invitee.delivery),
+            (AccountState::Invited, SeedState::Pending, Delivery::Queued)
+        );
+        assert_eq!(invitee.invited_by, "boss@agency.gov.sg");
+
+        let only = |state| StatusQuery {
+            status: Some(state),
+            ..StatusQuery::default()
+        };
+        assert_eq!(list(&app, only(AccountState::Invited)).await.total, 27);
+        assert_eq!(list(&app, only(AccountState::Created)).await.total, 1);
+        assert_eq!(list(&app, only(AccountState::Active)).await.total, 0);
+
+        // The relay delivers: the delivery column says so, and the change marker moves.
+        let db = &app.app_state.db;
+        let officer = Email::parse("boss@agency.gov.sg").unwrap();
+        let before = status::version(db, &officer).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let relay = Relay::new(
+            db.clone(),
+            Arc::new(DevMailbox::new(db.clone())),
+            RelayOptions {
+                batch: 100,
+                ..RelayOptions::default()
+            },
+        );
+        relay.run_once().await.expect("relay");
+        assert_ne!(status::version(db, &officer).await.unwrap(), before);
+        let page = list(&app, StatusQuery::default()).await;
+        assert!(page.rows.iter().all(|r| r.delivery == Delivery::Sent));
+
+        // Expiry is decided at the time asked about: 15 days on, every open invitation has
+        // expired (the default is 14 days), and the filter finds them.
+        let later = app::server::db::now_millis() + 15 * 86_400_000;
+        let expired = status::list(db, &officer, &only(AccountState::Expired), later)
+            .await
+            .unwrap();
+        assert_eq!(expired.total, 28);
+        assert!(expired
+            .rows
+            .iter()
+            .all(|r| r.account == AccountState::Expired));
+        let sql =
+            "UPDATE invitations SET status = 'revoked' WHERE email_key = 'officer01@agency.gov.sg'";
+        sqlx::query(sql).execute(db.pool()).await.expect(sql);
+        assert_eq!(list(&app, only(AccountState::Revoked)).await.total, 1);
+    }
+);
+
+both_databases!(
+    the_export_is_the_filtered_list_of_the_agency_with_formulas_defused,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let theirs = app.another_browser();
+        theirs.sign_in("chief@other.gov.sg").await;
+        invite(&theirs, "secret@other.gov.sg").await;
+        invite(&app, "plain@agency.gov.sg").await;
+        create_vendor(&app, "lee@acme.com", "lee.vendor", "-Lee").await;
+
+        // Signed out: sent to sign in.
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/invite-users/status/export.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+        let res = app
+            .get("/invite-users/status/export.csv?sort=email&dir=asc")
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".csv"));
+        let body = res.bytes().await.unwrap();
+        let body = body
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .expect("a byte-order mark");
+        let mut reader = csv::Reader::from_reader(body);
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let column = |i: usize| records.iter().map(|r| r[i].to_string()).collect::<Vec<_>>();
+        assert_eq!(column(0), ["lee@acme.com", "plain@agency.gov.sg"]);
+        // The stored name stays as typed; the file's cell cannot run as a formula.
+        assert_eq!(column(2), ["'-Lee", ""]);
+        let listed = list(&app, searching("lee@")).await;
+        assert_eq!(listed.rows[0].last_name.as_deref(), Some("-Lee"));
+
+        // The filter applies, and the workbook holds the same rows as text.
+        let res = app
+            .get("/invite-users/status/export.xlsx?status=created")
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap().to_vec();
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
+        let sheet = book
+            .worksheet_range("Invite user status")
+            .expect("the sheet");
+        let rows: Vec<Vec<String>> = sheet
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0][0], "Email address");
+        assert_eq!(
+            (rows[1][0].as_str(), rows[1][2].as_str()),
+            ("lee@acme.com", "-Lee")
+        );
+    }
+);
