@@ -48,7 +48,9 @@ for (const file of FILES) {
     );
     const settledMs = Date.now() - started;
     const tasks = await page.evaluate(() => window.benchLongTasks);
-    const rows = Number((await batch.counts().innerText()).replace(/[^0-9].*$/s, '').replace(/,/g, ''));
+    // "100,000 users, …": the number before "users".
+    const counts = await batch.counts().innerText();
+    const rows = Number(/^([\d,]+)/.exec(counts)?.[1]?.replace(/,/g, '') ?? NaN);
     results.push({
       file,
       bytes: fs.statSync(path.join(data, file)).size,
