@@ -1,6 +1,10 @@
 // Parses an uploaded batch file off the main thread, with the same Rust code (compiled to
 // wasm) that the page and the server use. One worker per file; the page terminates it.
+// Answers with the head and the row chunks as UTF-8 JSON bytes, transferred rather than
+// copied, after keeping the list in IndexedDB: the page then has nothing big to copy or
+// store on its main thread.
 import init, { parse_upload } from '/pkg/techbiz-invite.js';
+import { replaceDraft } from '/draft-store.js';
 
 const ready = init();
 
@@ -8,8 +12,19 @@ self.onmessage = async (event) => {
   const { bytes, name, key } = event.data;
   try {
     await ready;
-    const texts = parse_upload(bytes, name, key);
-    self.postMessage({ ok: true, texts });
+    const parts = parse_upload(bytes, name, key);
+    const head = JSON.parse(new TextDecoder().decode(parts[0]));
+    let stored = false;
+    if (head.Parsed) {
+      try {
+        await replaceDraft(JSON.stringify(head.Parsed.meta), parts.slice(1));
+        stored = true;
+      } catch (err) {
+        // Private windows and full disks refuse; the list still works until a refresh.
+        console.warn('could not keep the list in this browser', err);
+      }
+    }
+    self.postMessage({ ok: true, parts, stored }, parts.map((p) => p.buffer));
   } catch (err) {
     self.postMessage({ ok: false, error: String((err && err.message) || err) });
   }

@@ -1,31 +1,13 @@
 // Browser glue for batch upload: the parsing worker, the draft store (IndexedDB) and small
-// helpers. Bundled by wasm-bindgen as a snippet of the app crate.
+// helpers. Bundled by wasm-bindgen as a snippet of the app crate; the draft store itself is
+// public/draft-store.js, shared with the parsing worker.
 
-const DB_NAME = 'techbiz-invite';
-const STORE = 'batch-draft';
+import { inTransaction } from '/draft-store.js';
+
 // A parse that has not answered by then is treated as failed (a hostile file, a hung worker).
 const PARSE_TIMEOUT_MS = 120000;
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-function inTransaction(mode, work) {
-  return openDb().then((db) => new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const result = work(tx.objectStore(STORE));
-    tx.oncomplete = () => { db.close(); resolve(result.value); };
-    tx.onerror = () => { db.close(); reject(tx.error); };
-    tx.onabort = () => { db.close(); reject(tx.error); };
-  }));
-}
-
-// entries: [key, text, key, text, ...], written in one transaction.
+// entries: [key, value, key, value, ...], written in one transaction.
 export function draftPut(entries) {
   return inTransaction('readwrite', (store) => {
     for (let i = 0; i + 1 < entries.length; i += 2) store.put(entries[i + 1], entries[i]);
@@ -48,7 +30,7 @@ export function draftClear() {
 
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
-// texts: a head, then the rows in chunks.
+// answer: { parts: [head, chunk, ...] as UTF-8 JSON bytes, stored: whether it kept the list }.
 export function parseInWorker(bytes, name, key) {
   return new Promise((resolve, reject) => {
     const worker = new Worker('/parse-worker.js', { type: 'module' });
@@ -60,7 +42,7 @@ export function parseInWorker(bytes, name, key) {
     };
     timer = setTimeout(() => finish(reject, new Error('timeout')), PARSE_TIMEOUT_MS);
     worker.onmessage = (event) => {
-      if (event.data && event.data.ok) finish(resolve, event.data.texts);
+      if (event.data && event.data.ok) finish(resolve, event.data);
       else finish(reject, new Error((event.data && event.data.error) || 'worker failed'));
     };
     worker.onerror = (event) => {

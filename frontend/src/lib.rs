@@ -15,11 +15,15 @@ pub fn hydrate() {
 }
 
 /// The worker's whole job for an uploaded file: parse it, check every row with the shared
-/// rules, flag rows that clash within the file. Returns JSON texts: a head, then the rows in
-/// chunks (see `app::pages::batch_upload::model::prepare_upload`).
+/// rules, flag rows that clash within the file. Returns UTF-8 JSON as `Uint8Array`s, each
+/// with a buffer of its own that the worker can transfer: a head, then the rows in chunks
+/// (see `app::pages::batch_upload::model::prepare_upload`).
 #[wasm_bindgen]
-pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<String> {
+pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
     app::pages::batch_upload::model::prepare_upload(bytes, file_name, key)
+        .iter()
+        .map(|part| js_sys::Uint8Array::from(part.as_slice()))
+        .collect()
 }
 
 /// For `make bench` only: the parser alone (bytes to rows), returning the number of rows,

@@ -2,8 +2,11 @@
 //! keep the unsubmitted list in IndexedDB. The server build gets stand-ins that are never
 //! called (the page only calls these from event handlers and effects).
 
-use super::model::{DraftMeta, DraftRow, UploadHead, CHUNK_ROWS};
+#[cfg(feature = "hydrate")]
+use super::model::UploadHead;
+use super::model::{DraftMeta, DraftRow, CHUNK_ROWS};
 
+// The store's keys; public/draft-store.js, which the parsing worker uses, writes the same.
 const META_KEY: &str = "meta";
 
 fn chunk_key(i: usize) -> String {
@@ -74,9 +77,26 @@ pub async fn next_task() {
     }
 }
 
-/// The worker's texts for a chosen file: a head, then rows in chunks.
+/// The worker's answer for a chosen file: UTF-8 JSON parts (a head, then the rows in
+/// chunks), and whether the worker kept the list in IndexedDB.
 #[cfg(feature = "hydrate")]
-pub async fn parse_file(file: web_sys::File, key: &str) -> Result<Vec<String>, String> {
+pub struct WorkerAnswer {
+    parts: js_sys::Array,
+    pub stored: bool,
+}
+
+#[cfg(feature = "hydrate")]
+impl WorkerAnswer {
+    fn part(&self, i: u32) -> Option<Vec<u8>> {
+        use wasm_bindgen::JsCast;
+        let array: js_sys::Uint8Array = self.parts.get(i).dyn_into().ok()?;
+        Some(array.to_vec())
+    }
+}
+
+/// Reads the chosen file and has the worker parse it.
+#[cfg(feature = "hydrate")]
+pub async fn parse_file(file: web_sys::File, key: &str) -> Result<WorkerAnswer, String> {
     use wasm_bindgen::JsCast;
     let name = file.name();
     let limits = crate::import::Limits::default();
@@ -99,18 +119,22 @@ pub async fn parse_file(file: web_sys::File, key: &str) -> Result<Vec<String>, S
             leptos::logging::warn!("parsing worker failed: {e:?}");
             UNREADABLE.to_string()
         })?;
-    let texts: js_sys::Array = answer.dyn_into().map_err(|_| UNREADABLE.to_string())?;
-    Ok(texts.iter().filter_map(|t| t.as_string()).collect())
+    let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).ok();
+    let parts = field("parts")
+        .and_then(|p| p.dyn_into::<js_sys::Array>().ok())
+        .ok_or_else(|| UNREADABLE.to_string())?;
+    let stored = field("stored").and_then(|s| s.as_bool()).unwrap_or(false);
+    Ok(WorkerAnswer { parts, stored })
 }
 
-/// Stores texts under keys in one transaction.
-async fn put(entries: Vec<(String, String)>) -> Result<(), String> {
+/// Stores UTF-8 JSON under keys in one transaction.
+async fn put(entries: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
         let array = js_sys::Array::new();
         for (k, v) in entries {
             array.push(&k.into());
-            array.push(&v.into());
+            array.push(&js_sys::Uint8Array::from(v.as_slice()));
         }
         wasm_bindgen_futures::JsFuture::from(js::draft_put(array))
             .await
@@ -124,13 +148,18 @@ async fn put(entries: Vec<(String, String)>) -> Result<(), String> {
     }
 }
 
-async fn get(key: &str) -> Option<String> {
+/// The UTF-8 JSON stored under a key (bytes, or text as older drafts kept it).
+async fn get(key: &str) -> Option<Vec<u8>> {
     #[cfg(feature = "hydrate")]
     {
-        wasm_bindgen_futures::JsFuture::from(js::draft_get(key))
+        use wasm_bindgen::JsCast;
+        let value = wasm_bindgen_futures::JsFuture::from(js::draft_get(key))
             .await
-            .ok()
-            .and_then(|v| v.as_string())
+            .ok()?;
+        match value.as_string() {
+            Some(text) => Some(text.into_bytes()),
+            None => Some(value.dyn_into::<js_sys::Uint8Array>().ok()?.to_vec()),
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -148,50 +177,33 @@ pub async fn clear_draft() {
     }
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-/// Stores a freshly parsed list as the worker gave it (no second serialisation).
-pub async fn save_new_draft(meta: &DraftMeta, chunk_texts: &[String]) -> Result<(), String> {
-    clear_draft().await;
-    let mut entries = vec![(
-        META_KEY.to_string(),
-        serde_json::to_string(meta).unwrap_or_default(),
-    )];
-    entries.extend(
-        chunk_texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (chunk_key(i), t.clone())),
-    );
-    put(entries).await
-}
-
 /// The stored form of the chunks that changed: serialised at once, so that the rows need not
 /// be copied to outlive the call.
 pub fn chunk_entries(
     rows: &[DraftRow],
     chunks: impl IntoIterator<Item = usize>,
-) -> Vec<(String, String)> {
+) -> Vec<(String, Vec<u8>)> {
     chunks
         .into_iter()
         .filter_map(|i| {
             let start = i * CHUNK_ROWS;
             let slice = rows.get(start..(start + CHUNK_ROWS).min(rows.len()))?;
-            Some((chunk_key(i), serde_json::to_string(slice).ok()?))
+            Some((chunk_key(i), serde_json::to_vec(slice).ok()?))
         })
         .collect()
 }
 
 /// Stores entries made by [`chunk_entries`].
-pub async fn save_entries(entries: Vec<(String, String)>) -> Result<(), String> {
+pub async fn save_entries(entries: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     put(entries).await
 }
 
 /// The stored list, if there is one, read a chunk per browser task.
 pub async fn load_draft(progress: impl Fn(usize, usize)) -> Option<(DraftMeta, Vec<DraftRow>)> {
-    let meta: DraftMeta = serde_json::from_str(&get(META_KEY).await?).ok()?;
+    let meta: DraftMeta = serde_json::from_slice(&get(META_KEY).await?).ok()?;
     let mut rows = Vec::with_capacity(meta.rows);
     for i in 0..meta.chunks() {
-        let chunk: Vec<DraftRow> = serde_json::from_str(&get(&chunk_key(i)).await?).ok()?;
+        let chunk: Vec<DraftRow> = serde_json::from_slice(&get(&chunk_key(i)).await?).ok()?;
         rows.extend(chunk);
         progress(rows.len(), meta.rows);
         next_task().await;
@@ -199,27 +211,32 @@ pub async fn load_draft(progress: impl Fn(usize, usize)) -> Option<(DraftMeta, V
     (rows.len() == meta.rows).then_some((meta, rows))
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 /// Reads the worker's answer: the head, then the rows a chunk per browser task.
+#[cfg(feature = "hydrate")]
 pub async fn take_upload(
-    texts: &[String],
+    answer: &WorkerAnswer,
     progress: impl Fn(usize, usize),
 ) -> Result<(DraftMeta, Vec<DraftRow>), String> {
-    let head: UploadHead = texts
-        .first()
-        .and_then(|t| serde_json::from_str(t).ok())
+    let head: UploadHead = answer
+        .part(0)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| UNREADABLE.to_string())?;
     let meta = match head {
         UploadHead::Refused { message } => return Err(message),
         UploadHead::Parsed { meta } => meta,
     };
     let mut rows = Vec::with_capacity(meta.rows);
-    for text in &texts[1..] {
-        let chunk: Vec<DraftRow> =
-            serde_json::from_str(text).map_err(|_| UNREADABLE.to_string())?;
+    for i in 1..answer.parts.length() {
+        let chunk: Vec<DraftRow> = answer
+            .part(i)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| UNREADABLE.to_string())?;
         rows.extend(chunk);
         progress(rows.len(), meta.rows);
         next_task().await;
+    }
+    if rows.len() != meta.rows {
+        return Err(UNREADABLE.to_string());
     }
     Ok((meta, rows))
 }

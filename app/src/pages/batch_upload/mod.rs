@@ -19,7 +19,10 @@ use crate::components::ErrorNotice;
 use crate::domain::{Email, FieldError};
 use crate::AppError;
 use details::DetailsDialog;
-use model::{chunks_of, counts, describe, group, DraftMeta, DraftRow, RowState, SUBMIT_ROWS};
+use model::{
+    chunks_of, counts, describe, group, DraftMeta, DraftRow, RowState, PRECHECK_ROWS, SAVE_CHUNKS,
+    SUBMIT_ROWS,
+};
 use table::BatchTable;
 
 /// What the page is busy with, for the progress bar.
@@ -42,6 +45,9 @@ pub(crate) struct Batch {
     summary: RwSignal<Option<String>>,
     editing: RwSignal<Option<usize>>,
     confirm_reset: RwSignal<bool>,
+    /// Chunks changed since they were last stored, and whether a task is storing them.
+    unsaved: StoredValue<BTreeSet<usize>>,
+    saving: StoredValue<bool>,
 }
 
 impl Batch {
@@ -56,22 +62,47 @@ impl Batch {
             summary: RwSignal::new(None),
             editing: RwSignal::new(None),
             confirm_reset: RwSignal::new(false),
+            unsaved: StoredValue::new(BTreeSet::new()),
+            saving: StoredValue::new(false),
         }
     }
 
-    /// Saves the chunks holding these rows (and tells the officer if the browser refuses).
+    /// Saves the chunks holding these rows. One task at a time stores the chunks marked
+    /// unsaved, a few per browser task and each as it is when stored, so writes land in order
+    /// and a change to every row never becomes one long task.
     fn persist(self, positions: BTreeSet<usize>) {
         if positions.is_empty() {
             return;
         }
-        let chunks = chunks_of(positions);
-        let entries = self
-            .rows
-            .with_untracked(|r| browser::chunk_entries(r, chunks));
+        self.unsaved
+            .update_value(|u| u.extend(chunks_of(positions)));
+        if self.saving.get_value() {
+            return;
+        }
+        self.saving.set_value(true);
         spawn_local(async move {
-            if let Err(e) = browser::save_entries(entries).await {
-                leptos::logging::warn!("could not keep the list in this browser: {e}");
+            loop {
+                let next: Vec<usize> = self
+                    .unsaved
+                    .try_update_value(|u| {
+                        let next: Vec<usize> = u.iter().copied().take(SAVE_CHUNKS).collect();
+                        for c in &next {
+                            u.remove(c);
+                        }
+                        next
+                    })
+                    .unwrap_or_default();
+                if next.is_empty() {
+                    break;
+                }
+                let entries = self
+                    .rows
+                    .with_untracked(|r| browser::chunk_entries(r, next));
+                if let Err(e) = browser::save_entries(entries).await {
+                    leptos::logging::warn!("could not keep the list in this browser: {e}");
+                }
             }
+            self.saving.set_value(false);
         });
     }
 
@@ -108,9 +139,22 @@ impl Batch {
         spawn_local(async move { self.precheck(vec![pos]).await });
     }
 
-    /// Asks the server, in one call, which rows clash with existing accounts, pending
-    /// invitations or taken usernames, and marks them.
+    /// Asks the server which rows clash with existing accounts, pending invitations or taken
+    /// usernames, and marks them: one call for up to [`PRECHECK_ROWS`] rows, one call per
+    /// browser task for more, so no main-thread task grows with the file.
     async fn precheck(self, positions: Vec<usize>) {
+        for (n, part) in positions.chunks(PRECHECK_ROWS).enumerate() {
+            if n > 0 {
+                browser::next_task().await;
+            }
+            if let Err(e) = self.precheck_part(part).await {
+                self.failure.set(Some(e));
+                return;
+            }
+        }
+    }
+
+    async fn precheck_part(self, positions: &[usize]) -> Result<(), AppError> {
         let request: Vec<PrecheckRow> = self.rows.with_untracked(|rows| {
             positions
                 .iter()
@@ -124,37 +168,34 @@ impl Batch {
                 .collect()
         });
         if request.is_empty() {
-            return;
+            return Ok(());
         }
-        match precheck_batch(request).await {
-            Ok(issues) => {
-                let mut changed = BTreeSet::new();
-                self.rows.update(|rows| {
-                    let at: HashMap<String, usize> = positions
-                        .iter()
-                        .filter_map(|&p| Some((rows.get(p)?.id.clone(), p)))
-                        .collect();
-                    for &p in &positions {
-                        if let Some(row) = rows.get_mut(p) {
-                            if !row.server_problems.is_empty() {
-                                row.server_problems.clear();
-                                changed.insert(p);
-                            }
-                        }
+        let issues = precheck_batch(request).await?;
+        let mut changed = BTreeSet::new();
+        self.rows.update(|rows| {
+            let at: HashMap<String, usize> = positions
+                .iter()
+                .filter_map(|&p| Some((rows.get(p)?.id.clone(), p)))
+                .collect();
+            for &p in positions {
+                if let Some(row) = rows.get_mut(p) {
+                    if !row.server_problems.is_empty() {
+                        row.server_problems.clear();
+                        changed.insert(p);
                     }
-                    for issue in issues {
-                        if let Some(&p) = at.get(&issue.row_id) {
-                            rows[p]
-                                .server_problems
-                                .push(FieldError::new(&issue.field, issue.message));
-                            changed.insert(p);
-                        }
-                    }
-                });
-                self.persist(changed);
+                }
             }
-            Err(e) => self.failure.set(Some(e)),
-        }
+            for issue in issues {
+                if let Some(&p) = at.get(&issue.row_id) {
+                    rows[p]
+                        .server_problems
+                        .push(FieldError::new(&issue.field, issue.message));
+                    changed.insert(p);
+                }
+            }
+        });
+        self.persist(changed);
+        Ok(())
     }
 
     /// Submits every row that has no known problem, in chunks under the list's key; marks
@@ -290,7 +331,7 @@ impl Batch {
         }));
         spawn_local(async move {
             let key = browser::new_key();
-            let texts = browser::parse_file(file, &key).await;
+            let answer = browser::parse_file(file, &key).await;
             let progress = |done: usize, total: usize| {
                 self.busy.set(Some(Busy {
                     label: format!("Reading {file_name}"),
@@ -298,16 +339,16 @@ impl Batch {
                     total,
                 }))
             };
-            let taken = match texts {
-                Ok(texts) => browser::take_upload(&texts, progress)
+            let taken = match answer {
+                Ok(answer) => browser::take_upload(&answer, progress)
                     .await
-                    .map(|(meta, rows)| (meta, rows, texts)),
+                    .map(|(meta, rows)| (meta, rows, answer.stored)),
                 Err(message) => Err(message),
             };
             match taken {
-                Ok((meta, rows, texts)) => {
-                    if let Err(e) = browser::save_new_draft(&meta, &texts[1..]).await {
-                        leptos::logging::warn!("could not keep the list in this browser: {e}");
+                Ok((meta, rows, stored)) => {
+                    if !stored {
+                        leptos::logging::warn!("could not keep the list in this browser");
                     }
                     let c = counts(&rows);
                     self.announce
@@ -337,6 +378,7 @@ impl Batch {
             .unwrap_or_default();
         self.meta.set(None);
         self.rows.set(Vec::new());
+        self.unsaved.set_value(BTreeSet::new());
         self.summary.set(None);
         self.failure.set(None);
         self.announce.set(format!(

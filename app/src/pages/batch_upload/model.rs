@@ -16,6 +16,11 @@ use crate::import::{self, Limits};
 pub const CHUNK_ROWS: usize = 2_000;
 /// Rows per submit call (well inside the server's body limit).
 pub const SUBMIT_ROWS: usize = 500;
+/// Rows per pre-check call: the usual file is checked in one call, a big one in a call per
+/// browser task.
+pub const PRECHECK_ROWS: usize = 10_000;
+/// Stored chunks serialised per browser task when many rows changed at once.
+pub const SAVE_CHUNKS: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RowState {
@@ -118,16 +123,17 @@ pub enum UploadHead {
     Parsed { meta: DraftMeta },
 }
 
-/// Parses a file and checks every row: the whole of the worker's job, as JSON texts (the
-/// head, then one text per chunk), so the page can take the rows in without a long task.
-pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<String> {
+/// Parses a file and checks every row: the whole of the worker's job, as UTF-8 JSON (the
+/// head, then one part per chunk), so the page can take the rows in a chunk per task, and
+/// the worker can store and hand over bytes without converting them to text.
+pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
     let sheet = match import::parse(bytes, file_name, &Limits::default()) {
         Ok(sheet) => sheet,
         Err(e) => {
             let head = UploadHead::Refused {
                 message: e.to_string(),
             };
-            return vec![serde_json::to_string(&head).unwrap_or_default()];
+            return vec![serde_json::to_vec(&head).unwrap_or_default()];
         }
     };
     let mut rows: Vec<DraftRow> = sheet
@@ -143,10 +149,10 @@ pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<String> {
         notices: sheet.notices,
         rows: rows.len(),
     };
-    let mut out = vec![serde_json::to_string(&UploadHead::Parsed { meta }).unwrap_or_default()];
+    let mut out = vec![serde_json::to_vec(&UploadHead::Parsed { meta }).unwrap_or_default()];
     out.extend(
         rows.chunks(CHUNK_ROWS)
-            .map(|c| serde_json::to_string(c).unwrap_or_default()),
+            .map(|c| serde_json::to_vec(c).unwrap_or_default()),
     );
     out
 }
@@ -312,7 +318,7 @@ mod tests {
     fn a_refused_file_gives_one_head_with_the_message() {
         let out = prepare_upload(b"", "users.csv", "k");
         assert_eq!(out.len(), 1);
-        let head: UploadHead = serde_json::from_str(&out[0]).unwrap();
+        let head: UploadHead = serde_json::from_slice(&out[0]).unwrap();
         assert!(matches!(head, UploadHead::Refused { .. }));
     }
 }
