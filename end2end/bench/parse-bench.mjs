@@ -47,6 +47,8 @@ for (const c of cases) {
 const server = await serveStatic({
   '/': path.join(here, 'bench.html'),
   '/pkg/': opts.pkg,
+  // The bundle's batch upload snippet imports the draft store from the site root.
+  '/draft-store.js': path.join(root, 'public/draft-store.js'),
   '/data/': opts.data,
   '/vendor/xlsx.full.min.js': path.join(root, 'end2end/node_modules/xlsx/dist/xlsx.full.min.js'),
   '/vendor/papaparse.min.js': path.join(root, 'end2end/node_modules/papaparse/papaparse.min.js'),
