@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { expect, type Page, test } from '@playwright/test';
-import { expectAccessible, hydrated, linkIn, mailsTo, signInAs } from './fixtures/app';
+import { expectAccessible, hydrated, linkIn, mailsTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 
 async function choose(page: Page, address: string, action: 'Resend' | 'Revoke') {
@@ -64,6 +64,47 @@ test('Resend gives a new link and the old one stops working; Revoke withdraws th
   await dialog.getByRole('button', { name: 'Resend' }).click();
   await expect(page.locator('.status-outcome')).toContainText(`${address} was revoked`);
   await expectAccessible(page, 'status after actions');
+});
+
+test('an existing account holder can be asked for SEED onboarding, once', async ({ page, browser }) => {
+  const agency = uniqueAgency();
+  const address = `holder@${agency}`;
+  await signInAs(page, `boss@${agency}`);
+  await sendInvite(page, address, 'No');
+  const invitee = await (await browser.newContext()).newPage();
+  await landing(invitee, linkIn((await mailsTo(address, 1))[0]));
+  await signUpAsWeiMing(invitee);
+
+  await page.goto('/invite-users/status');
+  await hydrated(page);
+  const row = rowOf(page, address);
+  await expect(row.getByRole('cell').nth(7)).toHaveText('Active');
+  const request = row.getByRole('button', { name: `Request SEED onboarding for ${address}` });
+  await request.click();
+  let dialog = page.getByRole('alertdialog');
+  await expect(dialog).toContainText('Request SEED onboarding for 1 invitation?');
+  await expectAccessible(page, 'SEED request confirmation');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(row.getByRole('cell').nth(8)).toContainText('Not requested');
+
+  await request.click();
+  dialog = page.getByRole('alertdialog');
+  await dialog.getByRole('button', { name: 'Request' }).click();
+  await expect(page.locator('.status-outcome')).toContainText('Requested SEED onboarding for 1 person');
+  await expect(row.getByRole('cell').nth(8)).toHaveText('Pending');
+  const mails = await mailsTo(address, 2);
+  expect(mails[1]).toContain('You are asked to onboard to SEED');
+  expect(mails[1]).toContain('https://docs.developer.tech.gov.sg/docs/techpass-user-guide/#/onboard-to-seed');
+
+  // Asking again, through the selection, is refused with the reason and mails nothing.
+  await page.getByRole('checkbox', { name: `Select ${address}` }).check();
+  await page.getByRole('button', { name: 'Request SEED onboarding', exact: true }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Request' }).click();
+  await expect(page.locator('.status-outcome')).toContainText(`${address} already has SEED onboarding pending`);
+  await page.waitForTimeout(500);
+  expect(await mailsTo(address, 2)).toHaveLength(2);
+  await expectAccessible(page, 'status after the SEED request');
 });
 
 test('SEED reports change the SEED column; unsigned or wrongly signed reports are refused', async ({ page, request }) => {

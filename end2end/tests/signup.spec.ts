@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { expectAccessible, hydrated, linkIn, mailTo, signInAs } from './fixtures/app';
+import { expectAccessible, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
@@ -31,12 +31,7 @@ test('email invitation arrives by SMTP; the invitee continues, signs up and is a
   await invitee.getByRole('button', { name: 'Create account' }).click();
   await expect(invitee.locator('#first_name-error')).toContainText(/first name/i);
   await expectAccessible(invitee, 'sign-up errors');
-  await invitee.getByLabel('First name').fill('Wei Ming');
-  await invitee.getByLabel('Last name').fill('Lim');
-  await invitee.getByLabel('Contact number').fill('8123 4567');
-  await invitee.getByLabel('Organisation').fill('GovTech');
-  await invitee.getByRole('button', { name: 'Create account' }).click();
-  await expect(invitee.getByRole('heading', { name: 'Your TechPass account is active' })).toBeVisible();
+  await signUpAsWeiMing(invitee);
   await expectAccessible(invitee, 'account active');
 
   // The same link cannot be used again.

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect, test } from '@playwright/test';
 import Papa from 'papaparse';
 import XLSX from 'xlsx';
-import { expectAccessible, hydrated, linkIn, mailTo, signInAs } from './fixtures/app';
+import { expectAccessible, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 
 test('an invitee who signs up shows as Active with their name, without a reload', async ({ page, browser }) => {
@@ -33,12 +33,7 @@ test('an invitee who signs up shows as Active with their name, without a reload'
   await invitee.goto(link);
   await hydrated(invitee);
   await invitee.getByRole('button', { name: 'Continue' }).click();
-  await invitee.getByLabel('First name').fill('Wei Ming');
-  await invitee.getByLabel('Last name').fill('Lim');
-  await invitee.getByLabel('Contact number').fill('8123 4567');
-  await invitee.getByLabel('Organisation').fill('GovTech');
-  await invitee.getByRole('button', { name: 'Create account' }).click();
-  await expect(invitee.getByRole('heading', { name: 'Your TechPass account is active' })).toBeVisible();
+  await signUpAsWeiMing(invitee);
 
   await expect(row.getByRole('cell').nth(7)).toHaveText('Active', { timeout: 15_000 });
   await expect(row.getByRole('cell').nth(2)).toHaveText('Wei Ming Lim');

@@ -5,28 +5,12 @@
 
 mod support;
 
-use app::api::{ActionOutcome, SeedState, StatusPage, StatusQuery};
+use app::api::{ActionOutcome, SeedState, StatusQuery};
 use app::server::db::now_millis;
 use app::server::signup::{self, SignUpError};
 use app::server::{lifecycle, seed};
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, token_in, Backend, TestApp};
-
-async fn invite(app: &TestApp, email: &str) -> String {
-    let res = app
-        .post(
-            "send_invite",
-            &[
-                ("email", email),
-                ("seed_required", "yes"),
-                ("reason", "Platform team"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "invite {email}");
-    let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
-    sent.invitation_id
-}
+use support::{spawn, spawn_with, token_in_text, Backend, TestApp};
 
 /// The links mailed to `email`, oldest first.
 async fn tokens(app: &TestApp, email: &str) -> Vec<String> {
@@ -36,7 +20,7 @@ async fn tokens(app: &TestApp, email: &str) -> Vec<String> {
             .fetch_all(app.app_state.db.pool())
             .await
             .expect("outbox");
-    bodies.iter().map(|(b,)| token_in(b)).collect()
+    bodies.iter().map(|(b,)| token_in_text(b)).collect()
 }
 
 async fn act(app: &TestApp, endpoint: &str, ids: &[&str]) -> ActionOutcome {
@@ -49,17 +33,6 @@ async fn act(app: &TestApp, endpoint: &str, ids: &[&str]) -> ActionOutcome {
     res.json().await.expect("ActionOutcome")
 }
 
-async fn list(app: &TestApp) -> StatusPage {
-    let res = app
-        .post_json(
-            "list_invitations",
-            &serde_json::json!({ "query": StatusQuery::default() }),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.expect("StatusPage")
-}
-
 both_databases!(
     resend_replaces_the_link_and_revoke_withdraws_it,
     |b| async move {
@@ -68,7 +41,7 @@ both_databases!(
         let other = app.another_browser();
         other.sign_in("chief@other.gov.sg").await;
         let db = &app.app_state.db;
-        let id = invite(&app, "x@agency.gov.sg").await;
+        let id = app.invite("x@agency.gov.sg").await;
         let first = tokens(&app, "x@agency.gov.sg").await;
         assert_eq!(first.len(), 1);
 
@@ -113,7 +86,7 @@ both_databases!(
             Err(SignUpError::Revoked)
         ));
         assert_eq!(
-            list(&app).await.rows[0].account,
+            app.status_list(StatusQuery::default()).await.rows[0].account,
             app::api::AccountState::Revoked
         );
         // Revoking again is harmless; resending a revoked invitation is refused.
@@ -134,7 +107,7 @@ both_databases!(reminders_go_once_on_each_configured_day, |b| async move {
     let db = &app.app_state.db;
     let settings = &app.app_state.settings;
     assert_eq!(settings.reminder_days, [3, 7]);
-    invite(&app, "slow@agency.gov.sg").await;
+    app.invite("slow@agency.gov.sg").await;
     let day = 86_400_000;
     let start = now_millis();
     let mut sent = Vec::new();
@@ -164,7 +137,7 @@ both_databases!(reminders_go_once_on_each_configured_day, |b| async move {
     assert_eq!(subjects.len(), 3);
     assert!(subjects[1].0.starts_with("Reminder"));
     // A relay that was down from day 2 to day 9 sends one reminder, not two.
-    invite(&app, "later@agency.gov.sg").await;
+    app.invite("later@agency.gov.sg").await;
     let start = now_millis();
     assert_eq!(
         lifecycle::send_reminders(db, settings, start + 9 * day)
@@ -185,8 +158,11 @@ both_databases!(
     |b| async move {
         let app = spawn_with(b, &[("SEED_WEBHOOK_SECRET", "s3cret")]).await;
         app.sign_in("boss@agency.gov.sg").await;
-        invite(&app, "seed.user@agency.gov.sg").await;
-        assert_eq!(list(&app).await.rows[0].seed, SeedState::Pending);
+        app.invite("seed.user@agency.gov.sg").await;
+        assert_eq!(
+            app.status_list(StatusQuery::default()).await.rows[0].seed,
+            SeedState::Pending
+        );
         let body = br#"{"reports":[{"email":"Seed.User@agency.gov.sg","status":"licensed"}]}"#;
         let post = |header: Option<String>, body: &'static [u8]| {
             let mut req = reqwest::Client::new()
@@ -211,15 +187,18 @@ both_databases!(
             let res = post(header, body).await.unwrap();
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{why}");
         }
-        assert_eq!(list(&app).await.rows[0].seed, SeedState::Pending);
+        assert_eq!(
+            app.status_list(StatusQuery::default()).await.rows[0].seed,
+            SeedState::Pending
+        );
 
-        let before = list(&app).await.version;
+        let before = app.status_list(StatusQuery::default()).await.version;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let res = post(Some(seed::sign(b"s3cret", now, body)), body)
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let page = list(&app).await;
+        let page = app.status_list(StatusQuery::default()).await;
         assert_eq!(page.rows[0].seed, SeedState::Licensed);
         assert_ne!(page.version, before, "the status page will notice");
 

@@ -6,34 +6,12 @@ mod support;
 
 use std::sync::Arc;
 
-use app::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQuery};
+use app::api::{AccountState, Delivery, SeedState, SortKey, StatusQuery};
 use app::domain::Email;
 use app::server::relay::{DevMailbox, Relay, RelayOptions};
 use app::server::status;
 use reqwest::StatusCode;
 use support::{spawn, spawn_with, Backend, TestApp};
-
-async fn list(app: &TestApp, query: StatusQuery) -> StatusPage {
-    let res = app
-        .post_json("list_invitations", &serde_json::json!({ "query": query }))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.expect("StatusPage")
-}
-
-async fn invite(app: &TestApp, email: &str) {
-    let res = app
-        .post(
-            "send_invite",
-            &[
-                ("email", email),
-                ("seed_required", "yes"),
-                ("reason", "Platform team"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "invite {email}");
-}
 
 async fn create_vendor(app: &TestApp, email: &str, username: &str, last_name: &str) {
     let res = app
@@ -69,11 +47,11 @@ both_databases!(
         ours.sign_in("boss@agency.gov.sg").await;
         let theirs = ours.another_browser();
         theirs.sign_in("chief@other.gov.sg").await;
-        invite(&ours, "colleague@agency.gov.sg").await;
-        invite(&theirs, "secret.person@other.gov.sg").await;
+        ours.invite("colleague@agency.gov.sg").await;
+        theirs.invite("secret.person@other.gov.sg").await;
         create_vendor(&theirs, "vendor@acme.com", "acme.vendor", "Secretname").await;
 
-        let page = list(&ours, StatusQuery::default()).await;
+        let page = ours.status_list(StatusQuery::default()).await;
         let emails: Vec<&str> = page.rows.iter().map(|r| r.email.as_str()).collect();
         assert_eq!(emails, ["colleague@agency.gov.sg"]);
         assert_eq!(page.total, 1);
@@ -85,7 +63,7 @@ both_databases!(
             "%",
             "_",
         ] {
-            let found = list(&ours, searching(text)).await;
+            let found = ours.status_list(searching(text)).await;
             assert!(
                 found
                     .rows
@@ -96,24 +74,22 @@ both_databases!(
             );
         }
         for state in AccountState::ALL {
-            let found = list(
-                &ours,
-                StatusQuery {
+            let found = ours
+                .status_list(StatusQuery {
                     status: Some(state),
                     ..StatusQuery::default()
-                },
-            )
-            .await;
+                })
+                .await;
             assert!(found
                 .rows
                 .iter()
                 .all(|r| r.email.ends_with("@agency.gov.sg")));
         }
         // The other agency sees its own, and a colleague in the same agency sees them too.
-        assert_eq!(list(&theirs, StatusQuery::default()).await.total, 2);
+        assert_eq!(theirs.status_list(StatusQuery::default()).await.total, 2);
         let colleague = ours.another_browser();
         colleague.sign_in("deputy@other.gov.sg").await;
-        assert_eq!(list(&colleague, StatusQuery::default()).await.total, 2);
+        assert_eq!(colleague.status_list(StatusQuery::default()).await.total, 2);
         // The change marker moves only for the agency whose invitations changed.
         let before = status::version(
             &ours.app_state.db,
@@ -121,7 +97,7 @@ both_databases!(
         )
         .await
         .unwrap();
-        invite(&theirs, "another@other.gov.sg").await;
+        theirs.invite("another@other.gov.sg").await;
         let after = status::version(
             &ours.app_state.db,
             &Email::parse("x@agency.gov.sg").unwrap(),
@@ -163,22 +139,24 @@ both_databases!(
         let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
         app.sign_in("boss@agency.gov.sg").await;
         for i in 0..27 {
-            invite(&app, &format!("officer{i:02}@agency.gov.sg")).await;
+            app.invite(&format!("officer{i:02}@agency.gov.sg")).await;
         }
         create_vendor(&app, "mei.ling@acme.com", "mei.ling", "Tan").await;
 
         // 28 in all: a full first page, the rest on page 2, newest first by default.
-        let first = list(&app, StatusQuery::default()).await;
+        let first = app.status_list(StatusQuery::default()).await;
         assert_eq!((first.total, first.rows.len(), first.pages()), (28, 25, 2));
         assert_eq!(first.rows[0].email, "mei.ling@acme.com");
-        let second = list(&app, StatusQuery::default().at_page(2)).await;
+        let second = app.status_list(StatusQuery::default().at_page(2)).await;
         assert_eq!(second.rows.len(), 3);
         assert!(second.rows.iter().all(|r| !first.rows.contains(r)));
         // A page past the end shows the last page.
-        let past = list(&app, StatusQuery::default().at_page(99)).await;
+        let past = app.status_list(StatusQuery::default().at_page(99)).await;
         assert_eq!((past.query.page, past.rows.len()), (2, 3));
 
-        let by_email = list(&app, StatusQuery::default().sorted_by(SortKey::Email)).await;
+        let by_email = app
+            .status_list(StatusQuery::default().sorted_by(SortKey::Email))
+            .await;
         let emails: Vec<&str> = by_email.rows.iter().map(|r| r.email.as_str()).collect();
         let mut sorted = emails.clone();
         sorted.sort();
@@ -186,7 +164,7 @@ both_databases!(
         assert_eq!(emails[0], "mei.ling@acme.com");
 
         // Names: known for the account made on the vendor's behalf, not yet for invitees.
-        let vendor = list(&app, searching("tan")).await;
+        let vendor = app.status_list(searching("tan")).await;
         assert_eq!(vendor.total, 1);
         let row = &vendor.rows[0];
         assert_eq!(row.name().as_deref(), Some("Mei Ling Tan"));
@@ -204,9 +182,9 @@ both_databases!(
                 "create"
             )
         );
-        assert_eq!(list(&app, searching("mei ling tan")).await.total, 1);
-        assert_eq!(list(&app, searching("OFFICER0")).await.total, 10);
-        let invitee = &list(&app, searching("officer00@")).await.rows[0];
+        assert_eq!(app.status_list(searching("mei ling tan")).await.total, 1);
+        assert_eq!(app.status_list(searching("OFFICER0")).await.total, 10);
+        let invitee = &app.status_list(searching("officer00@")).await.rows[0];
         assert_eq!(invitee.name(), None);
         assert_eq!(
             (invitee.account, invitee.seed, invitee.delivery),
@@ -218,9 +196,9 @@ both_databases!(
             status: Some(state),
             ..StatusQuery::default()
         };
-        assert_eq!(list(&app, only(AccountState::Invited)).await.total, 27);
-        assert_eq!(list(&app, only(AccountState::Created)).await.total, 1);
-        assert_eq!(list(&app, only(AccountState::Active)).await.total, 0);
+        assert_eq!(app.status_list(only(AccountState::Invited)).await.total, 27);
+        assert_eq!(app.status_list(only(AccountState::Created)).await.total, 1);
+        assert_eq!(app.status_list(only(AccountState::Active)).await.total, 0);
 
         // The relay delivers: the delivery column says so, and the change marker moves.
         let db = &app.app_state.db;
@@ -237,7 +215,7 @@ both_databases!(
         );
         relay.run_once().await.expect("relay");
         assert_ne!(status::version(db, &officer).await.unwrap(), before);
-        let page = list(&app, StatusQuery::default()).await;
+        let page = app.status_list(StatusQuery::default()).await;
         assert!(page.rows.iter().all(|r| r.delivery == Delivery::Sent));
 
         // Expiry is decided at the time asked about: 15 days on, every open invitation has
@@ -254,7 +232,7 @@ both_databases!(
         let sql =
             "UPDATE invitations SET status = 'revoked' WHERE email_key = 'officer01@agency.gov.sg'";
         sqlx::query(sql).execute(db.pool()).await.expect(sql);
-        assert_eq!(list(&app, only(AccountState::Revoked)).await.total, 1);
+        assert_eq!(app.status_list(only(AccountState::Revoked)).await.total, 1);
     }
 );
 
@@ -265,8 +243,8 @@ both_databases!(
         app.sign_in("boss@agency.gov.sg").await;
         let theirs = app.another_browser();
         theirs.sign_in("chief@other.gov.sg").await;
-        invite(&theirs, "secret@other.gov.sg").await;
-        invite(&app, "plain@agency.gov.sg").await;
+        theirs.invite("secret@other.gov.sg").await;
+        app.invite("plain@agency.gov.sg").await;
         create_vendor(&app, "lee@acme.com", "lee.vendor", "-Lee").await;
 
         // Signed out: sent to sign in.
@@ -298,7 +276,7 @@ both_databases!(
         assert_eq!(column(0), ["lee@acme.com", "plain@agency.gov.sg"]);
         // The stored name stays as typed; the file's cell cannot run as a formula.
         assert_eq!(column(2), ["'-Lee", ""]);
-        let listed = list(&app, searching("lee@")).await;
+        let listed = app.status_list(searching("lee@")).await;
         assert_eq!(listed.rows[0].last_name.as_deref(), Some("-Lee"));
 
         // The filter applies, and the workbook holds the same rows as text.

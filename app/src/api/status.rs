@@ -98,7 +98,8 @@ impl AccountState {
     }
 }
 
-/// The SEED licence, as SEED last reported it.
+/// The SEED licence: Pending once onboarding was asked for (with the invitation, or later
+/// with Request SEED onboarding), then as SEED last reported it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SeedState {
     NotRequested,
@@ -131,6 +132,30 @@ impl SeedState {
         ]
         .into_iter()
         .find(|k| k.param() == s)
+    }
+}
+
+/// Why SEED onboarding cannot be requested for an invitation in these states, or `None` when
+/// it can: the person has a TechPass account (Created or Active) and SEED onboarding was
+/// never asked for. The status page shows its button by this rule and the server applies it
+/// to every row, so the two always agree.
+pub fn seed_request_refusal(account: AccountState, seed: SeedState) -> Option<&'static str> {
+    match (account, seed) {
+        (AccountState::Revoked, _) => {
+            Some("was revoked. Send a new invitation if they still need an account")
+        }
+        (_, SeedState::Licensed) => Some("already has a SEED licence"),
+        (_, SeedState::Pending) => Some("already has SEED onboarding pending"),
+        (AccountState::Invited, _) => {
+            Some("has no TechPass account yet. Request SEED onboarding once they have signed up")
+        }
+        (AccountState::Expired, _) => {
+            Some("did not use their invitation before it expired. Resend it first")
+        }
+        (AccountState::DeliveryFailed, _) => {
+            Some("could not be emailed (Delivery failed). Resend the invitation first")
+        }
+        (AccountState::Created | AccountState::Active, SeedState::NotRequested) => None,
     }
 }
 
@@ -333,6 +358,11 @@ impl StatusRow {
         }
     }
 
+    /// Whether Request SEED onboarding applies to this row (see [`seed_request_refusal`]).
+    pub fn can_request_seed(&self) -> bool {
+        seed_request_refusal(self.account, self.seed).is_none()
+    }
+
     pub fn type_label(&self) -> &'static str {
         match self.invitation_type.as_str() {
             "email" => "Email invitation",
@@ -384,8 +414,8 @@ pub async fn status_version() -> Result<String, AppError> {
     status::version(&state.db, &officer).await.or_internal()
 }
 
-/// What a Resend or Revoke did: the addresses it was done for, and each row it was not done
-/// for with the reason.
+/// What a Resend, Revoke or Request SEED onboarding did: the addresses it was done for, and
+/// each row it was not done for with the reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionOutcome {
     pub done: Vec<String>,
@@ -430,4 +460,54 @@ pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
     lifecycle::revoke(&state.db, &officer, &ids, now_millis())
         .await
         .or_internal()
+}
+
+/// Asks for each chosen person to be onboarded to SEED: for people with a TechPass account
+/// whose SEED licence is Not requested. Each gets an email on how (public officers: Onboard to
+/// SEED; vendors: a TechPass service request) and their SEED licence becomes Pending.
+#[server(prefix = "/api", endpoint = "request_seed", input = Json)]
+pub async fn request_seed(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
+    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    let state = app_state()?;
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    lifecycle::request_seed(&state.db, &officer, &ids, now_millis())
+        .await
+        .or_internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_onboarding_is_requested_only_for_account_holders_not_yet_asked() {
+        for account in AccountState::ALL {
+            for seed in [
+                SeedState::NotRequested,
+                SeedState::Pending,
+                SeedState::Licensed,
+            ] {
+                let allowed = matches!(account, AccountState::Created | AccountState::Active)
+                    && seed == SeedState::NotRequested;
+                assert_eq!(
+                    seed_request_refusal(account, seed).is_none(),
+                    allowed,
+                    "{account:?} {seed:?}"
+                );
+            }
+        }
+        // A second request (a double click) is refused with the reason.
+        assert_eq!(
+            seed_request_refusal(AccountState::Active, SeedState::Pending),
+            Some("already has SEED onboarding pending")
+        );
+        assert!(
+            seed_request_refusal(AccountState::Invited, SeedState::NotRequested)
+                .is_some_and(|r| r.starts_with("has no TechPass account yet"))
+        );
+        assert!(
+            seed_request_refusal(AccountState::Revoked, SeedState::Pending)
+                .is_some_and(|r| r.starts_with("was revoked"))
+        );
+    }
 }

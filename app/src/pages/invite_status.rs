@@ -3,7 +3,7 @@
 //! address (a plain GET form and links, so the page works before hydration and a refresh
 //! keeps them); once hydrated, the page asks every few seconds whether anything changed and
 //! reloads the list when it has (an invitee signing up shows without a reload). Rows can be
-//! chosen for Resend or Revoke, each confirmed first.
+//! chosen for Resend, Revoke or Request SEED onboarding, each confirmed first.
 
 use std::collections::BTreeSet;
 
@@ -12,8 +12,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
-    list_invitations, resend_invitations, revoke_invitations, AccountState, ActionOutcome, SortKey,
-    StatusPage, StatusQuery, StatusRow,
+    list_invitations, request_seed, resend_invitations, revoke_invitations, AccountState,
+    ActionOutcome, SortKey, StatusPage, StatusQuery, StatusRow,
 };
 use crate::components::{ConfirmDialog, ErrorNotice};
 use crate::format::{sg_date_time, thousands};
@@ -66,18 +66,68 @@ pub fn InviteStatusPage() -> impl IntoView {
     }
 }
 
-/// Resend or Revoke.
+/// Resend, Revoke or Request SEED onboarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     Resend,
     Revoke,
+    RequestSeed,
 }
 
 impl Action {
+    /// The button that asks for it.
     fn label(self) -> &'static str {
         match self {
             Action::Resend => "Resend",
             Action::Revoke => "Revoke",
+            Action::RequestSeed => "Request SEED onboarding",
+        }
+    }
+
+    /// The confirmation's title, for `n` chosen invitations.
+    fn question(self, n: usize) -> String {
+        match self {
+            Action::Resend | Action::Revoke => format!("{} {}?", self.label(), invitations(n)),
+            Action::RequestSeed => format!("Request SEED onboarding for {}?", invitations(n)),
+        }
+    }
+
+    /// The confirmation's button.
+    fn confirm(self) -> &'static str {
+        match self {
+            Action::Resend => "Resend",
+            Action::Revoke => "Revoke",
+            Action::RequestSeed => "Request",
+        }
+    }
+
+    /// What it did, for `n` rows.
+    fn done(self, n: usize) -> String {
+        let people = || {
+            format!(
+                "{} {}",
+                thousands(n as u64),
+                if n == 1 { "person" } else { "people" }
+            )
+        };
+        match self {
+            Action::Resend => format!("Sent a new link to {}.", people()),
+            Action::Revoke => format!("Revoked {}.", invitations(n)),
+            Action::RequestSeed => format!("Requested SEED onboarding for {}.", people()),
+        }
+    }
+
+    /// The heading of the rows it was not done for (`n` of them).
+    fn not_done(self, n: usize) -> String {
+        match self {
+            Action::Resend => format!("{} could not be resent:", invitations(n)),
+            Action::Revoke => format!("{} could not be revoked:", invitations(n)),
+            Action::RequestSeed => {
+                format!(
+                    "SEED onboarding could not be requested for {}:",
+                    invitations(n)
+                )
+            }
         }
     }
 }
@@ -100,6 +150,7 @@ impl Actions {
             let result = match action {
                 Action::Resend => resend_invitations(ids).await,
                 Action::Revoke => revoke_invitations(ids).await,
+                Action::RequestSeed => request_seed(ids).await,
             };
             self.busy.set(false);
             self.selected.set(BTreeSet::new());
@@ -131,13 +182,18 @@ fn Confirm() -> impl IntoView {
                     activate an account with them. Accounts that are already active are not \
                     changed."
                     .to_string(),
+                Action::RequestSeed => "Each person who has a TechPass account and has not been \
+                    asked before gets an email on how to onboard to SEED (public officers: \
+                    Onboard to SEED; vendors: a service request in the TechPass service desk), \
+                    and their SEED licence becomes Pending."
+                    .to_string(),
             };
-            let title = format!("{} {}?", action.label(), invitations(ids.len()));
+            let title = action.question(ids.len());
             view! {
                 <ConfirmDialog
                     title
                     body
-                    confirm=action.label()
+                    confirm=action.confirm()
                     on_confirm=Callback::new(move |()| {
                         actions.asking.set(None);
                         actions.run(action, ids.clone());
@@ -149,7 +205,7 @@ fn Confirm() -> impl IntoView {
     }
 }
 
-/// What the last Resend or Revoke did, row by row where it could not.
+/// What the last Resend, Revoke or Request SEED onboarding did, row by row where it could not.
 #[component]
 fn Outcome() -> impl IntoView {
     let actions = expect_context::<Actions>();
@@ -157,25 +213,13 @@ fn Outcome() -> impl IntoView {
         actions.outcome.get().map(|(action, result)| match result {
             Err(error) => view! { <ErrorNotice error/> }.into_any(),
             Ok(outcome) => {
-                let n = outcome.done.len();
-                let done = match action {
-                    Action::Resend => format!(
-                        "Sent a new link to {} {}.",
-                        thousands(n as u64),
-                        if n == 1 { "person" } else { "people" }
-                    ),
-                    Action::Revoke => format!("Revoked {}.", invitations(n)),
-                };
+                let done = action.done(outcome.done.len());
                 let refused = outcome.refused.len();
-                let not = match action {
-                    Action::Resend => "resent",
-                    Action::Revoke => "revoked",
-                };
                 view! {
                     <div class="notice status-outcome" role="status">
                         <p class="notice__title">{done}</p>
                         {(refused > 0).then(|| view! {
-                            <p>{format!("{} could not be {not}:", invitations(refused))}</p>
+                            <p>{action.not_done(refused)}</p>
                             <ul>
                                 {outcome.refused.into_iter().map(|r| view! {
                                     <li>{if r.email.is_empty() { r.reason } else { format!("{} {}", r.email, r.reason) }}</li>
@@ -190,7 +234,7 @@ fn Outcome() -> impl IntoView {
     }
 }
 
-/// Resend and Revoke for the chosen rows.
+/// Resend, Revoke and Request SEED onboarding for the chosen rows.
 #[component]
 fn ActionBar() -> impl IntoView {
     let actions = expect_context::<Actions>();
@@ -205,7 +249,8 @@ fn ActionBar() -> impl IntoView {
         <div class="status-actions" role="group" aria-label="Actions for the chosen invitations">
             <span class="status-actions__count" aria-live="polite">
                 {move || match count() {
-                    0 => "Choose invitations to resend or revoke".to_string(),
+                    0 => "Choose invitations to resend, revoke or request SEED onboarding"
+                        .to_string(),
                     n => format!("{} chosen", thousands(n as u64)),
                 }}
             </span>
@@ -213,6 +258,8 @@ fn ActionBar() -> impl IntoView {
                 on:click=move |_| ask(Action::Resend)>"Resend"</button>
             <button type="button" class="button button--warning" disabled=move || count() == 0 || actions.busy.get()
                 on:click=move |_| ask(Action::Revoke)>"Revoke"</button>
+            <button type="button" class="button" disabled=move || count() == 0 || actions.busy.get()
+                on:click=move |_| ask(Action::RequestSeed)>{Action::RequestSeed.label()}</button>
         </div>
     }
 }
@@ -422,10 +469,20 @@ fn StatusRowView(row: StatusRow) -> impl IntoView {
     };
     let resend_one = (row.account == AccountState::Expired).then(|| {
         let email = row.email.clone();
+        let id = id.clone();
         view! {
             <button type="button" class="link-button"
                 on:click=move |_| actions.asking.set(Some((Action::Resend, vec![id.clone()])))>
                 "Resend"<span class="visually-hidden">{format!(" to {email}")}</span>
+            </button>
+        }
+    });
+    let request_seed_one = row.can_request_seed().then(|| {
+        let email = row.email.clone();
+        view! {
+            <button type="button" class="link-button"
+                on:click=move |_| actions.asking.set(Some((Action::RequestSeed, vec![id.clone()])))>
+                "Request"<span class="visually-hidden">{format!(" SEED onboarding for {email}")}</span>
             </button>
         }
     });
@@ -452,7 +509,7 @@ fn StatusRowView(row: StatusRow) -> impl IntoView {
             <td>{row.invited_by.clone()}</td>
             <td>{sg_date_time(row.invited_on)}</td>
             <td><span class=state_class>{row.account.label()}</span>{resend_one}</td>
-            <td>{row.seed.label()}</td>
+            <td>{row.seed.label()}{request_seed_one}</td>
             <td>{row.delivery.label()}</td>
         </tr>
     }
@@ -470,5 +527,30 @@ fn Pager(query: StatusQuery, pages: u32) -> impl IntoView {
             <span class="pager__where">{format!("Page {} of {}", thousands(u64::from(page)), thousands(u64::from(pages)))}</span>
             {next.map(|href| view! { <a class="pager__link" href=href rel="next">"Next page"</a> })}
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_seed_onboarding_says_what_it_asks_and_did() {
+        let a = Action::RequestSeed;
+        assert_eq!(a.question(1), "Request SEED onboarding for 1 invitation?");
+        assert_eq!(a.question(2), "Request SEED onboarding for 2 invitations?");
+        assert_eq!(a.done(1), "Requested SEED onboarding for 1 person.");
+        assert_eq!(a.done(1200), "Requested SEED onboarding for 1,200 people.");
+        assert_eq!(
+            a.not_done(1),
+            "SEED onboarding could not be requested for 1 invitation:"
+        );
+        // Resend and Revoke still read as before.
+        assert_eq!(Action::Resend.question(1), "Resend 1 invitation?");
+        assert_eq!(Action::Resend.done(2), "Sent a new link to 2 people.");
+        assert_eq!(
+            Action::Revoke.not_done(3),
+            "3 invitations could not be revoked:"
+        );
     }
 }

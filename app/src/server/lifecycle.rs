@@ -1,6 +1,7 @@
 //! What happens to an invitation after it is sent: Resend (a new link; the old one stops
-//! working), Revoke, and the reminders the relay sends on the configured days. Every action
-//! is limited to the officer's agency, row by row, in the WHERE clause.
+//! working), Revoke, Request SEED onboarding for someone who already has an account, and the
+//! reminders the relay sends on the configured days. Every action is limited to the
+//! officer's agency, row by row, in the WHERE clause.
 
 use sqlx::AnyConnection;
 
@@ -9,15 +10,16 @@ use super::db::Db;
 use super::invites::{accept_link, agency_of, new_token};
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
-use crate::api::ActionOutcome;
-use crate::domain::Email;
+use super::status::ACCOUNT_STATE;
+use crate::api::{seed_request_refusal, AccountState, ActionOutcome, SeedState};
+use crate::domain::{Email, UserKind};
 
 /// Resends allowed for one invitee in any 24 hours.
 pub const RESENDS_PER_INVITEE_PER_DAY: i64 = 3;
 /// Resends allowed for one officer in any hour (a slip with "select all" cannot mail a
 /// whole agency over and over).
 pub const RESENDS_PER_OFFICER_PER_HOUR: i64 = 300;
-/// The most rows one Resend or Revoke takes.
+/// The most rows one Resend, Revoke or Request SEED onboarding takes.
 pub const MAX_IDS: usize = 500;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -43,6 +45,24 @@ async fn find(
 
 /// What a missing id says: the same whether it does not exist or belongs to another agency.
 const NOT_FOUND: &str = "This invitation was not found. Reload the page to see the current list";
+
+/// The agency's invitation `id` unless it is missing or already active (neither can be
+/// resent or revoked); for those, records why in `outcome`.
+async fn find_open(
+    conn: &mut AnyConnection,
+    agency: &str,
+    id: &str,
+    outcome: &mut ActionOutcome,
+) -> Result<Option<Found>, sqlx::Error> {
+    match find(conn, agency, id).await? {
+        None => outcome.refuse(id, "", NOT_FOUND),
+        Some(found) if found.2 == "active" => {
+            outcome.refuse(id, &found.1, "already has an active TechPass account")
+        }
+        Some(found) => return Ok(Some(found)),
+    }
+    Ok(None)
+}
 
 /// Gives the invitation a new link and queues it: the old link stops working at once (it
 /// answers "replaced by a newer email"), the expiry starts again, and reminders start again.
@@ -101,25 +121,17 @@ pub async fn resend(
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
         let mut tx = db.pool().begin().await?;
-        let Some(found) = find(&mut tx, &agency, id).await? else {
-            outcome.refuse(id, "", NOT_FOUND);
+        let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
             continue;
         };
         let email = found.1.clone();
-        match found.2.as_str() {
-            "active" => {
-                outcome.refuse(id, &email, "already has an active TechPass account");
-                continue;
-            }
-            "revoked" => {
-                outcome.refuse(
-                    id,
-                    &email,
-                    "was revoked. Send a new invitation if they still need an account",
-                );
-                continue;
-            }
-            _ => {}
+        if found.2 == "revoked" {
+            outcome.refuse(
+                id,
+                &email,
+                "was revoked. Send a new invitation if they still need an account",
+            );
+            continue;
         }
         let recent: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")
@@ -191,15 +203,11 @@ pub async fn revoke(
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
         let mut tx = db.pool().begin().await?;
-        let Some((_, email, status, _, _)) = find(&mut tx, &agency, id).await? else {
-            outcome.refuse(id, "", NOT_FOUND);
+        let Some((_, email, status, _, _)) = find_open(&mut tx, &agency, id, &mut outcome).await?
+        else {
             continue;
         };
         match status.as_str() {
-            "active" => {
-                outcome.refuse(id, &email, "already has an active TechPass account");
-                continue;
-            }
             // Already revoked: nothing to do, and nothing went wrong.
             "revoked" => {}
             _ => {
@@ -214,6 +222,76 @@ pub async fn revoke(
                 audit::record(&mut *tx, officer.as_str(), "revoke_invite", &email).await?;
             }
         }
+        tx.commit().await?;
+        outcome.done.push(email);
+    }
+    Ok(outcome)
+}
+
+/// Asks for each person of `ids` who has a TechPass account and no SEED request yet to be
+/// onboarded to SEED (see [`seed_request_refusal`]): their SEED licence becomes Pending (a
+/// SEED report later makes it Licensed) and they get an email on how, once.
+pub async fn request_seed(
+    db: &Db,
+    officer: &Email,
+    ids: &[String],
+    now: i64,
+) -> Result<ActionOutcome, sqlx::Error> {
+    let agency = agency_of(officer);
+    let mut outcome = ActionOutcome::default();
+    for id in ids.iter().take(MAX_IDS) {
+        let mut tx = db.pool().begin().await?;
+        // Claims the request first (as the reminders do), so that of two requests at once
+        // (a double click, two officers) exactly one finds it Not requested and sends the
+        // email. Rolled back below when the row turns out not to qualify.
+        let claimed = sqlx::query(
+            "UPDATE invitations SET seed_status = 'pending', seed_required = 1, \
+             delivery = 'queued', updated_at = $1 \
+             WHERE id = $2 AND inviter_agency = $3 AND seed_status = 'not_requested'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(&agency)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let found: Option<(String, String, String, String)> = sqlx::query_as(&format!(
+            "SELECT i.email, i.kind, {ACCOUNT_STATE} AS account_state, i.seed_status \
+             FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3"
+        ))
+        .bind(now)
+        .bind(id)
+        .bind(&agency)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((email, kind, account, seed)) = found else {
+            outcome.refuse(id, "", NOT_FOUND);
+            continue;
+        };
+        let account = AccountState::from_param(&account).unwrap_or(AccountState::Invited);
+        // Not claimed: it was not Not requested (an unknown value counts as Pending).
+        let seed = if claimed {
+            SeedState::NotRequested
+        } else {
+            SeedState::from_param(&seed)
+                .filter(|s| *s != SeedState::NotRequested)
+                .unwrap_or(SeedState::Pending)
+        };
+        if let Some(reason) = seed_request_refusal(account, seed) {
+            // Dropping the transaction undoes the claim.
+            outcome.refuse(id, &email, reason);
+            continue;
+        }
+        let kind = if kind == "vendor" {
+            UserKind::Vendor
+        } else {
+            UserKind::PublicOfficer
+        };
+        let activated = account == AccountState::Active;
+        let mail = OutgoingEmail::seed_requested(&email, kind, officer.as_str(), activated);
+        outbox::enqueue(&mut tx, Some(id), &mail).await?;
+        audit::record(&mut *tx, officer.as_str(), "request_seed", &email).await?;
         tx.commit().await?;
         outcome.done.push(email);
     }

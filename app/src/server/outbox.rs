@@ -6,7 +6,7 @@
 use sqlx::AnyConnection;
 
 use super::db::now_millis;
-use crate::domain::{Email, NewAccount};
+use crate::domain::{Email, NewAccount, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -141,6 +141,58 @@ impl OutgoingEmail {
     }
 }
 
+/// Where a public officer onboards to SEED (the TechPass user guide's "Onboard to SEED").
+pub const ONBOARD_TO_SEED_URL: &str =
+    "https://docs.developer.tech.gov.sg/docs/techpass-user-guide/#/onboard-to-seed";
+/// Where a vendor raises a service request in the TechPass service desk.
+pub const TECHPASS_SERVICE_REQUEST_URL: &str = "https://go.gov.sg/techpass-sr";
+
+impl OutgoingEmail {
+    /// An officer asked for an existing TechPass user to be onboarded to SEED: how to do it,
+    /// which depends on who they are. `activated`: their account is active (not only made for
+    /// them and waiting to be activated).
+    pub fn seed_requested(to: &str, kind: UserKind, inviter: &str, activated: bool) -> Self {
+        let mut paragraphs = vec![
+            "Hello,".to_string(),
+            format!(
+                "{inviter} has asked for you to be onboarded to SEED with your TechPass account."
+            ),
+        ];
+        if !activated {
+            paragraphs.push(
+                "First activate your TechPass account, with the link in the earlier email \
+                 about it."
+                    .to_string(),
+            );
+        }
+        let (link, button) = match kind {
+            UserKind::PublicOfficer => {
+                paragraphs.push(
+                    "As a public officer, open Onboard to SEED and follow the on-screen \
+                     instructions."
+                        .to_string(),
+                );
+                (ONBOARD_TO_SEED_URL, "Onboard to SEED")
+            }
+            UserKind::Vendor => {
+                paragraphs.push(
+                    "As a vendor, raise a service request in the TechPass service desk to be \
+                     onboarded to SEED."
+                        .to_string(),
+                );
+                (TECHPASS_SERVICE_REQUEST_URL, "Raise a service request")
+            }
+        };
+        let text = format!("{}\n\n{button}: {link}\n", paragraphs.join("\n\n"));
+        OutgoingEmail {
+            to: to.to_string(),
+            subject: "You are asked to onboard to SEED".into(),
+            html: html_page(&paragraphs, link, button),
+            text,
+        }
+    }
+}
+
 /// Queues an email inside the caller's transaction.
 pub async fn enqueue(
     conn: &mut AnyConnection,
@@ -187,5 +239,32 @@ mod tests {
         assert!(m.text.contains("https://x.test/invitations/accept?token=t"));
         assert!(m.html.contains("https://x.test/invitations/accept?token=t"));
         assert!(m.text.contains("boss@agency.gov.sg") && m.text.contains("14 days"));
+    }
+
+    #[test]
+    fn a_seed_request_sends_officers_to_onboard_to_seed_and_vendors_to_the_service_desk() {
+        let officer = OutgoingEmail::seed_requested(
+            "a@agency.gov.sg",
+            UserKind::PublicOfficer,
+            "boss@agency.gov.sg",
+            true,
+        );
+        assert!(officer.text.contains(ONBOARD_TO_SEED_URL));
+        assert!(officer.html.contains(&escape_html(ONBOARD_TO_SEED_URL)));
+        assert!(!officer.text.contains(TECHPASS_SERVICE_REQUEST_URL));
+        assert!(officer.text.contains("boss@agency.gov.sg"));
+        assert!(!officer.text.contains("activate"), "{}", officer.text);
+
+        let vendor = OutgoingEmail::seed_requested(
+            "v@acme.com",
+            UserKind::Vendor,
+            "boss@agency.gov.sg",
+            false,
+        );
+        assert!(vendor.text.contains(TECHPASS_SERVICE_REQUEST_URL));
+        assert!(vendor.html.contains(TECHPASS_SERVICE_REQUEST_URL));
+        assert!(!vendor.text.contains(ONBOARD_TO_SEED_URL));
+        assert!(vendor.text.contains("First activate your TechPass account"));
+        assert_eq!(vendor.subject, officer.subject);
     }
 }

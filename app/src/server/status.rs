@@ -11,8 +11,8 @@ use crate::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQ
 use crate::domain::Email;
 
 /// The account status the officer sees, computed from the stored status, the expiry time
-/// (`$1` is now) and the delivery state.
-const ACCOUNT_STATE: &str = "CASE WHEN i.status = 'revoked' THEN 'revoked' \
+/// (`$1` is now) and the delivery state, on `invitations i`.
+pub(crate) const ACCOUNT_STATE: &str = "CASE WHEN i.status = 'revoked' THEN 'revoked' \
      WHEN i.status = 'active' THEN 'active' \
      WHEN i.expires_at <= $1 THEN 'expired' \
      WHEN i.delivery = 'failed' THEN 'delivery_failed' \

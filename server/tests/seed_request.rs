@@ -1,0 +1,256 @@
+//! Request SEED onboarding on SQLite and PostgreSQL: for someone who already has a TechPass
+//! account (Created or Active) and no SEED request yet, the SEED licence becomes Pending and
+//! one email says how to onboard (public officers: Onboard to SEED; vendors: a TechPass
+//! service request). Anyone else is refused with the reason and sent nothing; another
+//! agency's invitation is "not found" and left alone.
+
+mod support;
+
+use app::api::{AccountState, ActionOutcome, SeedState, StatusQuery, StatusRow};
+use app::domain::UserKind;
+use app::server::outbox::{OutgoingEmail, ONBOARD_TO_SEED_URL, TECHPASS_SERVICE_REQUEST_URL};
+use app::server::signup;
+use reqwest::StatusCode;
+use support::{spawn, spawn_with, token_in_text, Backend, TestApp};
+
+async fn request(app: &TestApp, ids: &[&str]) -> ActionOutcome {
+    let res = app
+        .post_json("request_seed", &serde_json::json!({ "ids": ids }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "request_seed");
+    res.json().await.expect("ActionOutcome")
+}
+
+/// Creates an account on the person's behalf (SEED: No); returns the invitation's id.
+async fn create_account(app: &TestApp, email: &str, username: &str) -> String {
+    let res = app
+        .post(
+            "create_account",
+            &[
+                ("email", email),
+                ("username", username),
+                ("first_name", "Mei Ling"),
+                ("last_name", "Tan"),
+                ("contact_number", "9123 4567"),
+                ("organisation", "Acme Pte Ltd"),
+                ("department", ""),
+                ("seed_required", "no"),
+                ("reason", "Developer"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "create {email}");
+    let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
+    sent.invitation_id
+}
+
+/// An email invitation with SEED: No; returns the invitation's id.
+async fn invite_without_seed(app: &TestApp, email: &str) -> String {
+    let res = app
+        .post(
+            "send_invite",
+            &[
+                ("email", email),
+                ("seed_required", "no"),
+                ("reason", "Platform team"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "invite {email}");
+    let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
+    sent.invitation_id
+}
+
+/// The text of every SEED onboarding email queued for `email`.
+async fn seed_mails(app: &TestApp, email: &str) -> Vec<String> {
+    let subject = OutgoingEmail::seed_requested(email, UserKind::Vendor, "x", true).subject;
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT body_text FROM outbox WHERE recipient = $1 AND subject = $2 ORDER BY created_at",
+    )
+    .bind(email)
+    .bind(subject)
+    .fetch_all(app.app_state.db.pool())
+    .await
+    .expect("outbox");
+    rows.into_iter().map(|(t,)| t).collect()
+}
+
+/// Every invitation's id, SEED status, delivery and last change, in id order.
+async fn invitations(app: &TestApp) -> Vec<(String, String, String, i64)> {
+    sqlx::query_as("SELECT id, seed_status, delivery, updated_at FROM invitations ORDER BY id")
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("invitations")
+}
+
+async fn row(app: &TestApp, email: &str) -> StatusRow {
+    app.status_list(StatusQuery::default())
+        .await
+        .rows
+        .into_iter()
+        .find(|r| r.email == email)
+        .expect("row")
+}
+
+both_databases!(
+    an_account_holder_is_asked_to_onboard_to_seed_once,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let db = &app.app_state.db;
+
+        // A public officer whose account was made for them (Created), and a vendor who has
+        // activated theirs (Active).
+        let officer = create_account(&app, "wei.ming@agency.gov.sg", "").await;
+        let vendor = create_account(&app, "mei.ling@acme.com.sg", "mei.ling").await;
+        let token: (String,) = sqlx::query_as("SELECT body_text FROM outbox WHERE recipient = $1")
+            .bind("mei.ling@acme.com.sg")
+            .fetch_one(db.pool())
+            .await
+            .expect("activation mail");
+        signup::activate(db, &*app.app_state.directory, &token_in_text(&token.0))
+            .await
+            .expect("activate");
+        let before = row(&app, "mei.ling@acme.com.sg").await;
+        assert_eq!(before.account, AccountState::Active);
+        assert_eq!(before.seed, SeedState::NotRequested);
+        assert!(before.can_request_seed());
+        assert_eq!(
+            row(&app, "wei.ming@agency.gov.sg").await.account,
+            AccountState::Created
+        );
+
+        let version = app.status_list(StatusQuery::default()).await.version;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let out = request(&app, &[&officer, &vendor]).await;
+        assert_eq!(out.done, ["wei.ming@agency.gov.sg", "mei.ling@acme.com.sg"]);
+        assert!(out.refused.is_empty(), "{out:?}");
+
+        let page = app.status_list(StatusQuery::default()).await;
+        assert_ne!(page.version, version, "the status page will notice");
+        for r in &page.rows {
+            assert_eq!(r.seed, SeedState::Pending, "{}", r.email);
+            assert!(!r.can_request_seed());
+        }
+        let officer_mail = seed_mails(&app, "wei.ming@agency.gov.sg").await;
+        assert_eq!(officer_mail.len(), 1);
+        assert!(officer_mail[0].contains(ONBOARD_TO_SEED_URL));
+        assert!(!officer_mail[0].contains(TECHPASS_SERVICE_REQUEST_URL));
+        assert!(officer_mail[0].contains("boss@agency.gov.sg"));
+        let vendor_mail = seed_mails(&app, "mei.ling@acme.com.sg").await;
+        assert_eq!(vendor_mail.len(), 1);
+        assert!(vendor_mail[0].contains(TECHPASS_SERVICE_REQUEST_URL));
+        assert!(!vendor_mail[0].contains(ONBOARD_TO_SEED_URL));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'request_seed'")
+                .await,
+            2
+        );
+
+        // Asking again (a double click, a second officer) is refused and sends nothing.
+        let out = request(&app, &[&vendor]).await;
+        assert!(out.done.is_empty());
+        assert_eq!(out.refused[0].email, "mei.ling@acme.com.sg");
+        assert_eq!(out.refused[0].reason, "already has SEED onboarding pending");
+        assert_eq!(seed_mails(&app, "mei.ling@acme.com.sg").await.len(), 1);
+
+        // SEED can then report the licence.
+        let email = app::domain::Email::parse("mei.ling@acme.com.sg").expect("email");
+        app::server::seed::apply(
+            db,
+            &[(email, SeedState::Licensed)],
+            app::server::db::now_millis(),
+        )
+        .await
+        .expect("report");
+        let out = request(&app, &[&vendor]).await;
+        assert_eq!(out.refused[0].reason, "already has a SEED licence");
+        assert_eq!(seed_mails(&app, "mei.ling@acme.com.sg").await.len(), 1);
+    }
+);
+
+both_databases!(two_requests_at_once_send_one_email, |b| async move {
+    let app = spawn(b).await;
+    app.sign_in("boss@agency.gov.sg").await;
+    let colleague = app.another_browser();
+    colleague.sign_in("deputy@agency.gov.sg").await;
+    let id = create_account(&app, "twice@agency.gov.sg", "").await;
+    let ids = [id.as_str()];
+    let (a, b) = tokio::join!(request(&app, &ids), request(&colleague, &ids));
+    assert_eq!(
+        a.done.len() + b.done.len(),
+        1,
+        "exactly one of them did it: {a:?} {b:?}"
+    );
+    assert_eq!(seed_mails(&app, "twice@agency.gov.sg").await.len(), 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'request_seed'")
+            .await,
+        1
+    );
+});
+
+both_databases!(
+    people_without_an_account_and_other_agencies_are_refused,
+    |b| async move {
+        // No relay: it would change the invitations' delivery while the test compares them.
+        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let other = app.another_browser();
+        other.sign_in("chief@other.gov.sg").await;
+
+        // Invited, not signed up yet: no account to onboard.
+        let invited = invite_without_seed(&app, "new.joiner@agency.gov.sg").await;
+        // Revoked before it was used.
+        let revoked = create_account(&app, "gone@agency.gov.sg", "").await;
+        let res = app
+            .post_json(
+                "revoke_invitations",
+                &serde_json::json!({ "ids": [&revoked] }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // Another agency's account holder.
+        let theirs = create_account(&other, "theirs@other.gov.sg", "").await;
+        let outbox_before = app.count("SELECT COUNT(*) FROM outbox").await;
+        let before = invitations(&app).await;
+
+        let out = request(&app, &[&invited, &revoked, &theirs, "no-such-id"]).await;
+        assert!(out.done.is_empty(), "{out:?}");
+        let reasons: Vec<(&str, &str)> = out
+            .refused
+            .iter()
+            .map(|r| (r.email.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 4);
+        assert_eq!(reasons[0].0, "new.joiner@agency.gov.sg");
+        assert!(
+            reasons[0].1.starts_with("has no TechPass account yet"),
+            "{reasons:?}"
+        );
+        assert_eq!(reasons[1].0, "gone@agency.gov.sg");
+        assert!(reasons[1].1.starts_with("was revoked"), "{reasons:?}");
+        // Another agency's id reads exactly like an id that does not exist.
+        assert_eq!(out.refused[2].email, "", "nothing about it leaks");
+        assert_eq!(out.refused[2].reason, out.refused[3].reason);
+        assert!(out.refused[2].reason.contains("not found"));
+
+        // Nothing changed: no email, no SEED status, not even a timestamp.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox").await,
+            outbox_before
+        );
+        assert_eq!(invitations(&app).await, before);
+        assert!(before.iter().all(|(_, seed, _, _)| seed == "not_requested"));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'request_seed'")
+                .await,
+            0
+        );
+        // Their own officer can.
+        assert_eq!(
+            request(&other, &[&theirs]).await.done,
+            ["theirs@other.gov.sg"]
+        );
+    }
+);
