@@ -15,7 +15,8 @@ run: build
 test: setup
 	@scripts/test.sh
 
-bench: setup
+bench:
+	@WITH_BENCH=1 scripts/setup.sh
 	@scripts/bench.sh
 
 watch:

@@ -9,9 +9,12 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # 1. Debian packages: the Rust toolchain that can build std for wasm32, the wasm linker,
-#    Chromium for the browser tests, PostgreSQL for the database tests, Node for Playwright.
+#    Chromium for the browser tests, PostgreSQL for the database tests, Node for Playwright;
+#    for `make bench` only (WITH_BENCH=1), wrk (the load generator), sqlite3 (to fill its
+#    database) and curl.
 packages=(rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 chromium
           postgresql nodejs npm ca-certificates)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk sqlite3 curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
