@@ -21,46 +21,6 @@ async fn request(app: &TestApp, ids: &[&str]) -> ActionOutcome {
     res.json().await.expect("ActionOutcome")
 }
 
-/// Creates an account on the person's behalf (SEED: No); returns the invitation's id.
-async fn create_account(app: &TestApp, email: &str, username: &str) -> String {
-    let res = app
-        .post(
-            "create_account",
-            &[
-                ("email", email),
-                ("username", username),
-                ("first_name", "Mei Ling"),
-                ("last_name", "Tan"),
-                ("contact_number", "9123 4567"),
-                ("organisation", "Acme Pte Ltd"),
-                ("department", ""),
-                ("seed_required", "no"),
-                ("reason", "Developer"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "create {email}");
-    let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
-    sent.invitation_id
-}
-
-/// An email invitation with SEED: No; returns the invitation's id.
-async fn invite_without_seed(app: &TestApp, email: &str) -> String {
-    let res = app
-        .post(
-            "send_invite",
-            &[
-                ("email", email),
-                ("seed_required", "no"),
-                ("reason", "Platform team"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "invite {email}");
-    let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
-    sent.invitation_id
-}
-
 /// The text of every SEED onboarding email queued for `email`.
 async fn seed_mails(app: &TestApp, email: &str) -> Vec<String> {
     let subject = OutgoingEmail::seed_requested(email, UserKind::Vendor, "x", true).subject;
@@ -101,8 +61,12 @@ both_databases!(
 
         // A public officer whose account was made for them (Created), and a vendor who has
         // activated theirs (Active).
-        let officer = create_account(&app, "wei.ming@agency.gov.sg", "").await;
-        let vendor = create_account(&app, "mei.ling@acme.com.sg", "mei.ling").await;
+        let officer = app
+            .create_account("wei.ming@agency.gov.sg", "", "Tan")
+            .await;
+        let vendor = app
+            .create_account("mei.ling@acme.com.sg", "mei.ling", "Tan")
+            .await;
         let token: (String,) = sqlx::query_as("SELECT body_text FROM outbox WHERE recipient = $1")
             .bind("mei.ling@acme.com.sg")
             .fetch_one(db.pool())
@@ -174,7 +138,7 @@ both_databases!(two_requests_at_once_send_one_email, |b| async move {
     app.sign_in("boss@agency.gov.sg").await;
     let colleague = app.another_browser();
     colleague.sign_in("deputy@agency.gov.sg").await;
-    let id = create_account(&app, "twice@agency.gov.sg", "").await;
+    let id = app.create_account("twice@agency.gov.sg", "", "Tan").await;
     let ids = [id.as_str()];
     let (a, b) = tokio::join!(request(&app, &ids), request(&colleague, &ids));
     assert_eq!(
@@ -200,9 +164,9 @@ both_databases!(
         other.sign_in("chief@other.gov.sg").await;
 
         // Invited, not signed up yet: no account to onboard.
-        let invited = invite_without_seed(&app, "new.joiner@agency.gov.sg").await;
+        let invited = app.invite_with_seed("new.joiner@agency.gov.sg", "no").await;
         // Revoked before it was used.
-        let revoked = create_account(&app, "gone@agency.gov.sg", "").await;
+        let revoked = app.create_account("gone@agency.gov.sg", "", "Tan").await;
         let res = app
             .post_json(
                 "revoke_invitations",
@@ -211,7 +175,7 @@ both_databases!(
             .await;
         assert_eq!(res.status(), StatusCode::OK);
         // Another agency's account holder.
-        let theirs = create_account(&other, "theirs@other.gov.sg", "").await;
+        let theirs = other.create_account("theirs@other.gov.sg", "", "Tan").await;
         let outbox_before = app.count("SELECT COUNT(*) FROM outbox").await;
         let before = invitations(&app).await;
 

@@ -11,27 +11,7 @@ use app::domain::Email;
 use app::server::relay::{DevMailbox, Relay, RelayOptions};
 use app::server::status;
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend, TestApp};
-
-async fn create_vendor(app: &TestApp, email: &str, username: &str, last_name: &str) {
-    let res = app
-        .post(
-            "create_account",
-            &[
-                ("email", email),
-                ("username", username),
-                ("first_name", "Mei Ling"),
-                ("last_name", last_name),
-                ("contact_number", "9123 4567"),
-                ("organisation", "Acme Pte Ltd"),
-                ("department", ""),
-                ("seed_required", "no"),
-                ("reason", "Vendor developer"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "create {email}");
-}
+use support::{spawn, spawn_with, Backend};
 
 fn searching(text: &str) -> StatusQuery {
     StatusQuery {
@@ -49,7 +29,9 @@ both_databases!(
         theirs.sign_in("chief@other.gov.sg").await;
         ours.invite("colleague@agency.gov.sg").await;
         theirs.invite("secret.person@other.gov.sg").await;
-        create_vendor(&theirs, "vendor@acme.com", "acme.vendor", "Secretname").await;
+        theirs
+            .create_account("vendor@acme.com", "acme.vendor", "Secretname")
+            .await;
 
         let page = ours.status_list(StatusQuery::default()).await;
         let emails: Vec<&str> = page.rows.iter().map(|r| r.email.as_str()).collect();
@@ -141,7 +123,8 @@ both_databases!(
         for i in 0..27 {
             app.invite(&format!("officer{i:02}@agency.gov.sg")).await;
         }
-        create_vendor(&app, "mei.ling@acme.com", "mei.ling", "Tan").await;
+        app.create_account("mei.ling@acme.com", "mei.ling", "Tan")
+            .await;
 
         // 28 in all: a full first page, the rest on page 2, newest first by default.
         let first = app.status_list(StatusQuery::default()).await;
@@ -245,7 +228,8 @@ both_databases!(
         theirs.sign_in("chief@other.gov.sg").await;
         theirs.invite("secret@other.gov.sg").await;
         app.invite("plain@agency.gov.sg").await;
-        create_vendor(&app, "lee@acme.com", "lee.vendor", "-Lee").await;
+        app.create_account("lee@acme.com", "lee.vendor", "-Lee")
+            .await;
 
         // Signed out: sent to sign in.
         let res = reqwest::Client::builder()

@@ -189,17 +189,39 @@ impl TestApp {
     /// Sends an email invitation (SEED requested) through its server function; returns the
     /// invitation's id.
     pub async fn invite(&self, email: &str) -> String {
-        let res = self
-            .post(
-                "send_invite",
-                &[
-                    ("email", email),
-                    ("seed_required", "yes"),
-                    ("reason", "Platform team"),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), reqwest::StatusCode::OK, "invite {email}");
+        self.invite_with_seed(email, "yes").await
+    }
+
+    /// Sends an email invitation with SEED `seed_required` ("yes" or "no"); returns its id.
+    pub async fn invite_with_seed(&self, email: &str, seed_required: &str) -> String {
+        let form = [
+            ("email", email),
+            ("seed_required", seed_required),
+            ("reason", "Platform team"),
+        ];
+        self.sent("send_invite", &form, email).await
+    }
+
+    /// Creates an account (SEED: No) for `email` through Create account; a public officer
+    /// when `username` is empty, else a vendor. Returns the invitation's id.
+    pub async fn create_account(&self, email: &str, username: &str, last_name: &str) -> String {
+        let form = [
+            ("email", email),
+            ("username", username),
+            ("first_name", "Mei Ling"),
+            ("last_name", last_name),
+            ("contact_number", "9123 4567"),
+            ("organisation", "Acme Pte Ltd"),
+            ("department", ""),
+            ("seed_required", "no"),
+            ("reason", "Developer"),
+        ];
+        self.sent("create_account", &form, email).await
+    }
+
+    async fn sent(&self, endpoint: &str, form: &[(&str, &str)], email: &str) -> String {
+        let res = self.post(endpoint, form).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{endpoint} {email}");
         let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
         sent.invitation_id
     }
