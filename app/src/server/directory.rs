@@ -32,6 +32,15 @@ pub fn kind_str(kind: UserKind) -> &'static str {
     }
 }
 
+/// The kind stored by [`kind_str`], read back (anything but "vendor" is a public officer).
+pub fn kind_from_str(stored: &str) -> UserKind {
+    if stored == kind_str(UserKind::Vendor) {
+        UserKind::Vendor
+    } else {
+        UserKind::PublicOfficer
+    }
+}
+
 #[async_trait]
 pub trait Directory: Send + Sync + std::fmt::Debug {
     async fn account_exists(&self, conn: &mut AnyConnection, email_key: &str)

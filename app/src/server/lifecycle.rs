@@ -12,7 +12,7 @@ use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
 use super::status::ACCOUNT_STATE;
 use crate::api::{seed_request_refusal, AccountState, ActionOutcome, SeedState};
-use crate::domain::{Email, UserKind};
+use crate::domain::Email;
 
 /// Resends allowed for one invitee in any 24 hours.
 pub const RESENDS_PER_INVITEE_PER_DAY: i64 = 3;
@@ -283,11 +283,7 @@ pub async fn request_seed(
             outcome.refuse(id, &email, reason);
             continue;
         }
-        let kind = if kind == "vendor" {
-            UserKind::Vendor
-        } else {
-            UserKind::PublicOfficer
-        };
+        let kind = super::directory::kind_from_str(&kind);
         let activated = account == AccountState::Active;
         let mail = OutgoingEmail::seed_requested(&email, kind, officer.as_str(), activated);
         outbox::enqueue(&mut tx, Some(id), &mail).await?;
