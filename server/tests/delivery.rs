@@ -116,6 +116,15 @@ both_databases!(
             scalar(&app.app_state.db, "SELECT status FROM invitations").await,
             "active"
         );
+        // The status list finds and names the person by what they gave at sign-up.
+        let found = app
+            .status_list(app::api::StatusQuery {
+                search: "LIM wei".into(),
+                ..app::api::StatusQuery::default()
+            })
+            .await;
+        assert_eq!(found.total, 1);
+        assert_eq!(found.rows[0].name().as_deref(), Some("Wei Ming Lim"));
 
         // The link works once.
         let again: AppError = anon

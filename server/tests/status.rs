@@ -13,6 +13,12 @@ use app::server::status;
 use reqwest::StatusCode;
 use support::{spawn, spawn_with, Backend};
 
+/// Invitations made one after another can share a millisecond, and then "newest first" has
+/// no one answer: tests that check that order wait a little between them.
+async fn apart() {
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+}
+
 fn searching(text: &str) -> StatusQuery {
     StatusQuery {
         search: text.into(),
@@ -120,8 +126,10 @@ both_databases!(
         // This test runs the relay itself, when it wants the mail delivered.
         let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
         app.sign_in("boss@agency.gov.sg").await;
+        // A millisecond or two apart, so that "newest first" has one answer.
         for i in 0..27 {
             app.invite(&format!("officer{i:02}@agency.gov.sg")).await;
+            apart().await;
         }
         app.create_account("mei.ling@acme.com", "mei.ling", "Tan")
             .await;
@@ -145,6 +153,14 @@ both_databases!(
         sorted.sort();
         assert_eq!(emails, sorted);
         assert_eq!(emails[0], "mei.ling@acme.com");
+        // By status across pages: the 27 Invited, newest first, then the one Created.
+        let by_status = StatusQuery::default().sorted_by(SortKey::Status);
+        let status_1 = app.status_list(by_status.clone()).await;
+        let status_2 = app.status_list(by_status.at_page(2)).await;
+        assert_eq!((status_1.rows.len(), status_2.rows.len()), (25, 3));
+        assert_eq!(status_1.rows[0].email, "officer26@agency.gov.sg");
+        assert_eq!(status_2.rows[1].email, "officer00@agency.gov.sg");
+        assert_eq!(status_2.rows[2].email, "mei.ling@acme.com");
 
         // Names: known for the account made on the vendor's behalf, not yet for invitees.
         let vendor = app.status_list(searching("tan")).await;
@@ -285,5 +301,149 @@ both_databases!(
             (rows[1][0].as_str(), rows[1][2].as_str()),
             ("lee@acme.com", "-Lee")
         );
+    }
+);
+
+both_databases!(
+    search_sorts_and_counts_come_from_the_indexes,
+    |b| async move {
+        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        for email in ["first.officer@agency.gov.sg", "second.officer@agency.gov.sg"] {
+            app.invite(email).await;
+            apart().await;
+        }
+        for (email, username, last) in [
+            ("t.one@acme.com", "t.one", "Tan"),
+            ("a.two@supplier.io", "a.two", "Abdullah"),
+            ("n.three@acme.com", "n.three", "Ng"),
+        ] {
+            app.create_account(email, username, last).await;
+            apart().await;
+        }
+        let last_names = |page: &app::api::StatusPage| -> Vec<Option<String>> {
+            page.rows.iter().map(|r| r.last_name.clone()).collect()
+        };
+
+        // By name: last name, then first; the invitees whose names are unknown come first.
+        let by_name = app
+            .status_list(StatusQuery::default().sorted_by(SortKey::Name))
+            .await;
+        assert_eq!(
+            last_names(&by_name),
+            [None, None, Some("Abdullah".into()), Some("Ng".into()), Some("Tan".into())]
+        );
+
+        // By status: Invited before Created (the order of the filter), newest first within
+        // each; the other way round, Created first, still newest first within each.
+        let by_status = app
+            .status_list(StatusQuery::default().sorted_by(SortKey::Status))
+            .await;
+        let emails = |page: &app::api::StatusPage| -> Vec<String> {
+            page.rows.iter().map(|r| r.email.clone()).collect()
+        };
+        assert_eq!(
+            emails(&by_status),
+            [
+                "second.officer@agency.gov.sg",
+                "first.officer@agency.gov.sg",
+                "n.three@acme.com",
+                "a.two@supplier.io",
+                "t.one@acme.com",
+            ]
+        );
+        let reversed = app
+            .status_list(StatusQuery {
+                descending: true,
+                ..StatusQuery::default().sorted_by(SortKey::Status)
+            })
+            .await;
+        assert_eq!(
+            emails(&reversed),
+            [
+                "n.three@acme.com",
+                "a.two@supplier.io",
+                "t.one@acme.com",
+                "second.officer@agency.gov.sg",
+                "first.officer@agency.gov.sg",
+            ]
+        );
+
+        // Search: every word must start a word of the address or the names.
+        for (text, expected) in [
+            ("officer", 2),
+            ("second", 1),
+            ("Mei Ling", 3),
+            ("ling tan", 1),
+            ("tan LING", 1),
+            ("@acme.com", 2),
+            ("supplier.io", 1),
+            ("t.one@acme.com", 1),
+            ("fficer", 0),
+            ("an", 0),
+            ("gov.sg", 0),
+        ] {
+            assert_eq!(app.status_list(searching(text)).await.total, expected, "{text}");
+        }
+
+        // A count already made follows the list as it changes.
+        assert_eq!(app.status_list(searching("tan")).await.total, 1);
+        app.create_account("tanaka@acme.com", "tanaka", "Tanaka").await;
+        let tan = app.status_list(searching("tan")).await;
+        assert_eq!((tan.total, tan.rows.len()), (2, 2));
+
+        // Invitations from before the search terms existed are indexed at start-up.
+        let db = &app.app_state.db;
+        for sql in [
+            "DELETE FROM invitation_terms",
+            "UPDATE invitations SET terms_version = 0, name_key = ''",
+        ] {
+            sqlx::query(sql).execute(db.pool()).await.expect(sql);
+        }
+        assert_eq!(app.status_list(searching("abdullah")).await.total, 0);
+        assert_eq!(app::server::search::backfill(db).await.expect("backfill"), 6);
+        assert_eq!(app::server::search::backfill(db).await.expect("again"), 0);
+        assert_eq!(app.status_list(searching("ng mei")).await.total, 1);
+        let by_name = app
+            .status_list(StatusQuery::default().sorted_by(SortKey::Name))
+            .await;
+        assert_eq!(by_name.rows[2].last_name.as_deref(), Some("Abdullah"));
+    }
+);
+
+both_databases!(
+    counts_of_the_filters_follow_the_clock,
+    |b| async move {
+        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        app.invite("soon@agency.gov.sg").await;
+        let db = &app.app_state.db;
+        let officer = &Email::parse("boss@agency.gov.sg").unwrap();
+        let at = |when: i64, state| {
+            let query = StatusQuery {
+                status: Some(state),
+                ..StatusQuery::default()
+            };
+            async move { status::list(db, officer, &query, when).await.unwrap() }
+        };
+        let now = app::server::db::now_millis();
+        // Counted now (and kept), then asked again after the link has run out, with nothing
+        // changed in the database: the kept counts are not used past the expiry.
+        assert_eq!(at(now, AccountState::Invited).await.total, 1);
+        assert_eq!(at(now, AccountState::Expired).await.total, 0);
+        let later = now + 15 * 86_400_000;
+        assert_eq!(at(later, AccountState::Invited).await.total, 0);
+        let expired = at(later, AccountState::Expired).await;
+        assert_eq!((expired.total, expired.rows.len()), (1, 1));
+        // By status, the row shows in its state at the time asked about.
+        let by_status = status::list(
+            db,
+            officer,
+            &StatusQuery::default().sorted_by(SortKey::Status),
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(by_status.rows[0].account, AccountState::Expired);
     }
 );

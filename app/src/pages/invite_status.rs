@@ -300,7 +300,12 @@ fn SearchForm(query: Memo<StatusQuery>) -> impl IntoView {
         <form class="status-search" method="get" action=StatusQuery::PATH role="search">
             <div class="field">
                 <label class="field__label" for="status-q">"Search by email or name"</label>
+                <p class="field__hint" id="status-q-hint">
+                    "The start of any word of the address or name: " <i>"tan"</i> ", "
+                    <i>"mei tan"</i> ", " <i>"@acme.com"</i>
+                </p>
                 <input class="input" id="status-q" name="q" type="search"
+                    aria-describedby="status-q-hint"
                     prop:value=move || q().search maxlength=StatusQuery::MAX_SEARCH/>
             </div>
             <div class="field">

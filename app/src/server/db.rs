@@ -28,12 +28,15 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not index the invitations for search: {0}")]
+    Backfill(#[source] sqlx::Error),
 }
 
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    counts: std::sync::Arc<super::status::CountCache>,
 }
 
 impl Db {
@@ -64,7 +67,18 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Db { pool, backend })
+        let db = Db {
+            pool,
+            backend,
+            counts: Default::default(),
+        };
+        let indexed = super::search::backfill(&db)
+            .await
+            .map_err(DbError::Backfill)?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed invitations for search");
+        }
+        Ok(db)
     }
 
     fn prepare_url(url: &str) -> Result<(Backend, String), DbError> {
@@ -104,6 +118,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The status list's counts, kept while they are right (see `status::CountCache`).
+    pub(crate) fn counts(&self) -> &super::status::CountCache {
+        &self.counts
     }
 
     pub async fn close(&self) {

@@ -10,6 +10,7 @@ use super::audit;
 use super::db::{now_millis, Db};
 use super::directory::{kind_str, AccountStatus, Directory};
 use super::outbox::{self, OutgoingEmail};
+use super::search;
 use super::settings::Settings;
 use crate::domain::{Email, EmailInvite, FieldError, NewAccount};
 
@@ -115,6 +116,8 @@ pub(crate) struct InvitationRow<'a> {
     pub status: &'a str,
     pub token_hash: String,
     pub expiry_days: u32,
+    /// First and last name, when the account is made with the invitation.
+    pub names: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> InvitationRow<'a> {
@@ -139,6 +142,7 @@ impl<'a> InvitationRow<'a> {
             status: "created",
             token_hash,
             expiry_days,
+            names: Some((account.first_name.as_str(), account.last_name.as_str())),
         }
     }
 }
@@ -150,11 +154,14 @@ pub(crate) async fn insert_invitation(
     let id = uuid::Uuid::new_v4().to_string();
     let now = now_millis();
     let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
+    let agency = agency_of(row.inviter);
+    let (first, last) = row.names.unzip();
     sqlx::query(
         "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
          inviter_agency, reason, seed_required, account_id, username, status, token_hash, \
-         expires_at, created_at, updated_at, seed_status, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15)",
+         expires_at, created_at, updated_at, seed_status, sent_at, name_key, terms_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15, \
+         $17, $18)",
     )
     .bind(&id)
     .bind(row.email.as_str())
@@ -162,7 +169,7 @@ pub(crate) async fn insert_invitation(
     .bind(kind_str(row.email.kind()))
     .bind(row.invitation_type)
     .bind(row.inviter.as_str())
-    .bind(agency_of(row.inviter))
+    .bind(&agency)
     .bind(row.reason)
     .bind(i64::from(row.seed_required))
     .bind(row.account_id)
@@ -176,9 +183,13 @@ pub(crate) async fn insert_invitation(
     } else {
         "not_requested"
     })
+    .bind(search::name_key(first, last))
+    .bind(search::TERMS_VERSION)
     .execute(&mut *conn)
     .await
     .map_err(|e| map_unique(row.email, e))?;
+    let terms = search::terms(&row.email.key(), first, last);
+    search::insert_terms(conn, &id, &agency, &terms).await?;
     Ok(id)
 }
 
@@ -210,6 +221,7 @@ pub async fn send_invite(
             status: "invited",
             token_hash,
             expiry_days: settings.invite_expiry_days,
+            names: None,
         },
     )
     .await?;

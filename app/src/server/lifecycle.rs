@@ -10,7 +10,7 @@ use super::db::Db;
 use super::invites::{accept_link, agency_of, new_token};
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
-use super::status::ACCOUNT_STATE;
+use super::status::account_state;
 use crate::api::{seed_request_refusal, AccountState, ActionOutcome, SeedState};
 use crate::domain::Email;
 
@@ -257,8 +257,9 @@ pub async fn request_seed(
         .rows_affected()
             == 1;
         let found: Option<(String, String, String, String)> = sqlx::query_as(&format!(
-            "SELECT i.email, i.kind, {ACCOUNT_STATE} AS account_state, i.seed_status \
-             FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3"
+            "SELECT i.email, i.kind, {} AS account_state, i.seed_status \
+             FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3",
+            account_state("$1")
         ))
         .bind(now)
         .bind(id)

@@ -10,6 +10,7 @@ pub mod invites;
 pub mod lifecycle;
 pub mod outbox;
 pub mod relay;
+pub mod search;
 pub mod seed;
 pub mod session_store;
 pub mod settings;

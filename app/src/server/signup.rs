@@ -155,6 +155,14 @@ pub async fn sign_up(
         .create_account(&mut tx, &account, AccountStatus::Active)
         .await?;
     finish(&mut tx, &invitation, &account_id).await?;
+    // The names are known now: the status list finds and sorts the person by them.
+    super::search::reindex(
+        &mut tx,
+        &invitation.id,
+        Some(account.first_name.as_str()),
+        Some(account.last_name.as_str()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(account.email)
 }

@@ -7,87 +7,116 @@ use sqlx::Row;
 
 use super::db::Db;
 use super::invites::agency_of;
+use super::search::{self, Param, Params};
 use crate::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQuery, StatusRow};
 use crate::domain::Email;
 
 /// The account status the officer sees, computed from the stored status, the expiry time
-/// (`$1` is now) and the delivery state, on `invitations i`.
-pub(crate) const ACCOUNT_STATE: &str = "CASE WHEN i.status = 'revoked' THEN 'revoked' \
-     WHEN i.status = 'active' THEN 'active' \
-     WHEN i.expires_at <= $1 THEN 'expired' \
-     WHEN i.delivery = 'failed' THEN 'delivery_failed' \
-     ELSE i.status END";
+/// (`now` is its placeholder) and the delivery state, on `invitations i`.
+pub(crate) fn account_state(now: &str) -> String {
+    format!(
+        "CASE WHEN i.status = 'revoked' THEN 'revoked' \
+         WHEN i.status = 'active' THEN 'active' \
+         WHEN i.expires_at <= {now} THEN 'expired' \
+         WHEN i.delivery = 'failed' THEN 'delivery_failed' \
+         ELSE i.status END"
+    )
+}
 
-/// The rows that have `state` (`$1` is now).
-fn state_filter(state: AccountState) -> &'static str {
+/// What a stored row must be to show as a state: its stored status and, for open
+/// invitations, whether the link has run out and whether the email could be delivered.
+#[derive(Clone, Copy)]
+enum Open {
+    /// Any row of the stored status.
+    Any,
+    /// Not expired, delivered or still being delivered.
+    Current,
+    Expired,
+    /// Not expired, and the relay gave up on the email.
+    Failed,
+}
+
+/// The (stored status, condition) pairs that show as `state`. Each pair is read from the
+/// index (agency, status, created_at, expires_at, delivery) in created_at order.
+fn branches(state: AccountState) -> &'static [(&'static str, Open)] {
     match state {
-        AccountState::Invited => {
-            "i.status = 'invited' AND i.expires_at > $1 AND i.delivery <> 'failed'"
-        }
-        AccountState::Created => {
-            "i.status = 'created' AND i.expires_at > $1 AND i.delivery <> 'failed'"
-        }
-        AccountState::Active => "i.status = 'active'",
-        AccountState::Revoked => "i.status = 'revoked'",
-        AccountState::Expired => "i.status IN ('invited', 'created') AND i.expires_at <= $1",
+        AccountState::Invited => &[("invited", Open::Current)],
+        AccountState::Created => &[("created", Open::Current)],
+        AccountState::Active => &[("active", Open::Any)],
+        AccountState::Expired => &[("invited", Open::Expired), ("created", Open::Expired)],
+        AccountState::Revoked => &[("revoked", Open::Any)],
         AccountState::DeliveryFailed => {
-            "i.status IN ('invited', 'created') AND i.expires_at > $1 AND i.delivery = 'failed'"
+            &[("invited", Open::Failed), ("created", Open::Failed)]
         }
     }
 }
 
-fn order_by(sort: SortKey, descending: bool) -> String {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let columns = match sort {
-        SortKey::InvitedOn => vec!["i.created_at"],
-        SortKey::Email => vec!["i.email_key"],
-        SortKey::Name => vec![
-            "LOWER(COALESCE(a.last_name, ''))",
-            "LOWER(COALESCE(a.first_name, ''))",
-        ],
-        SortKey::Status => vec!["account_state"],
+/// The condition on `invitations i` of one branch; `now` is the placeholder of the time.
+fn branch_condition((status, open): (&str, Open), now: &str) -> String {
+    let open = match open {
+        Open::Any => String::new(),
+        Open::Current => format!(" AND i.expires_at > {now} AND i.delivery <> 'failed'"),
+        Open::Expired => format!(" AND i.expires_at <= {now}"),
+        Open::Failed => format!(" AND i.expires_at > {now} AND i.delivery = 'failed'"),
     };
-    columns
-        .into_iter()
-        .chain(["i.id"])
-        .map(|c| format!("{c} {dir}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!("i.status = '{status}'{open}")
 }
 
-/// `text` as a LIKE pattern matching it anywhere, with LIKE's wildcards taken literally.
-fn contains_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+/// Whether the rows of `state` change with time alone (a link running out).
+fn depends_on_time(state: AccountState) -> bool {
+    !matches!(state, AccountState::Active | AccountState::Revoked)
+}
+
+/// What a list asks for, ready to become SQL: the agency, the search words, the filter.
+struct Selection<'a> {
+    agency: &'a str,
+    words: Vec<String>,
+    state: Option<AccountState>,
+    now: i64,
+}
+
+impl<'a> Selection<'a> {
+    fn new(agency: &'a str, query: &StatusQuery, now: i64) -> Self {
+        Selection {
+            agency,
+            words: search::words(&query.search),
+            state: query.status,
+            now,
         }
-        out.push(c);
     }
-    out.push('%');
-    out
+
+    /// The WHERE clause (without the state filter) and its parameters: the agency, always
+    /// first, then the search.
+    fn base(&self, params: &mut Params) -> String {
+        let agency = params.add(Param::Text(self.agency.to_string()));
+        let mut clause = format!("i.inviter_agency = {agency}");
+        if !self.words.is_empty() {
+            clause.push_str(" AND ");
+            clause.push_str(&search::matches(&self.words, &agency, params));
+        }
+        clause
+    }
+
+    /// The WHERE clause with the state filter.
+    fn clause(&self, params: &mut Params) -> String {
+        let mut clause = self.base(params);
+        if let Some(state) = self.state {
+            let now = params.add(Param::Int(self.now));
+            let any = branches(state)
+                .iter()
+                .map(|b| format!("({})", branch_condition(*b, &now)))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            clause.push_str(&format!(" AND ({any})"));
+        }
+        clause
+    }
 }
 
-/// The WHERE clause and whether it needs the accounts table: `$1` is now, `$2` the agency,
-/// `$3` the search pattern (when there is a search).
-fn where_clause(query: &StatusQuery) -> (String, bool) {
-    let mut clause = String::from("i.inviter_agency = $2");
-    let mut needs_accounts = false;
-    if let Some(state) = query.status {
-        clause.push_str(&format!(" AND ({})", state_filter(state)));
-    }
-    if !query.search.is_empty() {
-        needs_accounts = true;
-        clause.push_str(
-            " AND (i.email_key LIKE $3 ESCAPE '\\' \
-             OR LOWER(a.first_name) LIKE $3 ESCAPE '\\' \
-             OR LOWER(a.last_name) LIKE $3 ESCAPE '\\' \
-             OR LOWER(a.first_name || ' ' || a.last_name) LIKE $3 ESCAPE '\\')",
-        );
-    }
-    (clause, needs_accounts)
-}
+const COLUMNS: &str = "i.id, i.email, a.first_name, a.last_name, i.kind, i.invitation_type, \
+     i.inviter_email, i.created_at, i.expires_at, i.seed_status, i.delivery";
+
+const ACCOUNTS: &str = "LEFT JOIN accounts a ON a.id = i.account_id";
 
 /// A page of the agency's invitations. `now` (Unix ms) decides what has expired.
 pub async fn list(
@@ -97,7 +126,9 @@ pub async fn list(
     now: i64,
 ) -> Result<StatusPage, sqlx::Error> {
     let agency = agency_of(officer);
-    let total = count(db, &agency, query, now).await?;
+    let version = version(db, officer).await?;
+    let selection = Selection::new(&agency, query, now);
+    let total = counted(db, &selection, &version).await?;
     let per_page = if StatusQuery::PAGE_SIZES.contains(&query.per_page) {
         query.per_page
     } else {
@@ -110,12 +141,12 @@ pub async fn list(
         ..query.clone()
     };
     let offset = i64::from(answered.page - 1) * i64::from(per_page);
-    let rows = rows(db, &agency, &answered, now, i64::from(per_page), offset).await?;
+    let rows = rows(db, &selection, &answered, i64::from(per_page), offset).await?;
     Ok(StatusPage {
         rows,
         total,
         query: answered,
-        version: version(db, officer).await?,
+        version,
     })
 }
 
@@ -128,54 +159,208 @@ pub async fn all(
     now: i64,
     limit: u32,
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
-    rows(db, &agency_of(officer), query, now, i64::from(limit), 0).await
+    let agency = agency_of(officer);
+    let selection = Selection::new(&agency, query, now);
+    rows(db, &selection, query, i64::from(limit), 0).await
 }
 
-async fn count(db: &Db, agency: &str, query: &StatusQuery, now: i64) -> Result<u64, sqlx::Error> {
-    let (clause, needs_accounts) = where_clause(query);
-    // `$1 = $1` uses the parameter "now" even when no status filter does, so that the same
-    // parameters fit every query.
-    let sql = format!(
-        "SELECT COUNT(*) FROM invitations i {} WHERE {clause} AND $1 = $1",
-        if needs_accounts { ACCOUNTS } else { "" }
-    );
-    let mut count = sqlx::query_scalar::<_, i64>(&sql).bind(now).bind(agency);
-    if !query.search.is_empty() {
-        count = count.bind(contains_pattern(&query.search));
+/// The number of rows a list matches, counted once and then kept (in [`CountCache`]) while
+/// it cannot have changed: the agency's version is the same and, for the filters that
+/// depend on time, no open invitation has expired since.
+async fn counted(db: &Db, selection: &Selection<'_>, version: &str) -> Result<u64, sqlx::Error> {
+    let key = CountKey {
+        agency: selection.agency.to_string(),
+        words: selection.words.clone(),
+        state: selection.state.map(AccountState::param),
+    };
+    if let Some(total) = db.counts().get(&key, version, selection.now) {
+        return Ok(total);
     }
-    Ok(u64::try_from(count.fetch_one(db.pool()).await?).unwrap_or(0))
+    let mut params = Params::default();
+    let clause = selection.clause(&mut params);
+    let sql = format!("SELECT COUNT(*) FROM invitations i WHERE {clause}");
+    let total = params
+        .bind_scalar(sqlx::query_scalar::<_, i64>(&sql))
+        .fetch_one(db.pool())
+        .await?;
+    let total = u64::try_from(total).unwrap_or(0);
+    let until = match selection.state {
+        Some(state) if depends_on_time(state) => {
+            next_expiry(db, selection.agency, selection.now).await?
+        }
+        _ => i64::MAX,
+    };
+    db.counts().put(key, version, selection.now, until, total);
+    Ok(total)
 }
 
-const ACCOUNTS: &str = "LEFT JOIN accounts a ON a.id = i.account_id";
+/// When the next open invitation of the agency expires (i64::MAX if none is open).
+async fn next_expiry(db: &Db, agency: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let mut next = i64::MAX;
+    // One look-up per status, each the first entry of a range of
+    // invitations_agency_open_expiry.
+    for status in ["invited", "created"] {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(expires_at) FROM invitations \
+             WHERE inviter_agency = $1 AND status = $2 AND expires_at > $3",
+        )
+        .bind(agency)
+        .bind(status)
+        .bind(now)
+        .fetch_one(db.pool())
+        .await?;
+        next = next.min(at.unwrap_or(i64::MAX));
+    }
+    Ok(next)
+}
+
+/// The counts of the status list, by agency, search and filter. An entry is used only while
+/// the agency's version is the one it was counted at, the clock is within
+/// `[counted at, next expiry)`, and for at most [`CountCache::MAX_AGE_MS`]: the version
+/// changes with every change to the agency's invitations (see [`version`]), and the age limit
+/// bounds what a change it cannot see (two changes to one row within a millisecond, a clock
+/// put back) could leave wrong. Each server instance keeps its own; the version is read from
+/// the database on every request, so instances never disagree for long.
+#[derive(Debug, Default)]
+pub struct CountCache {
+    entries: std::sync::Mutex<std::collections::HashMap<CountKey, Counted>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CountKey {
+    agency: String,
+    words: Vec<String>,
+    state: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+struct Counted {
+    version: String,
+    at: i64,
+    until: i64,
+    total: u64,
+}
+
+impl CountCache {
+    /// The most entries kept; past it the cache starts again empty.
+    const MAX_ENTRIES: usize = 10_000;
+    /// The longest an entry is used.
+    const MAX_AGE_MS: i64 = 30_000;
+
+    fn get(&self, key: &CountKey, version: &str, now: i64) -> Option<u64> {
+        let entries = self.entries.lock().ok()?;
+        let c = entries.get(key)?;
+        (c.version == version
+            && c.at <= now
+            && now < c.until
+            && now - c.at < Self::MAX_AGE_MS)
+            .then_some(c.total)
+    }
+
+    fn put(&self, key: CountKey, version: &str, at: i64, until: i64, total: u64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                Counted {
+                    version: version.to_string(),
+                    at,
+                    until,
+                    total,
+                },
+            );
+        }
+    }
+}
+
+/// The rank of a state in the sort by status: the order of `AccountState::ALL`.
+fn rank(state: AccountState) -> usize {
+    AccountState::ALL
+        .iter()
+        .position(|s| *s == state)
+        .unwrap_or(0)
+}
 
 async fn rows(
     db: &Db,
-    agency: &str,
+    selection: &Selection<'_>,
     query: &StatusQuery,
-    now: i64,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
-    let (clause, _) = where_clause(query);
-    let (limit_at, offset_at) = if query.search.is_empty() {
-        ("$3", "$4")
-    } else {
-        ("$4", "$5")
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let mut params = Params::default();
+    let sql = match (query.sort, selection.state) {
+        // By status, or by date within one filtered status: the page is merged from one
+        // index range per (stored status, condition), each read in date order and cut at
+        // the page's end, so no query sorts the whole agency.
+        (SortKey::Status, _) | (SortKey::InvitedOn, Some(_)) => {
+            let base = selection.base(&mut params);
+            let now = params.add(Param::Int(selection.now));
+            let keep = params.add(Param::Int(limit.saturating_add(offset)));
+            let (inner, outer) = if query.sort == SortKey::Status {
+                // Newest first within a state, whichever way the states go.
+                (
+                    "i.created_at DESC, i.id DESC".to_string(),
+                    format!("state_rank {dir}, created_at DESC, id DESC"),
+                )
+            } else {
+                (
+                    format!("i.created_at {dir}, i.id {dir}"),
+                    format!("created_at {dir}, id {dir}"),
+                )
+            };
+            let states = match selection.state {
+                Some(state) => vec![state],
+                None => AccountState::ALL.to_vec(),
+            };
+            let parts: Vec<String> = states
+                .into_iter()
+                .flat_map(|state| {
+                    branches(state)
+                        .iter()
+                        .map(move |b| (state, *b))
+                })
+                .enumerate()
+                .map(|(n, (state, branch))| {
+                    format!(
+                        "SELECT * FROM (SELECT {COLUMNS}, '{}' AS account_state, {} AS state_rank \
+                         FROM invitations i {ACCOUNTS} WHERE {base} AND {} \
+                         ORDER BY {inner} LIMIT {keep}) AS b{n}",
+                        state.param(),
+                        rank(state),
+                        branch_condition(branch, &now),
+                    )
+                })
+                .collect();
+            let limit = params.add(Param::Int(limit));
+            let offset = params.add(Param::Int(offset));
+            format!(
+                "SELECT * FROM ({}) AS merged ORDER BY {outer} LIMIT {limit} OFFSET {offset}",
+                parts.join(" UNION ALL ")
+            )
+        }
+        (sort, _) => {
+            let clause = selection.clause(&mut params);
+            let now = params.add(Param::Int(selection.now));
+            let state = account_state(&now);
+            let key = match sort {
+                SortKey::Email => "i.email_key",
+                SortKey::Name => "i.name_key",
+                _ => "i.created_at",
+            };
+            let limit = params.add(Param::Int(limit));
+            let offset = params.add(Param::Int(offset));
+            format!(
+                "SELECT {COLUMNS}, {state} AS account_state FROM invitations i {ACCOUNTS} \
+                 WHERE {clause} ORDER BY {key} {dir}, i.id {dir} LIMIT {limit} OFFSET {offset}"
+            )
+        }
     };
-    let sql = format!(
-        "SELECT i.id, i.email, a.first_name, a.last_name, i.kind, i.invitation_type, \
-         i.inviter_email, i.created_at, i.expires_at, {ACCOUNT_STATE} AS account_state, \
-         i.seed_status, i.delivery \
-         FROM invitations i {ACCOUNTS} WHERE {clause} \
-         ORDER BY {} LIMIT {limit_at} OFFSET {offset_at}",
-        order_by(query.sort, query.descending)
-    );
-    let mut rows = sqlx::query(&sql).bind(now).bind(agency);
-    if !query.search.is_empty() {
-        rows = rows.bind(contains_pattern(&query.search));
-    }
-    rows.bind(limit)
-        .bind(offset)
+    params
+        .bind(sqlx::query(&sql))
         .fetch_all(db.pool())
         .await?
         .iter()
@@ -204,47 +389,85 @@ fn status_row(row: &AnyRow) -> Result<StatusRow, sqlx::Error> {
 }
 
 /// Changes whenever an invitation of the officer's agency is added or changed: every change
-/// sets `updated_at` to the time of the change, and nothing is deleted. One index look-up
-/// (`invitations_agency_updated`).
+/// sets `updated_at` to the time of the change, and nothing is deleted. The latest
+/// `updated_at` and how many rows have it, so that a second change in the same millisecond
+/// to another row changes it too. Index look-ups only (`invitations_agency_updated`).
 pub async fn version(db: &Db, officer: &Email) -> Result<String, sqlx::Error> {
-    let latest: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(updated_at) FROM invitations WHERE inviter_agency = $1")
-            .bind(agency_of(officer))
-            .fetch_one(db.pool())
-            .await?;
-    Ok(latest.unwrap_or(0).to_string())
+    let row = sqlx::query(
+        "SELECT MAX(updated_at) AS latest, COUNT(*) AS changed FROM invitations \
+         WHERE inviter_agency = $1 AND updated_at = \
+         (SELECT MAX(updated_at) FROM invitations WHERE inviter_agency = $1)",
+    )
+    .bind(agency_of(officer))
+    .fetch_one(db.pool())
+    .await?;
+    let latest: Option<i64> = row.try_get("latest")?;
+    let changed: i64 = row.try_get("changed")?;
+    Ok(format!("{}.{changed}", latest.unwrap_or(0)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every stored row shows as exactly one state, whatever its status, expiry and delivery.
     #[test]
-    fn search_text_is_taken_literally() {
-        assert_eq!(contains_pattern("Tan"), "%tan%");
-        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
-
-    #[test]
-    fn every_sort_ends_with_the_id_so_pages_never_overlap() {
-        for key in SortKey::ALL {
-            for descending in [false, true] {
-                assert!(order_by(key, descending).ends_with(if descending {
-                    "i.id DESC"
-                } else {
-                    "i.id ASC"
-                }));
+    fn the_branches_of_the_states_cover_every_row_once() {
+        for status in ["invited", "created", "active", "revoked"] {
+            for expired in [false, true] {
+                for failed in [false, true] {
+                    let holds = |(s, open): (&str, Open)| {
+                        s == status
+                            && match open {
+                                Open::Any => true,
+                                Open::Current => !expired && !failed,
+                                Open::Expired => expired,
+                                Open::Failed => !expired && failed,
+                            }
+                    };
+                    let states: Vec<AccountState> = AccountState::ALL
+                        .into_iter()
+                        .filter(|s| branches(*s).iter().any(|b| holds(*b)))
+                        .collect();
+                    assert_eq!(states.len(), 1, "{status} {expired} {failed}: {states:?}");
+                    let n = branches(states[0]).iter().filter(|b| holds(**b)).count();
+                    assert_eq!(n, 1);
+                }
             }
         }
     }
 
     #[test]
     fn the_agency_is_always_in_the_where_clause() {
-        let (clause, _) = where_clause(&StatusQuery {
-            search: "x".into(),
-            status: Some(AccountState::Expired),
-            ..StatusQuery::default()
-        });
-        assert!(clause.starts_with("i.inviter_agency = $2 AND "));
+        let selection = Selection::new(
+            "agency.gov.sg",
+            &StatusQuery {
+                search: "x y".into(),
+                status: Some(AccountState::Expired),
+                ..StatusQuery::default()
+            },
+            0,
+        );
+        let clause = selection.clause(&mut Params::default());
+        assert!(clause.starts_with("i.inviter_agency = $1 AND "), "{clause}");
+        // Each word's term look-up is limited to the agency too.
+        assert_eq!(clause.matches("t.agency = $1").count(), 2, "{clause}");
+    }
+
+    #[test]
+    fn a_count_is_used_only_while_it_is_right() {
+        let cache = CountCache::default();
+        let key = CountKey {
+            agency: "a".into(),
+            words: vec![],
+            state: None,
+        };
+        cache.put(key.clone(), "5.1", 1_000, 9_000, 42);
+        assert_eq!(cache.get(&key, "5.1", 1_000), Some(42));
+        assert_eq!(cache.get(&key, "5.2", 1_000), None, "another version");
+        assert_eq!(cache.get(&key, "5.1", 9_000), None, "an invitation expired");
+        assert_eq!(cache.get(&key, "5.1", 999), None, "the clock went back");
+        cache.put(key.clone(), "5.1", 1_000, i64::MAX, 42);
+        assert_eq!(cache.get(&key, "5.1", 1_000 + CountCache::MAX_AGE_MS), None, "too old");
     }
 }

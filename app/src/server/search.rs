@@ -1,0 +1,401 @@
+//! Search and sort by name on the status list, from indexes rather than a scan of every
+//! invitation of the agency.
+//!
+//! Each invitation has search terms in `invitation_terms`: the words of its email address and
+//! of the person's names, lowercased, each with its suffixes that start after punctuation
+//! inside it ("wei.tan12@tech.gov.sg" gives "wei.tan12@tech.gov.sg", "tan12@tech.gov.sg" and
+//! the domain "tech.gov.sg"; "O'Brien" gives "o'brien" and "brien"). A search matches the
+//! invitations where every word typed is the start of one of their terms, as directory
+//! searches (Entra, Okta) do: "tan", "Mei Tan", "tan12@", "@acme.com" and the whole address
+//! all work. Each word is a range look-up on the terms index (`agency, term`).
+//!
+//! Terms are stored as bytes (`BYTEA`, which SQLite stores as a BLOB): a prefix is then the
+//! byte range `[word, word with its last byte plus one)` under every database collation. As
+//! text, a PostgreSQL database with a language collation (en_US) orders "ta.n" between "tan"
+//! and "tao".
+//!
+//! `invitations.name_key` ("tan mei ling": last name, then first, lowercased; empty while the
+//! names are unknown) gives the sort by name its index. Both are written with the invitation
+//! and again when the invitee signs up; `terms_version` marks rows written by older code, which
+//! [`backfill`] indexes at start-up.
+
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection, Row};
+
+use super::db::Db;
+
+/// Raised when the terms of a row change meaning; rows with a lower version are indexed
+/// again at start-up.
+pub(crate) const TERMS_VERSION: i64 = 1;
+
+/// At most this many words of a search are used.
+const MAX_WORDS: usize = 8;
+
+/// The lowercased sort key for the name: last name, then first name.
+pub(crate) fn name_key(first: Option<&str>, last: Option<&str>) -> String {
+    match (first, last) {
+        (None, None) => String::new(),
+        (first, last) => format!(
+            "{} {}",
+            last.unwrap_or_default().trim().to_lowercase(),
+            first.unwrap_or_default().trim().to_lowercase()
+        ),
+    }
+}
+
+/// The search terms of an invitation: from its email key (already lowercase) and the names.
+pub(crate) fn terms(email_key: &str, first: Option<&str>, last: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let email = email_key.trim().to_lowercase();
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email.as_str(), ""));
+    push_with_suffixes(&mut out, &email, local.len());
+    if !domain.is_empty() {
+        out.push(domain.to_string());
+    }
+    for name in [first, last].into_iter().flatten() {
+        for word in name.to_lowercase().split_whitespace() {
+            push_with_suffixes(&mut out, word, word.len());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `word`, and each suffix of it that starts after punctuation within its first `within`
+/// bytes.
+fn push_with_suffixes(out: &mut Vec<String>, word: &str, within: usize) {
+    if word.is_empty() {
+        return;
+    }
+    out.push(word.to_string());
+    let mut after_punctuation = false;
+    for (at, c) in word.char_indices() {
+        if at >= within {
+            break;
+        }
+        if c.is_alphanumeric() {
+            if after_punctuation && at > 0 {
+                out.push(word[at..].to_string());
+            }
+            after_punctuation = false;
+        } else {
+            after_punctuation = true;
+        }
+    }
+}
+
+/// The words of a search as the terms are written: lowercased, split at white space, with
+/// punctuation before a word's first letter or digit left off ("@acme.com" looks for the
+/// domain). At most [`MAX_WORDS`], each once.
+pub(crate) fn words(search: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in search.to_lowercase().split_whitespace() {
+        let trimmed = raw.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let word = if trimmed.is_empty() { raw } else { trimmed };
+        if !out.iter().any(|w| w == word) {
+            out.push(word.to_string());
+        }
+        if out.len() == MAX_WORDS {
+            break;
+        }
+    }
+    out
+}
+
+/// The byte range of the terms that start with `word`: `[word, upper)`.
+pub(crate) fn prefix_range(word: &str) -> (Vec<u8>, Vec<u8>) {
+    let low = word.as_bytes().to_vec();
+    let mut high = low.clone();
+    // UTF-8 never has a 0xFF byte, so the last byte can always go up by one.
+    if let Some(last) = high.last_mut() {
+        *last = last.saturating_add(1);
+    }
+    (low, high)
+}
+
+/// Writes the terms of a new invitation (no terms yet).
+pub(crate) async fn insert_terms(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    agency: &str,
+    terms: &[String],
+) -> sqlx::Result<()> {
+    let rows: Vec<TermRow> = terms
+        .iter()
+        .map(|term| TermRow {
+            agency,
+            term,
+            invitation_id,
+        })
+        .collect();
+    insert_term_rows(conn, &rows).await
+}
+
+struct TermRow<'a> {
+    agency: &'a str,
+    term: &'a str,
+    invitation_id: &'a str,
+}
+
+/// Writes terms, a few hundred per statement.
+async fn insert_term_rows(conn: &mut AnyConnection, rows: &[TermRow<'_>]) -> sqlx::Result<()> {
+    for chunk in rows.chunks(300) {
+        let mut params = Params::default();
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|r| {
+                format!(
+                    "({}, {}, {})",
+                    params.add(Param::Text(r.agency.to_string())),
+                    params.add(Param::Bytes(r.term.as_bytes().to_vec())),
+                    params.add(Param::Text(r.invitation_id.to_string())),
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO invitation_terms (agency, term, invitation_id) VALUES {}",
+            values.join(", ")
+        );
+        params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One invitation to index again: its id, agency, email key and the names when known.
+struct Indexing {
+    id: String,
+    agency: String,
+    email_key: String,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+/// Replaces the terms, name key and terms version of `invitations`.
+async fn replace(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
+    if invitations.is_empty() {
+        return Ok(());
+    }
+    let mut params = Params::default();
+    let ids: Vec<String> = invitations
+        .iter()
+        .map(|i| params.add(Param::Text(i.id.clone())))
+        .collect();
+    let sql = format!(
+        "DELETE FROM invitation_terms WHERE invitation_id IN ({})",
+        ids.join(", ")
+    );
+    params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+    let terms: Vec<(usize, Vec<String>)> = invitations
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (n, terms(&i.email_key, i.first.as_deref(), i.last.as_deref())))
+        .collect();
+    let rows: Vec<TermRow> = terms
+        .iter()
+        .flat_map(|(n, terms)| {
+            let i = &invitations[*n];
+            terms.iter().map(move |term| TermRow {
+                agency: &i.agency,
+                term,
+                invitation_id: &i.id,
+            })
+        })
+        .collect();
+    insert_term_rows(conn, &rows).await?;
+    for i in invitations {
+        sqlx::query("UPDATE invitations SET name_key = $1, terms_version = $2 WHERE id = $3")
+            .bind(name_key(i.first.as_deref(), i.last.as_deref()))
+            .bind(TERMS_VERSION)
+            .bind(&i.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Indexes an invitation again once the person's names are known (they signed up).
+pub(crate) async fn reindex(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    first: Option<&str>,
+    last: Option<&str>,
+) -> sqlx::Result<()> {
+    let row = sqlx::query("SELECT inviter_agency, email_key FROM invitations WHERE id = $1")
+        .bind(invitation_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let invitation = Indexing {
+        id: invitation_id.to_string(),
+        agency: row.try_get("inviter_agency")?,
+        email_key: row.try_get("email_key")?,
+        first: first.map(str::to_string),
+        last: last.map(str::to_string),
+    };
+    replace(conn, &[invitation]).await
+}
+
+/// Indexes every invitation written before search terms existed (or by older terms code),
+/// 500 per transaction. Returns how many.
+pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
+    let mut done = 0u64;
+    loop {
+        let mut tx = db.pool().begin().await?;
+        let invitations = sqlx::query(
+            "SELECT i.id, i.inviter_agency, i.email_key, a.first_name, a.last_name \
+             FROM invitations i LEFT JOIN accounts a ON a.id = i.account_id \
+             WHERE i.terms_version < $1 LIMIT 500",
+        )
+        .bind(TERMS_VERSION)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Indexing {
+                id: row.try_get("id")?,
+                agency: row.try_get("inviter_agency")?,
+                email_key: row.try_get("email_key")?,
+                first: row.try_get("first_name")?,
+                last: row.try_get("last_name")?,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+        if invitations.is_empty() {
+            return Ok(done);
+        }
+        replace(&mut tx, &invitations).await?;
+        tx.commit().await?;
+        done += invitations.len() as u64;
+    }
+}
+
+/// A query's SQL and its parameters, numbered as they are added.
+#[derive(Default)]
+pub(crate) struct Params {
+    values: Vec<Param>,
+}
+
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Params {
+    /// Adds a parameter and gives its placeholder ("$3").
+    pub(crate) fn add(&mut self, value: Param) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    pub(crate) fn bind<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.clone()),
+                Param::Bytes(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+
+    pub(crate) fn bind_scalar<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.clone()),
+                Param::Bytes(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
+
+/// The condition that `words` (from [`words`]) all match an invitation `i` of the agency
+/// whose placeholder is `agency`.
+pub(crate) fn matches(words: &[String], agency: &str, params: &mut Params) -> String {
+    words
+        .iter()
+        .map(|word| {
+            let (low, high) = prefix_range(word);
+            let low = params.add(Param::Bytes(low));
+            let high = params.add(Param::Bytes(high));
+            format!(
+                "i.id IN (SELECT t.invitation_id FROM invitation_terms t \
+                 WHERE t.agency = {agency} AND t.term >= {low} AND t.term < {high})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(terms: &[String], word: &str) -> bool {
+        let (low, high) = prefix_range(word);
+        terms
+            .iter()
+            .any(|t| t.as_bytes() >= low.as_slice() && t.as_bytes() < high.as_slice())
+    }
+
+    #[test]
+    fn words_of_the_address_and_names_are_terms() {
+        let t = terms("wei.tan12@tech.gov.sg", Some("Mei Ling"), Some("O'Brien"));
+        for word in [
+            "wei.tan12@tech.gov.sg",
+            "tan12@",
+            "tech.gov",
+            "mei",
+            "ling",
+            "o'b",
+            "brien",
+        ] {
+            assert!(has(&t, word), "{word} in {t:?}");
+        }
+        // Inside a word, or a part of the agency's domain: not a term.
+        for word in ["an12", "gov.sg", "ei", "rien"] {
+            assert!(!has(&t, word), "{word} in {t:?}");
+        }
+    }
+
+    #[test]
+    fn a_search_is_lowercased_split_and_trimmed_of_leading_punctuation() {
+        assert_eq!(words("  Mei   TAN mei "), ["mei", "tan"]);
+        assert_eq!(words("@acme.com"), ["acme.com"]);
+        assert_eq!(words("%"), ["%"]);
+        assert!(words("   ").is_empty());
+        assert_eq!(words("a b c d e f g h i j").len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_words_that_start_with_it() {
+        let (low, high) = prefix_range("tan");
+        for (word, inside) in [
+            ("tan", true),
+            ("tan.x", true),
+            ("tanaka", true),
+            ("ta.n", false),
+            ("tao", false),
+            ("taм", false),
+        ] {
+            let b = word.as_bytes();
+            assert_eq!(b >= low.as_slice() && b < high.as_slice(), inside, "{word}");
+        }
+        let (low, high) = prefix_range("é");
+        assert!("éa".as_bytes() >= low.as_slice() && "éa".as_bytes() < high.as_slice());
+    }
+
+    #[test]
+    fn the_name_key_sorts_by_last_name_then_first() {
+        assert_eq!(name_key(Some("Mei Ling"), Some("Tan")), "tan mei ling");
+        assert_eq!(name_key(None, None), "");
+    }
+}
