@@ -11,6 +11,7 @@
 //! worksheets are read with calamine's streaming reader, one cell at a time.
 
 mod columns;
+mod records;
 mod table;
 mod text;
 mod xlsx;

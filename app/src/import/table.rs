@@ -4,6 +4,7 @@
 //! Rows are pushed one at a time (an xlsx is streamed), so only the header search window and
 //! the matched columns of the users' rows are ever kept.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::{ImportError, ImportedRow, COLUMNS};
@@ -19,17 +20,38 @@ pub(crate) const MAX_HEADER_COLUMNS: usize = 1024;
 
 /// One row as read: its row number (1-based, as the user sees it), its non-empty cells
 /// (0-based column, trimmed text) among the columns the assembler keeps, and whether it has a
-/// value in a column that was not kept.
+/// value in a column that was not kept. The text may be borrowed from the file: it is copied
+/// once, into the user's `RawAccount`. A reader fills one `Row` and reuses it (and its
+/// vector) for every row.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Row {
+pub(crate) struct Row<'a> {
     pub line: usize,
-    pub cells: Vec<(usize, String)>,
+    pub cells: Vec<(usize, Cow<'a, str>)>,
     pub other_data: bool,
 }
 
-impl Row {
+impl Row<'_> {
     fn has_data(&self) -> bool {
         self.other_data || !self.cells.is_empty()
+    }
+
+    /// Empties the row for the next one, keeping its vector.
+    pub(crate) fn clear(&mut self) {
+        self.cells.clear();
+        self.other_data = false;
+    }
+
+    /// A copy that owns its text (for the header search window).
+    fn to_owned_row(&self) -> Row<'static> {
+        Row {
+            line: self.line,
+            cells: self
+                .cells
+                .iter()
+                .map(|(c, t)| (*c, Cow::Owned(t.to_string())))
+                .collect(),
+            other_data: self.other_data,
+        }
     }
 }
 
@@ -48,6 +70,9 @@ pub(crate) struct Header {
     /// For each of `COLUMNS`, the column of the file that fills it.
     pub fields: [Option<usize>; COLUMNS.len()],
     pub notices: Vec<String>,
+    /// The other way round: for each column of the file up to the last one matched, the index
+    /// in `COLUMNS` of the field it fills.
+    field_of: Vec<Option<usize>>,
 }
 
 impl Header {
@@ -57,7 +82,12 @@ impl Header {
     }
 
     fn keeps(&self, column: usize) -> bool {
-        self.fields.contains(&Some(column))
+        self.field(column).is_some()
+    }
+
+    /// The index in `COLUMNS` of the field that `column` fills.
+    fn field(&self, column: usize) -> Option<usize> {
+        self.field_of.get(column).copied().flatten()
     }
 
     /// Whether the file has a column for `field`.
@@ -79,7 +109,7 @@ impl Header {
     }
 
     /// Matches a row's cells against the template's headers and aliases.
-    pub(crate) fn match_row(line: usize, cells: &[(usize, String)]) -> Header {
+    pub(crate) fn match_row(line: usize, cells: &[(usize, Cow<'_, str>)]) -> Header {
         let mut fields = [None; COLUMNS.len()];
         let mut unknown: Vec<&str> = Vec::new();
         let mut duplicates: Vec<(usize, usize, usize)> = Vec::new();
@@ -94,7 +124,7 @@ impl Header {
                     Some(first) => duplicates.push((field, first, *column)),
                 },
                 None => {
-                    if !unknown.contains(&text.as_str()) {
+                    if !unknown.contains(&text.as_ref()) {
                         unknown.push(text);
                     }
                 }
@@ -116,10 +146,18 @@ impl Header {
                 column_letter(first),
             ));
         }
+        let width = fields.iter().flatten().max().map_or(0, |c| c + 1);
+        let mut field_of = vec![None; width];
+        for (field, column) in fields.iter().enumerate() {
+            if let Some(slot) = column.and_then(|c| field_of.get_mut(c)) {
+                *slot = Some(field);
+            }
+        }
         Header {
             line,
             fields,
             notices,
+            field_of,
         }
     }
 }
@@ -174,12 +212,14 @@ fn list_some(items: &[&str], max: usize) -> String {
 /// Takes rows in the file's order and makes the users' rows.
 pub(crate) struct Assembler {
     max_rows: usize,
+    /// How many users the file may hold, if the reader can tell (room is made for them).
+    rows_hint: usize,
     state: State,
 }
 
 enum State {
     /// Looking for the header among the first non-blank rows.
-    Searching(Vec<Row>),
+    Searching(Vec<Row<'static>>),
     Reading(Box<Reading>),
 }
 
@@ -206,8 +246,15 @@ impl Assembler {
     pub(crate) fn new(max_rows: usize) -> Self {
         Assembler {
             max_rows,
+            rows_hint: 0,
             state: State::Searching(Vec::new()),
         }
+    }
+
+    /// Tells how many users the file may hold at most (a CSV's number of lines), so that room
+    /// for them is made once. Never more than `max_rows` is made.
+    pub(crate) fn expect_rows(&mut self, rows: usize) {
+        self.rows_hint = rows.min(self.max_rows);
     }
 
     /// Whether cells of `column` are wanted: every column while looking for the header (up to
@@ -251,14 +298,15 @@ impl Assembler {
         }
     }
 
-    /// Takes the next row.
-    pub(crate) fn push(&mut self, row: Row) -> Result<(), ImportError> {
+    /// Takes the next row. Its cells may be taken (left empty); `row.clear()` readies it for
+    /// the next one.
+    pub(crate) fn push(&mut self, row: &mut Row<'_>) -> Result<(), ImportError> {
         match &mut self.state {
             State::Searching(window) => {
                 if !row.has_data() {
                     return Ok(());
                 }
-                window.push(row);
+                window.push(row.to_owned_row());
                 if window.len() >= HEADER_WINDOW {
                     self.resolve_header()?;
                 }
@@ -296,7 +344,7 @@ impl Assembler {
             header,
             first_line,
             last_line,
-            rows: Vec::new(),
+            rows: Vec::with_capacity(self.rows_hint),
             blank: 0,
             blank_lines: Vec::new(),
             pending_blank: 0,
@@ -308,12 +356,12 @@ impl Assembler {
             let before = row.cells.len();
             row.cells.retain(|(c, _)| header.keeps(*c));
             row.other_data |= row.cells.len() < before;
-            self.push_data(row)?;
+            self.push_data(&mut row)?;
         }
         Ok(())
     }
 
-    fn push_data(&mut self, mut row: Row) -> Result<(), ImportError> {
+    fn push_data(&mut self, row: &mut Row<'_>) -> Result<(), ImportError> {
         let max_rows = self.max_rows;
         let State::Reading(r) = &mut self.state else {
             return Ok(());
@@ -334,17 +382,17 @@ impl Assembler {
         r.last_line = r.last_line.max(row.line);
         let mut raw = RawAccount::default();
         let mut any = false;
-        for (field, column) in COLUMNS.iter().zip(r.header.fields.iter()) {
-            let Some(column) = column else { continue };
-            let Some((_, text)) = row.cells.iter_mut().find(|(c, _)| c == column) else {
+        for (column, text) in row.cells.iter_mut() {
+            let Some(field) = r.header.field(*column) else {
                 continue;
             };
             if text.is_empty() {
                 continue;
             }
             any = true;
-            if let Some(slot) = field_mut(&mut raw, field.field) {
-                *slot = std::mem::take(text);
+            if let Some(slot) = field_mut(&mut raw, field) {
+                // Each column fills one field, and each field has one column.
+                *slot = std::mem::take(text).into_owned();
             }
         }
         if !any {
@@ -439,18 +487,19 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-/// The `RawAccount` field named `name`.
-fn field_mut<'a>(raw: &'a mut RawAccount, name: &str) -> Option<&'a mut String> {
-    Some(match name {
-        "email" => &mut raw.email,
-        "username" => &mut raw.username,
-        "first_name" => &mut raw.first_name,
-        "last_name" => &mut raw.last_name,
-        "contact_number" => &mut raw.contact_number,
-        "organisation" => &mut raw.organisation,
-        "department" => &mut raw.department,
-        "seed_required" => &mut raw.seed_required,
-        "reason" => &mut raw.reason,
+/// The `RawAccount` field of `COLUMNS[field]` (by index: this runs for every cell; the test
+/// `each_column_fills_its_own_field` checks the order against `COLUMNS`).
+pub(super) fn field_mut(raw: &mut RawAccount, field: usize) -> Option<&mut String> {
+    Some(match field {
+        0 => &mut raw.email,
+        1 => &mut raw.username,
+        2 => &mut raw.first_name,
+        3 => &mut raw.last_name,
+        4 => &mut raw.contact_number,
+        5 => &mut raw.organisation,
+        6 => &mut raw.department,
+        7 => &mut raw.seed_required,
+        8 => &mut raw.reason,
         _ => return None,
     })
 }

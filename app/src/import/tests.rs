@@ -69,6 +69,17 @@ fn csv(lines: &[&str]) -> Vec<u8> {
 // Columns
 
 #[test]
+fn each_column_fills_its_own_field() {
+    for (index, column) in COLUMNS.iter().enumerate() {
+        let mut raw = crate::domain::RawAccount::default();
+        *table::field_mut(&mut raw, index).expect("a field") = "x".into();
+        let json = serde_json::to_value(&raw).expect("json");
+        assert_eq!(json[column.field], "x", "{}", column.field);
+    }
+    assert!(table::field_mut(&mut crate::domain::RawAccount::default(), COLUMNS.len()).is_none());
+}
+
+#[test]
 fn normalised_headers_and_aliases_are_unique_across_columns() {
     let mut seen: Vec<(String, &str)> = Vec::new();
     for column in COLUMNS {
@@ -1283,5 +1294,88 @@ proptest! {
         }
         let bytes = zip_parts(&parts, CompressionMethod::Deflated);
         let _ = parse(&bytes, "x.xlsx", &Limits::default());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The record splitter against the csv crate
+
+/// Records and row numbers as the csv crate reads them, row numbers worked out from the
+/// reader's positions (how `text::read` did it before it had its own splitter).
+fn csv_crate_records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let bytes = text.as_bytes();
+    let mut record = csv::StringRecord::new();
+    let mut out = Vec::new();
+    let mut counted_to = 0;
+    let mut breaks = 0;
+    let mut embedded = 0;
+    while reader.read_record(&mut record).expect("csv") {
+        let from = usize::try_from(record.position().expect("position").byte()).expect("usize");
+        let start = from
+            + bytes[from..]
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+        breaks += records::line_breaks(&bytes[counted_to..start]);
+        counted_to = start;
+        let line = 1 + breaks - embedded;
+        embedded += record
+            .iter()
+            .map(|f| records::line_breaks(f.as_bytes()))
+            .sum::<usize>();
+        out.push((line, record.iter().map(str::to_string).collect()));
+    }
+    out
+}
+
+fn our_records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
+    let mut records = records::Records::new(text, delimiter);
+    let mut cells = Vec::new();
+    let mut out = Vec::new();
+    while let Some(line) = records.next_into(&mut cells) {
+        out.push((line, cells.iter().map(|c| c.to_string()).collect()));
+    }
+    out
+}
+
+#[test]
+fn records_split_as_the_csv_crate_splits_them() {
+    for text in [
+        "",
+        "\r\n\n",
+        "a,b\r\nc",
+        "a,\"b\"\"c\",\"d\ne\"x,f\n\n\"unclosed,\r\n",
+        "\"\"\"\",\"\",a\"b\"\r\r\n,",
+        "\u{FEFF}a,b\nc",
+        "\"a\r\"\n\"b\"\"\r\n\"",
+    ] {
+        for delimiter in [b',', b';', b'\t'] {
+            assert_eq!(
+                our_records(text, delimiter),
+                csv_crate_records(text, delimiter),
+                "{text:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn records_split_as_the_csv_crate_splits_random_text(
+        pieces in prop::collection::vec(
+            prop::sample::select(vec!["a", "é", "\"", "\"\"", ",", ";", "\t", "\r", "\n", "\r\n", " ", "xy"]),
+            0..60,
+        ),
+        delimiter in prop::sample::select(vec![b',', b';', b'\t', b'a']),
+    ) {
+        let text: String = pieces.concat();
+        prop_assert_eq!(our_records(&text, delimiter), csv_crate_records(&text, delimiter));
     }
 }

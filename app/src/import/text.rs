@@ -4,14 +4,16 @@
 //! are valid UTF-8, else Windows-1252 (what Excel on Windows writes for "CSV (Comma
 //! delimited)"). The delimiter (comma, semicolon or tab) is the one under which the header
 //! row matches the most template columns; on a tie, the one that splits the first rows into
-//! the most fields. Excel's `sep=;` first line is obeyed.
+//! the most fields. Excel's `sep=;` first line is obeyed. Records are split as the csv crate
+//! splits them (see `records`), without copying a cell until it goes into a user's row.
 
 use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
+use super::records::Records;
 use super::table::{Assembler, Header, Row, HEADER_WINDOW};
-use super::{ImportError, Limits, Sheet, COLUMNS};
+use super::{ImportError, Limits, Sheet};
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
@@ -138,14 +140,6 @@ fn strip_sep_line(text: &str) -> (&str, Option<u8>) {
     }
 }
 
-fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes())
-}
-
 /// The delimiter under which the first rows have the best header.
 fn choose_delimiter(text: &str, kind: &str) -> u8 {
     let mut order = DELIMITERS;
@@ -154,21 +148,20 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
         order = [b'\t', b',', b';'];
     }
     let mut best: Option<(usize, usize, u8)> = None;
+    let mut record = Vec::new();
     for delimiter in order {
-        let mut reader = reader(text, delimiter);
-        let mut record = csv::ByteRecord::new();
+        let mut records = Records::new(text, delimiter);
         let mut score = 0;
         let mut fields = 0;
         let mut rows = 0;
         while rows < HEADER_WINDOW {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) | Err(_) => break,
+            if records.next_into(&mut record).is_none() {
+                break;
             }
-            let cells: Vec<(usize, String)> = record
+            let cells: Vec<(usize, Cow<'_, str>)> = record
                 .iter()
                 .enumerate()
-                .map(|(i, f)| (i, String::from_utf8_lossy(f).trim().to_string()))
+                .map(|(i, f)| (i, Cow::Borrowed(f.trim())))
                 .filter(|(_, f)| !f.is_empty())
                 .collect();
             // Counted on blank rows too: ",,," is a blank row of four fields, not a cell.
@@ -188,89 +181,63 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
 
 /// Reads every record into the assembler.
 fn read(text: &str, delimiter: u8, max_rows: usize) -> Result<super::table::Table, ImportError> {
-    let mut reader = reader(text, delimiter);
-    // StringRecord: each record's UTF-8 is checked once, as a whole (it always passes: the
-    // text is UTF-8 and the csv crate splits it at ASCII bytes).
-    let mut record = csv::StringRecord::new();
+    let mut records = Records::new(text, delimiter);
+    let mut record = Vec::new();
     let mut assembler = Assembler::new(max_rows);
-    // The row a user sees is 1 + the line breaks before the record, less those inside quoted
-    // cells. The csv crate counts every LF it reads, but a record's position is where the
-    // reader began, before the blank lines it skipped; and it does not count a lone CR (old
-    // Mac line ends) at all. So: its count plus the LFs skipped, unless the text has a lone
-    // CR, when every byte is counted here.
-    let bytes = text.as_bytes();
-    let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
-    let mut counted_to = 0usize;
-    let mut breaks = 0usize;
-    let mut embedded_breaks = 0usize;
-    let mut previous = 0usize;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) => return Err(ImportError::NotText),
-        }
-        let line = match record.position() {
-            Some(position) => {
-                // The position is where the reader began: before any blank lines it skipped.
-                let from = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-                let start = bytes
-                    .get(from..)
-                    .map_or(bytes.len(), |rest| {
-                        from + rest
-                            .iter()
-                            .take_while(|b| matches!(b, b'\r' | b'\n'))
-                            .count()
-                    })
-                    .max(counted_to);
-                if lone_cr {
-                    breaks += line_breaks(bytes.get(counted_to..start).unwrap_or_default());
-                } else {
-                    let skipped = bytes.get(from..start).unwrap_or_default();
-                    breaks = usize::try_from(position.line().saturating_sub(1))
-                        .unwrap_or(usize::MAX)
-                        .saturating_add(memchr::memchr_iter(b'\n', skipped).count());
-                }
-                counted_to = start;
-                (1 + breaks).saturating_sub(embedded_breaks)
-            }
-            None => previous + 1,
-        }
-        .max(previous + 1);
-        previous = line;
-        embedded_breaks += if lone_cr {
-            // Field by field: a CR ending one cell and an LF starting the next are two breaks.
-            record.iter().map(|f| line_breaks(f.as_bytes())).sum()
-        } else {
-            memchr::memchr_iter(b'\n', record.as_slice().as_bytes()).count()
-        };
-        let mut row = Row {
-            line,
-            cells: Vec::with_capacity(record.len().min(COLUMNS.len())),
-            ..Row::default()
-        };
-        for (column, text) in record.iter().enumerate() {
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            if assembler.keeps(column) {
-                row.cells.push((column, text.to_string()));
-            } else {
-                row.other_data = true;
-            }
-        }
-        assembler.push(row)?;
-    }
+    let mut row = Row::default();
+    while read_row(&mut records, &mut record, &mut row, &mut assembler)? {}
     assembler.finish()
 }
 
-/// Line breaks in `bytes`: CRLF, LF or a lone CR. (Every byte of the file passes through here,
-/// so it uses memchr's word-at-a-time search rather than a byte loop.)
-fn line_breaks(bytes: &[u8]) -> usize {
-    let lf = memchr::memchr_iter(b'\n', bytes).count();
-    let lone_cr = memchr::memchr_iter(b'\r', bytes)
-        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
-        .count();
-    lf + lone_cr
+/// Reads the next record into the assembler; `false` at the end of the text.
+///
+/// A function called once a row rather than the body of one long loop: the browser's wasm
+/// engine starts every function as quickly compiled baseline code and swaps in its optimised
+/// code only when the function is next called, so the work of a row must be a call of its
+/// own to run optimised from the first file on (inlined into a loop that runs once per file,
+/// it ran at baseline speed for the first several files).
+#[inline(never)]
+fn read_row<'a>(
+    records: &mut Records<'a>,
+    record: &mut Vec<Cow<'a, str>>,
+    row: &mut Row<'a>,
+    assembler: &mut Assembler,
+) -> Result<bool, ImportError> {
+    let Some(line) = records.next_into(record) else {
+        return Ok(false);
+    };
+    row.clear();
+    row.line = line;
+    for (column, text) in record.drain(..).enumerate() {
+        let text = trim(text);
+        if text.is_empty() {
+            continue;
+        }
+        if assembler.keeps(column) {
+            row.cells.push((column, text));
+        } else {
+            row.other_data = true;
+        }
+    }
+    assembler.push(row)?;
+    Ok(true)
+}
+
+/// A cell without the white space around it, still borrowed from the text if it was.
+fn trim(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(t) => Cow::Borrowed(trim_str(t)),
+        Cow::Owned(t) if t.trim().len() == t.len() => Cow::Owned(t),
+        Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
+    }
+}
+
+/// `str::trim`, quicker for the usual cell that starts and ends with a visible ASCII
+/// character (nothing to trim).
+fn trim_str(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }

@@ -14,9 +14,12 @@
 //! #693: a 1.5 KB file declaring `A1:XFD1048576` asks for hundreds of GB). Only the cells of
 //! the matched columns are kept, and a value beyond the rows a file may use stops the reading.
 
+use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
-use calamine::{DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use calamine::{
+    Cell, DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx, XlsxCellReader, XlsxError,
+};
 use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
@@ -109,18 +112,21 @@ fn read_sheet(
         Err(e) => return Err(calamine_error(&e)),
     };
     let mut assembler = Assembler::new(limits.max_rows);
+    // The rows the sheet declares it spans (only a hint: never more than `max_rows` is made).
+    let dimensions = cells.dimensions();
+    assembler.expect_rows(dimensions.end.0.saturating_sub(dimensions.start.0) as usize);
     let mut decided = !choose;
-    let mut row = Row::default();
+    let mut row = Row {
+        cells: Vec::with_capacity(COLUMNS.len()),
+        ..Row::default()
+    };
     let mut current: Option<u32> = None;
-    while let Some(cell) = cells.next_cell().map_err(|e| calamine_error(&e))? {
+    while let Some(cell) = next_cell(&mut cells)? {
         let (r, c) = cell.get_position();
         if current != Some(r) {
             if current.is_some() {
-                let next = Row {
-                    cells: Vec::with_capacity(COLUMNS.len()),
-                    ..Row::default()
-                };
-                assembler.push(std::mem::replace(&mut row, next))?;
+                assembler.push(&mut row)?;
+                row.clear();
                 if !decided && assembler.header_found() {
                     decided = true;
                     if !assembler.header().is_some_and(|h| h.has("email")) {
@@ -138,19 +144,28 @@ fn read_sheet(
         assembler.check_row_number(row.line)?;
         let column = c as usize;
         if assembler.keeps(column) {
-            row.cells.push((column, cell_text(value)));
+            row.cells.push((column, Cow::Owned(cell_text(value))));
         } else {
             row.other_data = true;
         }
     }
     drop(cells);
     if current.is_some() {
-        assembler.push(row)?;
+        assembler.push(&mut row)?;
     }
     if !decided && !assembler.settle_header()?.is_some_and(|h| h.has("email")) {
         return Ok(Outcome::NotThisSheet(refusal(assembler)));
     }
     assembler.finish().map(Outcome::Read)
+}
+
+/// The next cell of a sheet. A function of its own, called once a cell, so that the
+/// browser's wasm engine runs it optimised from the first file on (see `text::read_row`).
+#[inline(never)]
+fn next_cell<'a>(
+    cells: &mut XlsxCellReader<'a, Cursor<&[u8]>>,
+) -> Result<Option<Cell<DataRef<'a>>>, ImportError> {
+    cells.next_cell().map_err(|e| calamine_error(&e))
 }
 
 /// What finishing a sheet without an email column would say.
@@ -447,17 +462,17 @@ fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
         let window = after_open
             .get(..after_open.len().min(TAG_MAX + 1))
             .unwrap_or_default();
+        // A plain loop: these tags are short (`<c r="A2" t="s">`), too short for memchr.
         let mut quote: Option<u8> = None;
         let mut close = None;
-        for i in memchr::memchr3_iter(b'>', b'"', b'\'', window) {
-            let b = window.get(i).copied().unwrap_or_default();
-            match (quote, b) {
-                (None, b'>') => {
+        for (i, &b) in window.iter().enumerate() {
+            match quote {
+                None if b == b'>' => {
                     close = Some(i);
                     break;
                 }
-                (None, _) => quote = Some(b),
-                (Some(q), _) if b == q => quote = None,
+                None if b == b'"' || b == b'\'' => quote = Some(b),
+                Some(q) if b == q => quote = None,
                 _ => {}
             }
         }
