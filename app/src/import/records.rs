@@ -81,7 +81,7 @@ impl<'a> Records<'a> {
                 self.text.get(from..self.at).unwrap_or_default(),
             ));
         } else {
-            self.at = self.quoted_record(start, cells);
+            self.at = self.quoted_record(start, start + line_len, cells);
         }
         self.line = if self.line == 0 {
             breaks.saturating_add(1)
@@ -93,36 +93,52 @@ impl<'a> Records<'a> {
     }
 
     /// Reads a record that has a `"` on its first line, cell by cell; returns where it ends.
-    fn quoted_record(&self, mut at: usize, cells: &mut Vec<Cow<'a, str>>) -> usize {
+    /// `line_end` is where that line ends (its CR or LF, or the end of the text).
+    fn quoted_record(
+        &self,
+        mut at: usize,
+        mut line_end: usize,
+        cells: &mut Vec<Cow<'a, str>>,
+    ) -> usize {
         let bytes = self.text.as_bytes();
-        let len = bytes.len();
         loop {
             let (cell, end) = if bytes.get(at) == Some(&b'"') {
-                self.quoted_cell(at + 1)
+                let (cell, end, next_line_end) = self.quoted_cell(at + 1, line_end);
+                line_end = next_line_end;
+                (cell, end)
             } else {
-                let (cell, end) = self.plain(at);
-                (Cow::Borrowed(cell), end)
+                let end = self.plain_end(at, line_end);
+                (
+                    Cow::Borrowed(self.text.get(at..end).unwrap_or_default()),
+                    end,
+                )
             };
             cells.push(cell);
             match bytes.get(end) {
                 Some(&b) if b == self.delimiter => at = end + 1,
-                // A line end, or the end of the text (`end` == `len`).
-                _ => return end.min(len),
+                // A line end, or the end of the text (`end` == its length).
+                _ => return end.min(bytes.len()),
             }
         }
     }
 
-    /// The text from `at` up to the next delimiter or line end (or the end of the text), and
-    /// where it ends.
-    fn plain(&self, at: usize) -> (&'a str, usize) {
-        let rest = self.text.as_bytes().get(at..).unwrap_or_default();
-        let end = at + memchr::memchr3(self.delimiter, b'\r', b'\n', rest).unwrap_or(rest.len());
-        (self.text.get(at..end).unwrap_or_default(), end)
+    /// Where unquoted text from `at` ends: at the next delimiter, else at `line_end` (the
+    /// first CR or LF from `at` on, or the end of the text).
+    fn plain_end(&self, at: usize, line_end: usize) -> usize {
+        let text = self.text.as_bytes().get(at..line_end).unwrap_or_default();
+        at + memchr::memchr(self.delimiter, text).unwrap_or(text.len())
     }
 
-    /// A quoted cell whose text starts at `at` (just after the opening quote): its text, and
-    /// where it ends (at a delimiter, a line end or the end of the text).
-    fn quoted_cell(&self, mut at: usize) -> (Cow<'a, str>, usize) {
+    /// The first CR or LF from `at` on, or the end of the text.
+    fn line_end(&self, at: usize) -> usize {
+        let rest = self.text.as_bytes().get(at..).unwrap_or_default();
+        at + memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len())
+    }
+
+    /// A quoted cell whose text starts at `at` (just after the opening quote), on a line that
+    /// ends at `line_end`: its text, where it ends (at a delimiter, a line end or the end of
+    /// the text), and where the line it ends on ends.
+    fn quoted_cell(&self, mut at: usize, mut line_end: usize) -> (Cow<'a, str>, usize, usize) {
         let bytes = self.text.as_bytes();
         let mut cell: Cow<'a, str> = Cow::Borrowed("");
         loop {
@@ -130,7 +146,7 @@ impl<'a> Records<'a> {
             let Some(quote) = memchr::memchr(b'"', rest).map(|i| at + i) else {
                 // Never closed: the cell runs to the end of the text.
                 append(&mut cell, self.text.get(at..).unwrap_or_default());
-                return (cell, bytes.len());
+                return (cell, bytes.len(), bytes.len());
             };
             if bytes.get(quote + 1) == Some(&b'"') {
                 // `""`: one quote of the text (taken with the text before it).
@@ -140,10 +156,14 @@ impl<'a> Records<'a> {
             }
             append(&mut cell, self.text.get(at..quote).unwrap_or_default());
             // After the closing quote: text up to the next delimiter or line end belongs to
-            // the cell as it is.
-            let (after, end) = self.plain(quote + 1);
-            append(&mut cell, after);
-            return (cell, end);
+            // the cell as it is. The quoted text may have run onto later lines.
+            let after = quote + 1;
+            if quote >= line_end {
+                line_end = self.line_end(after);
+            }
+            let end = self.plain_end(after, line_end);
+            append(&mut cell, self.text.get(after..end).unwrap_or_default());
+            return (cell, end, line_end);
         }
     }
 }
@@ -160,11 +180,13 @@ fn append<'a>(cell: &mut Cow<'a, str>, more: &'a str) {
     }
 }
 
-/// Line breaks in `bytes`: CRLF, LF or a lone CR.
+/// Line breaks in `bytes`: CRLF, LF or a lone CR. (For the few bytes between two records.)
 pub(super) fn line_breaks(bytes: &[u8]) -> usize {
-    let lf = memchr::memchr_iter(b'\n', bytes).count();
-    let lone_cr = memchr::memchr_iter(b'\r', bytes)
-        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
-        .count();
-    lf + lone_cr
+    let mut breaks = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            breaks += 1;
+        }
+    }
+    breaks
 }

@@ -212,8 +212,6 @@ fn list_some(items: &[&str], max: usize) -> String {
 /// Takes rows in the file's order and makes the users' rows.
 pub(crate) struct Assembler {
     max_rows: usize,
-    /// How many users the file may hold, if the reader can tell (room is made for them).
-    rows_hint: usize,
     state: State,
 }
 
@@ -246,15 +244,8 @@ impl Assembler {
     pub(crate) fn new(max_rows: usize) -> Self {
         Assembler {
             max_rows,
-            rows_hint: 0,
             state: State::Searching(Vec::new()),
         }
-    }
-
-    /// Tells how many users the file may hold at most (a CSV's number of lines), so that room
-    /// for them is made once. Never more than `max_rows` is made.
-    pub(crate) fn expect_rows(&mut self, rows: usize) {
-        self.rows_hint = rows.min(self.max_rows);
     }
 
     /// Whether cells of `column` are wanted: every column while looking for the header (up to
@@ -344,7 +335,7 @@ impl Assembler {
             header,
             first_line,
             last_line,
-            rows: Vec::with_capacity(self.rows_hint),
+            rows: Vec::new(),
             blank: 0,
             blank_lines: Vec::new(),
             pending_blank: 0,

@@ -112,9 +112,6 @@ fn read_sheet(
         Err(e) => return Err(calamine_error(&e)),
     };
     let mut assembler = Assembler::new(limits.max_rows);
-    // The rows the sheet declares it spans (only a hint: never more than `max_rows` is made).
-    let dimensions = cells.dimensions();
-    assembler.expect_rows(dimensions.end.0.saturating_sub(dimensions.start.0) as usize);
     let mut decided = !choose;
     let mut row = Row {
         cells: Vec::with_capacity(COLUMNS.len()),
@@ -424,7 +421,10 @@ const TAG_MAX: usize = 4096;
 const CARRY_MAX: usize = NAME_MAX + TAG_MAX + 2;
 
 /// Scans `data` for tags to check; returns how far it got (the start of an unfinished tag, to
-/// be scanned again with more data). At `end`, everything is scanned.
+/// be scanned again with more data). At `end`, everything is scanned. Called once a chunk, not
+/// inlined, so that the browser's wasm engine runs it optimised from the first file on (see
+/// `text::read_row`).
+#[inline(never)]
 fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
     let mut at = 0;
     while let Some(found) = data.get(at..).and_then(|rest| memchr::memchr(b'<', rest)) {
