@@ -25,6 +25,11 @@ DROP INDEX invitations_agency_email;
 CREATE INDEX invitations_agency_email ON invitations (inviter_agency, email_key, id);
 DROP INDEX invitations_agency_created;
 CREATE INDEX invitations_agency_created ON invitations (inviter_agency, created_at, id);
+-- The status filter and the sort by status read one status at a time in date order and stop
+-- at the page's end; expires_at and delivery let the conditions on them be checked in the index.
+DROP INDEX invitations_agency_status;
+CREATE INDEX invitations_agency_status
+    ON invitations (inviter_agency, status, created_at, id, expires_at, delivery);
 -- When the next open invitation of an agency expires: how long a cached count of the
 -- Invited, Created, Expired and Delivery failed filters stays right.
 CREATE INDEX invitations_agency_open_expiry ON invitations (inviter_agency, status, expires_at);

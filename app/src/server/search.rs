@@ -317,9 +317,9 @@ impl Params {
     }
 }
 
-/// The condition that `words` (from [`words`]) all match an invitation `i` of the agency
-/// whose placeholder is `agency`.
-pub(crate) fn matches(words: &[String], agency: &str, params: &mut Params) -> String {
+/// The condition that `words` (from [`words`]) all match the invitation whose id is `id`
+/// (an expression on `invitations i`), of the agency whose placeholder is `agency`.
+pub(crate) fn matches(words: &[String], id: &str, agency: &str, params: &mut Params) -> String {
     words
         .iter()
         .map(|word| {
@@ -327,7 +327,7 @@ pub(crate) fn matches(words: &[String], agency: &str, params: &mut Params) -> St
             let low = params.add(Param::Bytes(low));
             let high = params.add(Param::Bytes(high));
             format!(
-                "i.id IN (SELECT t.invitation_id FROM invitation_terms t \
+                "{id} IN (SELECT t.invitation_id FROM invitation_terms t \
                  WHERE t.agency = {agency} AND t.term >= {low} AND t.term < {high})"
             )
         })
