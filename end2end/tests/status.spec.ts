@@ -38,6 +38,13 @@ test('an invitee who signs up shows as Active with their name, without a reload'
   await expect(row.getByRole('cell').nth(7)).toHaveText('Active', { timeout: 15_000 });
   await expect(row.getByRole('cell').nth(2)).toHaveText('Wei Ming Lim');
   expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+
+  // The name they gave finds them, surname first or not.
+  await page.getByLabel('Search by email or name').fill('lim wei');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=lim/);
+  await expect(page.locator('.status-summary')).toHaveText('Showing 1–1 of 1 invitation');
+  await expect(rowOf(page, address)).toContainText('Wei Ming Lim');
 });
 
 test('search, filter and sort run on the server and stay in the address', async ({ page }) => {
