@@ -309,7 +309,10 @@ both_databases!(
     |b| async move {
         let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
         app.sign_in("boss@agency.gov.sg").await;
-        for email in ["first.officer@agency.gov.sg", "second.officer@agency.gov.sg"] {
+        for email in [
+            "first.officer@agency.gov.sg",
+            "second.officer@agency.gov.sg",
+        ] {
             app.invite(email).await;
             apart().await;
         }
@@ -331,7 +334,13 @@ both_databases!(
             .await;
         assert_eq!(
             last_names(&by_name),
-            [None, None, Some("Abdullah".into()), Some("Ng".into()), Some("Tan".into())]
+            [
+                None,
+                None,
+                Some("Abdullah".into()),
+                Some("Ng".into()),
+                Some("Tan".into())
+            ]
         );
 
         // By status: Invited before Created (the order of the filter), newest first within
@@ -383,12 +392,17 @@ both_databases!(
             ("an", 0),
             ("gov.sg", 0),
         ] {
-            assert_eq!(app.status_list(searching(text)).await.total, expected, "{text}");
+            assert_eq!(
+                app.status_list(searching(text)).await.total,
+                expected,
+                "{text}"
+            );
         }
 
         // A count already made follows the list as it changes.
         assert_eq!(app.status_list(searching("tan")).await.total, 1);
-        app.create_account("tanaka@acme.com", "tanaka", "Tanaka").await;
+        app.create_account("tanaka@acme.com", "tanaka", "Tanaka")
+            .await;
         let tan = app.status_list(searching("tan")).await;
         assert_eq!((tan.total, tan.rows.len()), (2, 2));
 
@@ -401,7 +415,10 @@ both_databases!(
             sqlx::query(sql).execute(db.pool()).await.expect(sql);
         }
         assert_eq!(app.status_list(searching("abdullah")).await.total, 0);
-        assert_eq!(app::server::search::backfill(db).await.expect("backfill"), 6);
+        assert_eq!(
+            app::server::search::backfill(db).await.expect("backfill"),
+            6
+        );
         assert_eq!(app::server::search::backfill(db).await.expect("again"), 0);
         assert_eq!(app.status_list(searching("ng mei")).await.total, 1);
         let by_name = app
@@ -411,39 +428,36 @@ both_databases!(
     }
 );
 
-both_databases!(
-    counts_of_the_filters_follow_the_clock,
-    |b| async move {
-        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
-        app.invite("soon@agency.gov.sg").await;
-        let db = &app.app_state.db;
-        let officer = &Email::parse("boss@agency.gov.sg").unwrap();
-        let at = |when: i64, state| {
-            let query = StatusQuery {
-                status: Some(state),
-                ..StatusQuery::default()
-            };
-            async move { status::list(db, officer, &query, when).await.unwrap() }
+both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
+    let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
+    app.sign_in("boss@agency.gov.sg").await;
+    app.invite("soon@agency.gov.sg").await;
+    let db = &app.app_state.db;
+    let officer = &Email::parse("boss@agency.gov.sg").unwrap();
+    let at = |when: i64, state| {
+        let query = StatusQuery {
+            status: Some(state),
+            ..StatusQuery::default()
         };
-        let now = app::server::db::now_millis();
-        // Counted now (and kept), then asked again after the link has run out, with nothing
-        // changed in the database: the kept counts are not used past the expiry.
-        assert_eq!(at(now, AccountState::Invited).await.total, 1);
-        assert_eq!(at(now, AccountState::Expired).await.total, 0);
-        let later = now + 15 * 86_400_000;
-        assert_eq!(at(later, AccountState::Invited).await.total, 0);
-        let expired = at(later, AccountState::Expired).await;
-        assert_eq!((expired.total, expired.rows.len()), (1, 1));
-        // By status, the row shows in its state at the time asked about.
-        let by_status = status::list(
-            db,
-            officer,
-            &StatusQuery::default().sorted_by(SortKey::Status),
-            later,
-        )
-        .await
-        .unwrap();
-        assert_eq!(by_status.rows[0].account, AccountState::Expired);
-    }
-);
+        async move { status::list(db, officer, &query, when).await.unwrap() }
+    };
+    let now = app::server::db::now_millis();
+    // Counted now (and kept), then asked again after the link has run out, with nothing
+    // changed in the database: the kept counts are not used past the expiry.
+    assert_eq!(at(now, AccountState::Invited).await.total, 1);
+    assert_eq!(at(now, AccountState::Expired).await.total, 0);
+    let later = now + 15 * 86_400_000;
+    assert_eq!(at(later, AccountState::Invited).await.total, 0);
+    let expired = at(later, AccountState::Expired).await;
+    assert_eq!((expired.total, expired.rows.len()), (1, 1));
+    // By status, the row shows in its state at the time asked about.
+    let by_status = status::list(
+        db,
+        officer,
+        &StatusQuery::default().sorted_by(SortKey::Status),
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_status.rows[0].account, AccountState::Expired);
+});

@@ -186,15 +186,14 @@ async fn replace(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Re
         ids.join(", ")
     );
     params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
-    let terms: Vec<(usize, Vec<String>)> = invitations
+    let terms: Vec<Vec<String>> = invitations
         .iter()
-        .enumerate()
-        .map(|(n, i)| (n, terms(&i.email_key, i.first.as_deref(), i.last.as_deref())))
+        .map(|i| terms(&i.email_key, i.first.as_deref(), i.last.as_deref()))
         .collect();
-    let rows: Vec<TermRow> = terms
+    let rows: Vec<TermRow> = invitations
         .iter()
-        .flat_map(|(n, terms)| {
-            let i = &invitations[*n];
+        .zip(&terms)
+        .flat_map(|(i, terms)| {
             terms.iter().map(move |term| TermRow {
                 agency: &i.agency,
                 term,

@@ -45,9 +45,7 @@ fn branches(state: AccountState) -> &'static [(&'static str, Open)] {
         AccountState::Active => &[("active", Open::Any)],
         AccountState::Expired => &[("invited", Open::Expired), ("created", Open::Expired)],
         AccountState::Revoked => &[("revoked", Open::Any)],
-        AccountState::DeliveryFailed => {
-            &[("invited", Open::Failed), ("created", Open::Failed)]
-        }
+        AccountState::DeliveryFailed => &[("invited", Open::Failed), ("created", Open::Failed)],
     }
 }
 
@@ -265,10 +263,7 @@ impl CountCache {
     fn get(&self, key: &CountKey, version: &str, now: i64) -> Option<u64> {
         let entries = self.entries.lock().ok()?;
         let c = entries.get(key)?;
-        (c.version == version
-            && c.at <= now
-            && now < c.until
-            && now - c.at < Self::MAX_AGE_MS)
+        (c.version == version && c.at <= now && now < c.until && now - c.at < Self::MAX_AGE_MS)
             .then_some(c.total)
     }
 
@@ -333,11 +328,7 @@ async fn rows(
             };
             let parts: Vec<String> = states
                 .into_iter()
-                .flat_map(|state| {
-                    branches(state)
-                        .iter()
-                        .map(move |b| (state, *b))
-                })
+                .flat_map(|state| branches(state).iter().map(move |b| (state, *b)))
                 .enumerate()
                 .map(|(n, (state, branch))| {
                     format!(
@@ -483,6 +474,10 @@ mod tests {
         assert_eq!(cache.get(&key, "5.1", 9_000), None, "an invitation expired");
         assert_eq!(cache.get(&key, "5.1", 999), None, "the clock went back");
         cache.put(key.clone(), "5.1", 1_000, i64::MAX, 42);
-        assert_eq!(cache.get(&key, "5.1", 1_000 + CountCache::MAX_AGE_MS), None, "too old");
+        assert_eq!(
+            cache.get(&key, "5.1", 1_000 + CountCache::MAX_AGE_MS),
+            None,
+            "too old"
+        );
     }
 }
