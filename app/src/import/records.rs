@@ -49,6 +49,7 @@ impl<'a> Records<'a> {
     /// The row number: each record is one row, however many lines its quoted cells span, and
     /// each blank line before it is a row. So it is the previous record's row number plus the
     /// line breaks (CRLF, LF or a lone CR) between the two records.
+    #[inline(never)]
     pub(super) fn next_into(&mut self, cells: &mut Vec<Cow<'a, str>>) -> Option<usize> {
         cells.clear();
         let bytes = self.text.as_bytes();
@@ -94,6 +95,7 @@ impl<'a> Records<'a> {
 
     /// Reads a record that has a `"` on its first line, cell by cell; returns where it ends.
     /// `line_end` is where that line ends (its CR or LF, or the end of the text).
+    #[inline(never)]
     fn quoted_record(
         &self,
         mut at: usize,

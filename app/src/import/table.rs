@@ -352,6 +352,7 @@ impl Assembler {
         Ok(())
     }
 
+    #[inline(never)]
     fn push_data(&mut self, row: &mut Row<'_>) -> Result<(), ImportError> {
         let max_rows = self.max_rows;
         let State::Reading(r) = &mut self.state else {
