@@ -130,6 +130,42 @@ impl Db {
     }
 }
 
+/// A query's SQL and its parameters, numbered as they are added.
+#[derive(Default)]
+pub(crate) struct Params {
+    values: Vec<Param>,
+}
+
+/// A parameter of a query built at run time.
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Params {
+    /// Adds a parameter and gives its placeholder ("$3").
+    pub(crate) fn add(&mut self, value: Param) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    /// Binds the parameters, in order, to `query` (made from the SQL they were added to).
+    pub(crate) fn bind<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.clone()),
+                Param::Bytes(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
+
 /// How far the clock has been moved on (`POST /dev/clock`, development sign-in only): lets a
 /// test see an invitation expire without waiting two weeks.
 static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);

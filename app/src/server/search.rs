@@ -19,10 +19,9 @@
 //! and again when the invitee signs up; `terms_version` marks rows written by older code, which
 //! [`backfill`] indexes at start-up.
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{AnyConnection, Row};
 
-use super::db::Db;
+use super::db::{Db, Param, Params};
 
 /// Raised when the terms of a row change meaning; rows with a lower version are indexed
 /// again at start-up.
@@ -265,54 +264,6 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
         replace(&mut tx, &invitations).await?;
         tx.commit().await?;
         done += invitations.len() as u64;
-    }
-}
-
-/// A query's SQL and its parameters, numbered as they are added.
-#[derive(Default)]
-pub(crate) struct Params {
-    values: Vec<Param>,
-}
-
-pub(crate) enum Param {
-    Int(i64),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-impl Params {
-    /// Adds a parameter and gives its placeholder ("$3").
-    pub(crate) fn add(&mut self, value: Param) -> String {
-        self.values.push(value);
-        format!("${}", self.values.len())
-    }
-
-    pub(crate) fn bind<'q>(
-        &self,
-        mut query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
-        for value in &self.values {
-            query = match value {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::Bytes(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }
-
-    pub(crate) fn bind_scalar<'q, O>(
-        &self,
-        mut query: sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>>,
-    ) -> sqlx::query::QueryScalar<'q, Any, O, AnyArguments<'q>> {
-        for value in &self.values {
-            query = match value {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::Bytes(v) => query.bind(v.clone()),
-            };
-        }
-        query
     }
 }
 

@@ -6,8 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::Db;
+use super::db::{Param, Params};
 use super::invites::agency_of;
-use super::search::{self, Param, Params};
+use super::search;
 use crate::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQuery, StatusRow};
 use crate::domain::Email;
 
@@ -192,10 +193,11 @@ async fn counted(db: &Db, selection: &Selection<'_>, version: &str) -> Result<u6
     let mut params = Params::default();
     let clause = selection.clause(&mut params);
     let sql = format!("SELECT COUNT(*) FROM invitations i WHERE {clause}");
-    let total = params
-        .bind_scalar(sqlx::query_scalar::<_, i64>(&sql))
+    let total: i64 = params
+        .bind(sqlx::query(&sql))
         .fetch_one(db.pool())
-        .await?;
+        .await?
+        .try_get(0)?;
     let total = u64::try_from(total).unwrap_or(0);
     let until = match selection.state {
         Some(state) if depends_on_time(state) => {
