@@ -84,10 +84,12 @@ try {
         ]);
         results[c.label][parser] = r.median;
         results[c.label][`${parser}_runs`] = r.times;
+        results[c.label][`${parser}_first`] = r.first;
         if (r.note) results[c.label][`${parser}_note`] = r.note;
         console.error(
           `parse-bench: ${c.label} ${parser}: ${r.median.toFixed(1)} ms median ` +
-            `(${r.times.map((t) => t.toFixed(0)).join(', ')})${r.note ? `; ${r.note}` : ''}`,
+            `(${r.times.map((t) => t.toFixed(0)).join(', ')}; first, cold: ${r.first.toFixed(0)})` +
+            `${r.note ? `; ${r.note}` : ''}`,
         );
       } catch (e) {
         // Not timed, and the run fails at the end; the other parsers still run.
@@ -137,8 +139,18 @@ const widths = head.map((_, i) => Math.max(...lines.map((l) => [...l[i]].length)
 const pad = (s, w, i) => (i === 0 || i >= 7 ? s.padEnd(w) : s.padStart(w));
 console.log(machine);
 console.log(lines.map((l) => l.map((s, i) => pad(s, widths[i], i)).join('  ').trimEnd()).join('\n'));
+const cold = cases
+  .map((c) => {
+    const r = results[c.label];
+    const them = TARGETS[c.format].against;
+    const f = (p) => (r[`${p}_first`] === undefined ? '—' : r[`${p}_first`].toFixed(0));
+    return `${c.label} ${f('ours')} vs ${f(them)}`;
+  })
+  .join(', ');
+console.log(`first (cold) run, ms, ours vs ${Object.values(TARGETS).map((t) => t.against).join('/')}: ${cold}`);
 console.log(
-  `medians of ${runsFor(10_000)} runs at 10k rows and ${runsFor(100_000)} at 100k, each after a warm-up; ` +
+  `medians of ${runsFor(10_000)} runs at 10k rows and ${runsFor(100_000)} at 100k, after untimed ` +
+    'warm-up runs (at least 3 and 500 ms of parsing, for every parser); ' +
     'ratio = ours (parse only) ÷ PapaParse for CSV, ÷ SheetJS for xlsx. ' +
     'SheetJS on CSV is for information.',
 );

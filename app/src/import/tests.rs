@@ -1298,10 +1298,10 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The record splitter against the csv crate
+// Records and their row numbers
 
-/// Records and row numbers as the csv crate reads them, row numbers worked out from the
-/// reader's positions (how `text::read` did it before it had its own splitter).
+/// Records as the csv crate reads them into `StringRecord`s, with row numbers counted byte by
+/// byte from the reader's positions.
 fn csv_crate_records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -1321,24 +1321,30 @@ fn csv_crate_records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
                 .iter()
                 .take_while(|b| matches!(b, b'\r' | b'\n'))
                 .count();
-        breaks += records::line_breaks(&bytes[counted_to..start]);
+        breaks += plain_breaks(&bytes[counted_to..start]);
         counted_to = start;
         let line = 1 + breaks - embedded;
         embedded += record
             .iter()
-            .map(|f| records::line_breaks(f.as_bytes()))
+            .map(|f| plain_breaks(f.as_bytes()))
             .sum::<usize>();
         out.push((line, record.iter().map(str::to_string).collect()));
     }
     out
 }
 
+/// Line breaks (CRLF, LF, lone CR), one byte at a time.
+fn plain_breaks(bytes: &[u8]) -> usize {
+    (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
 fn our_records(text: &str, delimiter: u8) -> Vec<(usize, Vec<String>)> {
     let mut records = records::Records::new(text, delimiter);
-    let mut cells = Vec::new();
     let mut out = Vec::new();
-    while let Some(line) = records.next_into(&mut cells) {
-        out.push((line, cells.iter().map(|c| c.to_string()).collect()));
+    while let Some(line) = records.advance() {
+        out.push((line, records.cells().map(str::to_string).collect()));
     }
     out
 }

@@ -4,8 +4,8 @@
 //! are valid UTF-8, else Windows-1252 (what Excel on Windows writes for "CSV (Comma
 //! delimited)"). The delimiter (comma, semicolon or tab) is the one under which the header
 //! row matches the most template columns; on a tie, the one that splits the first rows into
-//! the most fields. Excel's `sep=;` first line is obeyed. Records are split as the csv crate
-//! splits them (see `records`), without copying a cell until it goes into a user's row.
+//! the most fields. Excel's `sep=;` first line is obeyed. Records are read with the csv crate
+//! (see `records`); a cell is copied only when it goes into a user's row.
 
 use std::borrow::Cow;
 
@@ -13,7 +13,7 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::records::Records;
 use super::table::{Assembler, Header, Row, HEADER_WINDOW};
-use super::{ImportError, Limits, Sheet};
+use super::{ImportError, Limits, Sheet, COLUMNS};
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
@@ -148,24 +148,23 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
         order = [b'\t', b',', b';'];
     }
     let mut best: Option<(usize, usize, u8)> = None;
-    let mut record = Vec::new();
     for delimiter in order {
         let mut records = Records::new(text, delimiter);
         let mut score = 0;
         let mut fields = 0;
         let mut rows = 0;
         while rows < HEADER_WINDOW {
-            if records.next_into(&mut record).is_none() {
+            if records.advance().is_none() {
                 break;
             }
-            let cells: Vec<(usize, Cow<'_, str>)> = record
-                .iter()
+            let cells: Vec<(usize, Cow<'_, str>)> = records
+                .cells()
                 .enumerate()
                 .map(|(i, f)| (i, Cow::Borrowed(f.trim())))
                 .filter(|(_, f)| !f.is_empty())
                 .collect();
             // Counted on blank rows too: ",,," is a blank row of four fields, not a cell.
-            fields = fields.max(record.len());
+            fields = fields.max(records.len());
             if cells.is_empty() {
                 continue;
             }
@@ -182,14 +181,14 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
 /// Reads every record into the assembler.
 fn read(text: &str, delimiter: u8, max_rows: usize) -> Result<super::table::Table, ImportError> {
     let mut records = Records::new(text, delimiter);
-    let mut record = Vec::new();
     let mut assembler = Assembler::new(max_rows);
-    let mut row = Row::default();
-    while read_row(&mut records, &mut record, &mut row, &mut assembler)? {}
+    let mut cells = Vec::with_capacity(COLUMNS.len());
+    while read_row(&mut records, &mut cells, &mut assembler)? {}
     assembler.finish()
 }
 
-/// Reads the next record into the assembler; `false` at the end of the text.
+/// Reads the next record into the assembler; `false` at the end of the text. `cells` is
+/// room for a row's cells, kept from row to row.
 ///
 /// A function called once a row rather than the body of one long loop: the browser's wasm
 /// engine starts every function as quickly compiled baseline code and swaps in its optimised
@@ -197,39 +196,42 @@ fn read(text: &str, delimiter: u8, max_rows: usize) -> Result<super::table::Tabl
 /// own to run optimised from the first file on (inlined into a loop that runs once per file,
 /// it ran at baseline speed for the first several files).
 #[inline(never)]
-fn read_row<'a>(
-    records: &mut Records<'a>,
-    record: &mut Vec<Cow<'a, str>>,
-    row: &mut Row<'a>,
+fn read_row(
+    records: &mut Records<'_>,
+    cells: &mut Vec<(usize, Cow<'static, str>)>,
     assembler: &mut Assembler,
 ) -> Result<bool, ImportError> {
-    let Some(line) = records.next_into(record) else {
+    let Some(line) = records.advance() else {
         return Ok(false);
     };
-    row.clear();
-    row.line = line;
-    for (column, text) in record.drain(..).enumerate() {
-        let text = trim(text);
+    // The row borrows the record's cells; its vector is `cells`, lent for the row.
+    let mut row = Row {
+        line,
+        cells: reuse(std::mem::take(cells)),
+        other_data: false,
+    };
+    for (column, text) in records.cells().enumerate() {
+        let text = trim_str(text);
         if text.is_empty() {
             continue;
         }
         if assembler.keeps(column) {
-            row.cells.push((column, text));
+            row.cells.push((column, Cow::Borrowed(text)));
         } else {
             row.other_data = true;
         }
     }
-    assembler.push(row)?;
+    let pushed = assembler.push(&mut row);
+    *cells = reuse(row.cells);
+    pushed?;
     Ok(true)
 }
 
-/// A cell without the white space around it, still borrowed from the text if it was.
-fn trim(text: Cow<'_, str>) -> Cow<'_, str> {
-    match text {
-        Cow::Borrowed(t) => Cow::Borrowed(trim_str(t)),
-        Cow::Owned(t) if t.trim().len() == t.len() => Cow::Owned(t),
-        Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
-    }
+/// An empty vector of cells with the room of `cells`, for text of another lifetime (the
+/// standard library collects an empty vector into the same allocation: no copy, no new room).
+fn reuse<'b>(mut cells: Vec<(usize, Cow<'_, str>)>) -> Vec<(usize, Cow<'b, str>)> {
+    cells.clear();
+    cells.into_iter().filter_map(|_| None).collect()
 }
 
 /// `str::trim`, quicker for the usual cell that starts and ends with a visible ASCII
