@@ -231,7 +231,10 @@ fn read_row(
 /// standard library collects an empty vector into the same allocation: no copy, no new room).
 fn reuse<'b>(mut cells: Vec<(usize, Cow<'_, str>)>) -> Vec<(usize, Cow<'b, str>)> {
     cells.clear();
-    cells.into_iter().filter_map(|_| None).collect()
+    cells
+        .into_iter()
+        .map(|(column, _)| (column, Cow::Borrowed("")))
+        .collect()
 }
 
 /// `str::trim`, quicker for the usual cell that starts and ends with a visible ASCII
