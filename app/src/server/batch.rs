@@ -356,7 +356,7 @@ enum Plan {
 
 /// One transaction for `rows`: checks in bulk, then stores every row that passes.
 async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failure> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let now = now_millis();
     // The first statement writes, so it takes SQLite's write lock (no other write can come
     // between the checks below and the commit) and PostgreSQL's lock on this batch's row (two

@@ -120,6 +120,17 @@ impl Db {
         self.backend
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another writer to finish: a
+    /// plain `BEGIN` reads first and then fails with "database is locked" when another
+    /// connection wrote in between, which two officers inviting at the same moment would hit.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// The status list's counts, kept while they are right (see `status::CountCache`).
     pub(crate) fn counts(&self) -> &super::status::CountCache {
         &self.counts

@@ -205,7 +205,7 @@ pub async fn send_invite(
     inviter: &Email,
     invite: &EmailInvite,
 ) -> Result<Invited, InviteError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     ensure_new(&mut tx, directory, &invite.email).await?;
     let (token, token_hash) = new_token();
     let id = insert_invitation(
@@ -252,7 +252,7 @@ pub async fn create_account(
     inviter: &Email,
     account: &NewAccount,
 ) -> Result<Invited, InviteError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     ensure_new(&mut tx, directory, &account.email).await?;
     if let Some(username) = &account.username {
         if directory.username_taken(&mut tx, username.as_str()).await? {

@@ -120,7 +120,7 @@ pub async fn resend(
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
             continue;
         };
@@ -202,7 +202,7 @@ pub async fn revoke(
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let Some((_, email, status, _, _)) = find_open(&mut tx, &agency, id, &mut outcome).await?
         else {
             continue;
@@ -240,7 +240,7 @@ pub async fn request_seed(
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         // Claims the request first (as the reminders do), so that of two requests at once
         // (a double click, two officers) exactly one finds it Not requested and sends the
         // email. Rolled back below when the row turns out not to qualify.
@@ -314,7 +314,7 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
         .fetch_all(db.pool())
         .await?;
         for found in due {
-            let mut tx = db.pool().begin().await?;
+            let mut tx = db.begin_write().await?;
             // Claims the reminder first, so two relays never both send it.
             let claimed = sqlx::query(
                 "UPDATE invitations SET reminders_sent = $1 WHERE id = $2 AND reminders_sent < $1",

@@ -238,7 +238,7 @@ pub(crate) async fn reindex(
 pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
     let mut done = 0u64;
     loop {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let invitations = sqlx::query(
             "SELECT i.id, i.inviter_agency, i.email_key, a.first_name, a.last_name \
              FROM invitations i LEFT JOIN accounts a ON a.id = i.account_id \

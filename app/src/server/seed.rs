@@ -133,7 +133,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<(Email, SeedState)>, SeedError> {
 /// Records each report on the person's invitations (every agency's: SEED knows people, not
 /// invitations). Returns how many invitations changed.
 pub async fn apply(db: &Db, reports: &[(Email, SeedState)], now: i64) -> Result<u64, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut changed = 0;
     for (email, state) in reports {
         changed += sqlx::query(

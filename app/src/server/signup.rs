@@ -129,7 +129,7 @@ pub async fn sign_up(
     token: &str,
     details: RawSignUp,
 ) -> Result<Email, SignUpError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let invitation = find(&mut tx, token).await?;
     if invitation.invitation_type != "email" {
         return Err(SignUpError::Unknown);
@@ -173,7 +173,7 @@ pub async fn activate(
     directory: &dyn Directory,
     token: &str,
 ) -> Result<String, SignUpError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let invitation = find(&mut tx, token).await?;
     let Some(account_id) = invitation.account_id.clone() else {
         return Err(SignUpError::Unknown);

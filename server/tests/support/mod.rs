@@ -221,8 +221,14 @@ impl TestApp {
 
     async fn sent(&self, endpoint: &str, form: &[(&str, &str)], email: &str) -> String {
         let res = self.post(endpoint, form).await;
-        assert_eq!(res.status(), reqwest::StatusCode::OK, "{endpoint} {email}");
-        let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::OK,
+            "{endpoint} {email}: {body}"
+        );
+        let sent: app::api::InviteSent = serde_json::from_str(&body).expect("InviteSent");
         sent.invitation_id
     }
 
