@@ -28,6 +28,37 @@ export function draftClear() {
   return inTransaction('readwrite', (store) => { store.clear(); return {}; });
 }
 
+// The journal (see Journal in model.rs): the list's latest changes, kept in local storage at
+// once, because IndexedDB writes still in flight are dropped by a refresh. A journal that
+// cannot be written must not stay behind with older values, so a failed write removes it.
+const JOURNAL = 'techbiz-invite.batch-journal';
+
+export function journalWrite(text) {
+  try {
+    localStorage.setItem(JOURNAL, text);
+    return true;
+  } catch (e) {
+    journalRemove();
+    return false;
+  }
+}
+
+export function journalRead() {
+  try {
+    return localStorage.getItem(JOURNAL);
+  } catch (e) {
+    return null;
+  }
+}
+
+export function journalRemove() {
+  try {
+    localStorage.removeItem(JOURNAL);
+  } catch (e) {
+    // Storage switched off: there is nothing to remove.
+  }
+}
+
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
 // answer: { parts: [head, chunk, ...] as UTF-8 JSON bytes, stored: whether it kept the list }.

@@ -102,6 +102,57 @@ test('a refresh keeps the unsubmitted list, edits included, until it is reset', 
   await expect(batch.uploaded(`keep-${u}.csv`)).toHaveCount(0);
 });
 
+test('a refresh straight after a change keeps it, even while the browser is slow to store the list', async ({ page }) => {
+  // On this page every IndexedDB open answers 1.5 s late, so each change is still on its way
+  // into IndexedDB when the page reloads (the parsing worker stores the upload as usual).
+  await page.addInitScript(() => {
+    const realOpen = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (this: IDBFactory, ...args: [string, number?]) {
+      const real = realOpen.apply(this, args);
+      const slow: Record<string, unknown> = {
+        onsuccess: null,
+        onerror: null,
+        onupgradeneeded: null,
+        get result() { return real.result; },
+        get error() { return real.error; },
+      };
+      const call = (name: string, e: Event) => (slow[name] as ((e: Event) => void) | null)?.(e);
+      real.onupgradeneeded = (e) => call('onupgradeneeded', e);
+      real.onsuccess = (e) => setTimeout(() => call('onsuccess', e), 1500);
+      real.onerror = (e) => call('onerror', e);
+      return slow as unknown as IDBOpenDBRequest;
+    };
+  });
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  await batch.uploadBuffer(`slow-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`), officer('not an address')]));
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+  const dialog = await batch.viewDetails(3);
+  await dialog.getByLabel('Email address').fill(`cat.${u}@tech.gov.sg`);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(batch.counts()).toHaveText('2 users');
+  await page.reload();
+  await expect(batch.uploaded(`slow-${u}.csv`)).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+
+  // The restored change reaches IndexedDB too: without the quick copy, it is still there.
+  await expect.poll(() => page.evaluate(() => localStorage.getItem('techbiz-invite.batch-journal')), {
+    timeout: 15_000,
+  }).toBeNull();
+  await page.reload();
+  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+
+  // Reset, then a refresh before IndexedDB has forgotten the list: it stays gone.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await page.reload();
+  await expect(page.locator('[data-restored="true"]')).toHaveCount(1, { timeout: 15_000 });
+  await expect(batch.fileInput()).toBeVisible();
+  await expect(batch.uploaded(`slow-${u}.csv`)).toHaveCount(0);
+});
+
 test('submit: failed rows stay marked, are fixed and resubmitted, and nobody is invited twice', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();

@@ -4,7 +4,7 @@
 
 #[cfg(feature = "hydrate")]
 use super::model::UploadHead;
-use super::model::{DraftMeta, DraftRow, CHUNK_ROWS};
+use super::model::{DraftMeta, DraftRow, Journal, CHUNK_ROWS};
 
 // The store's keys; public/draft-store.js, which the parsing worker uses, writes the same.
 const META_KEY: &str = "meta";
@@ -33,6 +33,12 @@ mod js {
         pub fn draft_get(key: &str) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftClear)]
         pub fn draft_clear() -> js_sys::Promise;
+        #[wasm_bindgen(js_name = journalWrite)]
+        pub fn journal_write(text: &str) -> bool;
+        #[wasm_bindgen(js_name = journalRead)]
+        pub fn journal_read() -> Option<String>;
+        #[wasm_bindgen(js_name = journalRemove)]
+        pub fn journal_remove();
         #[wasm_bindgen(js_name = nextTask)]
         pub fn next_task() -> js_sys::Promise;
         #[wasm_bindgen(js_name = newKey)]
@@ -169,11 +175,53 @@ async fn get(key: &str) -> Option<Vec<u8>> {
 }
 
 /// Forgets the stored list (after Reset, or once every row is invited and the officer
-/// moves on).
-pub async fn clear_draft() {
+/// moves on); whether that is done.
+pub async fn clear_draft() -> bool {
     #[cfg(feature = "hydrate")]
     {
-        let _ = wasm_bindgen_futures::JsFuture::from(js::draft_clear()).await;
+        wasm_bindgen_futures::JsFuture::from(js::draft_clear())
+            .await
+            .is_ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        true
+    }
+}
+
+/// Writes the journal at once (or removes it when it holds nothing).
+pub fn write_journal(journal: &Journal) {
+    #[cfg(feature = "hydrate")]
+    {
+        if journal.is_empty() {
+            js::journal_remove();
+            return;
+        }
+        let written = serde_json::to_string(journal)
+            .ok()
+            .is_some_and(|text| js::journal_write(&text));
+        if !written {
+            js::journal_remove();
+            leptos::logging::warn!("could not note the latest changes in this browser");
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = journal;
+    }
+}
+
+/// The journal a refresh left, if any.
+pub fn read_journal() -> Journal {
+    #[cfg(feature = "hydrate")]
+    {
+        js::journal_read()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Journal::default()
     }
 }
 

@@ -20,8 +20,8 @@ use crate::domain::{Email, FieldError};
 use crate::AppError;
 use details::DetailsDialog;
 use model::{
-    chunks_of, counts, describe, group, DraftMeta, DraftRow, RowState, PRECHECK_ROWS, SAVE_CHUNKS,
-    SUBMIT_ROWS,
+    chunks_of, counts, describe, group, DraftMeta, DraftRow, Journal, RowState, PRECHECK_ROWS,
+    SAVE_CHUNKS, SUBMIT_ROWS,
 };
 use table::BatchTable;
 
@@ -48,6 +48,10 @@ pub(crate) struct Batch {
     /// Chunks changed since they were last stored, and whether a task is storing them.
     unsaved: StoredValue<BTreeSet<usize>>,
     saving: StoredValue<bool>,
+    /// The changes IndexedDB may not have yet, also written to local storage at once.
+    journal: StoredValue<Journal>,
+    /// A write to IndexedDB failed since the journal was last emptied: it must stay.
+    save_failed: StoredValue<bool>,
 }
 
 impl Batch {
@@ -64,15 +68,28 @@ impl Batch {
             confirm_reset: RwSignal::new(false),
             unsaved: StoredValue::new(BTreeSet::new()),
             saving: StoredValue::new(false),
+            journal: StoredValue::new(Journal::default()),
+            save_failed: StoredValue::new(false),
         }
     }
 
-    /// Saves the chunks holding these rows. One task at a time stores the chunks marked
-    /// unsaved, a few per browser task and each as it is when stored, so writes land in order
-    /// and a change to every row never becomes one long task.
+    /// Saves the chunks holding these rows. The rows go into the journal at once; one task
+    /// at a time stores the chunks marked unsaved in IndexedDB, a few per browser task and
+    /// each as it is when stored, so writes land in order and a change to every row never
+    /// becomes one long task. Once every chunk is stored, the journal is emptied.
     fn persist(self, positions: BTreeSet<usize>) {
         if positions.is_empty() {
             return;
+        }
+        if let Some(key) = self
+            .meta
+            .with_untracked(|m| m.as_ref().map(|m| m.key.clone()))
+        {
+            self.rows.with_untracked(|rows| {
+                self.journal
+                    .update_value(|j| j.note(&key, rows, &positions))
+            });
+            self.journal.with_value(browser::write_journal);
         }
         self.unsaved
             .update_value(|u| u.extend(chunks_of(positions)));
@@ -99,10 +116,17 @@ impl Batch {
                     .rows
                     .with_untracked(|r| browser::chunk_entries(r, next));
                 if let Err(e) = browser::save_entries(entries).await {
+                    self.save_failed.set_value(true);
                     leptos::logging::warn!("could not keep the list in this browser: {e}");
                 }
             }
             self.saving.set_value(false);
+            // Everything noted is in IndexedDB now (unless a write failed: then the journal
+            // is the only copy of those changes, and a refresh applies it).
+            if !self.save_failed.get_value() && self.journal.with_value(|j| !j.cleared) {
+                self.journal.set_value(Journal::default());
+                self.journal.with_value(browser::write_journal);
+            }
         });
     }
 
@@ -354,6 +378,9 @@ impl Batch {
                     self.announce
                         .set(format!("Uploaded {}: {}", meta.file_name, describe(c)));
                     let all: Vec<usize> = (0..rows.len()).collect();
+                    // A new list: the journal of the last one no longer applies.
+                    self.journal.set_value(Journal::default());
+                    self.journal.with_value(browser::write_journal);
                     self.rows.set(rows);
                     self.meta.set(Some(meta));
                     self.busy.set(None);
@@ -376,15 +403,28 @@ impl Batch {
             .meta
             .with_untracked(|m| m.as_ref().map(|m| m.file_name.clone()))
             .unwrap_or_default();
+        let key = self
+            .meta
+            .with_untracked(|m| m.as_ref().map(|m| m.key.clone()))
+            .unwrap_or_default();
         self.meta.set(None);
         self.rows.set(Vec::new());
         self.unsaved.set_value(BTreeSet::new());
+        // Noted at once: a refresh before IndexedDB is cleared must not bring the list back.
+        self.journal.set_value(Journal::cleared(&key));
+        self.journal.with_value(browser::write_journal);
         self.summary.set(None);
         self.failure.set(None);
         self.announce.set(format!(
             "Removed all users of {name}. Choose a file to start again"
         ));
-        spawn_local(browser::clear_draft());
+        spawn_local(async move {
+            let cleared = browser::clear_draft().await;
+            if cleared && self.journal.with_value(|j| j.cleared && j.key == key) {
+                self.journal.set_value(Journal::default());
+                self.journal.with_value(browser::write_journal);
+            }
+        });
     }
 }
 
@@ -392,6 +432,8 @@ impl Batch {
 pub fn BatchUploadPage() -> impl IntoView {
     let batch = Batch::new();
     provide_context(batch);
+    // Whether the kept list was looked for (and restored when there is one).
+    let restored = RwSignal::new(false);
     // The list kept from before a refresh comes back once the page is interactive.
     Effect::new(move |_| {
         spawn_local(async move {
@@ -402,16 +444,36 @@ pub fn BatchUploadPage() -> impl IntoView {
                     total,
                 }))
             };
-            if let Some((meta, rows)) = browser::load_draft(progress).await {
-                batch.announce.set(format!(
-                    "Restored {}: {}",
-                    meta.file_name,
-                    describe(counts(&rows))
-                ));
-                batch.rows.set(rows);
-                batch.meta.set(Some(meta));
+            let journal = browser::read_journal();
+            match browser::load_draft(progress).await {
+                Some((meta, mut rows)) => match journal.restore(&meta, &mut rows) {
+                    // Reset just before the refresh: finish forgetting it.
+                    None => {
+                        if browser::clear_draft().await {
+                            browser::write_journal(&Journal::default());
+                        }
+                    }
+                    Some(held) => {
+                        batch.announce.set(format!(
+                            "Restored {}: {}",
+                            meta.file_name,
+                            describe(counts(&rows))
+                        ));
+                        batch.rows.set(rows);
+                        batch.meta.set(Some(meta));
+                        if held.is_empty() {
+                            browser::write_journal(&Journal::default());
+                        } else {
+                            // Store what the journal had, then let it go.
+                            batch.journal.set_value(journal);
+                            batch.persist(held);
+                        }
+                    }
+                },
+                None => browser::write_journal(&Journal::default()),
             }
             batch.busy.set(None);
+            restored.set(true);
         });
     });
     let title = move || {
@@ -427,7 +489,7 @@ pub fn BatchUploadPage() -> impl IntoView {
         <p class="lead">
             "Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
         </p>
-        <div class="visually-hidden" role="status" aria-live="polite">
+        <div class="visually-hidden" role="status" aria-live="polite" data-restored=move || restored.get().to_string()>
             {move || batch.announce.get()}
         </div>
         {move || batch.failure.get().map(|error| view! { <ErrorNotice error/> })}

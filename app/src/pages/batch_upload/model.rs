@@ -4,7 +4,7 @@
 //! Removed rows stay in the vector as tombstones: a row's position never changes, so the
 //! draft store can save the chunk an edit touched instead of the whole list.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +185,80 @@ pub fn chunks_of(positions: impl IntoIterator<Item = usize>) -> BTreeSet<usize> 
     positions.into_iter().map(|i| i / CHUNK_ROWS).collect()
 }
 
+/// How many rows the journal holds at most: a handful of edits, a submit's chunk, never the
+/// whole of a big list (browser storage is small and written on every change).
+pub const JOURNAL_ROWS: usize = 5_000;
+
+/// The changes to the kept list that IndexedDB may not have yet. IndexedDB writes finish
+/// later, and a refresh straight after an edit, a submit or Reset would drop them; the journal
+/// is written at once (to the browser's local storage) and read back over the stored list.
+/// It holds, for each row in it, the row's latest value, never an older one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Journal {
+    /// The list's key ([`DraftMeta::key`]).
+    pub key: String,
+    /// Reset: the list is gone, whatever IndexedDB still holds.
+    pub cleared: bool,
+    /// Row position to the row as it is now.
+    pub rows: BTreeMap<usize, DraftRow>,
+}
+
+impl Journal {
+    /// The list `key` was reset.
+    pub fn cleared(key: &str) -> Journal {
+        Journal {
+            key: key.to_string(),
+            cleared: true,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    /// Notes the current value of `rows` at `positions` of list `key` (a journal of another
+    /// list starts over). A row that finds no room leaves the journal, so that no older value
+    /// of it stays behind.
+    pub fn note(&mut self, key: &str, rows: &[DraftRow], positions: &BTreeSet<usize>) {
+        if self.key != key || self.cleared {
+            *self = Journal {
+                key: key.to_string(),
+                ..Journal::default()
+            };
+        }
+        for &p in positions {
+            match rows.get(p) {
+                Some(row) if self.rows.len() < JOURNAL_ROWS || self.rows.contains_key(&p) => {
+                    self.rows.insert(p, row.clone());
+                }
+                _ => {
+                    self.rows.remove(&p);
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.cleared && self.rows.is_empty()
+    }
+
+    /// Brings a list read back from IndexedDB up to date: `None` when the officer reset it,
+    /// else the positions of the rows the journal holds for it (to store them again).
+    pub fn restore(&self, meta: &DraftMeta, rows: &mut [DraftRow]) -> Option<BTreeSet<usize>> {
+        if self.key != meta.key {
+            return Some(BTreeSet::new());
+        }
+        if self.cleared {
+            return None;
+        }
+        let mut held = BTreeSet::new();
+        for (&p, row) in &self.rows {
+            if let Some(slot) = rows.get_mut(p) {
+                slot.clone_from(row);
+                held.insert(p);
+            }
+        }
+        Some(held)
+    }
+}
+
 /// Counts for the heading and the live announcement.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -312,6 +386,72 @@ mod tests {
     fn chunks_group_positions() {
         let set = chunks_of([0, 1, CHUNK_ROWS, CHUNK_ROWS * 3 + 5]);
         assert_eq!(set.into_iter().collect::<Vec<_>>(), vec![0, 1, 3]);
+    }
+
+    fn meta(key: &str, rows: usize) -> DraftMeta {
+        DraftMeta {
+            key: key.into(),
+            file_name: "team.csv".into(),
+            format: "csv".into(),
+            notices: Vec::new(),
+            rows,
+        }
+    }
+
+    #[test]
+    fn the_journal_brings_a_stored_list_up_to_date_and_forgets_what_a_reset_removed() {
+        let stored = vec![officer(2, "ann@tech.gov.sg"), officer(3, "not an address")];
+        let mut now = stored.clone();
+        let fixed = RawAccount {
+            email: "cat@tech.gov.sg".into(),
+            ..now[1].raw.clone()
+        };
+        now[1].edit(fixed);
+        let mut journal = Journal::default();
+        journal.note("k1", &now, &BTreeSet::from([1]));
+        // What a refresh reads back: the stored list, and the journal written at the edit.
+        let journal: Journal =
+            serde_json::from_str(&serde_json::to_string(&journal).unwrap()).unwrap();
+        let mut restored = stored.clone();
+        let held = journal.restore(&meta("k1", 2), &mut restored);
+        assert_eq!(held, Some(BTreeSet::from([1])));
+        assert_eq!(restored, now);
+
+        // A journal of another list changes nothing; a Reset of this one removes the list.
+        let mut other = stored.clone();
+        assert_eq!(
+            journal.restore(&meta("k2", 2), &mut other),
+            Some(BTreeSet::new())
+        );
+        assert_eq!(other, stored);
+        assert_eq!(
+            Journal::cleared("k1").restore(&meta("k1", 2), &mut other),
+            None
+        );
+        assert_eq!(
+            Journal::cleared("k0").restore(&meta("k1", 2), &mut other),
+            Some(BTreeSet::new())
+        );
+
+        // A row past the row limit leaves the journal rather than keep an old value.
+        let many: Vec<DraftRow> = (0..JOURNAL_ROWS + 2)
+            .map(|i| officer(i + 2, &format!("p{i}@tech.gov.sg")))
+            .collect();
+        let mut journal = Journal::default();
+        journal.note("k1", &many, &BTreeSet::from([JOURNAL_ROWS + 1]));
+        journal.note("k1", &many, &(0..JOURNAL_ROWS).collect());
+        assert_eq!(journal.rows.len(), JOURNAL_ROWS);
+        assert!(journal.rows.contains_key(&(JOURNAL_ROWS + 1)));
+        assert!(!journal.rows.contains_key(&(JOURNAL_ROWS - 1)));
+        journal.note("k1", &many, &BTreeSet::from([JOURNAL_ROWS - 2]));
+        assert!(
+            journal.rows.contains_key(&(JOURNAL_ROWS - 2)),
+            "a row already held is updated"
+        );
+        // Another list starts a fresh journal.
+        journal.note("k2", &many, &BTreeSet::from([0]));
+        assert_eq!((journal.key.as_str(), journal.rows.len()), ("k2", 1));
+        assert!(!journal.is_empty() && Journal::default().is_empty());
     }
 
     #[test]
