@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::invite_forms::check_account;
 use crate::api::{ActivateAccount, CompleteSignUp, InvitationView, OpenInvitation};
-use crate::components::{ErrorNotice, ErrorSummary, FormState, TextField};
+use crate::components::{Answer, ErrorNotice, ErrorSummary, FormState, TextField};
 
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
@@ -16,13 +16,10 @@ pub fn AcceptInvitationPage() -> impl IntoView {
     let open = ServerAction::<OpenInvitation>::new();
     let sign_up = ServerAction::<CompleteSignUp>::new();
     let activate = ServerAction::<ActivateAccount>::new();
-    let active_email = move || {
-        sign_up
-            .value()
-            .get()
-            .and_then(|r| r.ok())
-            .or_else(|| activate.value().get().and_then(|r| r.ok()))
-    };
+    let opened = Answer::new(open.value(), open.pending());
+    let signed_up = Answer::new(sign_up.value(), sign_up.pending());
+    let activated = Answer::new(activate.value(), activate.pending());
+    let active_email = move || signed_up.ok().or_else(|| activated.ok());
     let content = move || {
         if let Some(email) = active_email() {
             return view! {
@@ -34,7 +31,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
             }
             .into_any();
         }
-        match open.value().get() {
+        match opened.get() {
             None => view! {
                 <Title text="Create your TechPass account"/>
                 <h1>"Create your TechPass account"</h1>
@@ -43,7 +40,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
                 </p>
                 <ActionForm action=open>
                     <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="button" disabled=move || open.pending().get()>
+                    <button type="submit" class="button" disabled=move || opened.pending()>
                         "Continue"
                     </button>
                 </ActionForm>
@@ -59,10 +56,10 @@ pub fn AcceptInvitationPage() -> impl IntoView {
                 <Title text="Activate your TechPass account"/>
                 <h1>"Activate your TechPass account"</h1>
                 <p>{format!("An account has been created for {email}.")}</p>
-                {move || activate.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error/> })}
+                {move || activated.err().map(|error| view! { <ErrorNotice error/> })}
                 <ActionForm action=activate>
                     <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="button" disabled=move || activate.pending().get()>
+                    <button type="submit" class="button" disabled=move || activated.pending()>
                         "Activate account"
                     </button>
                 </ActionForm>
@@ -77,8 +74,9 @@ pub fn AcceptInvitationPage() -> impl IntoView {
 
 #[component]
 fn SignUpForm(email: String, token: String, action: ServerAction<CompleteSignUp>) -> impl IntoView {
+    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_account);
-    let error = move || action.value().get().and_then(|r| r.err());
+    let error = move || answer.err();
     Effect::new(move |_| {
         if let Some(e) = error() {
             form.show_server_errors(&e);
@@ -110,7 +108,7 @@ fn SignUpForm(email: String, token: String, action: ServerAction<CompleteSignUp>
             />
             <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
             <TextField form name="department" label="Department" optional=true/>
-            <button type="submit" class="button" disabled=move || action.pending().get()>
+            <button type="submit" class="button" disabled=move || answer.pending()>
                 "Create account"
             </button>
         </ActionForm>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CreateAccount, InviteSent, SendInvite};
-use crate::components::{ErrorSummary, FormState, TextField, YesNoField};
+use crate::components::{Answer, ErrorSummary, FormState, TextField, YesNoField};
 use crate::domain::{
     check_account_field, check_email_invite_field, Email, RawAccount, RawEmailInvite,
 };
@@ -114,9 +114,10 @@ fn Sent(sent: InviteSent, what: &'static str, on_again: Callback<()>) -> impl In
 #[component]
 pub fn EmailInvitationPage() -> impl IntoView {
     let action = ServerAction::<SendInvite>::new();
+    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_email_invite);
-    let error = move || action.value().get().and_then(|r| r.err());
-    let sent = move || action.value().get().and_then(|r| r.ok());
+    let error = move || answer.err();
+    let sent = move || answer.ok();
     Effect::new(move |_| {
         if let Some(e) = error() {
             form.show_server_errors(&e);
@@ -124,7 +125,7 @@ pub fn EmailInvitationPage() -> impl IntoView {
     });
     let again = Callback::new(move |_| {
         form.reset();
-        action.value().set(None);
+        answer.clear();
     });
     let title = move || {
         if error().is_some() {
@@ -154,8 +155,8 @@ pub fn EmailInvitationPage() -> impl IntoView {
                     />
                     <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
                     <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
-                    <button type="submit" class="button" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Sending…" } else { "Submit" }}
+                    <button type="submit" class="button" disabled=move || answer.pending()>
+                        {move || if answer.pending() { "Sending…" } else { "Submit" }}
                     </button>
                 </ActionForm>
             }
@@ -167,9 +168,10 @@ pub fn EmailInvitationPage() -> impl IntoView {
 #[component]
 pub fn CreateAccountPage() -> impl IntoView {
     let action = ServerAction::<CreateAccount>::new();
+    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_account);
-    let error = move || action.value().get().and_then(|r| r.err());
-    let sent = move || action.value().get().and_then(|r| r.ok());
+    let error = move || answer.err();
+    let sent = move || answer.ok();
     Effect::new(move |_| {
         if let Some(e) = error() {
             form.show_server_errors(&e);
@@ -177,7 +179,7 @@ pub fn CreateAccountPage() -> impl IntoView {
     });
     let again = Callback::new(move |_| {
         form.reset();
-        action.value().set(None);
+        answer.clear();
     });
     let title = move || {
         if error().is_some() {
@@ -198,8 +200,8 @@ pub fn CreateAccountPage() -> impl IntoView {
                 {move || error().map(|error| view! { <ErrorSummary error/> })}
                 <ActionForm action=action>
                     <AccountFields form/>
-                    <button type="submit" class="button" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating…" } else { "Submit" }}
+                    <button type="submit" class="button" disabled=move || answer.pending()>
+                        {move || if answer.pending() { "Creating…" } else { "Submit" }}
                     </button>
                 </ActionForm>
             }

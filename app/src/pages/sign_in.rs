@@ -3,16 +3,17 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::SignIn;
-use crate::components::{ErrorSummary, SessionContext};
+use crate::components::{Answer, ErrorSummary, SessionContext};
 
 /// Development sign-in (until the portal's identity provider is wired in).
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let session = SessionContext::load();
     let action = ServerAction::<SignIn>::new();
+    let answer = Answer::new(action.value(), action.pending());
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || action.value().get().and_then(|r| r.err());
+    let error = move || answer.err();
     let email_error = move || error().and_then(|e| e.field_message("email"));
     let title = move || {
         if error().is_some() {
@@ -67,7 +68,7 @@ pub fn SignInPage() -> impl IntoView {
                         }
                     />
                 </div>
-                <button type="submit" class="button" disabled=move || action.pending().get()>
+                <button type="submit" class="button" disabled=move || answer.pending()>
                     "Sign in"
                 </button>
             </ActionForm>
