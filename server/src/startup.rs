@@ -247,13 +247,55 @@ fn is_public_page(path: &str) -> bool {
     path == "/sign-in" || path == "/dev/mailbox" || path.starts_with("/invitations/")
 }
 
+/// Renders a page, to its end even when the browser stops waiting for it.
+///
+/// Leptos keeps a page's reactive state as long as the response: a browser that leaves
+/// half-way (the officer clicks elsewhere first) drops it while the page's render tasks
+/// still read it, and each of those reads panics. So the page renders in a task of its own
+/// and its body goes to the browser through a channel: a browser that leaves only closes the
+/// channel, and the render finishes and cleans up as usual.
 async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response {
+    use futures::StreamExt;
+    use tracing::Instrument;
+
     let options = state.leptos_options.clone();
+    let (for_error, trace_id) = (state.clone(), trace.0.clone());
     let handler =
         leptos_axum::render_app_to_stream_with_context(request_context(state, trace), move || {
             shell(options.clone())
         });
-    handler(req).await.into_response()
+    let page = tokio::spawn(
+        async move {
+            let (parts, body) = handler(req).await.into_response().into_parts();
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(16);
+            tokio::spawn(
+                async move {
+                    let mut chunks = body.into_data_stream();
+                    let mut browser = Some(tx);
+                    while let Some(chunk) = chunks.next().await {
+                        if let Some(to) = &browser {
+                            if to.send(chunk).await.is_err() {
+                                browser = None;
+                            }
+                        }
+                    }
+                }
+                .in_current_span(),
+            );
+            let body = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|chunk| (chunk, rx))
+            });
+            Response::from_parts(parts, Body::from_stream(body))
+        }
+        .in_current_span(),
+    );
+    match page.await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(trace_id = %trace_id, error = %e, "the page could not be rendered");
+            error_page(&for_error, &app::AppError::Internal { trace_id })
+        }
+    }
 }
 
 /// Static files from the site root; anything else renders the app's "Page not found".

@@ -476,8 +476,11 @@ pub fn BatchUploadPage() -> impl IntoView {
             restored.set(true);
         });
     });
+    // The page's own closures read with `try_`: on the server, the layout may render the page
+    // twice (once before its session is known), and the first copy's closures can still be
+    // read after that copy was dropped; a plain `get` would panic and fail the request.
     let title = move || {
-        if batch.refusal.get().is_some() {
+        if batch.refusal.try_with(Option::is_some).unwrap_or(false) {
             "Error: Batch upload"
         } else {
             "Batch upload"
@@ -489,20 +492,21 @@ pub fn BatchUploadPage() -> impl IntoView {
         <p class="lead">
             "Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
         </p>
-        <div class="visually-hidden" role="status" aria-live="polite" data-restored=move || restored.get().to_string()>
-            {move || batch.announce.get()}
+        <div class="visually-hidden" role="status" aria-live="polite" data-restored=move || restored.try_get().unwrap_or(false).to_string()>
+            {move || batch.announce.try_get().unwrap_or_default()}
         </div>
-        {move || batch.failure.get().map(|error| view! { <ErrorNotice error/> })}
+        {move || batch.failure.try_get().flatten().map(|error| view! { <ErrorNotice error/> })}
         <BusyBar/>
-        {move || match batch.meta.get() {
+        {move || match batch.meta.try_get().flatten() {
             None => view! { <UploadPanel/> }.into_any(),
             Some(meta) => view! { <ListPanel meta/> }.into_any(),
         }}
-        {move || batch.editing.get().map(|pos| view! { <DetailsDialog pos/> })}
+        {move || batch.editing.try_get().flatten().map(|pos| view! { <DetailsDialog pos/> })}
         {move || {
             batch
                 .confirm_reset
-                .get()
+                .try_get()
+                .unwrap_or(false)
                 .then(|| {
                     let count = batch.rows.with_untracked(|r| counts(r).users);
                     view! {
