@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import { expectAccessible } from './fixtures/app';
 import { BatchPage, csv, mailCount, unique, type Row } from './fixtures/batch';
 
@@ -8,6 +8,24 @@ const officer = (email: string, first = 'Ann', reason = 'Joins the platform team
 const vendor = (email: string, username: string): Row => [
   email, username, 'Raj', 'Kumar', '81234567', 'Acme Pte Ltd', '', 'No', 'Builds the portal',
 ];
+
+/** Uploads two officers, the second with a bad address, and fixes it in View details;
+ * then reloads and expects the list back with the fix. Returns the fixed address. */
+async function fixOneThenReload(page: Page, batch: BatchPage, name: string): Promise<string> {
+  const u = unique();
+  await batch.uploadBuffer(name, csv([officer(`ann.${u}@tech.gov.sg`), officer('not an address')]));
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+  const dialog = await batch.viewDetails(3);
+  const fixed = `cat.${u}@tech.gov.sg`;
+  await dialog.getByLabel('Email address').fill(fixed);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(batch.counts()).toHaveText('2 users');
+  await page.reload();
+  await expect(batch.uploaded(name)).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(batch.row(3)).toContainText(fixed);
+  return fixed;
+}
 
 test('the templates download as xlsx and csv', async ({ page }) => {
   const batch = new BatchPage(page);
@@ -82,24 +100,14 @@ test('view details, edit and save; remove; reset with cancel and with confirm', 
 test('a refresh keeps the unsubmitted list, edits included, until it is reset', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();
-  const u = unique();
-  await batch.uploadBuffer(`keep-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`), officer('not an address')]));
-  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
-  const dialog = await batch.viewDetails(3);
-  await dialog.getByLabel('Email address').fill(`cat.${u}@tech.gov.sg`);
-  await dialog.getByRole('button', { name: 'Save' }).click();
-  await expect(batch.counts()).toHaveText('2 users');
-
-  await page.reload();
-  await expect(batch.uploaded(`keep-${u}.csv`)).toBeVisible();
-  await expect(batch.counts()).toHaveText('2 users');
-  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+  const name = `keep-${unique()}.csv`;
+  await fixOneThenReload(page, batch, name);
 
   await page.getByRole('button', { name: 'Reset' }).click();
   await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
   await page.reload();
   await expect(batch.fileInput()).toBeVisible();
-  await expect(batch.uploaded(`keep-${u}.csv`)).toHaveCount(0);
+  await expect(batch.uploaded(name)).toHaveCount(0);
 });
 
 test('a refresh straight after a change keeps it, even while the browser is slow to store the list', async ({ page }) => {
@@ -125,24 +133,15 @@ test('a refresh straight after a change keeps it, even while the browser is slow
   });
   const batch = new BatchPage(page);
   await batch.open();
-  const u = unique();
-  await batch.uploadBuffer(`slow-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`), officer('not an address')]));
-  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
-  const dialog = await batch.viewDetails(3);
-  await dialog.getByLabel('Email address').fill(`cat.${u}@tech.gov.sg`);
-  await dialog.getByRole('button', { name: 'Save' }).click();
-  await expect(batch.counts()).toHaveText('2 users');
-  await page.reload();
-  await expect(batch.uploaded(`slow-${u}.csv`)).toBeVisible();
-  await expect(batch.counts()).toHaveText('2 users');
-  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+  const name = `slow-${unique()}.csv`;
+  const fixed = await fixOneThenReload(page, batch, name);
 
   // The restored change reaches IndexedDB too: without the quick copy, it is still there.
   await expect.poll(() => page.evaluate(() => localStorage.getItem('techbiz-invite.batch-journal')), {
     timeout: 15_000,
   }).toBeNull();
   await page.reload();
-  await expect(batch.row(3)).toContainText(`cat.${u}@tech.gov.sg`);
+  await expect(batch.row(3)).toContainText(fixed);
 
   // Reset, then a refresh before IndexedDB has forgotten the list: it stays gone.
   await page.getByRole('button', { name: 'Reset' }).click();
@@ -150,7 +149,7 @@ test('a refresh straight after a change keeps it, even while the browser is slow
   await page.reload();
   await expect(page.locator('[data-restored="true"]')).toHaveCount(1, { timeout: 15_000 });
   await expect(batch.fileInput()).toBeVisible();
-  await expect(batch.uploaded(`slow-${u}.csv`)).toHaveCount(0);
+  await expect(batch.uploaded(name)).toHaveCount(0);
 });
 
 test('submit: failed rows stay marked, are fixed and resubmitted, and nobody is invited twice', async ({ page }) => {

@@ -73,6 +73,12 @@ impl Batch {
         }
     }
 
+    /// Makes `journal` the journal, in memory and in the browser's local storage.
+    fn keep_journal(self, journal: Journal) {
+        self.journal.set_value(journal);
+        self.journal.with_value(browser::write_journal);
+    }
+
     /// Saves the chunks holding these rows. The rows go into the journal at once; one task
     /// at a time stores the chunks marked unsaved in IndexedDB, a few per browser task and
     /// each as it is when stored, so writes land in order and a change to every row never
@@ -124,8 +130,7 @@ impl Batch {
             // Everything noted is in IndexedDB now (unless a write failed: then the journal
             // is the only copy of those changes, and a refresh applies it).
             if !self.save_failed.get_value() && self.journal.with_value(|j| !j.cleared) {
-                self.journal.set_value(Journal::default());
-                self.journal.with_value(browser::write_journal);
+                self.keep_journal(Journal::default());
             }
         });
     }
@@ -379,8 +384,7 @@ impl Batch {
                         .set(format!("Uploaded {}: {}", meta.file_name, describe(c)));
                     let all: Vec<usize> = (0..rows.len()).collect();
                     // A new list: the journal of the last one no longer applies.
-                    self.journal.set_value(Journal::default());
-                    self.journal.with_value(browser::write_journal);
+                    self.keep_journal(Journal::default());
                     self.rows.set(rows);
                     self.meta.set(Some(meta));
                     self.busy.set(None);
@@ -411,8 +415,7 @@ impl Batch {
         self.rows.set(Vec::new());
         self.unsaved.set_value(BTreeSet::new());
         // Noted at once: a refresh before IndexedDB is cleared must not bring the list back.
-        self.journal.set_value(Journal::cleared(&key));
-        self.journal.with_value(browser::write_journal);
+        self.keep_journal(Journal::cleared(&key));
         self.summary.set(None);
         self.failure.set(None);
         self.announce.set(format!(
@@ -421,8 +424,7 @@ impl Batch {
         spawn_local(async move {
             let cleared = browser::clear_draft().await;
             if cleared && self.journal.with_value(|j| j.cleared && j.key == key) {
-                self.journal.set_value(Journal::default());
-                self.journal.with_value(browser::write_journal);
+                self.keep_journal(Journal::default());
             }
         });
     }
@@ -450,7 +452,7 @@ pub fn BatchUploadPage() -> impl IntoView {
                     // Reset just before the refresh: finish forgetting it.
                     None => {
                         if browser::clear_draft().await {
-                            browser::write_journal(&Journal::default());
+                            batch.keep_journal(Journal::default());
                         }
                     }
                     Some(held) => {
@@ -462,15 +464,15 @@ pub fn BatchUploadPage() -> impl IntoView {
                         batch.rows.set(rows);
                         batch.meta.set(Some(meta));
                         if held.is_empty() {
-                            browser::write_journal(&Journal::default());
+                            batch.keep_journal(Journal::default());
                         } else {
                             // Store what the journal had, then let it go.
-                            batch.journal.set_value(journal);
+                            batch.keep_journal(journal);
                             batch.persist(held);
                         }
                     }
                 },
-                None => browser::write_journal(&Journal::default()),
+                None => batch.keep_journal(Journal::default()),
             }
             batch.busy.set(None);
             restored.set(true);
