@@ -80,6 +80,8 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         invite_expiry_days: 14,
         reminder_days: vec![3, 7],
         seed_webhook_secret: None,
+        link_secret: app::server::links::LinkSecret::new(*b"bench-link-secret-bench-link-secret"),
+        invite_quota_per_hour: u32::MAX,
     };
     let inviter = Email::parse("bench.officer@tech.gov.sg").map_err(anyhow::Error::msg)?;
     let key = uuid::Uuid::new_v4().to_string();

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use app::server::links::{LinkSecret, MIN_SECRET_LEN};
 use app::server::settings::{Settings, SignInMode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,13 @@ pub struct Config {
     pub relay_interval_ms: u64,
     /// `RELAY_RETRY_BASE_MS`: first retry delay after a failed send, doubling (default 30000).
     pub relay_retry_base_ms: u64,
+    /// `SMTP_TIMEOUT_MS`: how long one send may take (default 20000).
+    pub smtp_timeout_ms: u64,
+    /// `PRECHECK_ADDRESSES_PER_HOUR`: addresses one officer may pre-check in an hour.
+    pub precheck_addresses_per_hour: usize,
+    /// `RELAY_LEASE_MS`: how long a claimed message is one relay's (default 120000; longer
+    /// than `SMTP_TIMEOUT_MS`, so a slow send cannot let another relay send it too).
+    pub relay_lease_ms: u64,
     /// `SMTP_FROM`: the sender of every email.
     pub smtp_from: String,
     pub settings: Settings,
@@ -87,7 +95,10 @@ impl Config {
                 "PUBLIC_URL must start with http:// or https://, not \"{public_url}\""
             )));
         }
-        let smtp_url = get("SMTP_URL").filter(|v| !v.trim().is_empty());
+        let dev = sign_in_mode == SignInMode::Development;
+        let smtp_url = get("SMTP_URL")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
         if let Some(url) = &smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(ConfigError(
@@ -95,6 +106,72 @@ impl Config {
                 ));
             }
         }
+        let allow_plaintext = flag(&var("SMTP_ALLOW_PLAINTEXT", "false"), "SMTP_ALLOW_PLAINTEXT")?;
+        if dev {
+            // Development sign-in signs in whoever types an address: it must not be able to
+            // reach real users by accident.
+            if public_url.starts_with("https://") {
+                return Err(ConfigError(format!(
+                    "SIGN_IN_MODE=dev signs in anyone who types an address, so it refuses to \
+                     run behind PUBLIC_URL {public_url} (https, a real address). Use \
+                     SIGN_IN_MODE=disabled there"
+                )));
+            }
+            if !site_addr.ip().is_loopback() {
+                return Err(ConfigError(format!(
+                    "SIGN_IN_MODE=dev listens only on a loopback address (127.0.0.1 or [::1]); \
+                     LEPTOS_SITE_ADDR is {site_addr}"
+                )));
+            }
+            if let Some(url) = &smtp_url {
+                if !smtp_host_is_loopback(url) {
+                    return Err(ConfigError(
+                        "SIGN_IN_MODE=dev sends mail only to a test mail server on this machine \
+                         (SMTP_URL on 127.0.0.1 or localhost): a real SMTP_URL would mail real \
+                         people from a development server. Unset SMTP_URL to use the \
+                         development mailbox"
+                            .to_string(),
+                    ));
+                }
+            }
+        } else {
+            match &smtp_url {
+                None => {
+                    return Err(ConfigError(
+                        "SMTP_URL is not set: without a mail server no invitation would reach \
+                         anyone. Set SMTP_URL (smtps://host:465, or smtp://host:587?tls=required)"
+                            .to_string(),
+                    ))
+                }
+                Some(url) if is_plaintext_smtp(url) && !allow_plaintext => {
+                    return Err(ConfigError(
+                        "SMTP_URL is plain smtp:// without TLS, which sends invitation links in \
+                         the clear: use smtps:// or smtp://…?tls=required, or set \
+                         SMTP_ALLOW_PLAINTEXT=true if the mail server is on a trusted network"
+                            .to_string(),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let link_secret = match get("LINK_SECRET").map(|v| v.trim().to_string()) {
+            Some(s) if s.len() >= MIN_SECRET_LEN => LinkSecret::new(s),
+            Some(s) if !s.is_empty() => {
+                return Err(ConfigError(format!(
+                    "LINK_SECRET must be at least {MIN_SECRET_LEN} characters (it has {}); \
+                     for example the output of `openssl rand -base64 48`",
+                    s.len()
+                )))
+            }
+            _ if dev => LinkSecret::new(DEV_LINK_SECRET),
+            _ => {
+                return Err(ConfigError(format!(
+                    "LINK_SECRET is not set: invitation links are made with it and it must not \
+                     be stored in the database. Set at least {MIN_SECRET_LEN} random characters \
+                     (for example the output of `openssl rand -base64 48`)"
+                )))
+            }
+        };
         let invite_expiry_days: u32 = var("INVITE_EXPIRY_DAYS", "14")
             .parse()
             .ok()
@@ -110,15 +187,7 @@ impl Config {
             .or_else(|| {
                 (sign_in_mode == SignInMode::Development).then(|| DEV_SEED_SECRET.to_string())
             });
-        let relay_enabled = match var("RELAY_ENABLED", "true").to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                return Err(ConfigError(format!(
-                    "RELAY_ENABLED must be true or false, not \"{other}\""
-                )))
-            }
-        };
+        let relay_enabled = flag(&var("RELAY_ENABLED", "true"), "RELAY_ENABLED")?;
         let number = |k: &str, default: &str| -> Result<u64, ConfigError> {
             var(k, default)
                 .parse()
@@ -126,10 +195,39 @@ impl Config {
         };
         let relay_interval_ms = number("RELAY_INTERVAL_MS", "2000")?;
         let relay_retry_base_ms = number("RELAY_RETRY_BASE_MS", "30000")?;
+        let smtp_timeout_ms = number("SMTP_TIMEOUT_MS", "20000")?;
+        if smtp_timeout_ms < 100 {
+            return Err(ConfigError("SMTP_TIMEOUT_MS must be at least 100".into()));
+        }
+        let invite_quota_per_hour: u32 = var("INVITE_QUOTA_PER_HOUR", "5000")
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ConfigError("INVITE_QUOTA_PER_HOUR must be a whole number of at least 1".into())
+            })?;
+        let precheck_addresses_per_hour: usize = var("PRECHECK_ADDRESSES_PER_HOUR", "300000")
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ConfigError("PRECHECK_ADDRESSES_PER_HOUR must be a whole number of at least 1".into())
+            })?;
+        let relay_lease_ms = number("RELAY_LEASE_MS", "120000")?;
+        if relay_lease_ms <= smtp_timeout_ms {
+            return Err(ConfigError(format!(
+                "RELAY_LEASE_MS ({relay_lease_ms}) must be longer than SMTP_TIMEOUT_MS \
+                 ({smtp_timeout_ms}): a send still waiting when its lease ran out could be sent \
+                 again by another instance"
+            )));
+        }
         Ok(Config {
             relay_enabled,
             relay_interval_ms,
             relay_retry_base_ms,
+            smtp_timeout_ms,
+            relay_lease_ms,
+            precheck_addresses_per_hour,
             smtp_from: var("SMTP_FROM", "TechBiz <no-reply@techbiz.tech.gov.sg>"),
             site_addr,
             database_url: var("DATABASE_URL", "sqlite://data/techbiz-invite.db"),
@@ -145,6 +243,8 @@ impl Config {
                 invite_expiry_days,
                 reminder_days,
                 seed_webhook_secret,
+                link_secret,
+                invite_quota_per_hour,
             },
         })
     }
@@ -152,6 +252,40 @@ impl Config {
 
 /// The SEED secret under development sign-in when none is configured.
 pub const DEV_SEED_SECRET: &str = "dev-seed-secret";
+
+/// The link secret under development sign-in when none is configured (never used outside it).
+pub const DEV_LINK_SECRET: &str = "development-only-link-secret-never-used-in-production";
+
+fn flag(value: &str, name: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(ConfigError(format!(
+            "{name} must be true or false, not \"{other}\""
+        ))),
+    }
+}
+
+/// `smtp://` without `tls=required` (STARTTLS): lettre then sends in the clear.
+fn is_plaintext_smtp(url: &str) -> bool {
+    url.starts_with("smtp://") && !url.to_ascii_lowercase().contains("tls=required")
+}
+
+/// Whether the SMTP server of `url` is on this machine (127.0.0.0/8, [::1] or localhost).
+fn smtp_host_is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// "3,7" → [3, 7]: days after the invitation, each before it expires; "" or "none" → none.
 fn parse_days(text: &str, expiry_days: u32) -> Result<Vec<u32>, ConfigError> {
@@ -194,14 +328,85 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    /// What production needs besides the defaults: a mail server and the link secret.
+    const PRODUCTION: [(&str, &str); 2] =
+        [("SMTP_URL", "smtps://mail.tech.gov.sg"), ("LINK_SECRET", SECRET)];
+
+    fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars = PRODUCTION.to_vec();
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
     #[test]
     fn defaults_are_the_embedded_production_setup() {
-        let c = config(&[]).expect("defaults");
+        let c = production(&[]).expect("defaults");
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.database_url, "sqlite://data/techbiz-invite.db");
         assert_eq!(c.settings.sign_in_mode, SignInMode::Disabled);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(!c.settings.secure_cookies());
+        assert_eq!(c.settings.seed_webhook_secret, None, "no SEED secret by default");
+    }
+
+    #[test]
+    fn outside_development_a_mail_server_and_a_link_secret_are_required() {
+        let err = config(&[("LINK_SECRET", SECRET)]).expect_err("no SMTP_URL").to_string();
+        assert!(err.contains("SMTP_URL is not set"), "{err}");
+        let err = config(&[("SMTP_URL", "smtps://m.gov.sg")])
+            .expect_err("no LINK_SECRET")
+            .to_string();
+        assert!(err.contains("LINK_SECRET is not set"), "{err}");
+        let err = production(&[("LINK_SECRET", "short")]).expect_err("short").to_string();
+        assert!(err.contains("LINK_SECRET must be at least 32"), "{err}");
+        // Plain SMTP needs saying so; STARTTLS and TLS do not.
+        let err = production(&[("SMTP_URL", "smtp://mail.tech.gov.sg:25")])
+            .expect_err("plain")
+            .to_string();
+        assert!(err.contains("SMTP_ALLOW_PLAINTEXT"), "{err}");
+        production(&[
+            ("SMTP_URL", "smtp://mail.tech.gov.sg:25"),
+            ("SMTP_ALLOW_PLAINTEXT", "true"),
+        ])
+        .expect("plain, opted in");
+        production(&[("SMTP_URL", "smtp://mail.tech.gov.sg:587?tls=required")]).expect("STARTTLS");
+        let c = production(&[("SEED_WEBHOOK_SECRET", "s3cret")]).expect("seed");
+        assert_eq!(c.settings.seed_webhook_secret.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn development_sign_in_refuses_what_could_reach_real_people() {
+        let dev = |extra: &[(&str, &str)]| {
+            let mut vars = vec![("SIGN_IN_MODE", "dev")];
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let c = dev(&[]).expect("dev on loopback, development mailbox");
+        assert_eq!(c.settings.seed_webhook_secret.as_deref(), Some(DEV_SEED_SECRET));
+        dev(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).expect("a test mail server on loopback");
+        dev(&[("SMTP_URL", "smtp://localhost:2525")]).expect("localhost");
+        for (k, v, says) in [
+            ("PUBLIC_URL", "https://invite.tech.gov.sg", "PUBLIC_URL"),
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:3000", "LEPTOS_SITE_ADDR"),
+            ("LEPTOS_SITE_ADDR", "10.1.2.3:3000", "LEPTOS_SITE_ADDR"),
+            ("SMTP_URL", "smtps://mail.tech.gov.sg", "SMTP_URL"),
+            ("SMTP_URL", "smtp://user:pw@mail.tech.gov.sg:25", "SMTP_URL"),
+        ] {
+            let err = dev(&[(k, v)]).expect_err(v).to_string();
+            assert!(err.contains(says), "{err} should name {says}");
+        }
+    }
+
+    #[test]
+    fn the_lease_outlasts_a_send() {
+        let err = production(&[("SMTP_TIMEOUT_MS", "5000"), ("RELAY_LEASE_MS", "5000")])
+            .expect_err("lease too short")
+            .to_string();
+        assert!(err.contains("RELAY_LEASE_MS"), "{err}");
+        let c = production(&[("SMTP_TIMEOUT_MS", "1000"), ("RELAY_LEASE_MS", "3000")]).expect("ok");
+        assert_eq!((c.smtp_timeout_ms, c.relay_lease_ms), (1000, 3000));
     }
 
     #[test]
@@ -216,15 +421,20 @@ mod tests {
             ("INVITE_EXPIRY_DAYS", "0"),
             ("RELAY_ENABLED", "sometimes"),
             ("RELAY_INTERVAL_MS", "soon"),
+            ("SMTP_ALLOW_PLAINTEXT", "perhaps"),
+            ("SMTP_TIMEOUT_MS", "soon"),
+            ("RELAY_LEASE_MS", "later"),
+            ("INVITE_QUOTA_PER_HOUR", "0"),
+            ("PRECHECK_ADDRESSES_PER_HOUR", "many"),
         ] {
-            let err = config(&[(k, v)]).expect_err(k).to_string();
+            let err = production(&[(k, v)]).expect_err(k).to_string();
             assert!(err.contains(k), "{err} should name {k}");
         }
     }
 
     #[test]
     fn https_public_url_makes_cookies_secure() {
-        let c = config(&[("PUBLIC_URL", "https://invite.tech.gov.sg/")]).expect("ok");
+        let c = production(&[("PUBLIC_URL", "https://invite.tech.gov.sg/")]).expect("ok");
         assert!(c.settings.secure_cookies());
         assert_eq!(c.settings.public_url, "https://invite.tech.gov.sg");
     }

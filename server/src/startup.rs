@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::api::StatusQuery;
+use app::server::budget::HourlyBudget;
 use app::server::db::Db;
 use app::server::directory::BuiltInDirectory;
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
@@ -49,6 +50,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        if config.settings.dev_sign_in() {
+            tracing::warn!(
+                "SIGN_IN_MODE=dev: anyone who types an address is signed in as them. For \
+                 development and tests on this machine only"
+            );
+        }
         let db = Db::connect(&config.database_url)
             .await
             .context("opening the database (DATABASE_URL)")?;
@@ -67,22 +74,36 @@ impl Application {
             db,
             settings: Arc::new(config.settings.clone()),
             directory: Arc::new(BuiltInDirectory),
+            exports: Default::default(),
+            prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
         };
         let router = router(state.clone());
         let relay = if config.relay_enabled {
             let mailer: Arc<dyn Mailer> = match &config.settings.smtp_url {
-                Some(url) => {
-                    Arc::new(SmtpMailer::new(url, &config.smtp_from).map_err(anyhow::Error::msg)?)
-                }
+                Some(url) => Arc::new(
+                    SmtpMailer::new(
+                        url,
+                        &config.smtp_from,
+                        Duration::from_millis(config.smtp_timeout_ms),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                ),
+                // Only under development sign-in: elsewhere the configuration requires SMTP_URL.
                 None => Arc::new(DevMailbox::new(state.db.clone())),
             };
             let options = RelayOptions {
                 retry_base: Duration::from_millis(config.relay_retry_base_ms),
+                lease: Duration::from_millis(config.relay_lease_ms),
                 ..RelayOptions::default()
             };
             Some((
-                Relay::new(state.db.clone(), mailer, options)
-                    .with_reminders(state.settings.clone()),
+                Relay::new(
+                    state.db.clone(),
+                    mailer,
+                    options,
+                    config.settings.link_secret.clone(),
+                )
+                .with_reminders(state.settings.clone()),
                 Duration::from_millis(config.relay_interval_ms),
             ))
         } else {
@@ -227,6 +248,10 @@ async fn page_handler(
     session: Session,
     req: Request<Body>,
 ) -> Response {
+    // The development mailbox exists only under the development sign-in.
+    if req.uri().path() == "/dev/mailbox" && !state.settings.dev_sign_in() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     if !is_public_page(req.uri().path()) {
         if let Ok(None) = auth::current_user(&session).await {
             let next = req
@@ -378,19 +403,23 @@ async fn seed_webhook(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let now = app::server::db::now_millis();
-    if let Err(e) = seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000)) {
-        tracing::warn!(error = %e, "SEED report refused");
-        let status = match e {
-            seed::SeedError::NoSecret => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
-        };
-        return (status, e.to_string()).into_response();
-    }
+    let signed_at = match seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "SEED report refused");
+            let status = match e {
+                seed::SeedError::NoSecret => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return (status, e.to_string()).into_response();
+        }
+    };
     let reports = match seed::parse(&body) {
         Ok(reports) => reports,
         Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
     };
-    match seed::apply(&state.db, &reports, now).await {
+    match seed::apply(&state.db, &reports, now, signed_at).await {
         Ok(changed) => {
             tracing::info!(reports = reports.len(), changed, "SEED report applied");
             axum::Json(serde_json::json!({ "reports": reports.len(), "changed": changed }))
@@ -467,7 +496,18 @@ async fn export_status(
             ))
             .into_response()
         }
+        Err(app::AppError::Forbidden { message }) => {
+            return (StatusCode::FORBIDDEN, message).into_response()
+        }
         Err(e) => return error_page(&state, &e),
+    };
+    let Some(_ticket) = state.exports.start(&officer.key()) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "5")],
+            export::EXPORT_BUSY,
+        )
+            .into_response();
     };
     let query = StatusQuery::from_params(|k| {
         params

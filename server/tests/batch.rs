@@ -379,19 +379,15 @@ both_databases!(
         );
         assert!(precheck(&app, &rows).await.is_empty());
 
-        // Other server functions keep the 2 MB default.
-        let long = "x".repeat(3 * 1024 * 1024);
-        let res = app
-            .post(
-                "send_invite",
-                &[
-                    ("email", "someone@tech.gov.sg"),
-                    ("seed_required", "no"),
-                    ("reason", &long),
-                ],
-            )
-            .await;
-        assert_ne!(res.status(), StatusCode::OK);
+        // Other server functions keep the 2 MB default: a valid call (unknown fields are
+        // ignored) answers at 1 MB and is refused by the limit at 3 MB.
+        let call = |padding: usize| {
+            json!({ "query": app::api::StatusQuery::default(), "padding": "x".repeat(padding) })
+        };
+        let res = app.post_json("list_invitations", &call(1024 * 1024)).await;
+        assert_eq!(res.status(), StatusCode::OK, "a valid call under the limit");
+        let res = app.post_json("list_invitations", &call(3 * 1024 * 1024)).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
     }
 );
@@ -563,16 +559,16 @@ both_databases!(
     |b| async move {
         let app = spawn(b).await;
         app.sign_in("boss@agency.gov.sg").await;
-        let rows = vendors(700, "c");
+        let rows = vendors(500, "c");
         let (one, two) = tokio::join!(submit(&app, KEY, &rows), submit(&app, KEY, &rows));
         let (one, two) = (invited(&one), invited(&two));
-        assert_eq!(one.len(), 700, "every row invited");
+        assert_eq!(one.len(), 500, "every row invited");
         assert_eq!(one, two, "both calls answer with the same invitations");
-        assert_eq!(totals(&app).await, [700, 700, 700, 700]);
+        assert_eq!(totals(&app).await, [500, 500, 500, 500]);
         assert_eq!(
             app.count("SELECT COUNT(DISTINCT recipient) FROM outbox")
                 .await,
-            700,
+            500,
             "one email per person"
         );
     }
@@ -631,13 +627,26 @@ both_databases!(
 );
 
 both_databases!(
-    a_list_of_more_than_500_rows_in_one_call_is_stored_in_chunks,
+    a_call_takes_at_most_one_chunk_of_500_rows_and_a_list_goes_in_chunks,
     |b| async move {
         let app = spawn(b).await;
         app.sign_in("boss@agency.gov.sg").await;
         let mut rows = vendors(1_201, "big");
         rows[1_200].raw.email = "big1@acme.com".into(); // the first row's person, again
-        let out = submit(&app, KEY, &rows).await;
+        // More than a chunk in one call is refused, naming the limit, and stores nothing.
+        let err = submit_err(&app, KEY, &rows[..501]).await;
+        let message = err.field_message("rows").expect("a message about the rows");
+        assert!(message.contains("at most 500 rows"), "{message}");
+        assert_eq!(totals(&app).await, [0, 0, 0, 0]);
+        // In chunks of 500, as the page sends them.
+        let mut outcomes = Vec::new();
+        for chunk in rows.chunks(500) {
+            outcomes.extend(submit(&app, KEY, chunk).await.rows);
+        }
+        let out = BatchOutcome {
+            trace_id: String::new(),
+            rows: outcomes,
+        };
         assert_eq!(out.rows.len(), 1_201);
         assert_eq!(invited(&out).len(), 1_200);
         assert!(rejected(&out, "r1201")[0].1.contains("more than once"));
@@ -649,6 +658,49 @@ both_databases!(
                 .await
                 .expect("batch");
         assert_eq!(counts, (1_200, 1));
+    }
+);
+
+both_databases!(
+    an_officer_sends_at_most_the_hourly_quota_even_all_at_once,
+    |b| async move {
+        let app = support::spawn_with(b, &[("INVITE_QUOTA_PER_HOUR", "5")]).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let calls = (0..8).map(|i| {
+            let email = format!("quota{i}@agency.gov.sg");
+            let app = &app;
+            async move {
+                app.post(
+                    "send_invite",
+                    &[("email", &email), ("seed_required", "no"), ("reason", "r")],
+                )
+                .await
+            }
+        });
+        let mut refused = Vec::new();
+        let mut sent = 0;
+        for res in futures::future::join_all(calls).await {
+            if res.status() == StatusCode::OK {
+                sent += 1;
+            } else {
+                refused.push(res.json::<AppError>().await.expect("AppError"));
+            }
+        }
+        assert_eq!(sent, 5, "{refused:?}");
+        assert!(
+            refused
+                .iter()
+                .all(|e| e.to_string().contains("5 invitations in the last hour")),
+            "{refused:?}"
+        );
+        // A batch is held to it too, row by row, and the rows can be sent again later.
+        let out = submit(&app, KEY, &vendors(2, "q")).await;
+        assert!(rejected(&out, "r1")[0].1.contains("in the last hour"), "{out:?}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 5);
+        // Another officer has a quota of their own.
+        let other = app.another_browser();
+        other.sign_in("colleague@agency.gov.sg").await;
+        other.invite("someone.else@agency.gov.sg").await;
     }
 );
 

@@ -13,7 +13,7 @@ use app::server::outbox::{self, OutgoingEmail};
 use app::server::relay::{Relay, RelayOptions, SmtpMailer};
 use app::AppError;
 use reqwest::StatusCode;
-use support::{free_port, fresh_database, spawn_with, token_in, Backend, SmtpSink};
+use support::{free_port, fresh_database, spawn_with, test_links, token_in, Backend, SmtpSink};
 
 async fn scalar(db: &Db, sql: &str) -> String {
     let row: (String,) = sqlx::query_as(sql).fetch_one(db.pool()).await.expect(sql);
@@ -185,7 +185,19 @@ both_databases!(
 );
 
 fn start_server(bin: &str, db_url: &str, port: u16, smtp: &str, relay: bool) -> Child {
+    start_server_with(bin, db_url, port, smtp, relay, &[])
+}
+
+fn start_server_with(
+    bin: &str,
+    db_url: &str,
+    port: u16,
+    smtp: &str,
+    relay: bool,
+    vars: &[(&str, &str)],
+) -> Child {
     Command::new(bin)
+        .envs(vars.iter().copied())
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", db_url)
         .env("SIGN_IN_MODE", "dev")
@@ -282,7 +294,12 @@ both_databases!(
         drop(conn);
         let relay = |db: Db| {
             let mailer = Arc::new(
-                SmtpMailer::new(&sink.url(), "TechBiz <no-reply@tech.gov.sg>").expect("mailer"),
+                SmtpMailer::new(
+                    &sink.url(),
+                    "TechBiz <no-reply@tech.gov.sg>",
+                    Duration::from_secs(20),
+                )
+                .expect("mailer"),
             );
             Relay::new(
                 db,
@@ -291,6 +308,7 @@ both_databases!(
                     batch: 4,
                     ..RelayOptions::default()
                 },
+                test_links(),
             )
         };
         let (a, b2) = (
@@ -350,6 +368,7 @@ both_databases!(
             SmtpMailer::new(
                 &format!("smtp://127.0.0.1:{}", free_port()),
                 "a@tech.gov.sg",
+                Duration::from_secs(20),
             )
             .expect("mailer"),
         );
@@ -358,7 +377,7 @@ both_databases!(
             retry_base: Duration::from_millis(200),
             ..RelayOptions::default()
         };
-        let relay = Relay::new(db.clone(), mailer, options);
+        let relay = Relay::new(db.clone(), mailer, options, test_links());
         assert_eq!(relay.run_once().await.expect("round").failed, 1);
         assert_eq!(
             relay.run_once().await.expect("round").failed,
@@ -412,7 +431,7 @@ both_databases!(
         assert_eq!(page.status(), StatusCode::OK);
 
         // Outside development sign-in there is no mailbox.
-        let prod = spawn_with(b, &[("SIGN_IN_MODE", "disabled")]).await;
+        let prod = spawn_with(b, &support::PRODUCTION).await;
         let err: AppError = prod
             .post("list_dev_mail", &[])
             .await
@@ -422,3 +441,161 @@ both_databases!(
         assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
     }
 );
+
+both_databases!(
+    a_slow_mail_server_never_lets_two_relays_send_one_message,
+    |b| async move {
+        // Each message takes 300 ms to be accepted, and a lease lasts 1 s: a relay that claimed
+        // several at once would still be sending when the others' leases ran out.
+        let sink = SmtpSink::start_slow(300).await;
+        let (url, _dir) = fresh_database(b).await;
+        let db = Db::connect(&url).await.expect("db");
+        let to = Email::parse("slow@agency.gov.sg").expect("email");
+        let by = Email::parse("boss@agency.gov.sg").expect("email");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        for i in 0..8 {
+            let mut mail =
+                OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
+            mail.subject = format!("slow {i}");
+            outbox::enqueue(&mut conn, None, &mail).await.expect("enqueue");
+        }
+        drop(conn);
+        let relay = |db: Db| {
+            let mailer = Arc::new(
+                SmtpMailer::new(
+                    &sink.url(),
+                    "TechBiz <no-reply@tech.gov.sg>",
+                    Duration::from_millis(900),
+                )
+                .expect("mailer"),
+            );
+            Relay::new(
+                db,
+                mailer,
+                RelayOptions {
+                    batch: 20,
+                    lease: Duration::from_secs(1),
+                    ..RelayOptions::default()
+                },
+                test_links(),
+            )
+        };
+        let (a, b2) = (
+            relay(db.clone()),
+            relay(Db::connect(&url).await.expect("second pool")),
+        );
+        let run = |r: Relay| async move {
+            let mut sent = 0;
+            for _ in 0..20 {
+                let round = r.run_once().await.expect("round");
+                sent += round.sent;
+                if round.sent + round.failed == 0 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+            sent
+        };
+        let (x, y) = tokio::join!(run(a), run(b2));
+        let mails = sink.wait_for(8).await;
+        let mut ids: Vec<String> = mails.iter().map(|m| support::message_id(m)).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            (mails.len(), ids.len(), x + y),
+            (8, 8, 8),
+            "each message sent once (relays sent {x} and {y})"
+        );
+    }
+);
+
+both_databases!(
+    a_relay_killed_after_the_mail_server_took_a_message_sends_it_again_with_the_same_message_id,
+    |b| async move {
+        let bin = env!("CARGO_BIN_EXE_techbiz-invite");
+        // The message is stored by the mail server at once and accepted 3 s later: the kill
+        // lands in between, after the send and before the row is marked sent.
+        let sink = SmtpSink::start_slow(3000).await;
+        let (db_url, _dir) = fresh_database(b).await;
+        let port = free_port();
+        let timing = [("SMTP_TIMEOUT_MS", "4000"), ("RELAY_LEASE_MS", "5000")];
+        let mut first = start_server_with(bin, &db_url, port, &sink.url(), true, &timing);
+        wait_healthy(port).await;
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let base = format!("http://127.0.0.1:{port}");
+        client
+            .post(format!("{base}/api/sign_in"))
+            .form(&[("email", "boss@agency.gov.sg")])
+            .send()
+            .await
+            .expect("sign in");
+        let res = client
+            .post(format!("{base}/api/send_invite"))
+            .form(&[
+                ("email", "window.test@agency.gov.sg"),
+                ("seed_required", "no"),
+                ("reason", "r"),
+            ])
+            .send()
+            .await
+            .expect("send_invite");
+        assert_eq!(res.status(), StatusCode::OK);
+        let arrived = sink.wait_for(1).await;
+        first.kill().expect("SIGKILL");
+        first.wait().expect("reaped");
+        let db = Db::connect(&db_url).await.expect("db");
+        assert_eq!(scalar(&db, "SELECT status FROM outbox").await, "pending");
+
+        // Restarted, the relay sends it again once the lease has run out: not lost, and with
+        // the same Message-ID, so the receiving side can tell it is one message.
+        let mut second = start_server_with(bin, &db_url, port, &sink.url(), true, &timing);
+        wait_healthy(port).await;
+        let again = sink.wait_for(2).await;
+        for _ in 0..100 {
+            if scalar(&db, "SELECT status FROM outbox").await == "sent" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let all = sink.messages();
+        second.kill().expect("kill");
+        second.wait().expect("reaped");
+        assert_eq!(all.len(), 2, "sent again once, not more");
+        assert_eq!(
+            support::message_id(&arrived[0]),
+            support::message_id(&again[1])
+        );
+        assert_eq!(scalar(&db, "SELECT status FROM outbox").await, "sent");
+        assert_eq!(token_in(&arrived[0]), token_in(&again[1]), "the same link");
+    }
+);
+
+#[test]
+fn a_server_without_a_mail_server_or_link_secret_refuses_to_start_and_says_why() {
+    let bin = env!("CARGO_BIN_EXE_techbiz-invite");
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}/refused.db", dir.path().display());
+    let run = |vars: &[(&str, &str)]| {
+        let out = Command::new(bin)
+            .env_clear()
+            .env("DATABASE_URL", &db)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run the server");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = run(&[("LINK_SECRET", "0123456789abcdef0123456789abcdef")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("SMTP_URL is not set"), "{stderr}");
+    let (code, stderr) = run(&[("SMTP_URL", "smtps://mail.tech.gov.sg")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("LINK_SECRET is not set"), "{stderr}");
+    let (code, stderr) = run(&[("SIGN_IN_MODE", "dev"), ("PUBLIC_URL", "https://invite.tech.gov.sg")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("PUBLIC_URL"), "{stderr}");
+    assert!(!dir.path().join("refused.db").exists(), "refused before touching the database");
+}

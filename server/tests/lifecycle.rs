@@ -10,17 +10,11 @@ use app::server::db::now_millis;
 use app::server::signup::{self, SignUpError};
 use app::server::{lifecycle, seed};
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, token_in_text, Backend, TestApp};
+use support::{spawn, spawn_with, Backend, TestApp};
 
 /// The links mailed to `email`, oldest first.
 async fn tokens(app: &TestApp, email: &str) -> Vec<String> {
-    let bodies: Vec<(String,)> =
-        sqlx::query_as("SELECT body_text FROM outbox WHERE recipient = $1 ORDER BY created_at, id")
-            .bind(email)
-            .fetch_all(app.app_state.db.pool())
-            .await
-            .expect("outbox");
-    bodies.iter().map(|(b,)| token_in_text(b)).collect()
+    app.tokens_to(email).await
 }
 
 async fn act(app: &TestApp, endpoint: &str, ids: &[&str]) -> ActionOutcome {
@@ -202,6 +196,30 @@ both_databases!(
         assert_eq!(page.rows[0].seed, SeedState::Licensed);
         assert_ne!(page.version, before, "the status page will notice");
 
+        // A replay of an older report (still within the tolerance) cannot move the licence
+        // back, nor can the same request sent again.
+        let older = br#"{"reports":[{"email":"seed.user@agency.gov.sg","status":"pending"}]}"#;
+        for t in [now - 60, now] {
+            let res = post(Some(seed::sign(b"s3cret", t, older)), older)
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(
+                app.status_list(StatusQuery::default()).await.rows[0].seed,
+                SeedState::Licensed,
+                "a report signed at {t} after one signed at {now}"
+            );
+        }
+        // A newer one does apply.
+        let res = post(Some(seed::sign(b"s3cret", now + 1, older)), older)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            app.status_list(StatusQuery::default()).await.rows[0].seed,
+            SeedState::Pending
+        );
+
         // A signed but malformed report is refused with the reason.
         let bad = br#"{"reports":[{"email":"x@agency.gov.sg","status":"gold"}]}"#;
         let res = post(Some(seed::sign(b"s3cret", now, bad)), bad)
@@ -214,7 +232,7 @@ both_databases!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_secret_seed_reports_are_refused() {
-    let app = spawn_with(Backend::Sqlite, &[("SIGN_IN_MODE", "disabled")]).await;
+    let app = spawn_with(Backend::Sqlite, &support::PRODUCTION).await;
     let body = br#"{"reports":[]}"#;
     let res = reqwest::Client::new()
         .post(app.url("/webhooks/seed"))

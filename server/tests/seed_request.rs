@@ -11,7 +11,7 @@ use app::domain::UserKind;
 use app::server::outbox::{OutgoingEmail, ONBOARD_TO_SEED_URL, TECHPASS_SERVICE_REQUEST_URL};
 use app::server::signup;
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, token_in_text, Backend, TestApp};
+use support::{spawn, spawn_with, Backend, TestApp};
 
 async fn request(app: &TestApp, ids: &[&str]) -> ActionOutcome {
     let res = app
@@ -67,12 +67,8 @@ both_databases!(
         let vendor = app
             .create_account("mei.ling@acme.com.sg", "mei.ling", "Tan")
             .await;
-        let token: (String,) = sqlx::query_as("SELECT body_text FROM outbox WHERE recipient = $1")
-            .bind("mei.ling@acme.com.sg")
-            .fetch_one(db.pool())
-            .await
-            .expect("activation mail");
-        signup::activate(db, &*app.app_state.directory, &token_in_text(&token.0))
+        let token = app.tokens_to("mei.ling@acme.com.sg").await.remove(0);
+        signup::activate(db, &*app.app_state.directory, &token)
             .await
             .expect("activate");
         let before = row(&app, "mei.ling@acme.com.sg").await;
@@ -124,6 +120,7 @@ both_databases!(
             db,
             &[(email, SeedState::Licensed)],
             app::server::db::now_millis(),
+            app::server::db::now_millis() / 1000,
         )
         .await
         .expect("report");

@@ -211,6 +211,7 @@ both_databases!(
                 batch: 100,
                 ..RelayOptions::default()
             },
+            app.app_state.settings.link_secret.clone(),
         );
         relay.run_once().await.expect("relay");
         assert_ne!(status::version(db, &officer).await.unwrap(), before);

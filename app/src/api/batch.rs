@@ -70,8 +70,11 @@ pub enum RowResult {
 pub async fn precheck_batch(rows: Vec<PrecheckRow>) -> Result<Vec<RowIssue>, AppError> {
     use crate::server::{auth, batch, state::app_state};
     let state = app_state()?;
-    auth::require_officer(&auth::session().await?).await?;
-    Ok(batch::precheck(&state.db, &rows).await?)
+    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    if let Err(message) = state.prechecks.spend(&officer.key(), rows.len()) {
+        return Err(AppError::Conflict { message });
+    }
+    Ok(batch::precheck(&state.db, &officer, &rows).await?)
 }
 
 /// Creates the accounts of a chunk of an uploaded list. Idempotent per (batch key, row id):

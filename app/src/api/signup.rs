@@ -19,7 +19,7 @@ pub async fn open_invitation(token: String) -> Result<InvitationView, AppError> 
     let state = app_state()?;
     let inv = signup::open(&state.db, &token).await?;
     Ok(InvitationView {
-        create_account: inv.invitation_type == "create",
+        create_account: inv.activates(),
         email: inv.email,
     })
 }
@@ -71,6 +71,9 @@ pub async fn list_dev_mail() -> Result<Vec<DevMail>, AppError> {
     use crate::server::{state::app_state, OrInternal};
     let state = app_state()?;
     if !state.settings.dev_sign_in() || state.settings.smtp_url.is_some() {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
         return Err(AppError::NotFound {
             what: "The development mailbox".into(),
         });

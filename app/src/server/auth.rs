@@ -14,6 +14,24 @@ const USER_KEY: &str = "user";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SessionUser {
     pub email: String,
+    /// When they signed in (Unix seconds, wall clock): the session ends
+    /// [`ABSOLUTE_LIFETIME_SECS`] later however busy it is (a session from before this field
+    /// existed counts as expired).
+    #[serde(default)]
+    pub signed_in_at: i64,
+}
+
+/// The longest a session lasts, active or not (the idle limit is set on the session layer).
+pub const ABSOLUTE_LIFETIME_SECS: i64 = 12 * 3600;
+
+/// Unix seconds by the wall clock (not the development clock, which tests move on by days).
+fn wall_clock_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Whether a session that began at `signed_in_at` has outlived its absolute lifetime.
+pub fn outlived(signed_in_at: i64, now_secs: i64) -> bool {
+    now_secs.saturating_sub(signed_in_at) >= ABSOLUTE_LIFETIME_SECS || signed_in_at > now_secs + 300
 }
 
 impl SessionUser {
@@ -28,7 +46,15 @@ pub async fn session() -> Result<Session, AppError> {
 }
 
 pub async fn current_user(session: &Session) -> Result<Option<SessionUser>, AppError> {
-    session.get::<SessionUser>(USER_KEY).await.or_internal()
+    let user = session.get::<SessionUser>(USER_KEY).await.or_internal()?;
+    match user {
+        Some(u) if outlived(u.signed_in_at, wall_clock_secs()) => {
+            // Polling keeps the idle timer fresh; this ends the session all the same.
+            session.flush().await.or_internal()?;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
 }
 
 /// The signed-in user, or `Unauthenticated`.
@@ -62,6 +88,7 @@ pub async fn sign_in(session: &Session, db: &Db, email: &Email) -> Result<(), Ap
             USER_KEY,
             SessionUser {
                 email: email.to_string(),
+                signed_in_at: wall_clock_secs(),
             },
         )
         .await
@@ -83,10 +110,19 @@ pub async fn audit(db: &Db, actor: &str, action: &str, detail: &str) -> Result<(
         .or_internal()
 }
 
-/// Where to go after sign-in: only a path on this site, never another origin.
+/// Where to go after sign-in: only a path on this site, never another origin. Browsers drop
+/// tabs and line breaks from a URL and read `\\` as `/`, so `/\t/evil.example` would be
+/// `//evil.example` to them: a path with any whitespace, control character or backslash, or
+/// one that starts with `//`, goes to the Overview instead.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') =>
+        {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -95,6 +131,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 mod tests {
     use super::safe_next;
 
+
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/invite-users")), "/invite-users");
@@ -102,5 +139,32 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{a0}/evil",
+            "\t//evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/invite-users/status?q=tan&page=2")),
+            "/invite-users/status?q=tan&page=2"
+        );
+    }
+
+    #[test]
+    fn a_session_ends_twelve_hours_after_sign_in_however_busy() {
+        use super::{outlived, ABSOLUTE_LIFETIME_SECS};
+        let start = 1_800_000_000;
+        assert!(!outlived(start, start));
+        assert!(!outlived(start, start + ABSOLUTE_LIFETIME_SECS - 1));
+        assert!(outlived(start, start + ABSOLUTE_LIFETIME_SECS));
+        assert!(outlived(0, start), "a session from before sign-in times were kept");
+        assert!(outlived(start + 3600, start), "signed in in the future: forged");
     }
 }

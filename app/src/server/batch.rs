@@ -81,7 +81,13 @@ impl From<BatchError> for crate::AppError {
 /// TechPass username, with the messages Create account gives. Rows whose email address does
 /// not parse are skipped: the browser has flagged them already.
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
-pub async fn precheck(db: &Db, rows: &[PrecheckRow]) -> Result<Vec<RowIssue>, BatchError> {
+/// What it tells: per address, whether it has an account, or an open invitation from the
+/// officer's own agency (never another agency's), and which usernames are taken.
+pub async fn precheck(
+    db: &Db,
+    officer: &Email,
+    rows: &[PrecheckRow],
+) -> Result<Vec<RowIssue>, BatchError> {
     check_size(rows.len())?;
     let parsed: Vec<Option<(Email, Option<TechPassUsername>)>> = rows
         .iter()
@@ -107,7 +113,7 @@ pub async fn precheck(db: &Db, rows: &[PrecheckRow]) -> Result<Vec<RowIssue>, Ba
     );
     let mut conn = db.pool().acquire().await?;
     let with_account = accounts_with_keys(&mut conn, &keys).await?;
-    let open = open_invitations(&mut conn, &keys).await?;
+    let open = open_invitations(&mut conn, &invites::agency_of(officer), &keys).await?;
     let taken = taken_usernames(&mut conn, &names).await?;
     drop(conn);
 
@@ -160,7 +166,16 @@ pub async fn submit(
     rows: &[BatchRow],
 ) -> Result<Vec<RowOutcome>, BatchError> {
     let key = parse_key(batch_key)?;
-    check_size(rows.len())?;
+    if rows.len() > CHUNK_ROWS {
+        return Err(BatchError::BadRequest(FieldError::new(
+            "rows",
+            format!(
+                "Send at most {CHUNK_ROWS} rows in one call (the page sends a list in parts of \
+                 {CHUNK_ROWS}); this call had {}",
+                rows.len()
+            ),
+        )));
+    }
     for row in rows {
         if row.row_id.is_empty() || row.row_id.chars().count() > MAX_ROW_ID {
             return Err(BatchError::BadRequest(FieldError::new(
@@ -306,6 +321,8 @@ impl From<InviteError> for Failure {
     fn from(e: InviteError) -> Self {
         match e {
             InviteError::Conflict(_) => Failure::Race(Clash::Email),
+            // Not raised while storing a batch (its quota is counted per chunk, row by row).
+            InviteError::Quota(_) => Failure::Race(Clash::Email),
             InviteError::Db(e) => e.into(),
         }
     }
@@ -381,6 +398,8 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         return Err(Failure::NotYours);
     }
 
+    let mut quota = invites::quota_left(ctx.db, &mut tx, ctx.settings, ctx.inviter, now).await?;
+
     let row_ids: Vec<String> = rows.iter().map(|r| r.row_id.clone()).collect();
     let done = invited_rows(&mut tx, ctx.key, &row_ids).await?;
     let mut tally = Tally::default();
@@ -410,7 +429,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let keys = distinct(new().map(|a| a.email.key()));
     let names = distinct(new().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
     let with_account = accounts_with_keys(&mut tx, &keys).await?;
-    let open = open_invitations(&mut tx, &keys).await?;
+    let open = open_invitations(&mut tx, &invites::agency_of(ctx.inviter), &keys).await?;
     let taken = taken_usernames(&mut tx, &names).await?;
 
     let mut seen_emails: HashSet<String> = HashSet::new();
@@ -450,11 +469,15 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
                 ));
             }
         }
+        if fields.is_empty() && quota <= 0 {
+            fields.push(FieldError::new("email", invites::quota_reached(ctx.settings)));
+        }
         if !fields.is_empty() {
             tally.rejected += 1;
             results.push(RowResult::Rejected { fields });
             continue;
         }
+        quota -= 1;
         let invitation_id = store(&mut tx, ctx, &row.row_id, &account, now).await?;
         seen_emails.insert(key);
         if let Some(username) = &account.username {
@@ -501,7 +524,7 @@ async fn store(
         .directory
         .create_account(conn, account, AccountStatus::Created)
         .await?;
-    let (token, token_hash) = invites::new_token();
+    let link = ctx.settings.link_secret.new_link();
     let invitation_id = invites::insert_invitation(
         conn,
         InvitationRow::for_account(
@@ -509,7 +532,7 @@ async fn store(
             "batch",
             ctx.inviter,
             account_id,
-            token_hash,
+            link.token_hash,
             ctx.settings.invite_expiry_days,
         ),
     )
@@ -525,14 +548,13 @@ async fn store(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let link = invites::accept_link(ctx.settings, &token);
     let mail = OutgoingEmail::account_created(
         account,
         ctx.inviter,
-        &link,
+        &invites::accept_link(ctx.settings),
         ctx.settings.invite_expiry_days,
     );
-    outbox::enqueue(conn, Some(&invitation_id), &mail).await?;
+    outbox::enqueue_as(conn, &link.mail_id, Some(&invitation_id), &mail).await?;
     audit::record(
         &mut *conn,
         ctx.inviter.as_str(),
@@ -604,18 +626,19 @@ async fn accounts_with_keys(
     Ok(rows.into_iter().map(|(k,)| k).collect())
 }
 
-/// The email keys among `keys` with an open invitation, each with the batch it came from
-/// (if it came from one).
+/// The email keys among `keys` with an open invitation from `agency`, each with the batch it
+/// came from (if it came from one).
 async fn open_invitations(
     conn: &mut AnyConnection,
+    agency: &str,
     keys: &[String],
 ) -> sqlx::Result<HashMap<String, Option<String>>> {
     let sql = format!(
         "SELECT i.email_key, b.batch_id FROM invitations i \
          LEFT JOIN batch_rows b ON b.invitation_id = i.id \
-         WHERE i.status IN {OPEN} AND i.email_key IN ({{}})"
+         WHERE i.inviter_agency = $1 AND i.status IN {OPEN} AND i.email_key IN ({{}})"
     );
-    let rows: Vec<(String, Option<String>)> = fetch_in_parts(conn, &sql, &[], keys).await?;
+    let rows: Vec<(String, Option<String>)> = fetch_in_parts(conn, &sql, &[agency], keys).await?;
     Ok(rows.into_iter().collect())
 }
 

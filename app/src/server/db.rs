@@ -131,6 +131,26 @@ impl Db {
         }
     }
 
+    /// Holds, until the transaction on `conn` ends, a lock named `key`: write transactions
+    /// that take the same key run one after another, so a limit counted inside them ("at most
+    /// N an hour") holds under concurrency. SQLite's write transactions are one at a time
+    /// already (`BEGIN IMMEDIATE`); PostgreSQL takes a transaction-level advisory lock.
+    pub async fn lock_key(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        key: &str,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS held",
+            )
+            .bind(key)
+            .execute(conn)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// The status list's counts, kept while they are right (see `status::CountCache`).
     pub(crate) fn counts(&self) -> &super::status::CountCache {
         &self.counts

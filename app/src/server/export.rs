@@ -12,6 +12,41 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use crate::api::StatusRow;
 use crate::format::sg_iso_date_time;
 
+/// The exports being made, by officer: at most one each at a time (an export can hold up to
+/// [`MAX_ROWS`] rows in memory while it is made).
+#[derive(Debug, Default)]
+pub struct ExportsInFlight(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// An officer's export in progress; dropping it (the export done, failed or abandoned) lets
+/// them start another.
+#[derive(Debug)]
+pub struct ExportTicket {
+    set: std::sync::Arc<ExportsInFlight>,
+    officer: String,
+}
+
+impl ExportsInFlight {
+    /// The officer's ticket, unless an export of theirs is already being made.
+    pub fn start(self: &std::sync::Arc<Self>, officer: &str) -> Option<ExportTicket> {
+        let mut busy = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        busy.insert(officer.to_string()).then(|| ExportTicket {
+            set: self.clone(),
+            officer: officer.to_string(),
+        })
+    }
+}
+
+impl Drop for ExportTicket {
+    fn drop(&mut self) {
+        let mut busy = self.set.0.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.officer);
+    }
+}
+
+/// What an officer who asks for a second export at once is told.
+pub const EXPORT_BUSY: &str =
+    "Your previous export is still being prepared. Wait for its download to start, then try again.";
+
 /// The most rows an export holds (a batch file's limit).
 pub const MAX_ROWS: u32 = 100_000;
 

@@ -2,8 +2,6 @@
 //! holds the invitation, the account (when created), the email in the outbox and the audit
 //! record, so none exists without the others.
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use super::audit;
@@ -19,6 +17,9 @@ pub enum InviteError {
     /// Something about the request clashes with what exists; the message says what.
     #[error("{}", .0.message)]
     Conflict(FieldError),
+    /// The officer has sent as many invitations as an hour allows.
+    #[error("{0}")]
+    Quota(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -28,19 +29,6 @@ pub enum InviteError {
 pub struct Invited {
     pub invitation_id: String,
     pub email: String,
-}
-
-/// A fresh sign-up token (given once, in the email) and its hash (the only thing stored).
-pub fn new_token() -> (String, String) {
-    let bytes: [u8; 32] = rand::random();
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_token(&token);
-    (token, hash)
-}
-
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn agency_of(inviter: &Email) -> String {
@@ -71,19 +59,57 @@ pub(crate) fn username_is_taken(username: &str) -> FieldError {
     )
 }
 
-/// Refuses an address that already has an account or an open invitation.
+const HOUR_MS: i64 = 3_600_000;
+
+/// How many more invitations `inviter` may send in this hour (`INVITE_QUOTA_PER_HOUR`),
+/// counted inside the caller's write transaction and held there: the officer's other
+/// invitations wait for it, so the quota holds under concurrency.
+pub(crate) async fn quota_left(
+    db: &Db,
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    inviter: &Email,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    db.lock_key(conn, &format!("invite:{}", inviter.key()))
+        .await?;
+    let sent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invitations WHERE inviter_email = $1 AND created_at > $2",
+    )
+    .bind(inviter.as_str())
+    .bind(now - HOUR_MS)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(i64::from(settings.invite_quota_per_hour) - sent)
+}
+
+/// What an officer over the hourly quota is told.
+pub(crate) fn quota_reached(settings: &Settings) -> String {
+    format!(
+        "Not sent: you have sent {} invitations in the last hour, the most allowed. Try again \
+         in an hour, or ask TechBiz support if your agency needs more",
+        settings.invite_quota_per_hour
+    )
+}
+
+/// Refuses an address that already has an account or an open invitation from the inviter's
+/// agency. Another agency's open invitation is not this officer's to know about: both may
+/// invite, and whichever link the person uses first makes the account.
 pub(crate) async fn ensure_new(
     conn: &mut AnyConnection,
     directory: &dyn Directory,
     email: &Email,
+    inviter: &Email,
 ) -> Result<(), InviteError> {
     if directory.account_exists(conn, &email.key()).await? {
         return Err(InviteError::Conflict(has_account(email)));
     }
     let open: Option<(String,)> = sqlx::query_as(
-        "SELECT status FROM invitations WHERE email_key = $1 AND status IN ('invited', 'created')",
+        "SELECT status FROM invitations WHERE email_key = $1 AND inviter_agency = $2 \
+         AND status IN ('invited', 'created')",
     )
     .bind(email.key())
+    .bind(agency_of(inviter))
     .fetch_optional(&mut *conn)
     .await?;
     if open.is_some() {
@@ -193,8 +219,14 @@ pub(crate) async fn insert_invitation(
     Ok(id)
 }
 
-pub(crate) fn accept_link(settings: &Settings, token: &str) -> String {
-    format!("{}/invitations/accept?token={token}", settings.public_url)
+/// The link of an invitation email as queued: its token is rendered at send time (see
+/// [`super::links`]).
+pub(crate) fn accept_link(settings: &Settings) -> String {
+    format!(
+        "{}/invitations/accept?token={}",
+        settings.public_url,
+        super::links::TOKEN_PLACEHOLDER
+    )
 }
 
 /// Email invitation to a public officer.
@@ -206,8 +238,11 @@ pub async fn send_invite(
     invite: &EmailInvite,
 ) -> Result<Invited, InviteError> {
     let mut tx = db.begin_write().await?;
-    ensure_new(&mut tx, directory, &invite.email).await?;
-    let (token, token_hash) = new_token();
+    if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
+        return Err(InviteError::Quota(quota_reached(settings)));
+    }
+    ensure_new(&mut tx, directory, &invite.email, inviter).await?;
+    let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
         InvitationRow {
@@ -219,16 +254,19 @@ pub async fn send_invite(
             account_id: None,
             username: None,
             status: "invited",
-            token_hash,
+            token_hash: link.token_hash,
             expiry_days: settings.invite_expiry_days,
             names: None,
         },
     )
     .await?;
-    let link = accept_link(settings, &token);
-    let mail =
-        OutgoingEmail::invitation(&invite.email, inviter, &link, settings.invite_expiry_days);
-    outbox::enqueue(&mut tx, Some(&id), &mail).await?;
+    let mail = OutgoingEmail::invitation(
+        &invite.email,
+        inviter,
+        &accept_link(settings),
+        settings.invite_expiry_days,
+    );
+    outbox::enqueue_as(&mut tx, &link.mail_id, Some(&id), &mail).await?;
     audit::record(
         &mut *tx,
         inviter.as_str(),
@@ -253,7 +291,10 @@ pub async fn create_account(
     account: &NewAccount,
 ) -> Result<Invited, InviteError> {
     let mut tx = db.begin_write().await?;
-    ensure_new(&mut tx, directory, &account.email).await?;
+    if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
+        return Err(InviteError::Quota(quota_reached(settings)));
+    }
+    ensure_new(&mut tx, directory, &account.email, inviter).await?;
     if let Some(username) = &account.username {
         if directory.username_taken(&mut tx, username.as_str()).await? {
             return Err(InviteError::Conflict(username_is_taken(username.as_str())));
@@ -263,7 +304,7 @@ pub async fn create_account(
         .create_account(&mut tx, account, AccountStatus::Created)
         .await
         .map_err(|e| map_unique(&account.email, e))?;
-    let (token, token_hash) = new_token();
+    let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
         InvitationRow::for_account(
@@ -271,14 +312,18 @@ pub async fn create_account(
             "create",
             inviter,
             account_id,
-            token_hash,
+            link.token_hash,
             settings.invite_expiry_days,
         ),
     )
     .await?;
-    let link = accept_link(settings, &token);
-    let mail = OutgoingEmail::account_created(account, inviter, &link, settings.invite_expiry_days);
-    outbox::enqueue(&mut tx, Some(&id), &mail).await?;
+    let mail = OutgoingEmail::account_created(
+        account,
+        inviter,
+        &accept_link(settings),
+        settings.invite_expiry_days,
+    );
+    outbox::enqueue_as(&mut tx, &link.mail_id, Some(&id), &mail).await?;
     audit::record(
         &mut *tx,
         inviter.as_str(),
@@ -299,23 +344,8 @@ impl From<InviteError> for crate::AppError {
             InviteError::Conflict(field) => crate::AppError::Validation {
                 fields: vec![field],
             },
+            InviteError::Quota(message) => crate::AppError::Conflict { message },
             InviteError::Db(e) => super::internal_error(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_unguessable_and_only_their_hash_is_kept() {
-        let (a, ha) = new_token();
-        let (b, hb) = new_token();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43, "32 random bytes, base64url");
-        assert_eq!(ha, hash_token(&a));
-        assert_ne!(ha, hb);
-        assert!(!ha.contains(&a));
     }
 }

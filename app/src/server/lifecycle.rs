@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 
 use super::audit;
 use super::db::Db;
-use super::invites::{accept_link, agency_of, new_token};
+use super::invites::{accept_link, agency_of};
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
 use super::status::account_state;
@@ -43,6 +43,12 @@ async fn find(
     .await
 }
 
+/// What a row says that changed between reading and writing it (another officer's Resend,
+/// the invitee signing up).
+const CHANGED_MEANWHILE: &str =
+    "changed a moment ago (another Resend, or the person signed up). Reload the page to see \
+     where it stands";
+
 /// What a missing id says: the same whether it does not exist or belongs to another agency.
 const NOT_FOUND: &str = "This invitation was not found. Reload the page to see the current list";
 
@@ -66,6 +72,11 @@ async fn find_open(
 
 /// Gives the invitation a new link and queues it: the old link stops working at once (it
 /// answers "replaced by a newer email"), the expiry starts again, and reminders start again.
+///
+/// Only while the invitation is still on the link `found` read and neither active nor
+/// revoked: of two Resends at once (or a Resend and a sign-up or a revoke), exactly one
+/// changes the row; on PostgreSQL the other waits for it and then finds it changed. Returns
+/// whether this one did.
 async fn renew(
     conn: &mut AnyConnection,
     settings: &Settings,
@@ -73,9 +84,32 @@ async fn renew(
     found: &Found,
     renewal: Renewal,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let (id, email, _, invitation_type, old_hash) = found;
-    let (token, token_hash) = new_token();
+    let link = settings.link_secret.new_link();
+    let days = settings.invite_expiry_days;
+    // A resend starts the link's time and the reminders again; a reminder keeps the expiry
+    // the invitee was first told.
+    let renewed = sqlx::query(
+        "UPDATE invitations SET token_hash = $1, delivery = 'queued', updated_at = $4, \
+         expires_at = CASE WHEN $5 = 1 THEN $3 ELSE expires_at END, \
+         sent_at = CASE WHEN $5 = 1 THEN $4 ELSE sent_at END, \
+         reminders_sent = CASE WHEN $5 = 1 THEN 0 ELSE reminders_sent END \
+         WHERE id = $2 AND token_hash = $6 AND status NOT IN ('active', 'revoked')",
+    )
+    .bind(&link.token_hash)
+    .bind(id)
+    .bind(now + i64::from(days) * DAY_MS)
+    .bind(now)
+    .bind(i64::from(renewal == Renewal::Resent))
+    .bind(old_hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !renewed {
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) \
          VALUES ($1, $2, $3)",
@@ -85,27 +119,10 @@ async fn renew(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let days = settings.invite_expiry_days;
-    // A resend starts the link's time and the reminders again; a reminder keeps the expiry
-    // the invitee was first told.
-    sqlx::query(
-        "UPDATE invitations SET token_hash = $1, delivery = 'queued', updated_at = $4, \
-         expires_at = CASE WHEN $5 = 1 THEN $3 ELSE expires_at END, \
-         sent_at = CASE WHEN $5 = 1 THEN $4 ELSE sent_at END, \
-         reminders_sent = CASE WHEN $5 = 1 THEN 0 ELSE reminders_sent END WHERE id = $2",
-    )
-    .bind(&token_hash)
-    .bind(id)
-    .bind(now + i64::from(days) * DAY_MS)
-    .bind(now)
-    .bind(i64::from(renewal == Renewal::Resent))
-    .execute(&mut *conn)
-    .await?;
-    let link = accept_link(settings, &token);
     let activate = invitation_type != "email";
-    let mail = OutgoingEmail::renewed(email, inviter, &link, activate, renewal);
-    outbox::enqueue(conn, Some(id), &mail).await?;
-    Ok(())
+    let mail = OutgoingEmail::renewed(email, inviter, &accept_link(settings), activate, renewal);
+    outbox::enqueue_as(conn, &link.mail_id, Some(id), &mail).await?;
+    Ok(true)
 }
 
 /// Resends each invitation of `ids` that is still open (Invited, Created, Expired or
@@ -121,6 +138,9 @@ pub async fn resend(
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_IDS) {
         let mut tx = db.begin_write().await?;
+        // The officer's hourly limit is counted below: one of their resends at a time.
+        db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
+            .await?;
         let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
             continue;
         };
@@ -167,7 +187,7 @@ pub async fn resend(
             );
             continue;
         }
-        renew(
+        if !renew(
             &mut tx,
             settings,
             officer.as_str(),
@@ -175,7 +195,11 @@ pub async fn resend(
             Renewal::Resent,
             now,
         )
-        .await?;
+        .await?
+        {
+            outcome.refuse(id, &email, CHANGED_MEANWHILE);
+            continue;
+        }
         sqlx::query(
             "INSERT INTO resends (id, invitation_id, officer_email, at) VALUES ($1, $2, $3, $4)",
         )
@@ -211,14 +235,36 @@ pub async fn revoke(
             // Already revoked: nothing to do, and nothing went wrong.
             "revoked" => {}
             _ => {
-                sqlx::query(
+                // Guarded: a sign-up that took the invitation first wins, and the officer is
+                // told, rather than shown "revoked" for an account that is active.
+                let revoked = sqlx::query(
                     "UPDATE invitations SET status = 'revoked', updated_at = $1 \
                      WHERE id = $2 AND status IN ('invited', 'created')",
                 )
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    == 1;
+                if !revoked {
+                    let status: Option<String> =
+                        sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    match status.as_deref() {
+                        Some("revoked") => {}
+                        Some("active") => {
+                            outcome.refuse(id, &email, "already has an active TechPass account");
+                            continue;
+                        }
+                        _ => {
+                            outcome.refuse(id, &email, CHANGED_MEANWHILE);
+                            continue;
+                        }
+                    }
+                }
                 audit::record(&mut *tx, officer.as_str(), "revoke_invite", &email).await?;
             }
         }
@@ -332,9 +378,10 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
                     .bind(&found.0)
                     .fetch_one(&mut *tx)
                     .await?;
-            renew(&mut tx, settings, &inviter, &found, Renewal::Reminder, now).await?;
-            tx.commit().await?;
-            queued += 1;
+            if renew(&mut tx, settings, &inviter, &found, Renewal::Reminder, now).await? {
+                tx.commit().await?;
+                queued += 1;
+            }
         }
     }
     Ok(queued)

@@ -3,11 +3,13 @@
 pub mod audit;
 pub mod auth;
 pub mod batch;
+pub mod budget;
 pub mod db;
 pub mod directory;
 pub mod export;
 pub mod invites;
 pub mod lifecycle;
+pub mod links;
 pub mod outbox;
 pub mod relay;
 pub mod search;

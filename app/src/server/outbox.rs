@@ -200,13 +200,25 @@ pub async fn enqueue(
     mail: &OutgoingEmail,
 ) -> Result<String, sqlx::Error> {
     let id = uuid::Uuid::new_v4().to_string();
+    enqueue_as(conn, &id, invitation_id, mail).await?;
+    Ok(id)
+}
+
+/// Queues an email under the id `id` (the id an invitation link's token is made from: see
+/// [`super::links`]).
+pub async fn enqueue_as(
+    conn: &mut AnyConnection,
+    id: &str,
+    invitation_id: Option<&str>,
+    mail: &OutgoingEmail,
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
     sqlx::query(
         "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, status, \
          attempts, next_attempt_at, locked_until, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $7)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(invitation_id)
     .bind(&mail.to)
     .bind(&mail.subject)
@@ -215,7 +227,7 @@ pub async fn enqueue(
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 #[cfg(test)]

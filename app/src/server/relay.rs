@@ -1,11 +1,18 @@
 //! The relay: sends what the outbox holds, records sent / failed, retries with backoff.
 //!
-//! Several server instances may share one PostgreSQL. Each relay claims due rows with
-//! `FOR UPDATE SKIP LOCKED` and stamps a lease (`locked_until`), so a row is in one relay's
-//! hands at a time and a relay that dies mid-send gives it back when the lease runs out.
-//! (SQLite has one writer at a time, so its claiming UPDATE is atomic without the clause.)
-//! Every message carries a Message-ID made from its outbox id: if a relay dies after the SMTP
-//! server accepted a message but before recording it, the resend has the same Message-ID.
+//! Several server instances may share one PostgreSQL. A relay claims one due message at a
+//! time (`FOR UPDATE SKIP LOCKED`) and stamps a lease (`locked_until`) on it just before
+//! sending it, so a message is in one relay's hands at a time, however slow the SMTP server,
+//! and a relay that dies mid-send gives it back when the lease runs out. The lease is longer
+//! than the SMTP timeout, so it cannot run out while the send is still waiting. (SQLite has
+//! one writer at a time, so its claiming UPDATE is atomic without the clause.)
+//!
+//! The one window left: a relay that dies after the SMTP server accepted a message and before
+//! the row is marked sent sends it again once the lease runs out (at least once, not exactly
+//! once). Every message carries a Message-ID made from its outbox id, so the second copy has
+//! the same Message-ID as the first and mail systems can tell it is the same message.
+//!
+//! Links are rendered here, at send time (see [`super::links`]): the outbox holds none.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +22,7 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::db::{now_millis, Backend, Db};
+use super::links::LinkSecret;
 use super::outbox::OutgoingEmail;
 
 #[async_trait]
@@ -40,10 +48,11 @@ impl std::fmt::Debug for SmtpMailer {
 }
 
 impl SmtpMailer {
-    pub fn new(url: &str, from: &str) -> Result<SmtpMailer, String> {
+    /// `timeout`: the most one send may take (the relay's lease must be longer).
+    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<SmtpMailer, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("SMTP_URL is not usable: {e}"))?
-            .timeout(Some(Duration::from_secs(20)))
+            .timeout(Some(timeout))
             .build();
         let from = from
             .parse()
@@ -55,10 +64,11 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, id: &str, mail: &OutgoingEmail) -> Result<(), String> {
+        // Errors are logged: they name no recipient (the outbox id says who).
         let to: Mailbox = mail
             .to
             .parse()
-            .map_err(|e| format!("recipient {}: {e}", mail.to))?;
+            .map_err(|e| format!("the recipient's address is not usable: {e}"))?;
         let domain = self.from.email.domain().to_string();
         let message = Message::builder()
             .from(self.from.clone())
@@ -83,8 +93,26 @@ impl Mailer for SmtpMailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| redact(&e.to_string(), &mail.to))
     }
+}
+
+/// An SMTP error with the recipient's address taken out (servers often quote it back).
+fn redact(error: &str, recipient: &str) -> String {
+    if recipient.is_empty() {
+        return error.to_string();
+    }
+    let lower = error.to_lowercase();
+    let needle = recipient.to_lowercase();
+    let mut out = String::with_capacity(error.len());
+    let mut rest = 0;
+    for (at, _) in lower.match_indices(&needle) {
+        out.push_str(&error[rest..at]);
+        out.push_str("<recipient>");
+        rest = at + needle.len();
+    }
+    out.push_str(&error[rest..]);
+    out
 }
 
 /// Development: mail is kept in a table and shown on the development mailbox page.
@@ -121,7 +149,9 @@ impl Mailer for DevMailbox {
 
 #[derive(Debug, Clone)]
 pub struct RelayOptions {
+    /// The most messages one round sends (each claimed on its own).
     pub batch: i64,
+    /// How long a claimed message is this relay's; longer than the SMTP timeout (20 s).
     pub lease: Duration,
     pub max_attempts: i32,
     /// First retry after this; doubling each time, at most an hour.
@@ -144,6 +174,7 @@ pub struct Relay {
     db: Db,
     mailer: Arc<dyn Mailer>,
     options: RelayOptions,
+    links: LinkSecret,
     /// When set, each round also queues the reminders that are due.
     reminders: Option<Arc<super::settings::Settings>>,
 }
@@ -157,11 +188,12 @@ pub struct RelayRound {
 type Claimed = (String, String, String, String, String, i32);
 
 impl Relay {
-    pub fn new(db: Db, mailer: Arc<dyn Mailer>, options: RelayOptions) -> Relay {
+    pub fn new(db: Db, mailer: Arc<dyn Mailer>, options: RelayOptions, links: LinkSecret) -> Relay {
         Relay {
             db,
             mailer,
             options,
+            links,
             reminders: None,
         }
     }
@@ -180,7 +212,8 @@ impl Relay {
             .min(Duration::from_secs(3600))
     }
 
-    async fn claim(&self) -> Result<Vec<Claimed>, sqlx::Error> {
+    /// Claims the next due message, for one lease.
+    async fn claim(&self) -> Result<Option<Claimed>, sqlx::Error> {
         let now = now_millis();
         let lock = match self.db.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -189,14 +222,13 @@ impl Relay {
         let sql = format!(
             "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-             AND locked_until <= $2 ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             AND locked_until <= $2 ORDER BY next_attempt_at LIMIT 1 {lock}) \
              RETURNING id, recipient, subject, body_text, body_html, attempts"
         );
         sqlx::query_as(&sql)
             .bind(now + self.options.lease.as_millis() as i64)
             .bind(now)
-            .bind(self.options.batch)
-            .fetch_all(self.db.pool())
+            .fetch_optional(self.db.pool())
             .await
     }
 
@@ -217,12 +249,15 @@ impl Relay {
     /// Sends what is due now; returns what happened.
     pub async fn run_once(&self) -> Result<RelayRound, sqlx::Error> {
         let mut round = RelayRound::default();
-        for (id, to, subject, text, html, attempts) in self.claim().await? {
+        for _ in 0..self.options.batch {
+            let Some((id, to, subject, text, html, attempts)) = self.claim().await? else {
+                break;
+            };
             let mail = OutgoingEmail {
                 to,
                 subject,
-                text,
-                html,
+                text: self.links.render(&id, &text),
+                html: self.links.render(&id, &html),
             };
             match self.mailer.send(&id, &mail).await {
                 Ok(()) => {
@@ -239,6 +274,7 @@ impl Relay {
                     round.sent += 1;
                 }
                 Err(error) => {
+                    let error = redact(&error, &mail.to);
                     let give_up = attempts >= self.options.max_attempts;
                     let next = now_millis() + self.backoff(attempts).as_millis() as i64;
                     sqlx::query(
@@ -284,5 +320,19 @@ impl Relay {
                 tokio::time::sleep(interval).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn smtp_errors_lose_the_recipients_address() {
+        assert_eq!(
+            redact("550 5.1.1 <Mei.Ling@Agency.gov.sg>: user unknown", "mei.ling@agency.gov.sg"),
+            "550 5.1.1 <<recipient>>: user unknown"
+        );
+        assert_eq!(redact("421 try later", "a@b.sg"), "421 try later");
     }
 }

@@ -67,8 +67,9 @@ pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
     format!("t={t},v1={hex}")
 }
 
-/// Checks a request's signature header against its body, in constant time.
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now_secs: i64) -> Result<(), SeedError> {
+/// Checks a request's signature header against its body, in constant time; gives the time
+/// the report was signed (Unix seconds).
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now_secs: i64) -> Result<i64, SeedError> {
     if secret.is_empty() {
         return Err(SeedError::NoSecret);
     }
@@ -85,12 +86,14 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now_secs: i64) -> Result
         return Err(SeedError::BadHeader);
     };
     let tag = decode_hex(v1).ok_or(SeedError::BadHeader)?;
-    if (now_secs - t).abs() > TOLERANCE_SECS {
+    // abs_diff: any t, however far off, is compared without overflowing.
+    if now_secs.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SeedError::Stale);
     }
     mac(secret, t, body)
         .verify_slice(&tag)
-        .map_err(|_| SeedError::BadSignature)
+        .map_err(|_| SeedError::BadSignature)?;
+    Ok(t)
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
@@ -132,20 +135,38 @@ pub fn parse(body: &[u8]) -> Result<Vec<(Email, SeedState)>, SeedError> {
 
 /// Records each report on the person's invitations (every agency's: SEED knows people, not
 /// invitations). Returns how many invitations changed.
-pub async fn apply(db: &Db, reports: &[(Email, SeedState)], now: i64) -> Result<u64, sqlx::Error> {
+///
+/// `signed_at` is the report's signed time (Unix seconds): a report no newer than the last one
+/// applied to a person (a replay within the tolerance, or an older report arriving late)
+/// changes nothing, so it cannot move a licence backwards.
+pub async fn apply(
+    db: &Db,
+    reports: &[(Email, SeedState)],
+    now: i64,
+    signed_at: i64,
+) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let mut changed = 0;
     for (email, state) in reports {
         changed += sqlx::query(
-            "UPDATE invitations SET seed_status = $1, updated_at = $2 \
-             WHERE email_key = $3 AND seed_status <> $1",
+            "UPDATE invitations SET seed_status = $1, updated_at = $2, seed_reported_at = $4 \
+             WHERE email_key = $3 AND seed_status <> $1 AND seed_reported_at < $4",
         )
         .bind(state.param())
         .bind(now)
         .bind(email.key())
+        .bind(signed_at)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        sqlx::query(
+            "UPDATE invitations SET seed_reported_at = $2 \
+             WHERE email_key = $1 AND seed_reported_at < $2",
+        )
+        .bind(email.key())
+        .bind(signed_at)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(changed)
@@ -161,11 +182,17 @@ mod tests {
     fn a_signed_body_verifies_and_any_change_fails() {
         let body = br#"{"reports":[{"email":"a@agency.gov.sg","status":"licensed"}]}"#;
         let header = sign(SECRET, 1_000, body);
-        assert_eq!(verify(SECRET, &header, body, 1_000), Ok(()));
+        assert_eq!(verify(SECRET, &header, body, 1_000), Ok(1_000));
         assert_eq!(
             verify(SECRET, &header, body, 1_000 + TOLERANCE_SECS),
-            Ok(())
+            Ok(1_000)
         );
+        // A time at the ends of the range is refused, not an overflow.
+        for t in [i64::MIN, i64::MAX] {
+            let far = sign(SECRET, t, body);
+            assert_eq!(verify(SECRET, &far, body, 1_000), Err(SeedError::Stale), "{t}");
+            assert_eq!(verify(SECRET, &far, body, -1_000), Err(SeedError::Stale), "{t}");
+        }
         assert_eq!(
             verify(SECRET, &header, body, 1_001 + TOLERANCE_SECS),
             Err(SeedError::Stale)

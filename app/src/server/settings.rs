@@ -38,6 +38,10 @@ pub struct Settings {
     pub reminder_days: Vec<u32>,
     /// The secret SEED signs its licence reports with; none refuses every report.
     pub seed_webhook_secret: Option<String>,
+    /// The secret invitation links' tokens are made with (`LINK_SECRET`).
+    pub link_secret: super::links::LinkSecret,
+    /// The most invitations one officer may send in any hour (`INVITE_QUOTA_PER_HOUR`).
+    pub invite_quota_per_hour: u32,
 }
 
 impl Settings {

@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::db::{now_millis, Db};
 use super::directory::{AccountStatus, Directory};
-use super::invites::hash_token;
+use super::links::hash_token;
 use crate::domain::{Email, FieldError, NewAccount, RawAccount};
 
 /// What the link leads to.
@@ -19,6 +19,17 @@ pub struct OpenInvitation {
     pub seed_required: bool,
     pub reason: String,
     pub account_id: Option<String>,
+    /// The hash of the token it was opened with (the link in use now).
+    token_hash: String,
+    email_key: String,
+}
+
+impl OpenInvitation {
+    /// The account was made on the invitee's behalf (Create account, batch upload): they
+    /// activate it. Otherwise (email invitation) they sign up with their details.
+    pub fn activates(&self) -> bool {
+        self.invitation_type != "email"
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +44,8 @@ pub enum SignUpError {
     Used,
     #[error("This link was replaced by a newer email. Use the link in the latest email about your TechPass account.")]
     Replaced,
+    #[error("You already have a TechPass account for this address: sign in to TechPass with it.")]
+    HasAccount,
     #[error("Check the highlighted fields")]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
@@ -48,22 +61,33 @@ type Row = (
     Option<String>,
     String,
     i64,
+    String,
 );
 
 async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, SignUpError> {
+    let token_hash = hash_token(token.trim());
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, email, invitation_type, seed_required, reason, account_id, status, expires_at \
-         FROM invitations WHERE token_hash = $1",
+        "SELECT id, email, invitation_type, seed_required, reason, account_id, status, expires_at, \
+         email_key FROM invitations WHERE token_hash = $1",
     )
-    .bind(hash_token(token.trim()))
+    .bind(&token_hash)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, email, invitation_type, seed_required, reason, account_id, status, expires_at)) =
-        row
+    let Some((
+        id,
+        email,
+        invitation_type,
+        seed_required,
+        reason,
+        account_id,
+        status,
+        expires_at,
+        email_key,
+    )) = row
     else {
         let replaced: Option<String> =
             sqlx::query_scalar("SELECT invitation_id FROM superseded_tokens WHERE token_hash = $1")
-                .bind(hash_token(token.trim()))
+                .bind(&token_hash)
                 .fetch_optional(&mut *conn)
                 .await?;
         return Err(if replaced.is_some() {
@@ -86,6 +110,8 @@ async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, S
         seed_required: seed_required != 0,
         reason,
         account_id,
+        token_hash,
+        email_key,
     })
 }
 
@@ -104,21 +130,77 @@ pub struct RawSignUp {
     pub department: String,
 }
 
+/// Takes the invitation for this sign-up or activation, first: it must still be open, on the
+/// same link, and unexpired when the write happens. Of a sign-up and a revoke or a Resend at
+/// the same moment, or two sign-ups of one link, exactly one changes the row (on PostgreSQL
+/// the other waits for the row and then finds it changed); the loser is told why, from the
+/// row as it is now.
+async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<(), SignUpError> {
+    let now = now_millis();
+    let claimed = sqlx::query(
+        "UPDATE invitations SET status = 'active', updated_at = $1 \
+         WHERE id = $2 AND token_hash = $3 AND status IN ('invited', 'created') \
+         AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(&invitation.id)
+    .bind(&invitation.token_hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        return Ok(());
+    }
+    let now_row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT status, token_hash, expires_at FROM invitations WHERE id = $1",
+    )
+    .bind(&invitation.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Err(match now_row {
+        Some((_, hash, _)) if hash != invitation.token_hash => SignUpError::Replaced,
+        Some((status, _, _)) if status == "revoked" => SignUpError::Revoked,
+        Some((status, _, _)) if status == "active" => SignUpError::Used,
+        Some(_) => SignUpError::Expired,
+        None => SignUpError::Unknown,
+    })
+}
+
+/// Records the account on the claimed invitation, and the audit record.
 async fn finish(
     conn: &mut AnyConnection,
     invitation: &OpenInvitation,
     account_id: &str,
 ) -> Result<(), sqlx::Error> {
-    let now = now_millis();
-    sqlx::query(
-        "UPDATE invitations SET status = 'active', account_id = $1, updated_at = $2 WHERE id = $3",
+    sqlx::query("UPDATE invitations SET account_id = $1 WHERE id = $2")
+        .bind(account_id)
+        .bind(&invitation.id)
+        .execute(&mut *conn)
+        .await?;
+    super::audit::record(&mut *conn, &invitation.email, "account_active", &invitation.id).await?;
+    // Other agencies may have invited the same person by email: they wanted them to have a
+    // TechPass account, and now they have one, so those invitations are done too (their
+    // links then say the account is active).
+    let others: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM invitations WHERE email_key = $1 AND id <> $2 \
+         AND status IN ('invited', 'created') AND invitation_type = 'email'",
     )
-    .bind(account_id)
-    .bind(now)
+    .bind(&invitation.email_key)
     .bind(&invitation.id)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    super::audit::record(conn, &invitation.email, "account_active", &invitation.id).await?;
+    for (other,) in others {
+        sqlx::query(
+            "UPDATE invitations SET status = 'active', account_id = $1, updated_at = $2 \
+             WHERE id = $3 AND status IN ('invited', 'created')",
+        )
+        .bind(account_id)
+        .bind(now_millis())
+        .bind(&other)
+        .execute(&mut *conn)
+        .await?;
+        super::audit::record(&mut *conn, &invitation.email, "account_active", &other).await?;
+    }
     Ok(())
 }
 
@@ -131,7 +213,7 @@ pub async fn sign_up(
 ) -> Result<Email, SignUpError> {
     let mut tx = db.begin_write().await?;
     let invitation = find(&mut tx, token).await?;
-    if invitation.invitation_type != "email" {
+    if invitation.activates() {
         return Err(SignUpError::Unknown);
     }
     let raw = RawAccount {
@@ -151,9 +233,21 @@ pub async fn sign_up(
         reason: invitation.reason.clone(),
     };
     let account = NewAccount::parse(&raw).map_err(SignUpError::Invalid)?;
+    claim(&mut tx, &invitation).await?;
+    // Another agency's invitation may have made the account first.
+    if directory
+        .account_exists(&mut tx, &invitation.email_key)
+        .await?
+    {
+        return Err(SignUpError::HasAccount);
+    }
     let account_id = directory
         .create_account(&mut tx, &account, AccountStatus::Active)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => SignUpError::HasAccount,
+            _ => SignUpError::Db(e),
+        })?;
     finish(&mut tx, &invitation, &account_id).await?;
     // The names are known now: the status list finds and sorts the person by them.
     super::search::reindex(
@@ -175,9 +269,10 @@ pub async fn activate(
 ) -> Result<String, SignUpError> {
     let mut tx = db.begin_write().await?;
     let invitation = find(&mut tx, token).await?;
-    let Some(account_id) = invitation.account_id.clone() else {
+    let Some(account_id) = invitation.account_id.clone().filter(|_| invitation.activates()) else {
         return Err(SignUpError::Unknown);
     };
+    claim(&mut tx, &invitation).await?;
     directory.activate(&mut tx, &account_id).await?;
     finish(&mut tx, &invitation, &account_id).await?;
     tx.commit().await?;

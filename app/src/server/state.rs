@@ -17,6 +17,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The TechPass directory (built-in by default).
     pub directory: Arc<dyn Directory>,
+    /// The status exports being made (one per officer at a time).
+    pub exports: Arc<super::export::ExportsInFlight>,
+    /// Addresses each officer may pre-check in an hour (`PRECHECK_ADDRESSES_PER_HOUR`).
+    pub prechecks: Arc<super::budget::HourlyBudget>,
 }
 
 /// The state inside a server function (provided as context by the server's handlers).

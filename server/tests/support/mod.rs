@@ -253,6 +253,23 @@ impl TestApp {
     }
 }
 
+/// A production configuration (no development sign-in): a mail server on loopback that is
+/// never reached, plain SMTP allowed for it, and a link secret.
+pub const PRODUCTION: [(&str, &str); 4] = [
+    ("SIGN_IN_MODE", "disabled"),
+    ("SMTP_URL", "smtp://127.0.0.1:9"),
+    ("SMTP_ALLOW_PLAINTEXT", "true"),
+    ("LINK_SECRET", "test-link-secret-test-link-secret-0123456789"),
+];
+
+/// The Message-ID header of a raw message.
+pub fn message_id(raw: &str) -> String {
+    raw.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .map(|l| l["message-id:".len()..].trim().to_string())
+        .expect("a Message-ID")
+}
+
 /// Runs one async test body against SQLite and against PostgreSQL.
 #[macro_export]
 macro_rules! both_databases {
@@ -288,6 +305,11 @@ pub fn free_port() -> u16 {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        Self::start_slow(0).await
+    }
+
+    /// A slow mail server: each message is stored at once and accepted `delay_ms` later.
+    pub async fn start_slow(delay_ms: u64) -> SmtpSink {
         let dir = tempfile::tempdir().expect("mail dir");
         let port = free_port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/smtp-sink.mjs");
@@ -295,6 +317,7 @@ impl SmtpSink {
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
+            .arg(delay_ms.to_string())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the SMTP sink (node end2end/smtp-sink.mjs; run scripts/setup.sh)");
@@ -370,6 +393,29 @@ pub fn decode_qp(raw: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The link secret the test servers run with (development sign-in's).
+pub fn test_links() -> app::server::links::LinkSecret {
+    app::server::links::LinkSecret::new(server::config::DEV_LINK_SECRET)
+}
+
+impl TestApp {
+    /// The tokens of the links queued for `email`, oldest first, as the relay will render
+    /// them (the outbox holds none: see `app::server::links`).
+    pub async fn tokens_to(&self, email: &str) -> Vec<String> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, body_text FROM outbox WHERE recipient = $1 ORDER BY created_at, id",
+        )
+        .bind(email)
+        .fetch_all(self.app_state.db.pool())
+        .await
+        .expect("outbox");
+        rows.iter()
+            .filter(|(_, text)| text.contains(app::server::links::TOKEN_PLACEHOLDER))
+            .map(|(id, _)| self.app_state.settings.link_secret.token_for(id))
+            .collect()
+    }
 }
 
 /// The sign-up token in an invitation message as mailed (quoted-printable).
