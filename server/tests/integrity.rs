@@ -95,9 +95,10 @@ both_databases!(
 async fn every_text_value(app: &TestApp, b: Backend) -> Vec<String> {
     let pool = app.app_state.db.pool();
     let columns: Vec<(String, String)> = match b {
+        // Every column but SQLite's BLOBs (sqlx's migration checksums), which hold no text.
         Backend::Sqlite => sqlx::query_as(
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
-             WHERE m.type = 'table'",
+             WHERE m.type = 'table' AND p.type <> 'BLOB'",
         ),
         Backend::Postgres => sqlx::query_as(
             "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) \
@@ -163,6 +164,7 @@ both_databases!(a_sign_up_racing_a_revoke_never_leaves_a_revoked_invitation_acti
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
+    let boss = officer();
     let directory = app.app_state.directory.clone();
     let (mut signed_up, mut revoked) = (0, 0);
     for i in 0..ROUNDS {
@@ -177,7 +179,7 @@ both_databases!(a_sign_up_racing_a_revoke_never_leaves_a_revoked_invitation_acti
         let (up, act, revoke) = tokio::join!(
             signup::sign_up(&db, &*directory, &token, details()),
             signup::activate(&db, &*directory, &vtoken),
-            lifecycle::revoke(&db, &officer(), &ids, now_millis()),
+            lifecycle::revoke(&db, &boss, &ids, now_millis()),
         );
         let revoke: ActionOutcome = revoke.expect("revoke never fails");
         for (who, result, invitation) in [
@@ -212,6 +214,7 @@ both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
+    let boss = officer();
     let directory = app.app_state.directory.clone();
     for i in 0..ROUNDS {
         let email = format!("twice{i}@agency.gov.sg");
@@ -241,14 +244,15 @@ both_databases!(two_resends_at_once_give_one_new_link, |b| async move {
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
+    let boss = officer();
     let settings = app.app_state.settings.clone();
     for i in 0..ROUNDS {
         let email = format!("again{i}@agency.gov.sg");
         let id = app.invite(&email).await;
         let ids = vec![id];
         let (x, y) = tokio::join!(
-            lifecycle::resend(&db, &settings, &officer(), &ids, now_millis()),
-            lifecycle::resend(&db, &settings, &officer(), &ids, now_millis()),
+            lifecycle::resend(&db, &settings, &boss, &ids, now_millis()),
+            lifecycle::resend(&db, &settings, &boss, &ids, now_millis()),
         );
         let (x, y) = (x.expect("no error"), y.expect("no error"));
         assert_eq!(x.done.len() + y.done.len(), 1, "{x:?} {y:?}");
@@ -269,12 +273,13 @@ both_databases!(the_resend_limit_holds_under_concurrency, |b| async move {
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
+    let boss = officer();
     let settings = app.app_state.settings.clone();
     let id = app.invite("limit@agency.gov.sg").await;
     let ids = vec![id];
     let mut done = 0;
     for _ in 0..3 {
-        let calls = (0..6).map(|_| lifecycle::resend(&db, &settings, &officer(), &ids, now_millis()));
+        let calls = (0..6).map(|_| lifecycle::resend(&db, &settings, &boss, &ids, now_millis()));
         for outcome in futures::future::join_all(calls).await {
             done += outcome.expect("no error").done.len();
         }

@@ -136,15 +136,36 @@ pub async fn resend(
 ) -> Result<ActionOutcome, sqlx::Error> {
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_IDS) {
+    let ids: Vec<&String> = ids.iter().take(MAX_IDS).collect();
+    // Each invitation's link as it was when this request came in. A Resend that another
+    // request made meanwhile (a double click, a colleague) makes this one stand down rather
+    // than send a second new link: `renew` changes the link only from the one seen here.
+    let mut seen = std::collections::HashMap::new();
+    {
+        let mut conn = db.pool().acquire().await?;
+        for id in &ids {
+            if let Some(found) = find(&mut conn, &agency, id).await? {
+                seen.insert(found.0, found.4);
+            }
+        }
+    }
+    for id in ids {
         let mut tx = db.begin_write().await?;
         // The officer's hourly limit is counted below: one of their resends at a time.
         db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
             .await?;
-        let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
+        let Some(mut found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
             continue;
         };
         let email = found.1.clone();
+        match seen.get(id) {
+            Some(hash) if *hash == found.4 => {}
+            Some(hash) => {
+                // Renewed since this request came in: guard on the link it saw.
+                found.4 = hash.clone();
+            }
+            None => {}
+        }
         if found.2 == "revoked" {
             outcome.refuse(
                 id,
