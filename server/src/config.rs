@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 
 use app::server::settings::{Settings, SignInMode};
 
+use crate::limits::RateLimits;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
@@ -34,6 +36,8 @@ pub struct Config {
     pub relay_retry_base_ms: u64,
     /// `SMTP_FROM`: the sender of every email.
     pub smtp_from: String,
+    /// `RATE_LIMIT_SIGN_IN`, `RATE_LIMIT_LINKS`, `RATE_LIMIT_WEBHOOK`: per client address.
+    pub rate_limits: RateLimits,
     pub settings: Settings,
 }
 
@@ -126,7 +130,9 @@ impl Config {
         };
         let relay_interval_ms = number("RELAY_INTERVAL_MS", "2000")?;
         let relay_retry_base_ms = number("RELAY_RETRY_BASE_MS", "30000")?;
+        let rate_limits = RateLimits::from_vars(|k, default| var(k, default)).map_err(ConfigError)?;
         Ok(Config {
+            rate_limits,
             relay_enabled,
             relay_interval_ms,
             relay_retry_base_ms,
@@ -216,6 +222,9 @@ mod tests {
             ("INVITE_EXPIRY_DAYS", "0"),
             ("RELAY_ENABLED", "sometimes"),
             ("RELAY_INTERVAL_MS", "soon"),
+            ("RATE_LIMIT_SIGN_IN", "10"),
+            ("RATE_LIMIT_LINKS", "0/1s"),
+            ("RATE_LIMIT_WEBHOOK", "60/1h"),
         ] {
             let err = config(&[(k, v)]).expect_err(k).to_string();
             assert!(err.contains(k), "{err} should name {k}");
