@@ -36,7 +36,8 @@ pub struct Config {
     pub relay_retry_base_ms: u64,
     /// `SMTP_FROM`: the sender of every email.
     pub smtp_from: String,
-    /// `RATE_LIMIT_SIGN_IN`, `RATE_LIMIT_LINKS`, `RATE_LIMIT_WEBHOOK`: per client address.
+    /// `RATE_LIMIT_SIGN_IN`, `RATE_LIMIT_LINKS`, `RATE_LIMIT_WEBHOOK`: per client address;
+    /// `RATE_LIMIT_PROXIES`: how to find that address.
     pub rate_limits: RateLimits,
     pub settings: Settings,
 }
@@ -225,6 +226,7 @@ mod tests {
             ("RATE_LIMIT_SIGN_IN", "10"),
             ("RATE_LIMIT_LINKS", "0/1s"),
             ("RATE_LIMIT_WEBHOOK", "60/1h"),
+            ("RATE_LIMIT_PROXIES", "many"),
         ] {
             let err = config(&[(k, v)]).expect_err(k).to_string();
             assert!(err.contains(k), "{err} should name {k}");

@@ -7,8 +7,10 @@
 //! message), for anything else plain text. Every other route is not limited.
 //!
 //! The client is the peer address (`ConnectInfo`, so the server must be served with
-//! `into_make_service_with_connect_info::<SocketAddr>()`). Behind a reverse proxy every
-//! client has the proxy's address and shares its buckets.
+//! `into_make_service_with_connect_info::<SocketAddr>()`), or behind reverse proxies
+//! (`RATE_LIMIT_PROXIES=N`) the address the outermost of them saw: the N-th of
+//! `X-Forwarded-For` from the right, which a client cannot forge (it can only add addresses
+//! on the left).
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -31,7 +33,7 @@ use leptos::server_fn::ServerFn;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
-use tower_governor::key_extractor::PeerIpKeyExtractor;
+use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 
 /// A burst of `burst` requests, then one more every `every`: written `10/6s` in the
@@ -76,6 +78,9 @@ pub struct RateLimits {
     pub links: Limit,
     /// `RATE_LIMIT_WEBHOOK`: the webhooks (SEED's licence reports).
     pub webhook: Limit,
+    /// `RATE_LIMIT_PROXIES`: how many reverse proxies in front of the server append the
+    /// address they saw to `X-Forwarded-For` (0: none, the peer is the client).
+    pub proxies: usize,
 }
 
 impl RateLimits {
@@ -99,10 +104,22 @@ impl RateLimits {
                 )
             })
         };
+        let proxies = var("RATE_LIMIT_PROXIES", "0");
+        let proxies = proxies
+            .parse()
+            .ok()
+            .filter(|n| *n <= 10)
+            .ok_or_else(|| {
+                format!(
+                    "RATE_LIMIT_PROXIES must be the number of reverse proxies in front of the \
+                     server, 0 to 10, not \"{proxies}\""
+                )
+            })?;
         Ok(RateLimits {
             sign_in: limit("RATE_LIMIT_SIGN_IN", "10/6s")?,
             links: limit("RATE_LIMIT_LINKS", "30/1s")?,
             webhook: limit("RATE_LIMIT_WEBHOOK", "60/1s")?,
+            proxies,
         })
     }
 }
@@ -113,6 +130,7 @@ impl Default for RateLimits {
             sign_in: RateLimits::SIGN_IN,
             links: RateLimits::LINKS,
             webhook: RateLimits::WEBHOOK,
+            proxies: 0,
         }
     }
 }
@@ -141,7 +159,7 @@ enum Answer {
     PlainText,
 }
 
-type Governed = GovernorLayer<PeerIpKeyExtractor, NoOpMiddleware, Body>;
+type Governed = GovernorLayer<ClientAddress, NoOpMiddleware, Body>;
 
 struct Limited {
     group: &'static str,
@@ -159,9 +177,12 @@ pub struct RateLimitLayer {
 
 impl RateLimitLayer {
     pub fn new(limits: &RateLimits) -> RateLimitLayer {
-        let sign_in = bucket(limits.sign_in);
-        let links = bucket(limits.links);
-        let webhook = bucket(limits.webhook);
+        let client = ClientAddress {
+            proxies: limits.proxies,
+        };
+        let sign_in = bucket(limits.sign_in, client);
+        let links = bucket(limits.links, client);
+        let webhook = bucket(limits.webhook, client);
         let server_fn = |p: &'static str| Path::Exact(p);
         let limited = vec![
             limited("sign-in", server_fn(app::api::SignIn::PATH), &sign_in, Answer::ServerFn),
@@ -179,10 +200,11 @@ impl RateLimitLayer {
     }
 }
 
-type Bucket = Arc<GovernorConfig<PeerIpKeyExtractor, NoOpMiddleware>>;
+type Bucket = Arc<GovernorConfig<ClientAddress, NoOpMiddleware>>;
 
-fn bucket(limit: Limit) -> Bucket {
+fn bucket(limit: Limit, client: ClientAddress) -> Bucket {
     let config = GovernorConfigBuilder::default()
+        .key_extractor(client)
         .period(limit.every)
         .burst_size(limit.burst.get())
         .finish()
@@ -201,6 +223,55 @@ fn limited(group: &'static str, path: Path, bucket: &Bucket, answer: Answer) -> 
     }
 }
 
+/// Whom a request counts against: the peer, or behind `proxies` reverse proxies the address
+/// the outermost one saw.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress {
+    proxies: usize,
+}
+
+impl ClientAddress {
+    fn of(self, forwarded_for: &[&str], peer: Option<IpAddr>) -> Option<IpAddr> {
+        if self.proxies == 0 {
+            return peer;
+        }
+        // Each proxy appends the address it saw: the outermost proxy's is `proxies`-th from
+        // the right. Fewer entries (a request that did not come through them all): the peer.
+        let hops: Vec<&str> = forwarded_for
+            .iter()
+            .flat_map(|h| h.split(','))
+            .map(str::trim)
+            .collect();
+        match hops.len().checked_sub(self.proxies).map(|i| hops[i]) {
+            Some(hop) => hop
+                .parse::<IpAddr>()
+                .ok()
+                .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+                .or(peer),
+            None => peer,
+        }
+    }
+}
+
+impl KeyExtractor for ClientAddress {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, req: &Request<T>) -> Result<IpAddr, GovernorError> {
+        let forwarded_for: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        self.of(&forwarded_for, peer)
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
 type Limiter = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, NoOpMiddleware>;
 
 /// The limiter keeps a little state per address: drop what has refilled, every minute, for
@@ -214,11 +285,11 @@ fn forget_idle_clients(limiter: Weak<Limiter>) {
         every.tick().await;
         loop {
             every.tick().await;
-            let Some(limiter) = limiter.upgrade() else {
+            let Some(alive) = limiter.upgrade() else {
                 return;
             };
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+            alive.retain_recent();
+            alive.shrink_to_fit();
         }
     });
 }
@@ -352,6 +423,31 @@ mod tests {
         assert_eq!(limits, RateLimits::default());
         assert_eq!(limits.sign_in.burst.get(), 10);
         assert_eq!(limits.sign_in.every, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn the_client_is_the_peer_or_what_the_outermost_proxy_saw() {
+        let peer: Option<IpAddr> = "10.0.0.9".parse().ok();
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        let direct = ClientAddress { proxies: 0 };
+        assert_eq!(direct.of(&["203.0.113.7"], peer), peer, "no proxy: the header is ignored");
+        let one = ClientAddress { proxies: 1 };
+        assert_eq!(one.of(&["203.0.113.7"], peer), ip("203.0.113.7"));
+        assert_eq!(
+            one.of(&["1.2.3.4, 203.0.113.7"], peer),
+            ip("203.0.113.7"),
+            "a client's own X-Forwarded-For is on the left and does not count"
+        );
+        assert_eq!(one.of(&["1.2.3.4", "203.0.113.7"], peer), ip("203.0.113.7"));
+        assert_eq!(one.of(&[], peer), peer);
+        assert_eq!(one.of(&["nonsense"], peer), peer);
+        assert_eq!(one.of(&["[2001:db8::1]:4711"], peer), ip("2001:db8::1"));
+        let two = ClientAddress { proxies: 2 };
+        assert_eq!(
+            two.of(&["1.2.3.4, 198.51.100.2, 10.0.0.3"], peer),
+            ip("198.51.100.2")
+        );
+        assert_eq!(two.of(&["10.0.0.3"], peer), peer);
     }
 
     #[test]

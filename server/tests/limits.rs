@@ -178,3 +178,37 @@ async fn a_bad_limit_stops_start_up_naming_the_variable() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_each_client_has_its_own_bucket_and_cannot_forge_another() {
+    let app = spawn_with(
+        Backend::Sqlite,
+        &[("RATE_LIMIT_PROXIES", "1"), ("RATE_LIMIT_SIGN_IN", "2/1m")],
+    )
+    .await;
+    // The proxy appends the address it saw to X-Forwarded-For.
+    let sign_in_from = |forwarded_for: &'static str| {
+        app.client
+            .post(app.url("/api/sign_in"))
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", forwarded_for)
+            .form(&[("email", "officer@agency.gov.sg")])
+            .send()
+    };
+    for _ in 0..2 {
+        let res = sign_in_from("203.0.113.1").await.expect("POST");
+        assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let res = sign_in_from("203.0.113.1").await.expect("POST");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // What the client itself put in the header (on the left) does not count.
+    let res = sign_in_from("198.51.100.9, 203.0.113.1")
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held back.
+    let res = sign_in_from("203.0.113.1, 203.0.113.2")
+        .await
+        .expect("POST");
+    assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
