@@ -131,7 +131,8 @@ impl Config {
         };
         let relay_interval_ms = number("RELAY_INTERVAL_MS", "2000")?;
         let relay_retry_base_ms = number("RELAY_RETRY_BASE_MS", "30000")?;
-        let rate_limits = RateLimits::from_vars(|k, default| var(k, default)).map_err(ConfigError)?;
+        let rate_limits =
+            RateLimits::from_vars(|k, default| var(k, default)).map_err(ConfigError)?;
         Ok(Config {
             rate_limits,
             relay_enabled,

@@ -105,16 +105,12 @@ impl RateLimits {
             })
         };
         let proxies = var("RATE_LIMIT_PROXIES", "0");
-        let proxies = proxies
-            .parse()
-            .ok()
-            .filter(|n| *n <= 10)
-            .ok_or_else(|| {
-                format!(
-                    "RATE_LIMIT_PROXIES must be the number of reverse proxies in front of the \
+        let proxies = proxies.parse().ok().filter(|n| *n <= 10).ok_or_else(|| {
+            format!(
+                "RATE_LIMIT_PROXIES must be the number of reverse proxies in front of the \
                      server, 0 to 10, not \"{proxies}\""
-                )
-            })?;
+            )
+        })?;
         Ok(RateLimits {
             sign_in: limit("RATE_LIMIT_SIGN_IN", "10/6s")?,
             links: limit("RATE_LIMIT_LINKS", "30/1s")?,
@@ -185,14 +181,44 @@ impl RateLimitLayer {
         let webhook = bucket(limits.webhook, client);
         let server_fn = |p: &'static str| Path::Exact(p);
         let limited = vec![
-            limited("sign-in", server_fn(app::api::SignIn::PATH), &sign_in, Answer::ServerFn),
+            limited(
+                "sign-in",
+                server_fn(app::api::SignIn::PATH),
+                &sign_in,
+                Answer::ServerFn,
+            ),
             // The link's page (and any other under /invitations/, all public) and its server
             // functions share one bucket.
-            limited("links", Path::Under("/invitations/"), &links, Answer::PlainText),
-            limited("links", server_fn(app::api::OpenInvitation::PATH), &links, Answer::ServerFn),
-            limited("links", server_fn(app::api::CompleteSignUp::PATH), &links, Answer::ServerFn),
-            limited("links", server_fn(app::api::ActivateAccount::PATH), &links, Answer::ServerFn),
-            limited("webhook", Path::Under("/webhooks/"), &webhook, Answer::PlainText),
+            limited(
+                "links",
+                Path::Under("/invitations/"),
+                &links,
+                Answer::PlainText,
+            ),
+            limited(
+                "links",
+                server_fn(app::api::OpenInvitation::PATH),
+                &links,
+                Answer::ServerFn,
+            ),
+            limited(
+                "links",
+                server_fn(app::api::CompleteSignUp::PATH),
+                &links,
+                Answer::ServerFn,
+            ),
+            limited(
+                "links",
+                server_fn(app::api::ActivateAccount::PATH),
+                &links,
+                Answer::ServerFn,
+            ),
+            limited(
+                "webhook",
+                Path::Under("/webhooks/"),
+                &webhook,
+                Answer::PlainText,
+            ),
         ];
         RateLimitLayer {
             limited: Arc::new(limited),
@@ -430,7 +456,11 @@ mod tests {
         let peer: Option<IpAddr> = "10.0.0.9".parse().ok();
         let ip = |s: &str| s.parse::<IpAddr>().ok();
         let direct = ClientAddress { proxies: 0 };
-        assert_eq!(direct.of(&["203.0.113.7"], peer), peer, "no proxy: the header is ignored");
+        assert_eq!(
+            direct.of(&["203.0.113.7"], peer),
+            peer,
+            "no proxy: the header is ignored"
+        );
         let one = ClientAddress { proxies: 1 };
         assert_eq!(one.of(&["203.0.113.7"], peer), ip("203.0.113.7"));
         assert_eq!(

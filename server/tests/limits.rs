@@ -85,12 +85,19 @@ async fn sign_in_past_the_burst_is_refused_with_retry_after_and_other_routes_are
         assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
     }
     let page = app.get("/").await;
-    assert_eq!(page.status(), StatusCode::OK, "still signed in: the overview");
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "still signed in: the overview"
+    );
     assert_ne!(
         open_invitation(&app).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_ne!(seed_report(&app).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(
+        seed_report(&app).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +126,10 @@ async fn the_invitation_link_page_and_its_server_functions_share_one_limit() {
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
     retry_after(&page);
     let text = page.text().await.expect("body");
-    assert!(text.starts_with("Too many"), "plain text for a page: {text}");
+    assert!(
+        text.starts_with("Too many"),
+        "plain text for a page: {text}"
+    );
 
     // Sign-in has a bucket of its own; the sign-in page is not limited.
     assert_eq!(app.get("/sign-in").await.status(), StatusCode::OK);
