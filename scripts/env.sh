@@ -4,6 +4,10 @@ TOOLS_DIR="${TECHBIZ_TOOLS:-$HOME/.local/techbiz-tools}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export TOOLS_DIR ROOT
 export PATH="/usr/bin:$TOOLS_DIR/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+# The Node.js that scripts/setup.sh installs when the system's is older than end2end/ needs.
+if [ -x "$TOOLS_DIR/node/bin/node" ]; then
+  export PATH="$TOOLS_DIR/node/bin:$PATH"
+fi
 export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 export LEPTOS_OUTPUT_NAME=techbiz-invite
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"

@@ -9,7 +9,8 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # 1. Debian packages: the Rust toolchain that can build std for wasm32, the wasm linker,
-#    Chromium for the browser tests, PostgreSQL for the database tests, Node for Playwright;
+#    Chromium for the browser tests, PostgreSQL for the database tests, Node and npm (step 3
+#    replaces too old a Node);
 #    for `make bench` only (WITH_BENCH=1), wrk (the load generator), sqlite3 (to fill its
 #    database) and curl.
 packages=(rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 chromium
@@ -38,7 +39,35 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --root "$TOOLS_DIR" --force
 fi
 
-# 3. npm packages for the end-to-end tests and wasm-opt (npm's binaryen; Debian's is too old).
+# 3. A Node.js that meets every `engines.node` of end2end/package-lock.json (Debian 12's is 18,
+#    @axe-core/playwright wants >= 22.12). When the node found is older, the npm registry's
+#    `node-linux-<arch>` package (the official binary; npm checks the tarball's integrity) at
+#    the version pinned here goes into $TOOLS_DIR/node, which scripts/env.sh puts first on PATH.
+node_pin=22.23.5
+if ! node scripts/check-node.mjs --quiet 2>/dev/null; then
+  case "$(uname -m)" in
+    x86_64) node_arch=x64 ;;
+    aarch64) node_arch=arm64 ;;
+    *) echo "setup: no Node.js package for $(uname -m); install Node.js >= the lock file's needs" >&2; exit 1 ;;
+  esac
+  if [ "$("$TOOLS_DIR/node/bin/node" --version 2>/dev/null || true)" != "v$node_pin" ]; then
+    echo "setup: installing Node.js $node_pin (npm package node-linux-$node_arch) into $TOOLS_DIR/node"
+    mkdir -p "$TOOLS_DIR"
+    node_tmp=$(mktemp -d "$TOOLS_DIR/.node.XXXXXX")
+    (cd "$node_tmp" && npm pack --silent "node-linux-$node_arch@$node_pin" >/dev/null)
+    mkdir "$node_tmp/node"
+    tar xzf "$node_tmp/node-linux-$node_arch-$node_pin.tgz" -C "$node_tmp/node" --strip-components=1
+    [ "$("$node_tmp/node/bin/node" --version)" = "v$node_pin" ] || { echo "setup: the Node.js package does not run" >&2; exit 1; }
+    rm -rf "$TOOLS_DIR/node"
+    mv "$node_tmp/node" "$TOOLS_DIR/node"
+    rm -rf "$node_tmp"
+  fi
+  export PATH="$TOOLS_DIR/node/bin:$PATH"
+  hash -r
+  node scripts/check-node.mjs || { echo "setup: raise node_pin in scripts/setup.sh" >&2; exit 1; }
+fi
+
+# 4. npm packages for the end-to-end tests and wasm-opt (npm's binaryen; Debian's is too old).
 lock_sum=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
 if [ "$(cat end2end/node_modules/.lock-sum 2>/dev/null || true)" != "$lock_sum" ]; then
   echo "setup: npm ci in end2end/"
@@ -46,7 +75,7 @@ if [ "$(cat end2end/node_modules/.lock-sum 2>/dev/null || true)" != "$lock_sum" 
   echo "$lock_sum" > end2end/node_modules/.lock-sum
 fi
 
-# 4. cargo-leptos is needed only for `make watch` (it takes ~20 minutes to build).
+# 5. cargo-leptos is needed only for `make watch` (it takes ~20 minutes to build).
 if [ "${WITH_CARGO_LEPTOS:-0}" = 1 ] && ! command -v cargo-leptos >/dev/null; then
   echo "setup: installing cargo-leptos (about 20 minutes)"
   cargo install cargo-leptos --locked --root "$TOOLS_DIR"

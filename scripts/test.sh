@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
-#   format, clippy (ssr native; hydrate for wasm32), unit + property tests, server tests on
-#   SQLite and PostgreSQL, release build, Playwright in Debian's Chromium.
+#   the Node.js version, format, clippy (ssr native; hydrate for wasm32), unit + property
+#   tests, server tests on SQLite and PostgreSQL, release build, Playwright in Debian's Chromium.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
+
+step "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its tests)"
+node scripts/check-node.mjs
+node --test scripts/check-node.test.mjs
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use app::server::links::{LinkSecret, MIN_SECRET_LEN};
 use app::server::settings::{Settings, SignInMode};
 
+use crate::limits::RateLimits;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
@@ -42,6 +44,9 @@ pub struct Config {
     pub relay_lease_ms: u64,
     /// `SMTP_FROM`: the sender of every email.
     pub smtp_from: String,
+    /// `RATE_LIMIT_SIGN_IN`, `RATE_LIMIT_LINKS`, `RATE_LIMIT_WEBHOOK`: per client address;
+    /// `RATE_LIMIT_PROXIES`: how to find that address.
+    pub rate_limits: RateLimits,
     pub settings: Settings,
 }
 
@@ -221,7 +226,10 @@ impl Config {
                  again by another instance"
             )));
         }
+        let rate_limits =
+            RateLimits::from_vars(|k, default| var(k, default)).map_err(ConfigError)?;
         Ok(Config {
+            rate_limits,
             relay_enabled,
             relay_interval_ms,
             relay_retry_base_ms,
@@ -426,6 +434,10 @@ mod tests {
             ("RELAY_LEASE_MS", "later"),
             ("INVITE_QUOTA_PER_HOUR", "0"),
             ("PRECHECK_ADDRESSES_PER_HOUR", "many"),
+            ("RATE_LIMIT_SIGN_IN", "10"),
+            ("RATE_LIMIT_LINKS", "0/1s"),
+            ("RATE_LIMIT_WEBHOOK", "60/1h"),
+            ("RATE_LIMIT_PROXIES", "many"),
         ] {
             let err = production(&[(k, v)]).expect_err(k).to_string();
             assert!(err.contains(k), "{err} should name {k}");

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod csrf;
+pub mod limits;
 pub mod startup;
 pub mod telemetry;

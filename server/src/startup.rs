@@ -30,6 +30,7 @@ use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::config::Config;
+use crate::limits::{RateLimitLayer, RateLimits};
 use crate::{csrf, telemetry};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
@@ -77,7 +78,7 @@ impl Application {
             exports: Default::default(),
             prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
         };
-        let router = router(state.clone());
+        let router = router(state.clone(), &config.rate_limits);
         let relay = if config.relay_enabled {
             let mailer: Arc<dyn Mailer> = match &config.settings.smtp_url {
                 Some(url) => Arc::new(
@@ -140,7 +141,11 @@ impl Application {
         let relay = self
             .relay
             .map(|(relay, every)| tokio::spawn(relay.run(every)));
-        axum::serve(self.listener, self.router)
+        // With the peer address (ConnectInfo), which the rate limits key on.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
@@ -176,7 +181,7 @@ async fn shutdown_signal() {
 }
 
 /// The whole HTTP surface: pages, server functions, sign-out, health and static files.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -222,6 +227,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(sessions)
+        .layer(RateLimitLayer::new(rate_limits))
         .layer(middleware::from_fn(telemetry::trace_requests))
 }
 
