@@ -214,7 +214,6 @@ both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
     let app = spawn(b).await;
     app.sign_in("boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
-    let boss = officer();
     let directory = app.app_state.directory.clone();
     for i in 0..ROUNDS {
         let email = format!("twice{i}@agency.gov.sg");
