@@ -25,6 +25,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -41,6 +42,10 @@ pub const SESSION_COOKIE: &str = "techbiz_session";
 /// 500 rows (up to about 3 KB each with a 500-character reason) to `submit_batch`. Every
 /// other route keeps axum's default of 2 MB.
 pub const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Every other server function's body limit (axum's default), enforced before the handler
+/// reads a byte, so an oversized call is answered 413 Payload Too Large.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 pub struct Application {
     listener: TcpListener,
@@ -192,15 +197,21 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
     Router::new()
         .route(
             "/api/{*fn_name}",
-            post(server_fn_handler).get(server_fn_handler),
+            post(server_fn_handler)
+                .get(server_fn_handler)
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
         .route(
             "/api/precheck_batch",
-            post(server_fn_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+            post(server_fn_handler)
+                .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT))
+                .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT)),
         )
         .route(
             "/api/submit_batch",
-            post(server_fn_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+            post(server_fn_handler)
+                .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT))
+                .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT)),
         )
         .route(
             &format!("/templates/{}", template::XLSX_FILE_NAME),
