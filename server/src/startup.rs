@@ -203,15 +203,19 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         )
         .route(
             "/api/precheck_batch",
-            post(server_fn_handler)
-                .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT))
-                .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT)),
+            post(server_fn_handler).layer(
+                tower::ServiceBuilder::new()
+                    .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT))
+                    .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+            ),
         )
         .route(
             "/api/submit_batch",
-            post(server_fn_handler)
-                .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT))
-                .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT)),
+            post(server_fn_handler).layer(
+                tower::ServiceBuilder::new()
+                    .layer(RequestBodyLimitLayer::new(BATCH_BODY_LIMIT))
+                    .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+            ),
         )
         .route(
             &format!("/templates/{}", template::XLSX_FILE_NAME),
