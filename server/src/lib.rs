@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod csrf;
+pub mod headers;
 pub mod startup;
 pub mod telemetry;

@@ -29,7 +29,7 @@ use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::config::Config;
-use crate::{csrf, telemetry};
+use crate::{csrf, headers, telemetry};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
 
@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    let security = headers::SecurityHeaders::new(&state.settings);
     Router::new()
         .route(
             "/api/{*fn_name}",
@@ -202,6 +203,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(sessions)
         .layer(middleware::from_fn(telemetry::trace_requests))
+        .layer(middleware::from_fn_with_state(
+            security,
+            headers::add_security_headers,
+        ))
 }
 
 fn request_context(state: AppState, trace: TraceId) -> impl Fn() + Clone + Send + Sync + 'static {
@@ -260,10 +265,9 @@ async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response
 
     let options = state.leptos_options.clone();
     let (for_error, trace_id) = (state.clone(), trace.0.clone());
+    let context = headers::with_nonce(request_context(state, trace), &req);
     let handler =
-        leptos_axum::render_app_to_stream_with_context(request_context(state, trace), move || {
-            shell(options.clone())
-        });
+        leptos_axum::render_app_to_stream_with_context(context, move || shell(options.clone()));
     let page = tokio::spawn(
         async move {
             let (parts, body) = handler(req).await.into_response().into_parts();
@@ -323,9 +327,15 @@ async fn fallback(
     render(state, trace, req).await
 }
 
+/// Signs out, and has the browser forget what it keeps for the site (the unsubmitted batch
+/// list): the next person on this browser starts clean.
 async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
     match auth::sign_out(&session, &state.db).await {
-        Ok(()) => Redirect::to("/sign-in").into_response(),
+        Ok(()) => (
+            [(headers::CLEAR_SITE_DATA, headers::CLEAR_AT_SIGN_OUT)],
+            Redirect::to("/sign-in"),
+        )
+            .into_response(),
         Err(e) => error_page(&state, &e),
     }
 }
