@@ -2,8 +2,9 @@
 // page (app/js/batch.js) and the parsing worker (parse-worker.js), which stores a freshly
 // parsed list itself so the page's main thread never copies it.
 //
-// Keys: "meta" (the list's DraftMeta as JSON text) and "chunk:<i>" (the rows of a chunk as
-// UTF-8 JSON bytes; older drafts may hold JSON text, which the page reads too).
+// Keys: "owner" (the signed-in officer the list belongs to: no one else's page shows it),
+// "meta" (the list's DraftMeta as JSON text) and "chunk:<i>" (the rows of a chunk as UTF-8
+// JSON bytes; older drafts may hold JSON text, which the page reads too).
 
 const DB_NAME = 'techbiz-invite';
 const STORE = 'batch-draft';
@@ -27,11 +28,12 @@ export function inTransaction(mode, work) {
   }));
 }
 
-// Replaces whatever list was kept with this one, in one transaction: meta is JSON text,
-// chunks are the rows as UTF-8 JSON bytes.
-export function replaceDraft(meta, chunks) {
+// Replaces whatever list was kept with this one of `owner`, in one transaction: meta is JSON
+// text, chunks are the rows as UTF-8 JSON bytes.
+export function replaceDraft(owner, meta, chunks) {
   return inTransaction('readwrite', (store) => {
     store.clear();
+    store.put(owner, 'owner');
     store.put(meta, 'meta');
     chunks.forEach((chunk, i) => store.put(chunk, `chunk:${i}`));
     return {};

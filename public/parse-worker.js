@@ -9,7 +9,7 @@ import { replaceDraft } from '/draft-store.js';
 const ready = init();
 
 self.onmessage = async (event) => {
-  const { bytes, name, key } = event.data;
+  const { bytes, name, key, owner } = event.data;
   try {
     await ready;
     const parts = parse_upload(bytes, name, key);
@@ -17,7 +17,7 @@ self.onmessage = async (event) => {
     let stored = false;
     if (head.Parsed) {
       try {
-        await replaceDraft(JSON.stringify(head.Parsed.meta), parts.slice(1));
+        await replaceDraft(owner, JSON.stringify(head.Parsed.meta), parts.slice(1));
         stored = true;
       } catch (err) {
         // Private windows and full disks refuse; the list still works until a refresh.

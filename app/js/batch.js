@@ -62,7 +62,7 @@ export function journalRemove() {
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
 // answer: { parts: [head, chunk, ...] as UTF-8 JSON bytes, stored: whether it kept the list }.
-export function parseInWorker(bytes, name, key) {
+export function parseInWorker(bytes, name, key, owner) {
   return new Promise((resolve, reject) => {
     const worker = new Worker('/parse-worker.js', { type: 'module' });
     let timer = null;
@@ -80,7 +80,7 @@ export function parseInWorker(bytes, name, key) {
       event.preventDefault();
       finish(reject, new Error(event.message || 'worker failed'));
     };
-    worker.postMessage({ bytes, name, key }, [bytes.buffer]);
+    worker.postMessage({ bytes, name, key, owner }, [bytes.buffer]);
   });
 }
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, linkIn, mailTo, signInAs } from './fixtures/app';
 import { BatchPage, csv, unique, type Row } from './fixtures/batch';
 import { rowOf, uniqueAgency } from './fixtures/status';

@@ -1,4 +1,5 @@
-import { expect, type Page, test } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { expectAccessible } from './fixtures/app';
 import { BatchPage, csv, mailCount, unique, type Row } from './fixtures/batch';
 
@@ -307,4 +308,68 @@ test('100,000 rows: the list renders only what is visible, scrolls to the end, a
   await page.locator('.batch-table').evaluate((el) => { el.scrollTop = el.scrollHeight; });
   await expect(batch.row(100_001)).toContainText(`u${tag}-99999@t.gov.sg`);
   expect(await batch.rows().count()).toBeLessThan(80);
+});
+
+test('a click is never lost in View details: an error that appears as a field is left waits until the click has landed', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  await batch.uploadBuffer(`clicks-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`)]));
+  await expect(batch.counts()).toHaveText('1 user');
+  // A screen tall enough for the whole dialog: it does not scroll, so the browser's scroll
+  // anchoring cannot hold the controls in place (the dialog is centred and grows both ways).
+  await page.setViewportSize({ width: 1280, height: 1600 });
+  const dialog = await batch.viewDetails(2);
+  const email = dialog.getByLabel('Email address');
+  const seed = dialog.getByRole('group', { name: 'Is onboarding to SEED required?' });
+  await expect(seed.getByLabel('Yes')).toBeChecked();
+
+  // Pressing No (below) moves focus out of the address field, whose error (and the dialog's
+  // error summary) would push No down between the press and the release.
+  await email.fill('not an address');
+  await seed.getByLabel('No').click();
+  await expect(seed.getByLabel('No'), 'the click on No landed').toBeChecked();
+  await expect(dialog.locator('#email-error')).toBeVisible();
+
+  await email.fill(`ann.${u}@tech.gov.sg`);
+  await email.press('Tab');
+  await expect(dialog.locator('#email-error')).toHaveCount(0);
+  await email.fill('not an address');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  // Save refused the row and took focus to the dialog's error summary.
+  await expect(dialog.getByRole('alert'), 'the click on Save landed').toBeFocused();
+  await expect(dialog.getByRole('alert')).toContainText('Email address');
+});
+
+test('the unsubmitted list is kept for the officer who uploaded it, and forgotten at sign-out', async ({ page }) => {
+  const u = unique();
+  const ann = `ann.${u}@agency.gov.sg`;
+  const ben = `ben.${u}@agency.gov.sg`;
+  const name = `anns-${u}.csv`;
+  const batch = new BatchPage(page);
+  await batch.open(ann);
+  await batch.uploadBuffer(name, csv([officer(`new.${u}@tech.gov.sg`)]));
+  await expect(batch.uploaded(name)).toBeVisible();
+  await expect(batch.counts()).toHaveText('1 user');
+
+  // Ben signs in on the same browser while Ann is still signed in (she walked away): he does
+  // not see her list ...
+  await batch.open(ben);
+  await batch.restored();
+  await expect(batch.fileInput()).toBeVisible();
+  await expect(batch.uploaded(name), "Ben sees Ann's list").toHaveCount(0);
+
+  // ... which is still there for her.
+  await batch.open(ann);
+  await expect(batch.uploaded(name)).toBeVisible();
+
+  // Ann signs out: the browser forgets her list, for Ben and for herself.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in to TechBiz' })).toBeVisible();
+  for (const [who, officer] of [['Ben', ben], ['Ann', ann]]) {
+    await batch.open(officer);
+    await batch.restored();
+    await expect(batch.fileInput()).toBeVisible();
+    await expect(batch.uploaded(name), `${who} sees Ann's list after she signed out`).toHaveCount(0);
+  }
 });

@@ -1,6 +1,6 @@
 // Runs after every other test (the "clock" project in playwright.config.ts): it moves the
 // server's clock on, which would expire the invitations of tests running beside it.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { hydrated, linkIn, mailsTo, signInAs } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 

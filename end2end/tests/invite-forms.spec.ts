@@ -1,4 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, signInAs } from './fixtures/app';
 
 // One server serves the whole run: every test uses addresses of its own.
@@ -95,4 +96,28 @@ test('create account: the username is required for a vendor and greyed out for a
   await page.getByRole('button', { name: 'Submit' }).click();
   await expect(page.getByRole('status')).toContainText(`Account created for ${vendorEmail}`);
   await expectAccessible(page, 'account created');
+});
+
+test('a click is never lost: an error that appears as a field is left waits until the click has landed', async ({ page }) => {
+  await open(page, 'Email invitation');
+  const email = page.getByLabel('Email address');
+  const no = seed(page).getByLabel('No');
+
+  // Pressing No moves focus out of the address field, whose error would push No down
+  // between the press and the release; locator.click() is a real press and release.
+  await email.fill('someone@gmail.com');
+  await no.click();
+  await expect(no, 'the click on No landed').toBeChecked();
+  await expect(page.locator('#email-error')).toContainText('Create account');
+
+  // Tab still checks at once.
+  await email.fill(`ok.${unique()}@agency.gov.sg`);
+  await email.press('Tab');
+  await expect(page.locator('#email-error')).toHaveCount(0);
+
+  await email.fill('someone@gmail.com');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('alert'), 'the click on Submit landed').toContainText('There is a problem');
+  await expect(page).toHaveTitle(/^Error: Email invitation/);
+  await expect(page.locator('#email-error')).toContainText('Create account');
 });

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { expect, type Page, test } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, linkIn, mailsTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 

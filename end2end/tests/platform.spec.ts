@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, SignInPage, signInAs } from './fixtures/app';
 
 test('an officer signs in, sees the Overview and the three invitation types', async ({ page }) => {

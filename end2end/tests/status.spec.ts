@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import Papa from 'papaparse';
 import XLSX from 'xlsx';
 import { expectAccessible, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';

@@ -111,7 +111,10 @@ impl Config {
                 ));
             }
         }
-        let allow_plaintext = flag(&var("SMTP_ALLOW_PLAINTEXT", "false"), "SMTP_ALLOW_PLAINTEXT")?;
+        let allow_plaintext = flag(
+            &var("SMTP_ALLOW_PLAINTEXT", "false"),
+            "SMTP_ALLOW_PLAINTEXT",
+        )?;
         if dev {
             // Development sign-in signs in whoever types an address: it must not be able to
             // reach real users by accident.
@@ -216,7 +219,9 @@ impl Config {
             .ok()
             .filter(|n| *n >= 1)
             .ok_or_else(|| {
-                ConfigError("PRECHECK_ADDRESSES_PER_HOUR must be a whole number of at least 1".into())
+                ConfigError(
+                    "PRECHECK_ADDRESSES_PER_HOUR must be a whole number of at least 1".into(),
+                )
             })?;
         let relay_lease_ms = number("RELAY_LEASE_MS", "120000")?;
         if relay_lease_ms <= smtp_timeout_ms {
@@ -283,7 +288,10 @@ fn is_plaintext_smtp(url: &str) -> bool {
 fn smtp_host_is_loopback(url: &str) -> bool {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host_port = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let host = if let Some(v6) = host_port.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
     } else {
@@ -339,8 +347,10 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     /// What production needs besides the defaults: a mail server and the link secret.
-    const PRODUCTION: [(&str, &str); 2] =
-        [("SMTP_URL", "smtps://mail.tech.gov.sg"), ("LINK_SECRET", SECRET)];
+    const PRODUCTION: [(&str, &str); 2] = [
+        ("SMTP_URL", "smtps://mail.tech.gov.sg"),
+        ("LINK_SECRET", SECRET),
+    ];
 
     fn production(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut vars = PRODUCTION.to_vec();
@@ -356,18 +366,25 @@ mod tests {
         assert_eq!(c.settings.sign_in_mode, SignInMode::Disabled);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(!c.settings.secure_cookies());
-        assert_eq!(c.settings.seed_webhook_secret, None, "no SEED secret by default");
+        assert_eq!(
+            c.settings.seed_webhook_secret, None,
+            "no SEED secret by default"
+        );
     }
 
     #[test]
     fn outside_development_a_mail_server_and_a_link_secret_are_required() {
-        let err = config(&[("LINK_SECRET", SECRET)]).expect_err("no SMTP_URL").to_string();
+        let err = config(&[("LINK_SECRET", SECRET)])
+            .expect_err("no SMTP_URL")
+            .to_string();
         assert!(err.contains("SMTP_URL is not set"), "{err}");
         let err = config(&[("SMTP_URL", "smtps://m.gov.sg")])
             .expect_err("no LINK_SECRET")
             .to_string();
         assert!(err.contains("LINK_SECRET is not set"), "{err}");
-        let err = production(&[("LINK_SECRET", "short")]).expect_err("short").to_string();
+        let err = production(&[("LINK_SECRET", "short")])
+            .expect_err("short")
+            .to_string();
         assert!(err.contains("LINK_SECRET must be at least 32"), "{err}");
         // Plain SMTP needs saying so; STARTTLS and TLS do not.
         let err = production(&[("SMTP_URL", "smtp://mail.tech.gov.sg:25")])
@@ -392,7 +409,10 @@ mod tests {
             config(&vars)
         };
         let c = dev(&[]).expect("dev on loopback, development mailbox");
-        assert_eq!(c.settings.seed_webhook_secret.as_deref(), Some(DEV_SEED_SECRET));
+        assert_eq!(
+            c.settings.seed_webhook_secret.as_deref(),
+            Some(DEV_SEED_SECRET)
+        );
         dev(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).expect("a test mail server on loopback");
         dev(&[("SMTP_URL", "smtp://localhost:2525")]).expect("localhost");
         for (k, v, says) in [

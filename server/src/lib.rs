@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod csrf;
+pub mod headers;
 pub mod limits;
 pub mod startup;
 pub mod telemetry;

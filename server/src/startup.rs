@@ -32,7 +32,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::limits::{RateLimitLayer, RateLimits};
-use crate::{csrf, telemetry};
+use crate::{csrf, headers, telemetry};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
 
@@ -194,6 +194,7 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    let security = headers::SecurityHeaders::new(&state.settings);
     Router::new()
         .route(
             "/api/{*fn_name}",
@@ -244,6 +245,10 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .layer(sessions)
         .layer(RateLimitLayer::new(rate_limits))
         .layer(middleware::from_fn(telemetry::trace_requests))
+        .layer(middleware::from_fn_with_state(
+            security,
+            headers::add_security_headers,
+        ))
 }
 
 fn request_context(state: AppState, trace: TraceId) -> impl Fn() + Clone + Send + Sync + 'static {
@@ -306,10 +311,9 @@ async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response
 
     let options = state.leptos_options.clone();
     let (for_error, trace_id) = (state.clone(), trace.0.clone());
+    let context = headers::with_nonce(request_context(state, trace), &req);
     let handler =
-        leptos_axum::render_app_to_stream_with_context(request_context(state, trace), move || {
-            shell(options.clone())
-        });
+        leptos_axum::render_app_to_stream_with_context(context, move || shell(options.clone()));
     let page = tokio::spawn(
         async move {
             let (parts, body) = handler(req).await.into_response().into_parts();
@@ -369,9 +373,15 @@ async fn fallback(
     render(state, trace, req).await
 }
 
+/// Signs out, and has the browser forget what it keeps for the site (the unsubmitted batch
+/// list): the next person on this browser starts clean.
 async fn sign_out(State(state): State<AppState>, session: Session) -> Response {
     match auth::sign_out(&session, &state.db).await {
-        Ok(()) => Redirect::to("/sign-in").into_response(),
+        Ok(()) => (
+            [(headers::CLEAR_SITE_DATA, headers::CLEAR_AT_SIGN_OUT)],
+            Redirect::to("/sign-in"),
+        )
+            .into_response(),
         Err(e) => error_page(&state, &e),
     }
 }
@@ -424,8 +434,7 @@ async fn seed_webhook(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let now = app::server::db::now_millis();
-    let signed_at = match seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000))
-    {
+    let signed_at = match seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000)) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "SEED report refused");

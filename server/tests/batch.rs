@@ -381,12 +381,12 @@ both_databases!(
 
         // Other server functions keep the 2 MB default: a valid call (unknown fields are
         // ignored) answers at 1 MB and is refused by the limit at 3 MB.
-        let call = |padding: usize| {
-            json!({ "query": app::api::StatusQuery::default(), "padding": "x".repeat(padding) })
-        };
+        let call = |padding: usize| json!({ "query": app::api::StatusQuery::default(), "padding": "x".repeat(padding) });
         let res = app.post_json("list_invitations", &call(1024 * 1024)).await;
         assert_eq!(res.status(), StatusCode::OK, "a valid call under the limit");
-        let res = app.post_json("list_invitations", &call(3 * 1024 * 1024)).await;
+        let res = app
+            .post_json("list_invitations", &call(3 * 1024 * 1024))
+            .await;
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
     }
@@ -633,7 +633,7 @@ both_databases!(
         app.sign_in("boss@agency.gov.sg").await;
         let mut rows = vendors(1_201, "big");
         rows[1_200].raw.email = "big1@acme.com".into(); // the first row's person, again
-        // More than a chunk in one call is refused, naming the limit, and stores nothing.
+                                                        // More than a chunk in one call is refused, naming the limit, and stores nothing.
         let err = submit_err(&app, KEY, &rows[..501]).await;
         let message = err.field_message("rows").expect("a message about the rows");
         assert!(message.contains("at most 500 rows"), "{message}");
@@ -695,7 +695,10 @@ both_databases!(
         );
         // A batch is held to it too, row by row, and the rows can be sent again later.
         let out = submit(&app, KEY, &vendors(2, "q")).await;
-        assert!(rejected(&out, "r1")[0].1.contains("in the last hour"), "{out:?}");
+        assert!(
+            rejected(&out, "r1")[0].1.contains("in the last hour"),
+            "{out:?}"
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 5);
         // Another officer has a quota of their own.
         let other = app.another_browser();

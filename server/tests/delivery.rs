@@ -457,7 +457,9 @@ both_databases!(
             let mut mail =
                 OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
             mail.subject = format!("slow {i}");
-            outbox::enqueue(&mut conn, None, &mail).await.expect("enqueue");
+            outbox::enqueue(&mut conn, None, &mail)
+                .await
+                .expect("enqueue");
         }
         drop(conn);
         let relay = |db: Db| {
@@ -586,7 +588,10 @@ fn a_server_without_a_mail_server_or_link_secret_refuses_to_start_and_says_why()
             .envs(vars.iter().copied())
             .output()
             .expect("run the server");
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, stderr) = run(&[("LINK_SECRET", "0123456789abcdef0123456789abcdef")]);
     assert_eq!(code, Some(2), "{stderr}");
@@ -594,8 +599,14 @@ fn a_server_without_a_mail_server_or_link_secret_refuses_to_start_and_says_why()
     let (code, stderr) = run(&[("SMTP_URL", "smtps://mail.tech.gov.sg")]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("LINK_SECRET is not set"), "{stderr}");
-    let (code, stderr) = run(&[("SIGN_IN_MODE", "dev"), ("PUBLIC_URL", "https://invite.tech.gov.sg")]);
+    let (code, stderr) = run(&[
+        ("SIGN_IN_MODE", "dev"),
+        ("PUBLIC_URL", "https://invite.tech.gov.sg"),
+    ]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("PUBLIC_URL"), "{stderr}");
-    assert!(!dir.path().join("refused.db").exists(), "refused before touching the database");
+    assert!(
+        !dir.path().join("refused.db").exists(),
+        "refused before touching the database"
+    );
 }

@@ -159,26 +159,32 @@ both_databases!(sign_out_ends_the_session, |b| async move {
     assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
 });
 
-both_databases!(development_routes_answer_404_outside_development, |b| async move {
-    let app = spawn_with(b, &support::PRODUCTION).await;
-    let mailbox = app.get("/dev/mailbox").await;
-    assert_eq!(mailbox.status(), StatusCode::NOT_FOUND, "/dev/mailbox");
-    let clock = app
-        .client
-        .post(app.url("/dev/clock"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("advance_days", "30")])
-        .send()
-        .await
-        .expect("POST /dev/clock");
-    assert_eq!(clock.status(), StatusCode::NOT_FOUND, "/dev/clock");
-    let list = app.post("list_dev_mail", &[]).await;
-    assert_eq!(list.status(), StatusCode::NOT_FOUND, "list_dev_mail");
-    // Under development sign-in they answer.
-    let dev = spawn(b).await;
-    assert_eq!(dev.get("/dev/mailbox").await.status(), StatusCode::OK);
-    assert_eq!(dev.post("list_dev_mail", &[]).await.status(), StatusCode::OK);
-});
+both_databases!(
+    development_routes_answer_404_outside_development,
+    |b| async move {
+        let app = spawn_with(b, &support::PRODUCTION).await;
+        let mailbox = app.get("/dev/mailbox").await;
+        assert_eq!(mailbox.status(), StatusCode::NOT_FOUND, "/dev/mailbox");
+        let clock = app
+            .client
+            .post(app.url("/dev/clock"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("advance_days", "30")])
+            .send()
+            .await
+            .expect("POST /dev/clock");
+        assert_eq!(clock.status(), StatusCode::NOT_FOUND, "/dev/clock");
+        let list = app.post("list_dev_mail", &[]).await;
+        assert_eq!(list.status(), StatusCode::NOT_FOUND, "list_dev_mail");
+        // Under development sign-in they answer.
+        let dev = spawn(b).await;
+        assert_eq!(dev.get("/dev/mailbox").await.status(), StatusCode::OK);
+        assert_eq!(
+            dev.post("list_dev_mail", &[]).await.status(),
+            StatusCode::OK
+        );
+    }
+);
 
 both_databases!(dev_sign_in_is_off_unless_configured, |b| async move {
     let app = spawn_with(b, &support::PRODUCTION).await;
@@ -238,33 +244,38 @@ both_databases!(
     }
 );
 
-both_databases!(
-    exports_are_for_officers_and_one_at_a_time,
-    |b| async move {
-        let app = spawn(b).await;
-        let path = format!("{}/export.csv", app::api::StatusQuery::PATH);
-        // A vendor is told they may not (403), not shown an error page with no Trace ID.
-        app.sign_in("vendor@acme.com").await;
-        let res = app.get(&path).await;
-        assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        assert!(res.text().await.expect("body").contains("Only public officers"));
+both_databases!(exports_are_for_officers_and_one_at_a_time, |b| async move {
+    let app = spawn(b).await;
+    let path = format!("{}/export.csv", app::api::StatusQuery::PATH);
+    // A vendor is told they may not (403), not shown an error page with no Trace ID.
+    app.sign_in("vendor@acme.com").await;
+    let res = app.get(&path).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res
+        .text()
+        .await
+        .expect("body")
+        .contains("Only public officers"));
 
-        app.sign_in("boss@agency.gov.sg").await;
-        assert_eq!(app.get(&path).await.status(), StatusCode::OK);
-        // While one of their exports is being made, a second waits its turn.
-        let held = app
-            .app_state
-            .exports
-            .start("boss@agency.gov.sg")
-            .expect("no export in flight");
-        let res = app.get(&path).await;
-        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert!(res.headers().contains_key("retry-after"));
-        assert!(res.text().await.expect("body").contains("still being prepared"));
-        drop(held);
-        assert_eq!(app.get(&path).await.status(), StatusCode::OK);
-    }
-);
+    app.sign_in("boss@agency.gov.sg").await;
+    assert_eq!(app.get(&path).await.status(), StatusCode::OK);
+    // While one of their exports is being made, a second waits its turn.
+    let held = app
+        .app_state
+        .exports
+        .start("boss@agency.gov.sg")
+        .expect("no export in flight");
+    let res = app.get(&path).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(res
+        .text()
+        .await
+        .expect("body")
+        .contains("still being prepared"));
+    drop(held);
+    assert_eq!(app.get(&path).await.status(), StatusCode::OK);
+});
 
 both_databases!(
     a_session_ends_twelve_hours_after_sign_in_even_when_busy,
@@ -282,7 +293,9 @@ both_databases!(
             .await
             .expect("one session");
         let mut value: serde_json::Value = serde_json::from_str(&data).expect("json");
-        let at = value["user"]["signed_in_at"].as_i64().expect("signed_in_at");
+        let at = value["user"]["signed_in_at"]
+            .as_i64()
+            .expect("signed_in_at");
         value["user"]["signed_in_at"] = (at - 12 * 3600).into();
         sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2")
             .bind(value.to_string())

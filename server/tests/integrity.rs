@@ -160,55 +160,64 @@ both_databases!(
 /// Runs `n` rounds of `race` and checks each with `verdict`.
 const ROUNDS: usize = 12;
 
-both_databases!(a_sign_up_racing_a_revoke_never_leaves_a_revoked_invitation_active, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
-    let db = app.app_state.db.clone();
-    let boss = officer();
-    let directory = app.app_state.directory.clone();
-    let (mut signed_up, mut revoked) = (0, 0);
-    for i in 0..ROUNDS {
-        // An email invitation (sign-up) and a created account (activation) each round.
-        let email = format!("race{i}@agency.gov.sg");
-        let id = app.invite(&email).await;
-        let vendor = format!("v{i}@acme.com");
-        let made = app.create_account(&vendor, &format!("v.race{i}"), "Tan").await;
-        let token = app.tokens_to(&email).await.remove(0);
-        let vtoken = app.tokens_to(&vendor).await.remove(0);
-        let ids = vec![id.clone(), made.clone()];
-        let (up, act, revoke) = tokio::join!(
-            signup::sign_up(&db, &*directory, &token, details()),
-            signup::activate(&db, &*directory, &vtoken),
-            lifecycle::revoke(&db, &boss, &ids, now_millis()),
-        );
-        let revoke: ActionOutcome = revoke.expect("revoke never fails");
-        for (who, result, invitation) in [
-            (&email, up.map(|e| e.to_string()), &id),
-            (&vendor, act, &made),
-        ] {
-            let status: String = sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
-                .bind(invitation)
-                .fetch_one(db.pool())
-                .await
-                .expect("status");
-            let revoke_says_done = revoke.done.contains(who);
-            match result {
-                Ok(_) => {
-                    signed_up += 1;
-                    assert_eq!(status, "active", "{who}");
-                    assert!(!revoke_says_done, "{who}: revoke reported an active account revoked");
+both_databases!(
+    a_sign_up_racing_a_revoke_never_leaves_a_revoked_invitation_active,
+    |b| async move {
+        let app = spawn(b).await;
+        app.sign_in("boss@agency.gov.sg").await;
+        let db = app.app_state.db.clone();
+        let boss = officer();
+        let directory = app.app_state.directory.clone();
+        let (mut signed_up, mut revoked) = (0, 0);
+        for i in 0..ROUNDS {
+            // An email invitation (sign-up) and a created account (activation) each round.
+            let email = format!("race{i}@agency.gov.sg");
+            let id = app.invite(&email).await;
+            let vendor = format!("v{i}@acme.com");
+            let made = app
+                .create_account(&vendor, &format!("v.race{i}"), "Tan")
+                .await;
+            let token = app.tokens_to(&email).await.remove(0);
+            let vtoken = app.tokens_to(&vendor).await.remove(0);
+            let ids = vec![id.clone(), made.clone()];
+            let (up, act, revoke) = tokio::join!(
+                signup::sign_up(&db, &*directory, &token, details()),
+                signup::activate(&db, &*directory, &vtoken),
+                lifecycle::revoke(&db, &boss, &ids, now_millis()),
+            );
+            let revoke: ActionOutcome = revoke.expect("revoke never fails");
+            for (who, result, invitation) in [
+                (&email, up.map(|e| e.to_string()), &id),
+                (&vendor, act, &made),
+            ] {
+                let status: String =
+                    sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                        .bind(invitation)
+                        .fetch_one(db.pool())
+                        .await
+                        .expect("status");
+                let revoke_says_done = revoke.done.contains(who);
+                match result {
+                    Ok(_) => {
+                        signed_up += 1;
+                        assert_eq!(status, "active", "{who}");
+                        assert!(
+                            !revoke_says_done,
+                            "{who}: revoke reported an active account revoked"
+                        );
+                    }
+                    Err(SignUpError::Revoked) => {
+                        revoked += 1;
+                        assert_eq!(status, "revoked", "{who}");
+                        assert!(revoke_says_done, "{who}");
+                    }
+                    Err(e) => panic!("{who}: {e:?}"),
                 }
-                Err(SignUpError::Revoked) => {
-                    revoked += 1;
-                    assert_eq!(status, "revoked", "{who}");
-                    assert!(revoke_says_done, "{who}");
-                }
-                Err(e) => panic!("{who}: {e:?}"),
             }
         }
+        println!("signed up first {signed_up}, revoked first {revoked}");
     }
-    println!("signed up first {signed_up}, revoked first {revoked}");
-});
+);
 
 both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
     let app = spawn(b).await;
@@ -224,11 +233,13 @@ both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
             signup::sign_up(&db, &*directory, &token, details()),
         );
         let results = [a, b2];
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
         assert!(
-            results
-                .iter()
-                .any(|r| matches!(r, Err(SignUpError::Used))),
+            results.iter().any(|r| matches!(r, Err(SignUpError::Used))),
             "the other is told the link was used: {results:?}"
         );
     }
@@ -256,7 +267,11 @@ both_databases!(two_resends_at_once_give_one_new_link, |b| async move {
         let (x, y) = (x.expect("no error"), y.expect("no error"));
         assert_eq!(x.done.len() + y.done.len(), 1, "{x:?} {y:?}");
         assert_eq!(x.refused.len() + y.refused.len(), 1, "{x:?} {y:?}");
-        assert_eq!(app.tokens_to(&email).await.len(), 2, "the first link and one new one");
+        assert_eq!(
+            app.tokens_to(&email).await.len(),
+            2,
+            "the first link and one new one"
+        );
     }
     // Through HTTP too: two Resends at once both answer 200.
     let id = app.invite("http.again@agency.gov.sg").await;
@@ -283,7 +298,10 @@ both_databases!(the_resend_limit_holds_under_concurrency, |b| async move {
             done += outcome.expect("no error").done.len();
         }
     }
-    assert_eq!(done as i64, RESENDS_PER_INVITEE_PER_DAY, "the daily limit, exactly");
+    assert_eq!(
+        done as i64, RESENDS_PER_INVITEE_PER_DAY,
+        "the daily limit, exactly"
+    );
     assert_eq!(
         app.tokens_to("limit@agency.gov.sg").await.len() as i64,
         1 + RESENDS_PER_INVITEE_PER_DAY
@@ -313,12 +331,14 @@ both_databases!(
         other.sign_in("lead@other.gov.sg").await;
         // The pre-check says "has an account" (the officer needs that) and nothing about the
         // other agency's invitation.
-        let issues: Vec<app::api::RowIssue> =
-            precheck(&other, &["shared.person@tech.gov.sg", "has.account@acme.com"])
-                .await
-                .json()
-                .await
-                .expect("issues");
+        let issues: Vec<app::api::RowIssue> = precheck(
+            &other,
+            &["shared.person@tech.gov.sg", "has.account@acme.com"],
+        )
+        .await
+        .json()
+        .await
+        .expect("issues");
         assert_eq!(issues.len(), 1, "{issues:?}");
         assert_eq!(issues[0].row_id, "r1");
         assert!(issues[0].message.contains("already has a TechPass account"));
@@ -341,7 +361,10 @@ both_databases!(
             .json()
             .await
             .expect("issues");
-        assert!(issues[0].message.contains("pending invitation"), "{issues:?}");
+        assert!(
+            issues[0].message.contains("pending invitation"),
+            "{issues:?}"
+        );
 
         // The person signs up through the second agency's link: both invitations are done.
         let tokens = app.tokens_to("shared.person@tech.gov.sg").await;
@@ -371,11 +394,18 @@ both_databases!(
         app.invite("both.ways@tech.gov.sg").await;
         let other = app.another_browser();
         other.sign_in("lead@other.gov.sg").await;
-        other.create_account("both.ways@tech.gov.sg", "", "Ong").await;
+        other
+            .create_account("both.ways@tech.gov.sg", "", "Ong")
+            .await;
         let token = app.tokens_to("both.ways@tech.gov.sg").await.remove(0);
-        let err = signup::sign_up(&app.app_state.db, &*app.app_state.directory, &token, details())
-            .await
-            .expect_err("an account exists");
+        let err = signup::sign_up(
+            &app.app_state.db,
+            &*app.app_state.directory,
+            &token,
+            details(),
+        )
+        .await
+        .expect_err("an account exists");
         assert!(matches!(err, SignUpError::HasAccount), "{err:?}");
         assert!(err.to_string().contains("already have a TechPass account"));
     }
@@ -390,7 +420,8 @@ both_databases!(the_precheck_is_rate_limited_per_officer, |b| async move {
     let res = precheck(&app, &eight[..3]).await;
     let err: app::AppError = res.json().await.expect("AppError");
     assert!(
-        err.to_string().contains("checked 8 addresses against TechPass in the last hour"),
+        err.to_string()
+            .contains("checked 8 addresses against TechPass in the last hour"),
         "{err}"
     );
     // Another officer has their own allowance.

@@ -1,6 +1,7 @@
 //! Form building blocks in the GOV.UK pattern: label, hint, error message, input; the field
 //! marked `aria-invalid` and described by its hint and error. Rules come from `domain`, run
-//! as the user leaves a field and again on the server at submit.
+//! as the user leaves a field (once the click that left it has landed) and again on the
+//! server at submit.
 
 use std::collections::HashMap;
 
@@ -29,7 +30,8 @@ impl FormState {
 
     pub fn value(&self, name: &str) -> String {
         self.values
-            .with(|v| v.get(name).cloned().unwrap_or_default())
+            .try_with(|v| v.get(name).cloned().unwrap_or_default())
+            .unwrap_or_default()
     }
 
     pub fn set(&self, name: &'static str, value: String) {
@@ -40,15 +42,30 @@ impl FormState {
 
     /// Checks one field with the shared rules (as the user leaves it). An untouched empty
     /// field is left alone until submit, so tabbing through the form does not shout.
+    ///
+    /// A message that appears or goes moves what is below it, so when the field was left by
+    /// a pointer press on another control, the check waits until that press's click has
+    /// landed ([`after_press`]); leaving it with the keyboard checks at once. The form may be
+    /// gone by then (the click submitted it or closed its dialog): then nothing happens.
     pub fn check_field(&self, name: &str) {
-        let has_error = self.errors.with_untracked(|e| e.contains_key(name));
+        let (form, name) = (*self, name.to_string());
+        after_press(move || form.check_field_now(&name));
+    }
+
+    fn check_field_now(&self, name: &str) {
+        let Some(has_error) = self.errors.try_with_untracked(|e| e.contains_key(name)) else {
+            return;
+        };
         if self.value(name).trim().is_empty() && !has_error {
             return;
         }
-        let message = self
-            .values
-            .with_untracked(|v| (self.check.get_value())(v, name));
-        self.errors.update(|e| match message {
+        let Some(check) = self.check.try_get_value() else {
+            return;
+        };
+        let Some(message) = self.values.try_with_untracked(|v| check(v, name)) else {
+            return;
+        };
+        self.errors.try_update(|e| match message {
             Some(m) => {
                 e.insert(name.to_string(), m);
             }
@@ -99,6 +116,32 @@ impl FormState {
     pub fn reset(&self) {
         self.values.set(HashMap::new());
         self.errors.set(HashMap::new());
+    }
+}
+
+/// Runs `work` now, or, while a pointer press is in progress, once its click has been
+/// dispatched (`app/js/pointer.js`), so that what `work` changes on the page cannot move the
+/// control under the pointer between the press and the release.
+fn after_press(work: impl FnOnce() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        if pointer::pressing() {
+            pointer::after_press(&wasm_bindgen::closure::Closure::once_into_js(work));
+            return;
+        }
+    }
+    work();
+}
+
+#[cfg(feature = "hydrate")]
+mod pointer {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/js/pointer.js")]
+    extern "C" {
+        pub fn pressing() -> bool;
+        #[wasm_bindgen(js_name = afterPress)]
+        pub fn after_press(work: &JsValue);
     }
 }
 

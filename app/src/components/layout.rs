@@ -25,6 +25,32 @@ impl SessionContext {
     }
 }
 
+/// Sign out: the page first forgets what this browser keeps for the site (the unsubmitted
+/// batch list), then sends the form; the server's answer asks the browser to clear the
+/// site's storage too. Before hydration the form is sent as it is.
+fn sign_out(ev: leptos::ev::SubmitEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(form) = ev.target() {
+            ev.prevent_default();
+            js::sign_out(&form);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+#[cfg(feature = "hydrate")]
+mod js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/js/sign-out.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = signOut)]
+        pub fn sign_out(form: &JsValue);
+    }
+}
+
 /// Header, sidebar and main area of every signed-in page. Only public officers see the pages
 /// themselves; anyone else sees why not.
 #[component]
@@ -45,7 +71,7 @@ pub fn AppLayout() -> impl IntoView {
                             view! {
                                 <div class="app-header__user">
                                     <span>"Signed in as " <strong>{u.email}</strong></span>
-                                    <form method="post" action="/sign-out">
+                                    <form method="post" action="/sign-out" on:submit=sign_out>
                                         <button type="submit" class="button button--secondary">
                                             "Sign out"
                                         </button>

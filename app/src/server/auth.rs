@@ -119,7 +119,9 @@ pub fn safe_next(next: Option<&str>) -> String {
         Some(p)
             if p.starts_with('/')
                 && !p.starts_with("//")
-                && !p.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') =>
+                && !p
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '\\') =>
         {
             p.to_string()
         }
@@ -130,7 +132,6 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
-
 
     #[test]
     fn next_stays_on_this_site() {
@@ -164,7 +165,13 @@ mod tests {
         assert!(!outlived(start, start));
         assert!(!outlived(start, start + ABSOLUTE_LIFETIME_SECS - 1));
         assert!(outlived(start, start + ABSOLUTE_LIFETIME_SECS));
-        assert!(outlived(0, start), "a session from before sign-in times were kept");
-        assert!(outlived(start + 3600, start), "signed in in the future: forged");
+        assert!(
+            outlived(0, start),
+            "a session from before sign-in times were kept"
+        );
+        assert!(
+            outlived(start + 3600, start),
+            "signed in in the future: forged"
+        );
     }
 }

@@ -470,7 +470,10 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
             }
         }
         if fields.is_empty() && quota <= 0 {
-            fields.push(FieldError::new("email", invites::quota_reached(ctx.settings)));
+            fields.push(FieldError::new(
+                "email",
+                invites::quota_reached(ctx.settings),
+            ));
         }
         if !fields.is_empty() {
             tally.rejected += 1;

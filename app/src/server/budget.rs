@@ -68,6 +68,9 @@ mod tests {
         assert!(err.contains("try again in 59 minutes"), "{err}");
         assert!(budget.spend_at("a", 2, 1_200).is_ok(), "up to the limit");
         assert!(budget.spend_at("b", 10, 1_200).is_ok(), "another officer");
-        assert!(budget.spend_at("a", 1, 1_000 + HOUR_SECS).is_ok(), "a new hour");
+        assert!(
+            budget.spend_at("a", 1, 1_000 + HOUR_SECS).is_ok(),
+            "a new hour"
+        );
     }
 }

@@ -30,8 +30,7 @@ impl LinkSecret {
     /// The token of the link carried by the outbox message `mail_id` (43 characters of
     /// base64url: 256 bits).
     pub fn token_for(&self, mail_id: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts any key length");
         mac.update(b"techbiz-invite link v1\0");
         mac.update(mail_id.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
@@ -94,7 +93,11 @@ mod tests {
         let token = key.token_for(&a.mail_id);
         assert_eq!(token.len(), 43, "256 bits, base64url");
         assert_eq!(hash_token(&token), a.token_hash);
-        assert_ne!(other.token_for(&a.mail_id), token, "another secret, another token");
+        assert_ne!(
+            other.token_for(&a.mail_id),
+            token,
+            "another secret, another token"
+        );
         assert!(!a.token_hash.contains(&token));
         assert_eq!(format!("{key:?}"), "LinkSecret(..)");
     }
@@ -106,7 +109,10 @@ mod tests {
         let out = key.render("m1", &body);
         assert_eq!(
             out,
-            format!("Open https://x.test/invitations/accept?token={} now", key.token_for("m1"))
+            format!(
+                "Open https://x.test/invitations/accept?token={} now",
+                key.token_for("m1")
+            )
         );
         assert_eq!(key.render("m1", "no link here"), "no link here");
     }

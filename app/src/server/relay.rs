@@ -330,7 +330,10 @@ mod tests {
     #[test]
     fn smtp_errors_lose_the_recipients_address() {
         assert_eq!(
-            redact("550 5.1.1 <Mei.Ling@Agency.gov.sg>: user unknown", "mei.ling@agency.gov.sg"),
+            redact(
+                "550 5.1.1 <Mei.Ling@Agency.gov.sg>: user unknown",
+                "mei.ling@agency.gov.sg"
+            ),
             "550 5.1.1 <<recipient>>: user unknown"
         );
         assert_eq!(redact("421 try later", "a@b.sg"), "421 try later");

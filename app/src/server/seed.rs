@@ -190,8 +190,16 @@ mod tests {
         // A time at the ends of the range is refused, not an overflow.
         for t in [i64::MIN, i64::MAX] {
             let far = sign(SECRET, t, body);
-            assert_eq!(verify(SECRET, &far, body, 1_000), Err(SeedError::Stale), "{t}");
-            assert_eq!(verify(SECRET, &far, body, -1_000), Err(SeedError::Stale), "{t}");
+            assert_eq!(
+                verify(SECRET, &far, body, 1_000),
+                Err(SeedError::Stale),
+                "{t}"
+            );
+            assert_eq!(
+                verify(SECRET, &far, body, -1_000),
+                Err(SeedError::Stale),
+                "{t}"
+            );
         }
         assert_eq!(
             verify(SECRET, &header, body, 1_001 + TOLERANCE_SECS),

@@ -151,12 +151,11 @@ async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<
     if claimed == 1 {
         return Ok(());
     }
-    let now_row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT status, token_hash, expires_at FROM invitations WHERE id = $1",
-    )
-    .bind(&invitation.id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let now_row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT status, token_hash, expires_at FROM invitations WHERE id = $1")
+            .bind(&invitation.id)
+            .fetch_optional(&mut *conn)
+            .await?;
     Err(match now_row {
         Some((_, hash, _)) if hash != invitation.token_hash => SignUpError::Replaced,
         Some((status, _, _)) if status == "revoked" => SignUpError::Revoked,
@@ -177,7 +176,13 @@ async fn finish(
         .bind(&invitation.id)
         .execute(&mut *conn)
         .await?;
-    super::audit::record(&mut *conn, &invitation.email, "account_active", &invitation.id).await?;
+    super::audit::record(
+        &mut *conn,
+        &invitation.email,
+        "account_active",
+        &invitation.id,
+    )
+    .await?;
     // Other agencies may have invited the same person by email: they wanted them to have a
     // TechPass account, and now they have one, so those invitations are done too (their
     // links then say the account is active).
@@ -269,7 +274,11 @@ pub async fn activate(
 ) -> Result<String, SignUpError> {
     let mut tx = db.begin_write().await?;
     let invitation = find(&mut tx, token).await?;
-    let Some(account_id) = invitation.account_id.clone().filter(|_| invitation.activates()) else {
+    let Some(account_id) = invitation
+        .account_id
+        .clone()
+        .filter(|_| invitation.activates())
+    else {
         return Err(SignUpError::Unknown);
     };
     claim(&mut tx, &invitation).await?;

@@ -259,7 +259,10 @@ pub const PRODUCTION: [(&str, &str); 4] = [
     ("SIGN_IN_MODE", "disabled"),
     ("SMTP_URL", "smtp://127.0.0.1:9"),
     ("SMTP_ALLOW_PLAINTEXT", "true"),
-    ("LINK_SECRET", "test-link-secret-test-link-secret-0123456789"),
+    (
+        "LINK_SECRET",
+        "test-link-secret-test-link-secret-0123456789",
+    ),
 ];
 
 /// The Message-ID header of a raw message.

@@ -1,5 +1,5 @@
 //! What only the browser does for batch upload: read the chosen file, parse it in a worker,
-//! keep the unsubmitted list in IndexedDB. The server build gets stand-ins that are never
+//! keep the unsubmitted list in IndexedDB, for the signed-in officer only. The server build gets stand-ins that are never
 //! called (the page only calls these from event handlers and effects).
 
 #[cfg(feature = "hydrate")]
@@ -8,6 +8,7 @@ use super::model::{DraftMeta, DraftRow, Journal, CHUNK_ROWS};
 
 // The store's keys; public/draft-store.js, which the parsing worker uses, writes the same.
 const META_KEY: &str = "meta";
+const OWNER_KEY: &str = "owner";
 
 fn chunk_key(i: usize) -> String {
     format!("chunk:{i}")
@@ -25,8 +26,12 @@ mod js {
     #[wasm_bindgen(module = "/js/batch.js")]
     extern "C" {
         #[wasm_bindgen(js_name = parseInWorker)]
-        pub fn parse_in_worker(bytes: js_sys::Uint8Array, name: &str, key: &str)
-            -> js_sys::Promise;
+        pub fn parse_in_worker(
+            bytes: js_sys::Uint8Array,
+            name: &str,
+            key: &str,
+            owner: &str,
+        ) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftPut)]
         pub fn draft_put(entries: js_sys::Array) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftGet)]
@@ -100,9 +105,13 @@ impl WorkerAnswer {
     }
 }
 
-/// Reads the chosen file and has the worker parse it.
+/// Reads the chosen file and has the worker parse it (and keep it for `owner`).
 #[cfg(feature = "hydrate")]
-pub async fn parse_file(file: web_sys::File, key: &str) -> Result<WorkerAnswer, String> {
+pub async fn parse_file(
+    file: web_sys::File,
+    key: &str,
+    owner: &str,
+) -> Result<WorkerAnswer, String> {
     use wasm_bindgen::JsCast;
     let name = file.name();
     let limits = crate::import::Limits::default();
@@ -119,12 +128,13 @@ pub async fn parse_file(file: web_sys::File, key: &str) -> Result<WorkerAnswer, 
         .map_err(|e| format!("The file could not be read ({e}). Choose it again."))?;
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     drop(bytes);
-    let answer = wasm_bindgen_futures::JsFuture::from(js::parse_in_worker(array, &name, key))
-        .await
-        .map_err(|e| {
-            leptos::logging::warn!("parsing worker failed: {e:?}");
-            UNREADABLE.to_string()
-        })?;
+    let answer =
+        wasm_bindgen_futures::JsFuture::from(js::parse_in_worker(array, &name, key, owner))
+            .await
+            .map_err(|e| {
+                leptos::logging::warn!("parsing worker failed: {e:?}");
+                UNREADABLE.to_string()
+            })?;
     let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).ok();
     let parts = field("parts")
         .and_then(|p| p.dyn_into::<js_sys::Array>().ok())
@@ -246,9 +256,36 @@ pub async fn save_entries(entries: Vec<(String, Vec<u8>)>) -> Result<(), String>
     put(entries).await
 }
 
-/// The stored list, if there is one, read a chunk per browser task.
-pub async fn load_draft(progress: impl Fn(usize, usize)) -> Option<(DraftMeta, Vec<DraftRow>)> {
-    let meta: DraftMeta = serde_json::from_slice(&get(META_KEY).await?).ok()?;
+/// What this browser keeps.
+pub enum Kept {
+    /// No list (or one that cannot be read).
+    Nothing,
+    /// The list of another officer who signed in on this browser (or of an older version,
+    /// which kept no owner): not shown, and left as it is.
+    Another,
+    /// The signed-in officer's list.
+    Mine(DraftMeta, Vec<DraftRow>),
+}
+
+/// The stored list, if there is one and it is `owner`'s, read a chunk per browser task.
+pub async fn load_draft(owner: &str, progress: impl Fn(usize, usize)) -> Kept {
+    let Some(meta) = get(META_KEY).await else {
+        return Kept::Nothing;
+    };
+    if get(OWNER_KEY).await.as_deref() != Some(owner.as_bytes()) {
+        return Kept::Another;
+    }
+    match read_rows(&meta, progress).await {
+        Some((meta, rows)) => Kept::Mine(meta, rows),
+        None => Kept::Nothing,
+    }
+}
+
+async fn read_rows(
+    meta: &[u8],
+    progress: impl Fn(usize, usize),
+) -> Option<(DraftMeta, Vec<DraftRow>)> {
+    let meta: DraftMeta = serde_json::from_slice(meta).ok()?;
     let mut rows = Vec::with_capacity(meta.rows);
     for i in 0..meta.chunks() {
         let chunk: Vec<DraftRow> = serde_json::from_slice(&get(&chunk_key(i)).await?).ok()?;

@@ -1,6 +1,8 @@
 //! Batch upload: download the template, choose a file (parsed in the browser, in a worker),
 //! review and fix the list, submit it as one idempotent batch, fix what failed and submit
-//! again. The unsubmitted list is kept in the browser until it is submitted or reset.
+//! again. The unsubmitted list is kept in the browser until it is submitted or reset, for the
+//! officer who uploaded it: another officer signing in on the same browser does not see it,
+//! and signing out forgets it.
 
 mod browser;
 mod details;
@@ -14,8 +16,8 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 
 use crate::api::batch::{precheck_batch, submit_batch, BatchRow, PrecheckRow, RowResult};
-use crate::components::ConfirmDialog;
 use crate::components::ErrorNotice;
+use crate::components::{ConfirmDialog, SessionContext};
 use crate::domain::{Email, FieldError};
 use crate::AppError;
 use details::DetailsDialog;
@@ -36,6 +38,8 @@ struct Busy {
 /// The page's state, shared with its parts.
 #[derive(Clone, Copy)]
 pub(crate) struct Batch {
+    /// The signed-in officer, whose list this is (see [`Batch::owner`]).
+    session: Option<SessionContext>,
     meta: RwSignal<Option<DraftMeta>>,
     rows: RwSignal<Vec<DraftRow>>,
     busy: RwSignal<Option<Busy>>,
@@ -55,8 +59,9 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    fn new() -> Batch {
+    fn new(session: Option<SessionContext>) -> Batch {
         Batch {
+            session,
             meta: RwSignal::new(None),
             rows: RwSignal::new(Vec::new()),
             busy: RwSignal::new(None),
@@ -71,6 +76,17 @@ impl Batch {
             journal: StoredValue::new(Journal::default()),
             save_failed: StoredValue::new(false),
         }
+    }
+
+    /// Whose list this is: the signed-in officer's address in lowercase (the layout shows
+    /// this page only to a signed-in officer).
+    fn owner(self) -> String {
+        self.session
+            .and_then(|s| s.0.try_get_untracked().flatten())
+            .and_then(Result::ok)
+            .and_then(|s| s.user)
+            .map(|u| u.email.to_lowercase())
+            .unwrap_or_default()
     }
 
     /// Makes `journal` the journal, in memory and in the browser's local storage.
@@ -360,7 +376,8 @@ impl Batch {
         }));
         spawn_local(async move {
             let key = browser::new_key();
-            let answer = browser::parse_file(file, &key).await;
+            let owner = self.owner();
+            let answer = browser::parse_file(file, &key, &owner).await;
             let progress = |done: usize, total: usize| {
                 self.busy.set(Some(Busy {
                     label: format!("Reading {file_name}"),
@@ -432,7 +449,7 @@ impl Batch {
 
 #[component]
 pub fn BatchUploadPage() -> impl IntoView {
-    let batch = Batch::new();
+    let batch = Batch::new(use_context::<SessionContext>());
     provide_context(batch);
     // Whether the kept list was looked for (and restored when there is one).
     let restored = RwSignal::new(false);
@@ -447,8 +464,9 @@ pub fn BatchUploadPage() -> impl IntoView {
                 }))
             };
             let journal = browser::read_journal();
-            match browser::load_draft(progress).await {
-                Some((meta, mut rows)) => match journal.restore(&meta, &mut rows) {
+            let owner = batch.owner();
+            match browser::load_draft(&owner, progress).await {
+                browser::Kept::Mine(meta, mut rows) => match journal.restore(&meta, &mut rows) {
                     // Reset just before the refresh: finish forgetting it.
                     None => {
                         if browser::clear_draft().await {
@@ -472,7 +490,9 @@ pub fn BatchUploadPage() -> impl IntoView {
                         }
                     }
                 },
-                None => batch.keep_journal(Journal::default()),
+                browser::Kept::Nothing => batch.keep_journal(Journal::default()),
+                // Another officer's list (and journal) stay as they are, unseen.
+                browser::Kept::Another => {}
             }
             batch.busy.set(None);
             restored.set(true);

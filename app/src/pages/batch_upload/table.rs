@@ -59,10 +59,12 @@ pub fn BatchTable(only_attention: RwSignal<bool>) -> impl IntoView {
         scroll_top.set(f64::from(el.scroll_top()));
         view_px.set(f64::from(el.client_height()).max(ROW_PX));
     };
+    // `style:height` sets the height through the CSSOM, which the Content-Security-Policy
+    // allows; a `style` attribute is an inline style, which it refuses.
     let spacer = |px: f64| {
         view! {
             <tr class="batch-table__spacer" aria-hidden="true">
-                <td colspan="6" style=format!("height: {px}px")></td>
+                <td colspan="6" style:height=format!("{px}px")></td>
             </tr>
         }
     };
