@@ -293,6 +293,8 @@ both_databases!(the_resend_limit_holds_under_concurrency, |b| async move {
     let ids = vec![id];
     let mut done = 0;
     for _ in 0..3 {
+        // Each wave a moment after the last (resends are timed to the millisecond).
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let calls = (0..6).map(|_| lifecycle::resend(&db, &settings, &boss, &ids, now_millis()));
         for outcome in futures::future::join_all(calls).await {
             done += outcome.expect("no error").done.len();

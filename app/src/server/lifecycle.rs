@@ -136,35 +136,28 @@ pub async fn resend(
 ) -> Result<ActionOutcome, sqlx::Error> {
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
-    let ids: Vec<&String> = ids.iter().take(MAX_IDS).collect();
-    // Each invitation's link as it was when this request came in. A Resend that another
-    // request made meanwhile (a double click, a colleague) makes this one stand down rather
-    // than send a second new link: `renew` changes the link only from the one seen here.
-    let mut seen = std::collections::HashMap::new();
-    {
-        let mut conn = db.pool().acquire().await?;
-        for id in &ids {
-            if let Some(found) = find(&mut conn, &agency, id).await? {
-                seen.insert(found.0, found.4);
-            }
-        }
-    }
-    for id in ids {
+    for id in ids.iter().take(MAX_IDS) {
         let mut tx = db.begin_write().await?;
         // The officer's hourly limit is counted below: one of their resends at a time.
         db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
             .await?;
-        let Some(mut found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
+        let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
             continue;
         };
         let email = found.1.clone();
-        match seen.get(id) {
-            Some(hash) if *hash == found.4 => {}
-            Some(hash) => {
-                // Renewed since this request came in: guard on the link it saw.
-                found.4 = hash.clone();
-            }
-            None => {}
+        // Another Resend of this invitation written after this request came in (at `now`)
+        // ran at the same time as this one (a double click, a colleague): it already sent the
+        // new link, so this one stands down rather than send a second.
+        let overlapping: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at >= $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if overlapping > 0 {
+            outcome.refuse(id, &email, CHANGED_MEANWHILE);
+            continue;
         }
         if found.2 == "revoked" {
             outcome.refuse(
@@ -227,7 +220,8 @@ pub async fn resend(
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(id)
         .bind(officer.key())
-        .bind(now)
+        // When it was written (not when its request came in): see `overlapping` above.
+        .bind(super::db::now_millis().max(now))
         .execute(&mut *tx)
         .await?;
         audit::record(&mut *tx, officer.as_str(), "resend_invite", &email).await?;
