@@ -147,7 +147,10 @@ both_databases!(
 );
 
 both_databases!(hsts_is_sent_only_when_the_site_is_https, |b| async move {
-    let app = spawn_with(b, &[("PUBLIC_URL", "https://invite.tech.gov.sg")]).await;
+    // https is a real deployment: development sign-in refuses it, so production settings.
+    let mut vars = support::PRODUCTION.to_vec();
+    vars.push(("PUBLIC_URL", "https://invite.tech.gov.sg"));
+    let app = spawn_with(b, &vars).await;
     let res = app.get("/sign-in").await;
     assert_eq!(res.status(), StatusCode::OK);
     let hsts = header(&res, "strict-transport-security").expect("HSTS over https");
