@@ -211,6 +211,28 @@ fn start_server_with(
         .expect("start the server binary")
 }
 
+/// Signs in to the server on `port` as an officer and sends an email invitation to `email`.
+async fn invite_through(port: u16, email: &str) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let base = format!("http://127.0.0.1:{port}");
+    client
+        .post(format!("{base}/api/sign_in"))
+        .form(&[("email", "boss@agency.gov.sg")])
+        .send()
+        .await
+        .expect("sign in");
+    let res = client
+        .post(format!("{base}/api/send_invite"))
+        .form(&[("email", email), ("seed_required", "no"), ("reason", "r")])
+        .send()
+        .await
+        .expect("send_invite");
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 async fn wait_healthy(port: u16) {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
@@ -233,28 +255,7 @@ both_databases!(
         // First life: the relay is held back, so the kill lands after the commit, before sending.
         let mut first = start_server(bin, &db_url, port, &sink.url(), false);
         wait_healthy(port).await;
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client");
-        let base = format!("http://127.0.0.1:{port}");
-        client
-            .post(format!("{base}/api/sign_in"))
-            .form(&[("email", "boss@agency.gov.sg")])
-            .send()
-            .await
-            .expect("sign in");
-        let res = client
-            .post(format!("{base}/api/send_invite"))
-            .form(&[
-                ("email", "kill.test@agency.gov.sg"),
-                ("seed_required", "no"),
-                ("reason", "r"),
-            ])
-            .send()
-            .await
-            .expect("send_invite");
-        assert_eq!(res.status(), StatusCode::OK);
+        invite_through(port, "kill.test@agency.gov.sg").await;
         first.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
         first.wait().expect("reaped");
         assert!(
@@ -522,28 +523,7 @@ both_databases!(
         let timing = [("SMTP_TIMEOUT_MS", "4000"), ("RELAY_LEASE_MS", "5000")];
         let mut first = start_server_with(bin, &db_url, port, &sink.url(), true, &timing);
         wait_healthy(port).await;
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client");
-        let base = format!("http://127.0.0.1:{port}");
-        client
-            .post(format!("{base}/api/sign_in"))
-            .form(&[("email", "boss@agency.gov.sg")])
-            .send()
-            .await
-            .expect("sign in");
-        let res = client
-            .post(format!("{base}/api/send_invite"))
-            .form(&[
-                ("email", "window.test@agency.gov.sg"),
-                ("seed_required", "no"),
-                ("reason", "r"),
-            ])
-            .send()
-            .await
-            .expect("send_invite");
-        assert_eq!(res.status(), StatusCode::OK);
+        invite_through(port, "window.test@agency.gov.sg").await;
         let arrived = sink.wait_for(1).await;
         first.kill().expect("SIGKILL");
         first.wait().expect("reaped");
