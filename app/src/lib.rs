@@ -11,8 +11,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod url;
-
-pub use error::AppError;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -343,7 +343,7 @@ async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response
         Ok(res) => res,
         Err(e) => {
             tracing::error!(trace_id = %trace_id, error = %e, "the page could not be rendered");
-            error_page(&for_error, &app::AppError::Internal { trace_id })
+            error_page(&for_error, &app::error::AppError::Internal { trace_id })
         }
     }
 }
@@ -519,14 +519,14 @@ async fn export_status(
 ) -> Response {
     let officer = match auth::require_officer(&session).await {
         Ok((_, officer)) => officer,
-        Err(app::AppError::Unauthenticated) => {
+        Err(app::error::AppError::Unauthenticated) => {
             return Redirect::to(&format!(
                 "/sign-in?next={}",
                 app::url::percent_encode(StatusQuery::PATH)
             ))
             .into_response()
         }
-        Err(app::AppError::Forbidden { message }) => {
+        Err(app::error::AppError::Forbidden { message }) => {
             return (StatusCode::FORBIDDEN, message).into_response()
         }
         Err(e) => return error_page(&state, &e),
@@ -546,7 +546,15 @@ async fn export_status(
             .map(|(_, v)| v.clone())
     });
     let now = app::server::db::now_millis();
-    let rows = match status::all(&state.db, &officer, &query, now, export::MAX_ROWS).await {
+    let rows = match status::all(
+        &state.db,
+        &officer,
+        &query,
+        now,
+        app::domain::limits::MAX_BATCH_ROWS as u32,
+    )
+    .await
+    {
         Ok(rows) => rows,
         Err(e) => return error_page(&state, &app::server::internal_error(e)),
     };
@@ -580,7 +588,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 /// A plain page for the rare error outside the app's own pages (sign-out).
-fn error_page(state: &AppState, err: &app::AppError) -> Response {
+fn error_page(state: &AppState, err: &app::error::AppError) -> Response {
     let trace = err.trace_id().unwrap_or_default().to_string();
     let support = &state.settings.support_email;
     let mailto = app::components::support_mailto(support, &trace);

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use app::api::{BatchOutcome, BatchRow, PrecheckRow, RowIssue, RowResult};
 use app::domain::{NewAccount, RawAccount};
+use app::error::AppError;
 use app::import::COLUMNS;
-use app::AppError;
 use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
 use serde_json::json;

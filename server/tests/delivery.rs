@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::Email;
+use app::error::AppError;
 use app::server::db::Db;
 use app::server::outbox::{self, OutgoingEmail};
 use app::server::relay::{Relay, RelayOptions, SmtpMailer};
-use app::AppError;
 use reqwest::StatusCode;
 use support::{free_port, fresh_database, spawn_with, test_links, token_in, Backend, SmtpSink};
 

@@ -97,7 +97,7 @@ both_databases!(a_bad_address_is_refused_naming_the_field, |b| async move {
     let app = spawn(b).await;
     let res = app.sign_in("not an address").await;
     assert!(res.status().is_client_error() || res.status().is_server_error());
-    let err: app::AppError = res.json().await.expect("AppError JSON");
+    let err: app::error::AppError = res.json().await.expect("AppError JSON");
     let msg = err.field_message("email").expect("names the email field");
     assert!(msg.contains("space"), "{msg}");
     assert_eq!(
@@ -122,8 +122,8 @@ both_databases!(cross_site_posts_are_refused, |b| async move {
             .await
             .expect("POST");
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{k}: {v}");
-        let err: app::AppError = res.json().await.expect("AppError JSON");
-        assert!(matches!(err, app::AppError::Forbidden { .. }));
+        let err: app::error::AppError = res.json().await.expect("AppError JSON");
+        assert!(matches!(err, app::error::AppError::Forbidden { .. }));
     }
     assert_eq!(
         app.get("/").await.status(),
@@ -189,8 +189,11 @@ both_databases!(
 both_databases!(dev_sign_in_is_off_unless_configured, |b| async move {
     let app = spawn_with(b, &support::PRODUCTION).await;
     let res = app.sign_in("officer@agency.gov.sg").await;
-    let err: app::AppError = res.json().await.expect("AppError JSON");
-    assert!(matches!(err, app::AppError::Forbidden { .. }), "{err:?}");
+    let err: app::error::AppError = res.json().await.expect("AppError JSON");
+    assert!(
+        matches!(err, app::error::AppError::Forbidden { .. }),
+        "{err:?}"
+    );
     assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
 });
 
@@ -214,7 +217,7 @@ both_databases!(
             !body.to_lowercase().contains("pool"),
             "no internals leak: {body}"
         );
-        let err: app::AppError = serde_json::from_str(&body).expect("AppError JSON");
+        let err: app::error::AppError = serde_json::from_str(&body).expect("AppError JSON");
         assert_eq!(err.trace_id(), Some(header.as_str()));
         let log = support::logs().contents();
         let lines: Vec<&str> = log.lines().filter(|l| l.contains(&header)).collect();
@@ -306,12 +309,12 @@ both_databases!(
         let res = app.get("/").await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "sent to sign in again");
         let query = serde_json::json!({ "query": app::api::StatusQuery::default() });
-        let err: app::AppError = app
+        let err: app::error::AppError = app
             .post_json("list_invitations", &query)
             .await
             .json()
             .await
             .expect("AppError");
-        assert_eq!(err, app::AppError::Unauthenticated);
+        assert_eq!(err, app::error::AppError::Unauthenticated);
     }
 );

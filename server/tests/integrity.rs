@@ -420,7 +420,7 @@ both_databases!(the_precheck_is_rate_limited_per_officer, |b| async move {
     let eight: Vec<&str> = eight.iter().map(String::as_str).collect();
     assert_eq!(precheck(&app, &eight).await.status(), StatusCode::OK);
     let res = precheck(&app, &eight[..3]).await;
-    let err: app::AppError = res.json().await.expect("AppError");
+    let err: app::error::AppError = res.json().await.expect("AppError");
     assert!(
         err.to_string()
             .contains("checked 8 addresses against TechPass in the last hour"),

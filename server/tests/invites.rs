@@ -4,7 +4,7 @@
 
 mod support;
 
-use app::AppError;
+use app::error::AppError;
 use reqwest::StatusCode;
 use support::{spawn, Backend, TestApp};
 

@@ -56,7 +56,7 @@ async fn seed_report(app: &TestApp) -> Response {
 
 /// A server function's 429 carries an `AppError` the page shows as it is.
 async fn app_error_message(res: Response) -> String {
-    let err: app::AppError = res.json().await.expect("a 429 from /api/ is an AppError");
+    let err: app::error::AppError = res.json().await.expect("a 429 from /api/ is an AppError");
     err.to_string()
 }
 

@@ -113,9 +113,9 @@ both_databases!(only_signed_in_officers_see_the_list, |b| async move {
         )
         .await;
     assert_ne!(res.status(), StatusCode::OK);
-    let error: app::AppError = res.json().await.expect("AppError");
+    let error: app::error::AppError = res.json().await.expect("AppError");
     assert!(
-        matches!(error, app::AppError::Forbidden { .. }),
+        matches!(error, app::error::AppError::Forbidden { .. }),
         "{error:?}"
     );
 });

@@ -3,16 +3,9 @@
 #![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::AppError;
-
-/// The outcome the officer sees after a successful submit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InviteSent {
-    pub email: String,
-    pub invitation_id: String,
-}
+use crate::error::AppError;
+use crate::wire::InviteSent;
 
 /// Email invitation to a public officer. Flat form fields, so the form also works before
 /// the page has hydrated.

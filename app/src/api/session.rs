@@ -1,22 +1,7 @@
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::AppError;
-
-/// What every page needs to know about the visitor and the site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionView {
-    pub user: Option<SignedInUser>,
-    pub support_email: String,
-    /// Whether the development sign-in page is switched on.
-    pub dev_sign_in: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedInUser {
-    pub email: String,
-    pub is_public_officer: bool,
-}
+use crate::error::AppError;
+use crate::wire::{SessionView, SignedInUser};
 
 #[server(prefix = "/api", endpoint = "get_session")]
 pub async fn get_session() -> Result<SessionView, AppError> {

@@ -1,15 +1,7 @@
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::AppError;
-
-/// What an invitation link leads to, once the invitee chose to continue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationView {
-    pub email: String,
-    /// The account was created on their behalf: they only activate it.
-    pub create_account: bool,
-}
+use crate::error::AppError;
+use crate::wire::{DevMail, InvitationView};
 
 /// Called by the "Continue" button, never by opening the link: a mail scanner that fetches
 /// the link cannot use it up.
@@ -53,15 +45,6 @@ pub async fn activate_account(token: String) -> Result<String, AppError> {
     use crate::server::{signup, state::app_state};
     let state = app_state()?;
     Ok(signup::activate(&state.db, &*state.directory, &token).await?)
-}
-
-/// One message in the development mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DevMail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub link: Option<String>,
 }
 
 /// The development mailbox: mail "sent" while no SMTP server is configured, shown only with

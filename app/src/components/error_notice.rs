@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::url::percent_encode;
-use crate::AppError;
 
 /// Used only until the session (which carries the configured address) has loaded.
 pub const FALLBACK_SUPPORT_EMAIL: &str = "techbiz-support@tech.gov.sg";

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::AppError;
+use crate::error::AppError;
 
 type Checker = fn(&HashMap<&'static str, String>, &str) -> Option<String>;
 

@@ -3,7 +3,7 @@ use leptos_router::components::{Outlet, A};
 
 use super::ErrorNotice;
 use crate::api::{get_session, SessionView};
-use crate::AppError;
+use crate::error::AppError;
 
 /// The visitor's session, loaded once per layout mount and shared with the pages below it.
 #[derive(Clone, Copy)]

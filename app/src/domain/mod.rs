@@ -1,10 +1,14 @@
 //! Rules of the product, in plain Rust with no I/O and no feature gates: compiled into the
-//! browser bundle and the server alike, so both apply the very same rules.
+//! browser bundle and the server alike, so both apply the very same rules. The states an
+//! invitation goes through (`state`) and the limits both sides keep (`limits`) live here too.
+//! Imports nothing of the crate outside `domain/`.
 
 pub mod batch;
 mod email;
 mod invitation;
+pub mod limits;
 mod person;
+mod state;
 
 pub use email::{Email, UserKind};
 pub use invitation::{
@@ -15,6 +19,7 @@ pub use person::{
     username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
     TechPassUsername,
 };
+pub use state::{seed_request_refusal, AccountState, Delivery, InvitationStatus, SeedState};
 
 use serde::{Deserialize, Serialize};
 

@@ -60,7 +60,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bytes: 40 * 1024 * 1024,
-            max_rows: 100_000,
+            max_rows: crate::domain::limits::MAX_BATCH_ROWS,
             max_entries: 10_000,
             max_uncompressed_bytes: 200 * 1024 * 1024,
             max_ratio: 200,

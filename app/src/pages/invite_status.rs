@@ -11,13 +11,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{
-    list_invitations, request_seed, resend_invitations, revoke_invitations, AccountState,
-    ActionOutcome, SortKey, StatusPage, StatusQuery, StatusRow,
-};
+use crate::api::{list_invitations, request_seed, resend_invitations, revoke_invitations};
 use crate::components::{ConfirmDialog, ErrorNotice};
+use crate::domain::AccountState;
+use crate::error::AppError;
 use crate::format::{sg_date_time, thousands};
-use crate::AppError;
+use crate::wire::{ActionOutcome, SortKey, StatusPage, StatusQuery, StatusRow};
 
 /// How often the page asks whether the list changed.
 const POLL_MS: u64 = 3000;
@@ -266,7 +265,10 @@ fn ActionBar() -> impl IntoView {
 
 /// In the browser: asks for the agency's change marker every `POLL_MS` while the tab is
 /// visible, and reloads the list when it differs from the one the list was loaded with.
-fn watch_for_changes(list: Resource<Result<StatusPage, crate::AppError>>, refresh: RwSignal<u32>) {
+fn watch_for_changes(
+    list: Resource<Result<StatusPage, crate::error::AppError>>,
+    refresh: RwSignal<u32>,
+) {
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {

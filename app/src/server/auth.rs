@@ -7,7 +7,7 @@ use tower_sessions::Session;
 use super::db::Db;
 use super::OrInternal;
 use crate::domain::Email;
-use crate::AppError;
+use crate::error::AppError;
 
 const USER_KEY: &str = "user";
 

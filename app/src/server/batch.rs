@@ -23,13 +23,10 @@ use super::directory::{AccountStatus, Directory};
 use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
 use super::settings::Settings;
-use crate::api::batch::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
+use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, TechPassUsername, UserKind};
+use crate::wire::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
 
-/// Rows per transaction (and the browser's rows per `submit_batch` call).
-pub const CHUNK_ROWS: usize = 500;
-/// The most users one file (and so one call) may hold.
-pub const MAX_ROWS: usize = 100_000;
 /// Keys per `IN (...)` list: well under SQLite's and PostgreSQL's limits on parameters.
 const IN_LIST: usize = 500;
 const MAX_ROW_ID: usize = 100;
@@ -52,21 +49,21 @@ pub enum BatchError {
     Db(#[from] sqlx::Error),
 }
 
-impl From<BatchError> for crate::AppError {
+impl From<BatchError> for crate::error::AppError {
     fn from(e: BatchError) -> Self {
         match e {
-            BatchError::BadKey => crate::AppError::validation(
+            BatchError::BadKey => crate::error::AppError::validation(
                 "batch_key",
                 "The upload has no valid batch key. Upload the file again",
             ),
             // Forbidden rather than Conflict: the key names another officer's upload, which
             // this officer may neither add to nor read back; nothing about it is revealed.
-            BatchError::AnotherOfficersBatch => crate::AppError::Forbidden {
+            BatchError::AnotherOfficersBatch => crate::error::AppError::Forbidden {
                 message: "This upload belongs to another officer. Upload the file again to \
                           start your own"
                     .into(),
             },
-            BatchError::BadRequest(field) => crate::AppError::Validation {
+            BatchError::BadRequest(field) => crate::error::AppError::Validation {
                 fields: vec![field],
             },
             BatchError::Db(e) => super::internal_error(e),
@@ -166,12 +163,12 @@ pub async fn submit(
     rows: &[BatchRow],
 ) -> Result<Vec<RowOutcome>, BatchError> {
     let key = parse_key(batch_key)?;
-    if rows.len() > CHUNK_ROWS {
+    if rows.len() > SUBMIT_CHUNK_ROWS {
         return Err(BatchError::BadRequest(FieldError::new(
             "rows",
             format!(
-                "Send at most {CHUNK_ROWS} rows in one call (the page sends a list in parts of \
-                 {CHUNK_ROWS}); this call had {}",
+                "Send at most {SUBMIT_CHUNK_ROWS} rows in one call (the page sends a list in parts of \
+                 {SUBMIT_CHUNK_ROWS}); this call had {}",
                 rows.len()
             ),
         )));
@@ -205,7 +202,7 @@ pub async fn submit(
 
     let mut results: Vec<RowResult> = Vec::with_capacity(distinct_rows.len());
     let mut tally = Tally::default();
-    for chunk in distinct_rows.chunks(CHUNK_ROWS) {
+    for chunk in distinct_rows.chunks(SUBMIT_CHUNK_ROWS) {
         match run_chunk(&ctx, chunk).await {
             Ok(done) => {
                 tally.add(&done.tally);
@@ -690,7 +687,7 @@ fn parse_key(key: &str) -> Result<String, BatchError> {
 }
 
 fn check_size(rows: usize) -> Result<(), BatchError> {
-    if rows > MAX_ROWS {
+    if rows > MAX_BATCH_ROWS {
         return Err(BatchError::BadRequest(FieldError::new(
             "rows",
             format!(
@@ -745,9 +742,9 @@ mod tests {
 
     #[test]
     fn too_many_rows_are_refused_as_a_whole() {
-        assert!(check_size(MAX_ROWS).is_ok());
+        assert!(check_size(MAX_BATCH_ROWS).is_ok());
         assert!(matches!(
-            check_size(MAX_ROWS + 1),
+            check_size(MAX_BATCH_ROWS + 1),
             Err(BatchError::BadRequest(f)) if f.field == "rows"
         ));
     }

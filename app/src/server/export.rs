@@ -9,11 +9,11 @@
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use crate::api::StatusRow;
 use crate::format::sg_iso_date_time;
+use crate::wire::StatusRow;
 
 /// The exports being made, by officer: at most one each at a time (an export can hold up to
-/// [`MAX_ROWS`] rows in memory while it is made).
+/// [`MAX_BATCH_ROWS`](crate::domain::limits::MAX_BATCH_ROWS) rows in memory while it is made).
 #[derive(Debug, Default)]
 pub struct ExportsInFlight(std::sync::Mutex<std::collections::HashSet<String>>);
 
@@ -46,9 +46,6 @@ impl Drop for ExportTicket {
 /// What an officer who asks for a second export at once is told.
 pub const EXPORT_BUSY: &str =
     "Your previous export is still being prepared. Wait for its download to start, then try again.";
-
-/// The most rows an export holds (a batch file's limit).
-pub const MAX_ROWS: u32 = 100_000;
 
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 pub const XLSX_CONTENT_TYPE: &str =
@@ -129,7 +126,7 @@ pub fn to_xlsx(rows: &[StatusRow]) -> Result<Vec<u8>, XlsxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{AccountState, Delivery, SeedState};
+    use crate::domain::{AccountState, Delivery, SeedState};
 
     fn row(reason_like: &str) -> StatusRow {
         StatusRow {

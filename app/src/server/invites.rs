@@ -338,13 +338,13 @@ pub async fn create_account(
     })
 }
 
-impl From<InviteError> for crate::AppError {
+impl From<InviteError> for crate::error::AppError {
     fn from(e: InviteError) -> Self {
         match e {
-            InviteError::Conflict(field) => crate::AppError::Validation {
+            InviteError::Conflict(field) => crate::error::AppError::Validation {
                 fields: vec![field],
             },
-            InviteError::Quota(message) => crate::AppError::Conflict { message },
+            InviteError::Quota(message) => crate::error::AppError::Conflict { message },
             InviteError::Db(e) => super::internal_error(e),
         }
     }

@@ -11,16 +11,16 @@ use super::invites::{accept_link, agency_of};
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
 use super::status::account_state;
-use crate::api::{seed_request_refusal, AccountState, ActionOutcome, SeedState};
+use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Email;
+use crate::domain::{seed_request_refusal, AccountState, SeedState};
+use crate::wire::ActionOutcome;
 
 /// Resends allowed for one invitee in any 24 hours.
 pub const RESENDS_PER_INVITEE_PER_DAY: i64 = 3;
 /// Resends allowed for one officer in any hour (a slip with "select all" cannot mail a
 /// whole agency over and over).
 pub const RESENDS_PER_OFFICER_PER_HOUR: i64 = 300;
-/// The most rows one Resend, Revoke or Request SEED onboarding takes.
-pub const MAX_IDS: usize = 500;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -136,7 +136,7 @@ pub async fn resend(
 ) -> Result<ActionOutcome, sqlx::Error> {
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_IDS) {
+    for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
         // The officer's hourly limit is counted below: one of their resends at a time.
         db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
@@ -240,7 +240,7 @@ pub async fn revoke(
 ) -> Result<ActionOutcome, sqlx::Error> {
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_IDS) {
+    for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
         let Some((_, email, status, _, _)) = find_open(&mut tx, &agency, id, &mut outcome).await?
         else {
@@ -300,7 +300,7 @@ pub async fn request_seed(
 ) -> Result<ActionOutcome, sqlx::Error> {
     let agency = agency_of(officer);
     let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_IDS) {
+    for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
         // Claims the request first (as the reminders do), so that of two requests at once
         // (a double click, two officers) exactly one finds it Not requested and sends the

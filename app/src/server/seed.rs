@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::db::Db;
-use crate::api::SeedState;
 use crate::domain::Email;
+use crate::domain::SeedState;
 
 pub const SIGNATURE_HEADER: &str = "x-seed-signature";
 /// How far a report's time may be from ours, in seconds.

@@ -288,12 +288,12 @@ pub async fn activate(
     Ok(invitation.email)
 }
 
-impl From<SignUpError> for crate::AppError {
+impl From<SignUpError> for crate::error::AppError {
     fn from(e: SignUpError) -> Self {
         match e {
-            SignUpError::Invalid(fields) => crate::AppError::Validation { fields },
+            SignUpError::Invalid(fields) => crate::error::AppError::Validation { fields },
             SignUpError::Db(e) => super::internal_error(e),
-            other => crate::AppError::Conflict {
+            other => crate::error::AppError::Conflict {
                 message: other.to_string(),
             },
         }

@@ -7,7 +7,7 @@ use super::db::Db;
 use super::directory::Directory;
 use super::settings::Settings;
 use super::OrInternal;
-use crate::AppError;
+use crate::error::AppError;
 
 /// Everything a request handler or server function needs, cheap to clone.
 #[derive(Clone, Debug, FromRef)]

@@ -9,8 +9,9 @@ use super::db::Db;
 use super::db::{Param, Params};
 use super::invites::agency_of;
 use super::search;
-use crate::api::{AccountState, Delivery, SeedState, SortKey, StatusPage, StatusQuery, StatusRow};
 use crate::domain::Email;
+use crate::domain::{AccountState, Delivery, SeedState};
+use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 
 /// The account status the officer sees, computed from the stored status, the expiry time
 /// (`now` is its placeholder) and the delivery state, on `invitations i`.

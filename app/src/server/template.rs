@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Workbook, XlsxError};
 
+use crate::domain::limits::MAX_BATCH_ROWS;
 use crate::import::COLUMNS;
 
 pub const XLSX_FILE_NAME: &str = "techbiz-invite-users.xlsx";
@@ -19,8 +20,6 @@ pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 /// The sheet people fill in, and the one that explains it.
 pub const USERS_SHEET: &str = "Users";
 pub const INSTRUCTIONS_SHEET: &str = "Instructions";
-/// Data rows the SEED list validation covers (rows 2 to 100,001: the most one file may hold).
-pub const TEMPLATE_ROWS: u32 = 100_000;
 
 /// The xlsx template, built once.
 pub fn xlsx() -> Result<&'static [u8], XlsxError> {
@@ -143,7 +142,8 @@ fn build_xlsx() -> Result<Vec<u8>, XlsxError> {
                     .set_error_message(
                         "Enter Yes if onboarding to SEED is required, otherwise No.",
                     )?;
-                users.add_data_validation(1, col, TEMPLATE_ROWS, col, &yes_no)?;
+                // Rows 2 to 100,001: the most one file may hold.
+                users.add_data_validation(1, col, MAX_BATCH_ROWS as u32, col, &yes_no)?;
             }
             _ => {}
         }

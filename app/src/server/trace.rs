@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 use leptos::prelude::use_context;
 
-use crate::AppError;
+use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceId(pub String);

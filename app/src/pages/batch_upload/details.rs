@@ -47,7 +47,7 @@ pub fn DetailsDialog(pos: usize) -> impl IntoView {
         .filter(|p| !crate::domain::RawAccount::FIELDS.contains(&p.field.as_str()))
         .map(|p| p.message.clone())
         .collect();
-    form.show_server_errors(&crate::AppError::Validation { fields: shown });
+    form.show_server_errors(&crate::error::AppError::Validation { fields: shown });
     let invited = row.state == RowState::Invited;
     let line = row.line;
     let close = move || {
@@ -66,7 +66,7 @@ pub fn DetailsDialog(pos: usize) -> impl IntoView {
                 close();
             }
             Err(fields) => {
-                form.show_server_errors(&crate::AppError::Validation { fields });
+                form.show_server_errors(&crate::error::AppError::Validation { fields });
                 browser::focus("details-errors");
             }
         }

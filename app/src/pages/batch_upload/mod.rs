@@ -15,15 +15,17 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 
-use crate::api::batch::{precheck_batch, submit_batch, BatchRow, PrecheckRow, RowResult};
+use crate::api::batch::{precheck_batch, submit_batch};
 use crate::components::ErrorNotice;
 use crate::components::{ConfirmDialog, SessionContext};
+use crate::domain::limits::SUBMIT_CHUNK_ROWS;
 use crate::domain::{Email, FieldError};
-use crate::AppError;
+use crate::error::AppError;
+use crate::wire::{BatchOutcome, BatchRow, PrecheckRow, RowResult};
 use details::DetailsDialog;
 use model::{
     chunks_of, counts, describe, group, DraftMeta, DraftRow, Journal, RowState, PRECHECK_ROWS,
-    SAVE_CHUNKS, SUBMIT_ROWS,
+    SAVE_CHUNKS,
 };
 use table::BatchTable;
 
@@ -272,10 +274,10 @@ impl Batch {
         self.precheck(candidates).await;
         let positions = self.rows.with_untracked(ready);
         let total = positions.len();
-        for (n, chunk) in positions.chunks(SUBMIT_ROWS).enumerate() {
+        for (n, chunk) in positions.chunks(SUBMIT_CHUNK_ROWS).enumerate() {
             self.busy.set(Some(Busy {
                 label: "Submitting".into(),
-                done: n * SUBMIT_ROWS,
+                done: n * SUBMIT_CHUNK_ROWS,
                 total,
             }));
             let batch: Vec<BatchRow> = self.rows.with_untracked(|rows| {
@@ -319,7 +321,7 @@ impl Batch {
         self.summary.set(Some(text));
     }
 
-    fn apply(self, chunk: &[usize], outcome: crate::api::batch::BatchOutcome) {
+    fn apply(self, chunk: &[usize], outcome: BatchOutcome) {
         self.rows.update(|rows| {
             let at: HashMap<String, usize> =
                 chunk.iter().map(|&p| (rows[p].id.clone(), p)).collect();

@@ -14,8 +14,6 @@ use crate::import::{self, Limits};
 
 /// Rows per stored chunk and per message from the parsing worker.
 pub const CHUNK_ROWS: usize = 2_000;
-/// Rows per submit call (well inside the server's body limit).
-pub const SUBMIT_ROWS: usize = 500;
 /// Rows per pre-check call: the usual file is checked in one call, a big one in a call per
 /// browser task.
 pub const PRECHECK_ROWS: usize = 10_000;

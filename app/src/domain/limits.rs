@@ -1,0 +1,13 @@
+//! Every limit and size that more than one part of the product must agree on, each defined
+//! once: the parser, the batch page, the server, the template and the export read them here.
+
+/// The most users one batch file may hold, and so the most rows a batch, the template's
+/// SEED list validation and an export of the status list cover.
+pub const MAX_BATCH_ROWS: usize = 100_000;
+
+/// Rows per `submit_batch` call, and per transaction on the server (the page sends a list in
+/// parts of this size; the server refuses a larger part).
+pub const SUBMIT_CHUNK_ROWS: usize = 500;
+
+/// Invitations per Resend, Revoke or Request SEED onboarding call.
+pub const MAX_ACTION_IDS: usize = 500;
