@@ -5,7 +5,8 @@
 
 mod support;
 
-use app::api::{AccountState, ActionOutcome, StatusQuery};
+use app::api::{ActionOutcome, StatusQuery};
+use app::domain::AccountState;
 use app::domain::Email;
 use app::server::db::now_millis;
 use app::server::lifecycle::{self, RESENDS_PER_INVITEE_PER_DAY};

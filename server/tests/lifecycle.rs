@@ -5,7 +5,8 @@
 
 mod support;
 
-use app::api::{ActionOutcome, SeedState, StatusQuery};
+use app::api::{ActionOutcome, StatusQuery};
+use app::domain::SeedState;
 use app::server::db::now_millis;
 use app::server::signup::{self, SignUpError};
 use app::server::{lifecycle, seed};

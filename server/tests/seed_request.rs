@@ -6,8 +6,9 @@
 
 mod support;
 
-use app::api::{AccountState, ActionOutcome, SeedState, StatusQuery, StatusRow};
+use app::api::{ActionOutcome, StatusQuery, StatusRow};
 use app::domain::UserKind;
+use app::domain::{AccountState, SeedState};
 use app::server::outbox::{OutgoingEmail, ONBOARD_TO_SEED_URL, TECHPASS_SERVICE_REQUEST_URL};
 use app::server::signup;
 use reqwest::StatusCode;

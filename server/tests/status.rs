@@ -6,8 +6,9 @@ mod support;
 
 use std::sync::Arc;
 
-use app::api::{AccountState, Delivery, SeedState, SortKey, StatusQuery};
+use app::api::{SortKey, StatusQuery};
 use app::domain::Email;
+use app::domain::{AccountState, Delivery, SeedState};
 use app::server::relay::{DevMailbox, Relay, RelayOptions};
 use app::server::status;
 use reqwest::StatusCode;
