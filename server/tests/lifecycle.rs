@@ -82,7 +82,7 @@ both_databases!(
         ));
         assert_eq!(
             app.status_list(StatusQuery::default()).await.rows[0].account,
-            app::api::AccountState::Revoked
+            app::domain::AccountState::Revoked
         );
         // Revoking again is harmless; resending a revoked invitation is refused.
         assert_eq!(act(&app, "revoke_invitations", &[&id]).await.done.len(), 1);
