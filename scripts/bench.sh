@@ -160,7 +160,11 @@ status_run() {
   status_start_server "$url" "$log"
   status_stop_server
   now=$(date +%s%3N)
-  sed -e "s/@ROWS@/$STATUS_ROWS/g; s/@OTHER@/$other/g; s/@NOW@/$now/g" scripts/bench/status-seed.sql |
+  # The open statuses as the services write them in SQL (their one home).
+  local open
+  open=$(sed -n 's/^pub const OPEN: &str = "\(.*\)";$/\1/p' app/src/server/sql.rs)
+  [ -n "$open" ] || { echo "bench: the open statuses were not found in app/src/server/sql.rs" >&2; exit 1; }
+  sed -e "s/@ROWS@/$STATUS_ROWS/g; s/@OTHER@/$other/g; s/@NOW@/$now/g; s/@OPEN@/$open/g" scripts/bench/status-seed.sql |
     if [ "$db" = sqlite ]; then sqlite3 -bail "$out/status.db"; else status_psql -d "$STATUS_PG_DB"; fi
   # The server indexes the new rows for search as it starts (they have no terms yet, like
   # invitations from before the search terms existed).

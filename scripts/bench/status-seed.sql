@@ -98,8 +98,8 @@ SELECT 'bench-' || ((p.n * 2654435761) % 4294967296) || '-' || p.n,
             WHEN p.n % 97 = 0 AND p.status <> 'active' THEN 'failed'
             ELSE 'sent' END,
        p.created_at,
-       CASE WHEN p.status IN ('invited', 'created') AND p.created_at + 7 * 86400000 <= @NOW@ THEN 2
-            WHEN p.status IN ('invited', 'created') AND p.created_at + 3 * 86400000 <= @NOW@ THEN 1
+       CASE WHEN p.status IN @OPEN@ AND p.created_at + 7 * 86400000 <= @NOW@ THEN 2
+            WHEN p.status IN @OPEN@ AND p.created_at + 3 * 86400000 <= @NOW@ THEN 1
             ELSE 0 END
 FROM bench_people p;
 

@@ -65,6 +65,12 @@ impl Application {
         let db = Db::connect(&config.database_url)
             .await
             .context("opening the database (DATABASE_URL)")?;
+        let indexed = app::server::search::backfill(&db)
+            .await
+            .context("indexing the invitations for search")?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed invitations for search");
+        }
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("listening on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
@@ -80,6 +86,7 @@ impl Application {
             db,
             settings: Arc::new(config.settings.clone()),
             directory: Arc::new(BuiltInDirectory),
+            counts: Default::default(),
             exports: Default::default(),
             prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
         };
@@ -433,7 +440,7 @@ async fn seed_webhook(
         .get(seed::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let now = app::server::db::now_millis();
+    let now = app::server::clock::now_millis();
     let signed_at = match seed::verify(secret.as_bytes(), signature, &body, now.div_euclid(1000)) {
         Ok(t) => t,
         Err(e) => {
@@ -473,9 +480,9 @@ async fn dev_clock(
     }
     let value = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if value("reset").is_some() {
-        app::server::db::reset_clock();
+        app::server::clock::reset_clock();
     } else if let Some(days) = value("advance_days").and_then(|d| d.parse::<i64>().ok()) {
-        app::server::db::advance_clock(days * 86_400_000);
+        app::server::clock::advance_clock(days * 86_400_000);
     } else {
         return (
             StatusCode::BAD_REQUEST,
@@ -483,7 +490,7 @@ async fn dev_clock(
         )
             .into_response();
     }
-    let now = app::server::db::now_millis();
+    let now = app::server::clock::now_millis();
     tracing::warn!(now, "development clock moved");
     app::format::sg_iso_date_time(now).into_response()
 }
@@ -545,7 +552,7 @@ async fn export_status(
             .find(|(name, _)| name == k)
             .map(|(_, v)| v.clone())
     });
-    let now = app::server::db::now_millis();
+    let now = app::server::clock::now_millis();
     let rows = match status::all(
         &state.db,
         &officer,

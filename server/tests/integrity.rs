@@ -8,7 +8,7 @@ mod support;
 use app::api::{ActionOutcome, StatusQuery};
 use app::domain::AccountState;
 use app::domain::Email;
-use app::server::db::now_millis;
+use app::server::clock::now_millis;
 use app::server::lifecycle::{self, RESENDS_PER_INVITEE_PER_DAY};
 use app::server::signup::{self, RawSignUp, SignUpError};
 use reqwest::StatusCode;

@@ -7,7 +7,7 @@ mod support;
 
 use app::api::{ActionOutcome, StatusQuery};
 use app::domain::SeedState;
-use app::server::db::now_millis;
+use app::server::clock::now_millis;
 use app::server::signup::{self, SignUpError};
 use app::server::{lifecycle, seed};
 use reqwest::StatusCode;

@@ -120,8 +120,8 @@ both_databases!(
         app::server::seed::apply(
             db,
             &[(email, SeedState::Licensed)],
-            app::server::db::now_millis(),
-            app::server::db::now_millis() / 1000,
+            app::server::clock::now_millis(),
+            app::server::clock::now_millis() / 1000,
         )
         .await
         .expect("report");

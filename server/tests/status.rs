@@ -221,8 +221,9 @@ both_databases!(
 
         // Expiry is decided at the time asked about: 15 days on, every open invitation has
         // expired (the default is 14 days), and the filter finds them.
-        let later = app::server::db::now_millis() + 15 * 86_400_000;
-        let expired = status::list(db, &officer, &only(AccountState::Expired), later)
+        let later = app::server::clock::now_millis() + 15 * 86_400_000;
+        let counts = &app.app_state.counts;
+        let expired = status::list(db, counts, &officer, &only(AccountState::Expired), later)
             .await
             .unwrap();
         assert_eq!(expired.total, 28);
@@ -435,15 +436,20 @@ both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
     app.sign_in("boss@agency.gov.sg").await;
     app.invite("soon@agency.gov.sg").await;
     let db = &app.app_state.db;
+    let counts = &app.app_state.counts;
     let officer = &Email::parse("boss@agency.gov.sg").unwrap();
     let at = |when: i64, state| {
         let query = StatusQuery {
             status: Some(state),
             ..StatusQuery::default()
         };
-        async move { status::list(db, officer, &query, when).await.unwrap() }
+        async move {
+            status::list(db, counts, officer, &query, when)
+                .await
+                .unwrap()
+        }
     };
-    let now = app::server::db::now_millis();
+    let now = app::server::clock::now_millis();
     // Counted now (and kept), then asked again after the link has run out, with nothing
     // changed in the database: the kept counts are not used past the expiry.
     assert_eq!(at(now, AccountState::Invited).await.total, 1);
@@ -455,6 +461,7 @@ both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
     // By status, the row shows in its state at the time asked about.
     let by_status = status::list(
         db,
+        counts,
         officer,
         &StatusQuery::default().sorted_by(SortKey::Status),
         later,

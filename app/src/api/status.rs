@@ -10,10 +10,10 @@ use crate::wire::{ActionOutcome, StatusPage, StatusQuery};
 /// The officer's agency's invitations matching `query`.
 #[server(prefix = "/api", endpoint = "list_invitations", input = Json)]
 pub async fn list_invitations(query: StatusQuery) -> Result<StatusPage, AppError> {
-    use crate::server::{auth, db::now_millis, state::app_state, status, OrInternal};
+    use crate::server::{auth, clock::now_millis, state::app_state, status, OrInternal};
     let state = app_state()?;
     let (_, officer) = auth::require_officer(&auth::session().await?).await?;
-    status::list(&state.db, &officer, &query, now_millis())
+    status::list(&state.db, &state.counts, &officer, &query, now_millis())
         .await
         .or_internal()
 }
@@ -32,7 +32,7 @@ pub async fn status_version() -> Result<String, AppError> {
 /// Sends each chosen invitation a new link (the old link stops working).
 #[server(prefix = "/api", endpoint = "resend_invitations", input = Json)]
 pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
     let (_, officer) = auth::require_officer(&auth::session().await?).await?;
     lifecycle::resend(&state.db, &state.settings, &officer, &ids, now_millis())
@@ -43,7 +43,7 @@ pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
 /// Withdraws each chosen invitation: its link then says so.
 #[server(prefix = "/api", endpoint = "revoke_invitations", input = Json)]
 pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
     let (_, officer) = auth::require_officer(&auth::session().await?).await?;
     lifecycle::revoke(&state.db, &officer, &ids, now_millis())
@@ -56,7 +56,7 @@ pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
 /// SEED; vendors: a TechPass service request) and their SEED licence becomes Pending.
 #[server(prefix = "/api", endpoint = "request_seed", input = Json)]
 pub async fn request_seed(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, db::now_millis, lifecycle, state::app_state, OrInternal};
+    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
     let (_, officer) = auth::require_officer(&auth::session().await?).await?;
     lifecycle::request_seed(&state.db, &officer, &ids, now_millis())

@@ -1,7 +1,7 @@
 //! The audit log: who did what, when. One insert, used inside a transaction (so the record
 //! exists exactly when the change does) or on the pool.
 
-use super::db::now_millis;
+use super::clock::now_millis;
 
 pub async fn record<'e, E>(ex: E, actor: &str, action: &str, detail: &str) -> sqlx::Result<()>
 where

@@ -18,11 +18,13 @@ use std::collections::{HashMap, HashSet};
 use sqlx::AnyConnection;
 
 use super::audit;
-use super::db::{now_millis, Db};
+use super::clock::now_millis;
+use super::db::Db;
 use super::directory::{AccountStatus, Directory};
 use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
 use super::settings::Settings;
+use super::sql::OPEN;
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, TechPassUsername, UserKind};
 use crate::wire::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
@@ -33,8 +35,6 @@ const MAX_ROW_ID: usize = 100;
 const MAX_FILE_NAME: usize = 255;
 /// Attempts at a single row that keeps losing races before it is reported as a clash.
 const ROW_ATTEMPTS: usize = 3;
-/// Open invitations, as the partial unique index `invitations_one_open_per_email` counts them.
-const OPEN: &str = "('invited', 'created')";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -110,7 +110,7 @@ pub async fn precheck(
     );
     let mut conn = db.pool().acquire().await?;
     let with_account = accounts_with_keys(&mut conn, &keys).await?;
-    let open = open_invitations(&mut conn, &invites::agency_of(officer), &keys).await?;
+    let open = open_invitations(&mut conn, &officer.agency(), &keys).await?;
     let taken = taken_usernames(&mut conn, &names).await?;
     drop(conn);
 
@@ -382,7 +382,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     )
     .bind(ctx.key)
     .bind(ctx.inviter.as_str())
-    .bind(invites::agency_of(ctx.inviter))
+    .bind(ctx.inviter.agency())
     .bind(ctx.file_name)
     .bind(now)
     .execute(&mut *tx)
@@ -426,7 +426,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let keys = distinct(new().map(|a| a.email.key()));
     let names = distinct(new().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
     let with_account = accounts_with_keys(&mut tx, &keys).await?;
-    let open = open_invitations(&mut tx, &invites::agency_of(ctx.inviter), &keys).await?;
+    let open = open_invitations(&mut tx, &ctx.inviter.agency(), &keys).await?;
     let taken = taken_usernames(&mut tx, &names).await?;
 
     let mut seen_emails: HashSet<String> = HashSet::new();

@@ -1,5 +1,7 @@
 //! The database: SQLite (the embedded default) or PostgreSQL, chosen by `DATABASE_URL`, with
-//! one set of queries and one set of migrations written in the SQL both understand.
+//! one set of queries and one set of migrations written in the SQL both understand. `Db` is
+//! the pool and how to begin a write; it knows no feature (caches live in `AppState`,
+//! start-up work is called by the server's start-up).
 
 use std::time::Duration;
 
@@ -28,15 +30,12 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("could not index the invitations for search: {0}")]
-    Backfill(#[source] sqlx::Error),
 }
 
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    counts: std::sync::Arc<super::status::CountCache>,
 }
 
 impl Db {
@@ -67,18 +66,7 @@ impl Db {
             .await
             .map_err(DbError::Connect)?;
         MIGRATOR.run(&pool).await?;
-        let db = Db {
-            pool,
-            backend,
-            counts: Default::default(),
-        };
-        let indexed = super::search::backfill(&db)
-            .await
-            .map_err(DbError::Backfill)?;
-        if indexed > 0 {
-            tracing::info!(indexed, "indexed invitations for search");
-        }
-        Ok(db)
+        Ok(Db { pool, backend })
     }
 
     fn prepare_url(url: &str) -> Result<(Backend, String), DbError> {
@@ -151,71 +139,9 @@ impl Db {
         Ok(())
     }
 
-    /// The status list's counts, kept while they are right (see `status::CountCache`).
-    pub(crate) fn counts(&self) -> &super::status::CountCache {
-        &self.counts
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// A query's SQL and its parameters, numbered as they are added.
-#[derive(Default)]
-pub(crate) struct Params {
-    values: Vec<Param>,
-}
-
-/// A parameter of a query built at run time.
-pub(crate) enum Param {
-    Int(i64),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-impl Params {
-    /// Adds a parameter and gives its placeholder ("$3").
-    pub(crate) fn add(&mut self, value: Param) -> String {
-        self.values.push(value);
-        format!("${}", self.values.len())
-    }
-
-    /// Binds the parameters, in order, to `query` (made from the SQL they were added to).
-    pub(crate) fn bind<'q>(
-        &self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for value in &self.values {
-            query = match value {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::Bytes(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }
-}
-
-/// How far the clock has been moved on (`POST /dev/clock`, development sign-in only): lets a
-/// test see an invitation expire without waiting two weeks.
-static CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Milliseconds since the Unix epoch, plus any development offset: how every timestamp is
-/// stored (portable across both databases and the `Any` driver).
-pub fn now_millis() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-        + CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Moves the clock on by `ms` (development only; see `CLOCK_OFFSET_MS`).
-pub fn advance_clock(ms: i64) {
-    CLOCK_OFFSET_MS.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Puts the clock back to the real time.
-pub fn reset_clock() {
-    CLOCK_OFFSET_MS.store(0, std::sync::atomic::Ordering::Relaxed);
 }
 
 #[cfg(test)]

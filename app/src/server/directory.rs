@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
-use super::db::now_millis;
+use super::clock::now_millis;
+use super::sql::OPEN;
 use crate::domain::{NewAccount, UserKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +77,10 @@ impl Directory for BuiltInDirectory {
     }
 
     async fn username_taken(&self, conn: &mut AnyConnection, username: &str) -> sqlx::Result<bool> {
-        let row: Option<(String,)> = sqlx::query_as(
+        let row: Option<(String,)> = sqlx::query_as(&format!(
             "SELECT id FROM accounts WHERE username = $1 \
-             UNION ALL SELECT id FROM invitations WHERE username = $1 AND status IN ('invited', 'created')",
-        )
+             UNION ALL SELECT id FROM invitations WHERE username = $1 AND status IN {OPEN}"
+        ))
         .bind(username)
         .fetch_optional(conn)
         .await?;

@@ -5,11 +5,13 @@
 use sqlx::AnyConnection;
 
 use super::audit;
-use super::db::{now_millis, Db};
+use super::clock::now_millis;
+use super::db::Db;
 use super::directory::{kind_str, AccountStatus, Directory};
 use super::outbox::{self, OutgoingEmail};
 use super::search;
 use super::settings::Settings;
+use super::sql::OPEN;
 use crate::domain::{Email, EmailInvite, FieldError, NewAccount};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,10 +31,6 @@ pub enum InviteError {
 pub struct Invited {
     pub invitation_id: String,
     pub email: String,
-}
-
-pub(crate) fn agency_of(inviter: &Email) -> String {
-    inviter.domain().to_string()
 }
 
 /// The refusal of an address that already has an account (Create account and batch upload).
@@ -104,12 +102,12 @@ pub(crate) async fn ensure_new(
     if directory.account_exists(conn, &email.key()).await? {
         return Err(InviteError::Conflict(has_account(email)));
     }
-    let open: Option<(String,)> = sqlx::query_as(
+    let open: Option<(String,)> = sqlx::query_as(&format!(
         "SELECT status FROM invitations WHERE email_key = $1 AND inviter_agency = $2 \
-         AND status IN ('invited', 'created')",
-    )
+         AND status IN {OPEN}"
+    ))
     .bind(email.key())
-    .bind(agency_of(inviter))
+    .bind(inviter.agency())
     .fetch_optional(&mut *conn)
     .await?;
     if open.is_some() {
@@ -180,7 +178,7 @@ pub(crate) async fn insert_invitation(
     let id = uuid::Uuid::new_v4().to_string();
     let now = now_millis();
     let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
-    let agency = agency_of(row.inviter);
+    let agency = row.inviter.agency();
     let (first, last) = row.names.unzip();
     sqlx::query(
         "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \

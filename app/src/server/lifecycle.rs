@@ -7,9 +7,10 @@ use sqlx::AnyConnection;
 
 use super::audit;
 use super::db::Db;
-use super::invites::{accept_link, agency_of};
+use super::invites::accept_link;
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
+use super::sql::OPEN;
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Email;
@@ -134,7 +135,7 @@ pub async fn resend(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = agency_of(officer);
+    let agency = officer.agency();
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
@@ -221,7 +222,7 @@ pub async fn resend(
         .bind(id)
         .bind(officer.key())
         // When it was written (not when its request came in): see `overlapping` above.
-        .bind(super::db::now_millis().max(now))
+        .bind(super::clock::now_millis().max(now))
         .execute(&mut *tx)
         .await?;
         audit::record(&mut *tx, officer.as_str(), "resend_invite", &email).await?;
@@ -238,7 +239,7 @@ pub async fn revoke(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = agency_of(officer);
+    let agency = officer.agency();
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
@@ -252,10 +253,10 @@ pub async fn revoke(
             _ => {
                 // Guarded: a sign-up that took the invitation first wins, and the officer is
                 // told, rather than shown "revoked" for an account that is active.
-                let revoked = sqlx::query(
+                let revoked = sqlx::query(&format!(
                     "UPDATE invitations SET status = 'revoked', updated_at = $1 \
-                     WHERE id = $2 AND status IN ('invited', 'created')",
-                )
+                     WHERE id = $2 AND status IN {OPEN}"
+                ))
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
@@ -298,7 +299,7 @@ pub async fn request_seed(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = agency_of(officer);
+    let agency = officer.agency();
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_ACTION_IDS) {
         let mut tx = db.begin_write().await?;
@@ -363,12 +364,12 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
     let mut queued = 0;
     let days = &settings.reminder_days;
     for (index, day) in days.iter().enumerate().rev() {
-        let due: Vec<Found> = sqlx::query_as(
+        let due: Vec<Found> = sqlx::query_as(&format!(
             "SELECT id, email, status, invitation_type, token_hash FROM invitations \
-             WHERE status IN ('invited', 'created') AND reminders_sent <= $1 \
+             WHERE status IN {OPEN} AND reminders_sent <= $1 \
              AND sent_at <= $2 AND expires_at > $3 AND delivery <> 'failed' \
-             ORDER BY sent_at LIMIT 200",
-        )
+             ORDER BY sent_at LIMIT 200"
+        ))
         .bind(i64::try_from(index).unwrap_or(i64::MAX))
         .bind(now - i64::from(*day) * DAY_MS)
         .bind(now)

@@ -5,7 +5,7 @@
 
 use sqlx::AnyConnection;
 
-use super::db::now_millis;
+use super::clock::now_millis;
 use crate::domain::{Email, NewAccount, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

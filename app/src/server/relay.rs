@@ -21,7 +21,8 @@ use async_trait::async_trait;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::db::{now_millis, Backend, Db};
+use super::clock::now_millis;
+use super::db::{Backend, Db};
 use super::links::LinkSecret;
 use super::outbox::OutgoingEmail;
 

@@ -21,7 +21,8 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::db::{Db, Param, Params};
+use super::db::Db;
+use super::sql::{Param, Params};
 
 /// Raised when the terms of a row change meaning; rows with a lower version are indexed
 /// again at start-up.

@@ -4,9 +4,11 @@
 
 use sqlx::AnyConnection;
 
-use super::db::{now_millis, Db};
+use super::clock::now_millis;
+use super::db::Db;
 use super::directory::{AccountStatus, Directory};
 use super::links::hash_token;
+use super::sql::OPEN;
 use crate::domain::{Email, FieldError, NewAccount, RawAccount};
 
 /// What the link leads to.
@@ -137,11 +139,11 @@ pub struct RawSignUp {
 /// row as it is now.
 async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<(), SignUpError> {
     let now = now_millis();
-    let claimed = sqlx::query(
+    let claimed = sqlx::query(&format!(
         "UPDATE invitations SET status = 'active', updated_at = $1 \
-         WHERE id = $2 AND token_hash = $3 AND status IN ('invited', 'created') \
-         AND expires_at > $1",
-    )
+         WHERE id = $2 AND token_hash = $3 AND status IN {OPEN} \
+         AND expires_at > $1"
+    ))
     .bind(now)
     .bind(&invitation.id)
     .bind(&invitation.token_hash)
@@ -186,19 +188,19 @@ async fn finish(
     // Other agencies may have invited the same person by email: they wanted them to have a
     // TechPass account, and now they have one, so those invitations are done too (their
     // links then say the account is active).
-    let others: Vec<(String,)> = sqlx::query_as(
+    let others: Vec<(String,)> = sqlx::query_as(&format!(
         "SELECT id FROM invitations WHERE email_key = $1 AND id <> $2 \
-         AND status IN ('invited', 'created') AND invitation_type = 'email'",
-    )
+         AND status IN {OPEN} AND invitation_type = 'email'"
+    ))
     .bind(&invitation.email_key)
     .bind(&invitation.id)
     .fetch_all(&mut *conn)
     .await?;
     for (other,) in others {
-        sqlx::query(
+        sqlx::query(&format!(
             "UPDATE invitations SET status = 'active', account_id = $1, updated_at = $2 \
-             WHERE id = $3 AND status IN ('invited', 'created')",
-        )
+             WHERE id = $3 AND status IN {OPEN}"
+        ))
         .bind(account_id)
         .bind(now_millis())
         .bind(&other)

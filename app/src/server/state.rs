@@ -17,6 +17,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The TechPass directory (built-in by default).
     pub directory: Arc<dyn Directory>,
+    /// The status list's counts, kept while they are right (see `status::CountCache`).
+    pub counts: Arc<super::status::CountCache>,
     /// The status exports being made (one per officer at a time).
     pub exports: Arc<super::export::ExportsInFlight>,
     /// Addresses each officer may pre-check in an hour (`PRECHECK_ADDRESSES_PER_HOUR`).

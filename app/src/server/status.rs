@@ -6,11 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::Db;
-use super::db::{Param, Params};
-use super::invites::agency_of;
 use super::search;
+use super::sql::{Param, Params};
 use crate::domain::Email;
-use crate::domain::{AccountState, Delivery, SeedState};
+use crate::domain::{AccountState, Delivery, InvitationStatus, SeedState};
 use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 
 /// The account status the officer sees, computed from the stored status, the expiry time
@@ -40,19 +39,20 @@ enum Open {
 
 /// The (stored status, condition) pairs that show as `state`. Each pair is read from the
 /// index (agency, status, created_at, id, expires_at, delivery) in created_at order.
-fn branches(state: AccountState) -> &'static [(&'static str, Open)] {
+fn branches(state: AccountState) -> Vec<(InvitationStatus, Open)> {
+    let open = |condition| InvitationStatus::OPEN.map(|s| (s, condition)).to_vec();
     match state {
-        AccountState::Invited => &[("invited", Open::Current)],
-        AccountState::Created => &[("created", Open::Current)],
-        AccountState::Active => &[("active", Open::Any)],
-        AccountState::Expired => &[("invited", Open::Expired), ("created", Open::Expired)],
-        AccountState::Revoked => &[("revoked", Open::Any)],
-        AccountState::DeliveryFailed => &[("invited", Open::Failed), ("created", Open::Failed)],
+        AccountState::Invited => vec![(InvitationStatus::Invited, Open::Current)],
+        AccountState::Created => vec![(InvitationStatus::Created, Open::Current)],
+        AccountState::Active => vec![(InvitationStatus::Active, Open::Any)],
+        AccountState::Expired => open(Open::Expired),
+        AccountState::Revoked => vec![(InvitationStatus::Revoked, Open::Any)],
+        AccountState::DeliveryFailed => open(Open::Failed),
     }
 }
 
 /// The condition on `invitations i` of one branch; `now` is the placeholder of the time.
-fn branch_condition((status, open): (&str, Open), now: &str) -> String {
+fn branch_condition((status, open): (InvitationStatus, Open), now: &str) -> String {
     // Each branch reads invitations_agency_status (agency, status, created_at, id, ...) in
     // the page's order and stops when the page is full. `i.expires_at + 0` keeps SQLite's
     // planner off invitations_agency_open_expiry, whose range would have to be sorted whole.
@@ -62,7 +62,7 @@ fn branch_condition((status, open): (&str, Open), now: &str) -> String {
         Open::Expired => format!(" AND i.expires_at + 0 <= {now}"),
         Open::Failed => format!(" AND i.expires_at + 0 > {now} AND i.delivery = 'failed'"),
     };
-    format!("i.status = '{status}'{open}")
+    format!("i.status = '{}'{open}", status.as_str())
 }
 
 /// Whether the rows of `state` change with time alone (a link running out).
@@ -112,8 +112,8 @@ impl<'a> Selection<'a> {
         if let Some(state) = self.state {
             let now = params.add(Param::Int(self.now));
             let any = branches(state)
-                .iter()
-                .map(|b| format!("({})", branch_condition(*b, &now)))
+                .into_iter()
+                .map(|b| format!("({})", branch_condition(b, &now)))
                 .collect::<Vec<_>>()
                 .join(" OR ");
             clause.push_str(&format!(" AND ({any})"));
@@ -135,14 +135,15 @@ const ACCOUNTS: &str = "LEFT JOIN accounts a ON a.id = i.account_id";
 /// A page of the agency's invitations. `now` (Unix ms) decides what has expired.
 pub async fn list(
     db: &Db,
+    counts: &CountCache,
     officer: &Email,
     query: &StatusQuery,
     now: i64,
 ) -> Result<StatusPage, sqlx::Error> {
-    let agency = agency_of(officer);
+    let agency = officer.agency();
     let version = version(db, officer).await?;
     let mut selection = Selection::new(&agency, query, now);
-    let total = counted(db, &selection, &version).await?;
+    let total = counted(db, counts, &selection, &version).await?;
     selection.walk = total > WALK_FROM;
     let per_page = if StatusQuery::PAGE_SIZES.contains(&query.per_page) {
         query.per_page
@@ -174,7 +175,7 @@ pub async fn all(
     now: i64,
     limit: u32,
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
-    let agency = agency_of(officer);
+    let agency = officer.agency();
     let selection = Selection::new(&agency, query, now);
     rows(db, &selection, query, i64::from(limit), 0).await
 }
@@ -182,13 +183,18 @@ pub async fn all(
 /// The number of rows a list matches, counted once and then kept (in [`CountCache`]) while
 /// it cannot have changed: the agency's version is the same and, for the filters that
 /// depend on time, no open invitation has expired since.
-async fn counted(db: &Db, selection: &Selection<'_>, version: &str) -> Result<u64, sqlx::Error> {
+async fn counted(
+    db: &Db,
+    counts: &CountCache,
+    selection: &Selection<'_>,
+    version: &str,
+) -> Result<u64, sqlx::Error> {
     let key = CountKey {
         agency: selection.agency.to_string(),
         words: selection.words.clone(),
         state: selection.state.map(AccountState::param),
     };
-    if let Some(total) = db.counts().get(&key, version, selection.now) {
+    if let Some(total) = counts.get(&key, version, selection.now) {
         return Ok(total);
     }
     let mut params = Params::default();
@@ -206,7 +212,7 @@ async fn counted(db: &Db, selection: &Selection<'_>, version: &str) -> Result<u6
         }
         _ => i64::MAX,
     };
-    db.counts().put(key, version, selection.now, until, total);
+    counts.put(key, version, selection.now, until, total);
     Ok(total)
 }
 
@@ -215,7 +221,7 @@ async fn next_expiry(db: &Db, agency: &str, now: i64) -> Result<i64, sqlx::Error
     let mut next = i64::MAX;
     // One look-up per status, each the first entry of a range of
     // invitations_agency_open_expiry.
-    for status in ["invited", "created"] {
+    for status in InvitationStatus::OPEN.map(InvitationStatus::as_str) {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(expires_at) FROM invitations \
              WHERE inviter_agency = $1 AND status = $2 AND expires_at > $3",
@@ -331,7 +337,7 @@ async fn rows(
             };
             let parts: Vec<String> = states
                 .into_iter()
-                .flat_map(|state| branches(state).iter().map(move |b| (state, *b)))
+                .flat_map(|state| branches(state).into_iter().map(move |b| (state, b)))
                 .enumerate()
                 .map(|(n, (state, branch))| {
                     format!(
@@ -407,7 +413,7 @@ pub async fn version(db: &Db, officer: &Email) -> Result<String, sqlx::Error> {
          WHERE inviter_agency = $1 AND updated_at = \
          (SELECT MAX(updated_at) FROM invitations WHERE inviter_agency = $1)",
     )
-    .bind(agency_of(officer))
+    .bind(officer.agency())
     .fetch_one(db.pool())
     .await?;
     let latest: Option<i64> = row.try_get("latest")?;
@@ -422,10 +428,10 @@ mod tests {
     /// Every stored row shows as exactly one state, whatever its status, expiry and delivery.
     #[test]
     fn the_branches_of_the_states_cover_every_row_once() {
-        for status in ["invited", "created", "active", "revoked"] {
+        for status in InvitationStatus::ALL {
             for expired in [false, true] {
                 for failed in [false, true] {
-                    let holds = |(s, open): (&str, Open)| {
+                    let holds = |(s, open): (InvitationStatus, Open)| {
                         s == status
                             && match open {
                                 Open::Any => true,
@@ -438,7 +444,7 @@ mod tests {
                         .into_iter()
                         .filter(|s| branches(*s).iter().any(|b| holds(*b)))
                         .collect();
-                    assert_eq!(states.len(), 1, "{status} {expired} {failed}: {states:?}");
+                    assert_eq!(states.len(), 1, "{status:?} {expired} {failed}: {states:?}");
                     let n = branches(states[0]).iter().filter(|b| holds(**b)).count();
                     assert_eq!(n, 1);
                 }
