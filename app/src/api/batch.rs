@@ -17,7 +17,7 @@ use crate::wire::batch::{BatchOutcome, BatchRow, PrecheckRow, RowIssue};
 pub async fn precheck_batch(rows: Vec<PrecheckRow>) -> Result<Vec<RowIssue>, AppError> {
     use crate::server::{auth, batch, state::app_state};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     if let Err(message) = state.prechecks.spend(&officer.key(), rows.len()) {
         return Err(AppError::Conflict { message });
     }
@@ -34,7 +34,7 @@ pub async fn submit_batch(
 ) -> Result<BatchOutcome, AppError> {
     use crate::server::{auth, batch, current_trace_id, state::app_state};
     let state = app_state()?;
-    let (_, inviter) = auth::require_officer(&auth::session().await?).await?;
+    let inviter = auth::officer().await?;
     let rows = batch::submit(
         &state.db,
         &*state.directory,

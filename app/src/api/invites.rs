@@ -18,7 +18,7 @@ pub async fn send_invite(
     use crate::domain::{EmailInvite, RawEmailInvite};
     use crate::server::{auth, invites, state::app_state};
     let state = app_state()?;
-    let (_, inviter) = auth::require_officer(&auth::session().await?).await?;
+    let inviter = auth::officer().await?;
     let raw = RawEmailInvite {
         email,
         seed_required: seed_required.unwrap_or_default(),
@@ -55,7 +55,7 @@ pub async fn create_account(
     use crate::domain::{NewAccount, RawAccount};
     use crate::server::{auth, invites, state::app_state};
     let state = app_state()?;
-    let (_, inviter) = auth::require_officer(&auth::session().await?).await?;
+    let inviter = auth::officer().await?;
     let raw = RawAccount {
         email,
         username: username.unwrap_or_default(),

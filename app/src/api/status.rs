@@ -12,7 +12,7 @@ use crate::wire::{ActionOutcome, StatusPage, StatusQuery};
 pub async fn list_invitations(query: StatusQuery) -> Result<StatusPage, AppError> {
     use crate::server::{auth, clock::now_millis, state::app_state, status, OrInternal};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     status::list(&state.db, &state.counts, &officer, &query, now_millis())
         .await
         .or_internal()
@@ -25,7 +25,7 @@ pub async fn list_invitations(query: StatusQuery) -> Result<StatusPage, AppError
 pub async fn status_version() -> Result<String, AppError> {
     use crate::server::{auth, state::app_state, status, OrInternal};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     status::version(&state.db, &officer).await.or_internal()
 }
 
@@ -34,7 +34,7 @@ pub async fn status_version() -> Result<String, AppError> {
 pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
     use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     lifecycle::resend(&state.db, &state.settings, &officer, &ids, now_millis())
         .await
         .or_internal()
@@ -45,7 +45,7 @@ pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
 pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
     use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     lifecycle::revoke(&state.db, &officer, &ids, now_millis())
         .await
         .or_internal()
@@ -58,7 +58,7 @@ pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
 pub async fn request_seed(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
     use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
     let state = app_state()?;
-    let (_, officer) = auth::require_officer(&auth::session().await?).await?;
+    let officer = auth::officer().await?;
     lifecycle::request_seed(&state.db, &officer, &ids, now_millis())
         .await
         .or_internal()

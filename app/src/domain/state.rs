@@ -46,6 +46,15 @@ impl InvitationStatus {
     }
 }
 
+/// From the stored text (a row read from the database).
+impl TryFrom<String> for InvitationStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        InvitationStatus::parse(&s).ok_or_else(|| format!("unknown invitation status \"{s}\""))
+    }
+}
+
 /// A TechPass account status as the officer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountState {

@@ -76,6 +76,13 @@ pub async fn require_officer(session: &Session) -> Result<(SessionUser, Email), 
     Ok((user, email))
 }
 
+/// The officer making this server-function call: the one guard of every server function
+/// that invites, lists or acts on invitations.
+pub async fn officer() -> Result<Email, AppError> {
+    let (_, officer) = require_officer(&session().await?).await?;
+    Ok(officer)
+}
+
 pub const NOT_OFFICER: &str = "Only public officers can invite users. Sign in with your \
 organisation email address (ending in gov.sg), or ask a public officer in your agency to \
 send the invitation.";

@@ -14,7 +14,7 @@ use super::sql::OPEN;
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Email;
-use crate::domain::{seed_request_refusal, AccountState, SeedState};
+use crate::domain::{seed_request_refusal, AccountState, InvitationStatus, SeedState};
 use crate::wire::ActionOutcome;
 
 /// Resends allowed for one invitee in any 24 hours.
@@ -26,22 +26,63 @@ pub const RESENDS_PER_OFFICER_PER_HOUR: i64 = 300;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// (id, email, status, invitation_type, token_hash)
-type Found = (String, String, String, String, String);
+/// An invitation as an action reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct Found {
+    id: String,
+    email: String,
+    #[sqlx(try_from = "String")]
+    status: InvitationStatus,
+    invitation_type: String,
+    token_hash: String,
+}
 
-async fn find(
-    conn: &mut AnyConnection,
-    agency: &str,
-    id: &str,
-) -> Result<Option<Found>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, email, status, invitation_type, token_hash FROM invitations \
-         WHERE id = $1 AND inviter_agency = $2",
-    )
-    .bind(id)
-    .bind(agency)
-    .fetch_optional(conn)
-    .await
+const FOUND: &str = "SELECT id, email, status, invitation_type, token_hash FROM invitations";
+
+/// What an action did with one invitation.
+enum Step {
+    /// Done, for this address: the transaction is committed.
+    Done(String),
+    /// Not done, for this address (empty when the invitation was not found), and why: the
+    /// transaction is dropped, which undoes anything the action wrote.
+    Refused { email: String, reason: String },
+}
+
+impl Step {
+    fn refused(email: &str, reason: &str) -> Step {
+        Step::Refused {
+            email: email.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Runs `act` on each of `ids` (up to [`MAX_ACTION_IDS`]) in a write transaction of its own,
+/// so one refused or failing row leaves the others done: what Resend, Revoke and Request
+/// SEED onboarding share. `act` hands the transaction back with what it did.
+async fn for_each_id<F, Fut>(
+    db: &Db,
+    ids: &[String],
+    mut act: F,
+) -> Result<ActionOutcome, sqlx::Error>
+where
+    F: FnMut(Tx, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Tx, Step), sqlx::Error>>,
+{
+    let mut outcome = ActionOutcome::default();
+    for id in ids.iter().take(MAX_ACTION_IDS) {
+        let tx = db.begin_write().await?;
+        match act(tx, id.clone()).await? {
+            (tx, Step::Done(email)) => {
+                tx.commit().await?;
+                outcome.done.push(email);
+            }
+            (_, Step::Refused { email, reason }) => outcome.refuse(id, &email, &reason),
+        }
+    }
+    Ok(outcome)
 }
 
 /// What a row says that changed between reading and writing it (another officer's Resend,
@@ -53,22 +94,28 @@ const CHANGED_MEANWHILE: &str =
 /// What a missing id says: the same whether it does not exist or belongs to another agency.
 const NOT_FOUND: &str = "This invitation was not found. Reload the page to see the current list";
 
+const ALREADY_ACTIVE: &str = "already has an active TechPass account";
+
 /// The agency's invitation `id` unless it is missing or already active (neither can be
-/// resent or revoked); for those, records why in `outcome`.
+/// resent or revoked); for those, the refusal.
 async fn find_open(
     conn: &mut AnyConnection,
     agency: &str,
     id: &str,
-    outcome: &mut ActionOutcome,
-) -> Result<Option<Found>, sqlx::Error> {
-    match find(conn, agency, id).await? {
-        None => outcome.refuse(id, "", NOT_FOUND),
-        Some(found) if found.2 == "active" => {
-            outcome.refuse(id, &found.1, "already has an active TechPass account")
+) -> Result<Result<Found, Step>, sqlx::Error> {
+    let found: Option<Found> =
+        sqlx::query_as(&format!("{FOUND} WHERE id = $1 AND inviter_agency = $2"))
+            .bind(id)
+            .bind(agency)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match found {
+        None => Err(Step::refused("", NOT_FOUND)),
+        Some(found) if found.status == InvitationStatus::Active => {
+            Err(Step::refused(&found.email, ALREADY_ACTIVE))
         }
-        Some(found) => return Ok(Some(found)),
-    }
-    Ok(None)
+        Some(found) => Ok(found),
+    })
 }
 
 /// Gives the invitation a new link and queues it: the old link stops working at once (it
@@ -86,7 +133,13 @@ async fn renew(
     renewal: Renewal,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let (id, email, _, invitation_type, old_hash) = found;
+    let Found {
+        id,
+        email,
+        invitation_type,
+        token_hash: old_hash,
+        ..
+    } = found;
     let link = settings.link_secret.new_link();
     let days = settings.invite_expiry_days;
     // A resend starts the link's time and the reminders again; a reminder keeps the expiry
@@ -135,72 +188,18 @@ pub async fn resend(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = officer.agency();
-    let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_ACTION_IDS) {
-        let mut tx = db.begin_write().await?;
+    let agency = &officer.agency();
+    for_each_id(db, ids, |mut tx, id| async move {
         // The officer's hourly limit is counted below: one of their resends at a time.
         db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
             .await?;
-        let Some(found) = find_open(&mut tx, &agency, id, &mut outcome).await? else {
-            continue;
+        let found = match find_open(&mut tx, agency, &id).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok((tx, refused)),
         };
-        let email = found.1.clone();
-        // Another Resend of this invitation written after this request came in (at `now`)
-        // ran at the same time as this one (a double click, a colleague): it already sent the
-        // new link, so this one stands down rather than send a second.
-        let overlapping: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at >= $2",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        if overlapping > 0 {
-            outcome.refuse(id, &email, CHANGED_MEANWHILE);
-            continue;
-        }
-        if found.2 == "revoked" {
-            outcome.refuse(
-                id,
-                &email,
-                "was revoked. Send a new invitation if they still need an account",
-            );
-            continue;
-        }
-        let recent: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")
-                .bind(id)
-                .bind(now - DAY_MS)
-                .fetch_one(&mut *tx)
-                .await?;
-        if recent >= RESENDS_PER_INVITEE_PER_DAY {
-            outcome.refuse(
-                id,
-                &email,
-                &format!(
-                    "was sent {RESENDS_PER_INVITEE_PER_DAY} new links in the last 24 hours, the \
-                     most allowed. Try again tomorrow"
-                ),
-            );
-            continue;
-        }
-        let by_officer: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE officer_email = $1 AND at > $2")
-                .bind(officer.key())
-                .bind(now - HOUR_MS)
-                .fetch_one(&mut *tx)
-                .await?;
-        if by_officer >= RESENDS_PER_OFFICER_PER_HOUR {
-            outcome.refuse(
-                id,
-                &email,
-                &format!(
-                    "was not resent: you have resent {RESENDS_PER_OFFICER_PER_HOUR} invitations \
-                     in the last hour, the most allowed. Try again later"
-                ),
-            );
-            continue;
+        let refusal = resend_refusal(&mut tx, officer, &found, now).await?;
+        if let Some(reason) = refusal {
+            return Ok((tx, Step::refused(&found.email, &reason)));
         }
         if !renew(
             &mut tx,
@@ -212,24 +211,73 @@ pub async fn resend(
         )
         .await?
         {
-            outcome.refuse(id, &email, CHANGED_MEANWHILE);
-            continue;
+            return Ok((tx, Step::refused(&found.email, CHANGED_MEANWHILE)));
         }
         sqlx::query(
             "INSERT INTO resends (id, invitation_id, officer_email, at) VALUES ($1, $2, $3, $4)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
-        .bind(id)
+        .bind(&id)
         .bind(officer.key())
-        // When it was written (not when its request came in): see `overlapping` above.
+        // When it was written (not when its request came in): see `resend_refusal`.
         .bind(super::clock::now_millis().max(now))
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut *tx, officer.as_str(), "resend_invite", &email).await?;
-        tx.commit().await?;
-        outcome.done.push(email);
+        audit::record(&mut *tx, officer.as_str(), "resend_invite", &found.email).await?;
+        Ok((tx, Step::Done(found.email)))
+    })
+    .await
+}
+
+/// Why the open invitation `found` may not be resent now, if it may not.
+async fn resend_refusal(
+    conn: &mut AnyConnection,
+    officer: &Email,
+    found: &Found,
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    // Another Resend of this invitation written after this request came in (at `now`) ran at
+    // the same time as this one (a double click, a colleague): it already sent the new link,
+    // so this one stands down rather than send a second.
+    let overlapping: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at >= $2")
+            .bind(&found.id)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+    if overlapping > 0 {
+        return Ok(Some(CHANGED_MEANWHILE.to_string()));
     }
-    Ok(outcome)
+    if found.status == InvitationStatus::Revoked {
+        return Ok(Some(
+            "was revoked. Send a new invitation if they still need an account".to_string(),
+        ));
+    }
+    let recent: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")
+            .bind(&found.id)
+            .bind(now - DAY_MS)
+            .fetch_one(&mut *conn)
+            .await?;
+    if recent >= RESENDS_PER_INVITEE_PER_DAY {
+        return Ok(Some(format!(
+            "was sent {RESENDS_PER_INVITEE_PER_DAY} new links in the last 24 hours, the most \
+             allowed. Try again tomorrow"
+        )));
+    }
+    let by_officer: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE officer_email = $1 AND at > $2")
+            .bind(officer.key())
+            .bind(now - HOUR_MS)
+            .fetch_one(&mut *conn)
+            .await?;
+    if by_officer >= RESENDS_PER_OFFICER_PER_HOUR {
+        return Ok(Some(format!(
+            "was not resent: you have resent {RESENDS_PER_OFFICER_PER_HOUR} invitations in the \
+             last hour, the most allowed. Try again later"
+        )));
+    }
+    Ok(None)
 }
 
 /// Revokes each open invitation of `ids`: its link then shows that it was withdrawn.
@@ -239,55 +287,57 @@ pub async fn revoke(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = officer.agency();
-    let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_ACTION_IDS) {
-        let mut tx = db.begin_write().await?;
-        let Some((_, email, status, _, _)) = find_open(&mut tx, &agency, id, &mut outcome).await?
-        else {
-            continue;
+    let agency = &officer.agency();
+    for_each_id(db, ids, |mut tx, id| async move {
+        let found = match find_open(&mut tx, agency, &id).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok((tx, refused)),
         };
-        match status.as_str() {
-            // Already revoked: nothing to do, and nothing went wrong.
-            "revoked" => {}
-            _ => {
-                // Guarded: a sign-up that took the invitation first wins, and the officer is
-                // told, rather than shown "revoked" for an account that is active.
-                let revoked = sqlx::query(&format!(
-                    "UPDATE invitations SET status = 'revoked', updated_at = $1 \
-                     WHERE id = $2 AND status IN {OPEN}"
-                ))
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !revoked {
-                    let status: Option<String> =
-                        sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    match status.as_deref() {
-                        Some("revoked") => {}
-                        Some("active") => {
-                            outcome.refuse(id, &email, "already has an active TechPass account");
-                            continue;
-                        }
-                        _ => {
-                            outcome.refuse(id, &email, CHANGED_MEANWHILE);
-                            continue;
-                        }
-                    }
+        // Already revoked: nothing to do, and nothing went wrong.
+        if found.status == InvitationStatus::Revoked {
+            return Ok((tx, Step::Done(found.email)));
+        }
+        // Guarded: a sign-up that took the invitation first wins, and the officer is told,
+        // rather than shown "revoked" for an account that is active.
+        let revoked = sqlx::query(&format!(
+            "UPDATE invitations SET status = $3, updated_at = $1 WHERE id = $2 AND status IN {OPEN}"
+        ))
+        .bind(now)
+        .bind(&id)
+        .bind(InvitationStatus::Revoked.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !revoked {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match status.as_deref().and_then(InvitationStatus::parse) {
+                // Revoked by someone else a moment ago: done all the same.
+                Some(InvitationStatus::Revoked) => {}
+                Some(InvitationStatus::Active) => {
+                    return Ok((tx, Step::refused(&found.email, ALREADY_ACTIVE)))
                 }
-                audit::record(&mut *tx, officer.as_str(), "revoke_invite", &email).await?;
+                _ => return Ok((tx, Step::refused(&found.email, CHANGED_MEANWHILE))),
             }
         }
-        tx.commit().await?;
-        outcome.done.push(email);
-    }
-    Ok(outcome)
+        audit::record(&mut *tx, officer.as_str(), "revoke_invite", &found.email).await?;
+        Ok((tx, Step::Done(found.email)))
+    })
+    .await
+}
+
+/// An invitation as Request SEED onboarding reads it: with the account state the officer
+/// sees.
+#[derive(sqlx::FromRow)]
+struct SeedCandidate {
+    email: String,
+    kind: String,
+    account_state: String,
+    seed_status: String,
 }
 
 /// Asks for each person of `ids` who has a TechPass account and no SEED request yet to be
@@ -299,62 +349,57 @@ pub async fn request_seed(
     ids: &[String],
     now: i64,
 ) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = officer.agency();
-    let mut outcome = ActionOutcome::default();
-    for id in ids.iter().take(MAX_ACTION_IDS) {
-        let mut tx = db.begin_write().await?;
+    let agency = &officer.agency();
+    for_each_id(db, ids, |mut tx, id| async move {
         // Claims the request first (as the reminders do), so that of two requests at once
         // (a double click, two officers) exactly one finds it Not requested and sends the
-        // email. Rolled back below when the row turns out not to qualify.
+        // email. A refusal below drops the transaction, which undoes the claim.
         let claimed = sqlx::query(
             "UPDATE invitations SET seed_status = 'pending', seed_required = 1, \
              delivery = 'queued', updated_at = $1 \
              WHERE id = $2 AND inviter_agency = $3 AND seed_status = 'not_requested'",
         )
         .bind(now)
-        .bind(id)
-        .bind(&agency)
+        .bind(&id)
+        .bind(agency)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
-        let found: Option<(String, String, String, String)> = sqlx::query_as(&format!(
+        let found: Option<SeedCandidate> = sqlx::query_as(&format!(
             "SELECT i.email, i.kind, {} AS account_state, i.seed_status \
              FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3",
             account_state("$1")
         ))
         .bind(now)
-        .bind(id)
-        .bind(&agency)
+        .bind(&id)
+        .bind(agency)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((email, kind, account, seed)) = found else {
-            outcome.refuse(id, "", NOT_FOUND);
-            continue;
+        let Some(found) = found else {
+            return Ok((tx, Step::refused("", NOT_FOUND)));
         };
-        let account = AccountState::from_param(&account).unwrap_or(AccountState::Invited);
+        let account =
+            AccountState::from_param(&found.account_state).unwrap_or(AccountState::Invited);
         // Not claimed: it was not Not requested (an unknown value counts as Pending).
         let seed = if claimed {
             SeedState::NotRequested
         } else {
-            SeedState::from_param(&seed)
+            SeedState::from_param(&found.seed_status)
                 .filter(|s| *s != SeedState::NotRequested)
                 .unwrap_or(SeedState::Pending)
         };
         if let Some(reason) = seed_request_refusal(account, seed) {
-            // Dropping the transaction undoes the claim.
-            outcome.refuse(id, &email, reason);
-            continue;
+            return Ok((tx, Step::refused(&found.email, reason)));
         }
-        let kind = super::directory::kind_from_str(&kind);
+        let kind = super::directory::kind_from_str(&found.kind);
         let activated = account == AccountState::Active;
-        let mail = OutgoingEmail::seed_requested(&email, kind, officer.as_str(), activated);
-        outbox::enqueue(&mut tx, Some(id), &mail).await?;
-        audit::record(&mut *tx, officer.as_str(), "request_seed", &email).await?;
-        tx.commit().await?;
-        outcome.done.push(email);
-    }
-    Ok(outcome)
+        let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.as_str(), activated);
+        outbox::enqueue(&mut tx, Some(&id), &mail).await?;
+        audit::record(&mut *tx, officer.as_str(), "request_seed", &found.email).await?;
+        Ok((tx, Step::Done(found.email)))
+    })
+    .await
 }
 
 /// Queues the reminders that are due: an open invitation gets one reminder once each of
@@ -365,8 +410,7 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
     let days = &settings.reminder_days;
     for (index, day) in days.iter().enumerate().rev() {
         let due: Vec<Found> = sqlx::query_as(&format!(
-            "SELECT id, email, status, invitation_type, token_hash FROM invitations \
-             WHERE status IN {OPEN} AND reminders_sent <= $1 \
+            "{FOUND} WHERE status IN {OPEN} AND reminders_sent <= $1 \
              AND sent_at <= $2 AND expires_at > $3 AND delivery <> 'failed' \
              ORDER BY sent_at LIMIT 200"
         ))
@@ -382,7 +426,7 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
                 "UPDATE invitations SET reminders_sent = $1 WHERE id = $2 AND reminders_sent < $1",
             )
             .bind(i64::try_from(index + 1).unwrap_or(i64::MAX))
-            .bind(&found.0)
+            .bind(&found.id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -391,7 +435,7 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
             }
             let inviter: String =
                 sqlx::query_scalar("SELECT inviter_email FROM invitations WHERE id = $1")
-                    .bind(&found.0)
+                    .bind(&found.id)
                     .fetch_one(&mut *tx)
                     .await?;
             if renew(&mut tx, settings, &inviter, &found, Renewal::Reminder, now).await? {
