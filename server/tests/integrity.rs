@@ -9,7 +9,7 @@ use app::api::{ActionOutcome, StatusQuery};
 use app::domain::AccountState;
 use app::domain::Email;
 use app::server::clock::now_millis;
-use app::server::lifecycle::{self, RESENDS_PER_INVITEE_PER_DAY};
+use app::server::lifecycle::{self, Action, RESENDS_PER_INVITEE_PER_DAY};
 use app::server::signup::{self, RawSignUp, SignUpError};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -169,6 +169,7 @@ both_databases!(
         let db = app.app_state.db.clone();
         let boss = officer();
         let directory = app.app_state.directory.clone();
+        let settings = app.app_state.settings.clone();
         let (mut signed_up, mut revoked) = (0, 0);
         for i in 0..ROUNDS {
             // An email invitation (sign-up) and a created account (activation) each round.
@@ -184,7 +185,7 @@ both_databases!(
             let (up, act, revoke) = tokio::join!(
                 signup::sign_up(&db, &*directory, &token, details()),
                 signup::activate(&db, &*directory, &vtoken),
-                lifecycle::revoke(&db, &boss, &ids, now_millis()),
+                lifecycle::act(&db, &settings, &boss, Action::Revoke, &ids, now_millis()),
             );
             let revoke: ActionOutcome = revoke.expect("revoke never fails");
             for (who, result, invitation) in [
@@ -262,8 +263,8 @@ both_databases!(two_resends_at_once_give_one_new_link, |b| async move {
         let id = app.invite(&email).await;
         let ids = vec![id];
         let (x, y) = tokio::join!(
-            lifecycle::resend(&db, &settings, &boss, &ids, now_millis()),
-            lifecycle::resend(&db, &settings, &boss, &ids, now_millis()),
+            lifecycle::act(&db, &settings, &boss, Action::Resend, &ids, now_millis()),
+            lifecycle::act(&db, &settings, &boss, Action::Resend, &ids, now_millis()),
         );
         let (x, y) = (x.expect("no error"), y.expect("no error"));
         assert_eq!(x.done.len() + y.done.len(), 1, "{x:?} {y:?}");
@@ -296,7 +297,8 @@ both_databases!(the_resend_limit_holds_under_concurrency, |b| async move {
     for _ in 0..3 {
         // Each wave a moment after the last (resends are timed to the millisecond).
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        let calls = (0..6).map(|_| lifecycle::resend(&db, &settings, &boss, &ids, now_millis()));
+        let calls = (0..6)
+            .map(|_| lifecycle::act(&db, &settings, &boss, Action::Resend, &ids, now_millis()));
         for outcome in futures::future::join_all(calls).await {
             done += outcome.expect("no error").done.len();
         }

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::server::lifecycle;
 use crate::wire::{ActionOutcome, StatusPage, StatusQuery};
 
 /// The officer's agency's invitations matching `query`.
@@ -32,23 +34,13 @@ pub async fn status_version() -> Result<String, AppError> {
 /// Sends each chosen invitation a new link (the old link stops working).
 #[server(prefix = "/api", endpoint = "resend_invitations", input = Json)]
 pub async fn resend_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
-    let state = app_state()?;
-    let officer = auth::officer().await?;
-    lifecycle::resend(&state.db, &state.settings, &officer, &ids, now_millis())
-        .await
-        .or_internal()
+    act(lifecycle::Action::Resend, ids).await
 }
 
 /// Withdraws each chosen invitation: its link then says so.
 #[server(prefix = "/api", endpoint = "revoke_invitations", input = Json)]
 pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
-    let state = app_state()?;
-    let officer = auth::officer().await?;
-    lifecycle::revoke(&state.db, &officer, &ids, now_millis())
-        .await
-        .or_internal()
+    act(lifecycle::Action::Revoke, ids).await
 }
 
 /// Asks for each chosen person to be onboarded to SEED: for people with a TechPass account
@@ -56,10 +48,23 @@ pub async fn revoke_invitations(ids: Vec<String>) -> Result<ActionOutcome, AppEr
 /// SEED; vendors: a TechPass service request) and their SEED licence becomes Pending.
 #[server(prefix = "/api", endpoint = "request_seed", input = Json)]
 pub async fn request_seed(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
-    use crate::server::{auth, clock::now_millis, lifecycle, state::app_state, OrInternal};
+    act(lifecycle::Action::RequestSeed, ids).await
+}
+
+/// The officer's action on the chosen invitations of their agency.
+#[cfg(feature = "ssr")]
+async fn act(action: lifecycle::Action, ids: Vec<String>) -> Result<ActionOutcome, AppError> {
+    use crate::server::{auth, clock::now_millis, state::app_state, OrInternal};
     let state = app_state()?;
     let officer = auth::officer().await?;
-    lifecycle::request_seed(&state.db, &officer, &ids, now_millis())
-        .await
-        .or_internal()
+    lifecycle::act(
+        &state.db,
+        &state.settings,
+        &officer,
+        action,
+        &ids,
+        now_millis(),
+    )
+    .await
+    .or_internal()
 }

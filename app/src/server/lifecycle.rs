@@ -57,29 +57,56 @@ impl Step {
     }
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// An action on invitations chosen on the status list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Resend,
+    Revoke,
+    RequestSeed,
+}
 
-/// Runs `act` on each of `ids` (up to [`MAX_ACTION_IDS`]) in a write transaction of its own,
-/// so one refused or failing row leaves the others done: what Resend, Revoke and Request
-/// SEED onboarding share. `act` hands the transaction back with what it did.
-async fn for_each_id<F, Fut>(
+/// Who acts, and when: what every row of an action reads.
+struct Acting<'a> {
+    db: &'a Db,
+    settings: &'a Settings,
+    officer: &'a Email,
+    agency: String,
+    now: i64,
+}
+
+/// Does `action` to each of `ids` (up to [`MAX_ACTION_IDS`]), each in a write transaction of
+/// its own: committed when done, dropped when refused (which undoes anything written), so one
+/// refused or failing row leaves the others done. Every row is limited to the officer's
+/// agency.
+pub async fn act(
     db: &Db,
+    settings: &Settings,
+    officer: &Email,
+    action: Action,
     ids: &[String],
-    mut act: F,
-) -> Result<ActionOutcome, sqlx::Error>
-where
-    F: FnMut(Tx, String) -> Fut,
-    Fut: std::future::Future<Output = Result<(Tx, Step), sqlx::Error>>,
-{
+    now: i64,
+) -> Result<ActionOutcome, sqlx::Error> {
+    let acting = Acting {
+        db,
+        settings,
+        officer,
+        agency: officer.agency(),
+        now,
+    };
     let mut outcome = ActionOutcome::default();
     for id in ids.iter().take(MAX_ACTION_IDS) {
-        let tx = db.begin_write().await?;
-        match act(tx, id.clone()).await? {
-            (tx, Step::Done(email)) => {
+        let mut tx = db.begin_write().await?;
+        let step = match action {
+            Action::Resend => resend(&acting, &mut tx, id).await?,
+            Action::Revoke => revoke(&acting, &mut tx, id).await?,
+            Action::RequestSeed => request_seed(&acting, &mut tx, id).await?,
+        };
+        match step {
+            Step::Done(email) => {
                 tx.commit().await?;
                 outcome.done.push(email);
             }
-            (_, Step::Refused { email, reason }) => outcome.refuse(id, &email, &reason),
+            Step::Refused { email, reason } => outcome.refuse(id, &email, &reason),
         }
     }
     Ok(outcome)
@@ -179,54 +206,50 @@ async fn renew(
     Ok(true)
 }
 
-/// Resends each invitation of `ids` that is still open (Invited, Created, Expired or
-/// Delivery failed), within the limits.
-pub async fn resend(
-    db: &Db,
-    settings: &Settings,
-    officer: &Email,
-    ids: &[String],
-    now: i64,
-) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = &officer.agency();
-    for_each_id(db, ids, |mut tx, id| async move {
-        // The officer's hourly limit is counted below: one of their resends at a time.
-        db.lock_key(&mut tx, &format!("resend:{}", officer.key()))
-            .await?;
-        let found = match find_open(&mut tx, agency, &id).await? {
-            Ok(found) => found,
-            Err(refused) => return Ok((tx, refused)),
-        };
-        let refusal = resend_refusal(&mut tx, officer, &found, now).await?;
-        if let Some(reason) = refusal {
-            return Ok((tx, Step::refused(&found.email, &reason)));
-        }
-        if !renew(
-            &mut tx,
-            settings,
-            officer.as_str(),
-            &found,
-            Renewal::Resent,
-            now,
-        )
-        .await?
-        {
-            return Ok((tx, Step::refused(&found.email, CHANGED_MEANWHILE)));
-        }
-        sqlx::query(
-            "INSERT INTO resends (id, invitation_id, officer_email, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&id)
-        .bind(officer.key())
-        // When it was written (not when its request came in): see `resend_refusal`.
-        .bind(super::clock::now_millis().max(now))
-        .execute(&mut *tx)
+/// Resends the invitation if it is still open (Invited, Created, Expired or Delivery failed),
+/// within the limits.
+async fn resend(
+    acting: &Acting<'_>,
+    tx: &mut AnyConnection,
+    id: &str,
+) -> Result<Step, sqlx::Error> {
+    let (officer, now) = (acting.officer, acting.now);
+    // The officer's hourly limit is counted below: one of their resends at a time.
+    acting
+        .db
+        .lock_key(tx, &format!("resend:{}", officer.key()))
         .await?;
-        audit::record(&mut *tx, officer.as_str(), "resend_invite", &found.email).await?;
-        Ok((tx, Step::Done(found.email)))
-    })
-    .await
+    let found = match find_open(tx, &acting.agency, id).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
+    if let Some(reason) = resend_refusal(tx, officer, &found, now).await? {
+        return Ok(Step::refused(&found.email, &reason));
+    }
+    if !renew(
+        tx,
+        acting.settings,
+        officer.as_str(),
+        &found,
+        Renewal::Resent,
+        now,
+    )
+    .await?
+    {
+        return Ok(Step::refused(&found.email, CHANGED_MEANWHILE));
+    }
+    sqlx::query(
+        "INSERT INTO resends (id, invitation_id, officer_email, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(id)
+    .bind(officer.key())
+    // When it was written (not when its request came in): see `resend_refusal`.
+    .bind(super::clock::now_millis().max(now))
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut *tx, officer.as_str(), "resend_invite", &found.email).await?;
+    Ok(Step::Done(found.email))
 }
 
 /// Why the open invitation `found` may not be resent now, if it may not.
@@ -280,54 +303,55 @@ async fn resend_refusal(
     Ok(None)
 }
 
-/// Revokes each open invitation of `ids`: its link then shows that it was withdrawn.
-pub async fn revoke(
-    db: &Db,
-    officer: &Email,
-    ids: &[String],
-    now: i64,
-) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = &officer.agency();
-    for_each_id(db, ids, |mut tx, id| async move {
-        let found = match find_open(&mut tx, agency, &id).await? {
-            Ok(found) => found,
-            Err(refused) => return Ok((tx, refused)),
-        };
-        // Already revoked: nothing to do, and nothing went wrong.
-        if found.status == InvitationStatus::Revoked {
-            return Ok((tx, Step::Done(found.email)));
-        }
-        // Guarded: a sign-up that took the invitation first wins, and the officer is told,
-        // rather than shown "revoked" for an account that is active.
-        let revoked = sqlx::query(&format!(
-            "UPDATE invitations SET status = $3, updated_at = $1 WHERE id = $2 AND status IN {OPEN}"
-        ))
-        .bind(now)
-        .bind(&id)
-        .bind(InvitationStatus::Revoked.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !revoked {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
-                    .bind(&id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match status.as_deref().and_then(InvitationStatus::parse) {
-                // Revoked by someone else a moment ago: done all the same.
-                Some(InvitationStatus::Revoked) => {}
-                Some(InvitationStatus::Active) => {
-                    return Ok((tx, Step::refused(&found.email, ALREADY_ACTIVE)))
-                }
-                _ => return Ok((tx, Step::refused(&found.email, CHANGED_MEANWHILE))),
+/// Revokes the invitation if it is open: its link then shows that it was withdrawn.
+async fn revoke(
+    acting: &Acting<'_>,
+    tx: &mut AnyConnection,
+    id: &str,
+) -> Result<Step, sqlx::Error> {
+    let found = match find_open(tx, &acting.agency, id).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
+    // Already revoked: nothing to do, and nothing went wrong.
+    if found.status == InvitationStatus::Revoked {
+        return Ok(Step::Done(found.email));
+    }
+    // Guarded: a sign-up that took the invitation first wins, and the officer is told, rather
+    // than shown "revoked" for an account that is active.
+    let revoked = sqlx::query(&format!(
+        "UPDATE invitations SET status = $3, updated_at = $1 WHERE id = $2 AND status IN {OPEN}"
+    ))
+    .bind(acting.now)
+    .bind(id)
+    .bind(InvitationStatus::Revoked.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !revoked {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match status.as_deref().and_then(InvitationStatus::parse) {
+            // Revoked by someone else a moment ago: done all the same.
+            Some(InvitationStatus::Revoked) => {}
+            Some(InvitationStatus::Active) => {
+                return Ok(Step::refused(&found.email, ALREADY_ACTIVE))
             }
+            _ => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
         }
-        audit::record(&mut *tx, officer.as_str(), "revoke_invite", &found.email).await?;
-        Ok((tx, Step::Done(found.email)))
-    })
-    .await
+    }
+    audit::record(
+        &mut *tx,
+        acting.officer.as_str(),
+        "revoke_invite",
+        &found.email,
+    )
+    .await?;
+    Ok(Step::Done(found.email))
 }
 
 /// An invitation as Request SEED onboarding reads it: with the account state the officer
@@ -340,66 +364,61 @@ struct SeedCandidate {
     seed_status: String,
 }
 
-/// Asks for each person of `ids` who has a TechPass account and no SEED request yet to be
-/// onboarded to SEED (see [`seed_request_refusal`]): their SEED licence becomes Pending (a
-/// SEED report later makes it Licensed) and they get an email on how, once.
-pub async fn request_seed(
-    db: &Db,
-    officer: &Email,
-    ids: &[String],
-    now: i64,
-) -> Result<ActionOutcome, sqlx::Error> {
-    let agency = &officer.agency();
-    for_each_id(db, ids, |mut tx, id| async move {
-        // Claims the request first (as the reminders do), so that of two requests at once
-        // (a double click, two officers) exactly one finds it Not requested and sends the
-        // email. A refusal below drops the transaction, which undoes the claim.
-        let claimed = sqlx::query(
-            "UPDATE invitations SET seed_status = 'pending', seed_required = 1, \
-             delivery = 'queued', updated_at = $1 \
-             WHERE id = $2 AND inviter_agency = $3 AND seed_status = 'not_requested'",
-        )
-        .bind(now)
-        .bind(&id)
-        .bind(agency)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let found: Option<SeedCandidate> = sqlx::query_as(&format!(
-            "SELECT i.email, i.kind, {} AS account_state, i.seed_status \
-             FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3",
-            account_state("$1")
-        ))
-        .bind(now)
-        .bind(&id)
-        .bind(agency)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(found) = found else {
-            return Ok((tx, Step::refused("", NOT_FOUND)));
-        };
-        let account =
-            AccountState::from_param(&found.account_state).unwrap_or(AccountState::Invited);
-        // Not claimed: it was not Not requested (an unknown value counts as Pending).
-        let seed = if claimed {
-            SeedState::NotRequested
-        } else {
-            SeedState::from_param(&found.seed_status)
-                .filter(|s| *s != SeedState::NotRequested)
-                .unwrap_or(SeedState::Pending)
-        };
-        if let Some(reason) = seed_request_refusal(account, seed) {
-            return Ok((tx, Step::refused(&found.email, reason)));
-        }
-        let kind = super::directory::kind_from_str(&found.kind);
-        let activated = account == AccountState::Active;
-        let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.as_str(), activated);
-        outbox::enqueue(&mut tx, Some(&id), &mail).await?;
-        audit::record(&mut *tx, officer.as_str(), "request_seed", &found.email).await?;
-        Ok((tx, Step::Done(found.email)))
-    })
-    .await
+/// Asks for the person to be onboarded to SEED if they have a TechPass account and no SEED
+/// request yet (see [`seed_request_refusal`]): their SEED licence becomes Pending (a SEED
+/// report later makes it Licensed) and they get an email on how, once.
+async fn request_seed(
+    acting: &Acting<'_>,
+    tx: &mut AnyConnection,
+    id: &str,
+) -> Result<Step, sqlx::Error> {
+    let (officer, now, agency) = (acting.officer, acting.now, &acting.agency);
+    // Claims the request first (as the reminders do), so that of two requests at once (a
+    // double click, two officers) exactly one finds it Not requested and sends the email. A
+    // refusal drops the transaction, which undoes the claim.
+    let claimed = sqlx::query(
+        "UPDATE invitations SET seed_status = 'pending', seed_required = 1, \
+         delivery = 'queued', updated_at = $1 \
+         WHERE id = $2 AND inviter_agency = $3 AND seed_status = 'not_requested'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(agency)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let found: Option<SeedCandidate> = sqlx::query_as(&format!(
+        "SELECT i.email, i.kind, {} AS account_state, i.seed_status \
+         FROM invitations i WHERE i.id = $2 AND i.inviter_agency = $3",
+        account_state("$1")
+    ))
+    .bind(now)
+    .bind(id)
+    .bind(agency)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(found) = found else {
+        return Ok(Step::refused("", NOT_FOUND));
+    };
+    let account = AccountState::from_param(&found.account_state).unwrap_or(AccountState::Invited);
+    // Not claimed: it was not Not requested (an unknown value counts as Pending).
+    let seed = if claimed {
+        SeedState::NotRequested
+    } else {
+        SeedState::from_param(&found.seed_status)
+            .filter(|s| *s != SeedState::NotRequested)
+            .unwrap_or(SeedState::Pending)
+    };
+    if let Some(reason) = seed_request_refusal(account, seed) {
+        return Ok(Step::refused(&found.email, reason));
+    }
+    let kind = super::directory::kind_from_str(&found.kind);
+    let activated = account == AccountState::Active;
+    let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.as_str(), activated);
+    outbox::enqueue(&mut *tx, Some(id), &mail).await?;
+    audit::record(&mut *tx, officer.as_str(), "request_seed", &found.email).await?;
+    Ok(Step::Done(found.email))
 }
 
 /// Queues the reminders that are due: an open invitation gets one reminder once each of
