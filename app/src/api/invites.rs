@@ -25,18 +25,14 @@ pub async fn send_invite(
         reason,
     };
     let invite = EmailInvite::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
-    let done = invites::send_invite(
+    Ok(invites::send_invite(
         &state.db,
         &*state.directory,
         &state.settings,
         &inviter,
         &invite,
     )
-    .await?;
-    Ok(InviteSent {
-        email: done.email,
-        invitation_id: done.invitation_id,
-    })
+    .await?)
 }
 
 /// Creates a TechPass account on behalf of a public officer or a vendor.
@@ -68,16 +64,12 @@ pub async fn create_account(
         reason,
     };
     let account = NewAccount::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
-    let done = invites::create_account(
+    Ok(invites::create_account(
         &state.db,
         &*state.directory,
         &state.settings,
         &inviter,
         &account,
     )
-    .await?;
-    Ok(InviteSent {
-        email: done.email,
-        invitation_id: done.invitation_id,
-    })
+    .await?)
 }

@@ -13,6 +13,7 @@ use super::search;
 use super::settings::Settings;
 use super::sql::OPEN;
 use crate::domain::{Email, EmailInvite, FieldError, NewAccount};
+use crate::wire::InviteSent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
@@ -24,13 +25,6 @@ pub enum InviteError {
     Quota(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
-}
-
-/// What the officer is told after a successful submit.
-#[derive(Debug, Clone)]
-pub struct Invited {
-    pub invitation_id: String,
-    pub email: String,
 }
 
 /// The refusal of an address that already has an account (Create account and batch upload).
@@ -234,7 +228,7 @@ pub async fn send_invite(
     settings: &Settings,
     inviter: &Email,
     invite: &EmailInvite,
-) -> Result<Invited, InviteError> {
+) -> Result<InviteSent, InviteError> {
     let mut tx = db.begin_write().await?;
     if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
         return Err(InviteError::Quota(quota_reached(settings)));
@@ -264,19 +258,12 @@ pub async fn send_invite(
         &accept_link(settings),
         settings.invite_expiry_days,
     );
-    outbox::enqueue_as(&mut tx, &link.mail_id, Some(&id), &mail).await?;
-    audit::record(
-        &mut *tx,
-        inviter.as_str(),
-        "send_invite",
-        invite.email.as_str(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Invited {
-        invitation_id: id,
-        email: invite.email.to_string(),
-    })
+    let sent = Sent {
+        id,
+        mail_id: &link.mail_id,
+        mail: &mail,
+    };
+    sent.commit(tx, inviter, "send_invite", &invite.email).await
 }
 
 /// Creates a TechPass account on behalf of an officer or a vendor; they activate it from
@@ -287,7 +274,7 @@ pub async fn create_account(
     settings: &Settings,
     inviter: &Email,
     account: &NewAccount,
-) -> Result<Invited, InviteError> {
+) -> Result<InviteSent, InviteError> {
     let mut tx = db.begin_write().await?;
     if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
         return Err(InviteError::Quota(quota_reached(settings)));
@@ -321,19 +308,40 @@ pub async fn create_account(
         &accept_link(settings),
         settings.invite_expiry_days,
     );
-    outbox::enqueue_as(&mut tx, &link.mail_id, Some(&id), &mail).await?;
-    audit::record(
-        &mut *tx,
-        inviter.as_str(),
-        "create_account",
-        account.email.as_str(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Invited {
-        invitation_id: id,
-        email: account.email.to_string(),
-    })
+    let sent = Sent {
+        id,
+        mail_id: &link.mail_id,
+        mail: &mail,
+    };
+    sent.commit(tx, inviter, "create_account", &account.email)
+        .await
+}
+
+/// A stored invitation and its email, ready to go.
+struct Sent<'a> {
+    id: String,
+    mail_id: &'a str,
+    mail: &'a OutgoingEmail,
+}
+
+impl Sent<'_> {
+    /// Queues the email, records who did `action` for whom, and commits: the invitation and
+    /// its email are stored together or not at all.
+    async fn commit(
+        self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        inviter: &Email,
+        action: &str,
+        email: &Email,
+    ) -> Result<InviteSent, InviteError> {
+        outbox::enqueue_as(&mut tx, self.mail_id, Some(&self.id), self.mail).await?;
+        audit::record(&mut *tx, inviter.as_str(), action, email.as_str()).await?;
+        tx.commit().await?;
+        Ok(InviteSent {
+            invitation_id: self.id,
+            email: email.to_string(),
+        })
+    }
 }
 
 impl From<InviteError> for crate::error::AppError {
