@@ -51,7 +51,7 @@ pub async fn activate_account(token: String) -> Result<String, AppError> {
 /// the development sign-in switched on.
 #[server(prefix = "/api", endpoint = "list_dev_mail")]
 pub async fn list_dev_mail() -> Result<Vec<DevMail>, AppError> {
-    use crate::server::{state::app_state, OrInternal};
+    use crate::server::{relay::DevMailbox, state::app_state, OrInternal};
     let state = app_state()?;
     if !state.settings.dev_sign_in() || state.settings.smtp_url.is_some() {
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -61,22 +61,5 @@ pub async fn list_dev_mail() -> Result<Vec<DevMail>, AppError> {
             what: "The development mailbox".into(),
         });
     }
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT recipient, subject, body_text FROM dev_mailbox ORDER BY created_at DESC LIMIT 100",
-    )
-    .fetch_all(state.db.pool())
-    .await
-    .or_internal()?;
-    Ok(rows
-        .into_iter()
-        .map(|(to, subject, text)| DevMail {
-            link: text
-                .split_whitespace()
-                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
-                .map(str::to_string),
-            to,
-            subject,
-            text,
-        })
-        .collect())
+    DevMailbox::latest(&state.db).await.or_internal()
 }

@@ -19,7 +19,9 @@ pub use person::{
     username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
     TechPassUsername,
 };
-pub use state::{seed_request_refusal, AccountState, Delivery, InvitationStatus, SeedState};
+pub use state::{
+    seed_request_refusal, AccountState, Delivery, InvitationStatus, SeedState, WAS_REVOKED,
+};
 
 use serde::{Deserialize, Serialize};
 

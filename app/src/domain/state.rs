@@ -145,15 +145,16 @@ impl SeedState {
     }
 }
 
+/// Why nothing more can be done for a revoked invitation (Resend, Request SEED onboarding).
+pub const WAS_REVOKED: &str = "was revoked. Send a new invitation if they still need an account";
+
 /// Why SEED onboarding cannot be requested for an invitation in these states, or `None` when
 /// it can: the person has a TechPass account (Created or Active) and SEED onboarding was
 /// never asked for. The status page shows its button by this rule and the server applies it
 /// to every row, so the two always agree.
 pub fn seed_request_refusal(account: AccountState, seed: SeedState) -> Option<&'static str> {
     match (account, seed) {
-        (AccountState::Revoked, _) => {
-            Some("was revoked. Send a new invitation if they still need an account")
-        }
+        (AccountState::Revoked, _) => Some(WAS_REVOKED),
         (_, SeedState::Licensed) => Some("already has a SEED licence"),
         (_, SeedState::Pending) => Some("already has SEED onboarding pending"),
         (AccountState::Invited, _) => {

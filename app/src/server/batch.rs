@@ -27,6 +27,7 @@ use super::settings::Settings;
 use super::sql::OPEN;
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, TechPassUsername, UserKind};
+use crate::format::thousands;
 use crate::wire::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
 
 /// Keys per `IN (...)` list: well under SQLite's and PostgreSQL's limits on parameters.
@@ -661,9 +662,16 @@ async fn invited_rows(
     key: &str,
     row_ids: &[String],
 ) -> sqlx::Result<HashMap<String, (String, String)>> {
-    let rows: Vec<(String, String, String)> = fetch_in_parts(
+    #[derive(sqlx::FromRow)]
+    struct Invited {
+        row_id: String,
+        invitation_id: String,
+        email: String,
+    }
+    let rows: Vec<Invited> = fetch_in_parts(
         conn,
-        "SELECT b.row_id, b.invitation_id, COALESCE(i.email, b.email_key) FROM batch_rows b \
+        "SELECT b.row_id, b.invitation_id, COALESCE(i.email, b.email_key) AS email \
+         FROM batch_rows b \
          LEFT JOIN invitations i ON i.id = b.invitation_id \
          WHERE b.batch_id = $1 AND b.row_id IN ({})",
         &[key],
@@ -672,7 +680,7 @@ async fn invited_rows(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(row, invitation, email)| (row, (invitation, email)))
+        .map(|r| (r.row_id, (r.invitation_id, r.email)))
         .collect())
 }
 
@@ -691,8 +699,9 @@ fn check_size(rows: usize) -> Result<(), BatchError> {
         return Err(BatchError::BadRequest(FieldError::new(
             "rows",
             format!(
-                "A list can have at most 100,000 users, and this one has {rows}. Split the \
-                 file and upload each part"
+                "A list can have at most {} users, and this one has {rows}. Split the file \
+                 and upload each part",
+                thousands(MAX_BATCH_ROWS as u64)
             ),
         )));
     }

@@ -14,7 +14,7 @@ use super::sql::OPEN;
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Email;
-use crate::domain::{seed_request_refusal, AccountState, InvitationStatus, SeedState};
+use crate::domain::{seed_request_refusal, AccountState, InvitationStatus, SeedState, WAS_REVOKED};
 use crate::wire::ActionOutcome;
 
 /// Resends allowed for one invitee in any 24 hours.
@@ -272,9 +272,7 @@ async fn resend_refusal(
         return Ok(Some(CHANGED_MEANWHILE.to_string()));
     }
     if found.status == InvitationStatus::Revoked {
-        return Ok(Some(
-            "was revoked. Send a new invitation if they still need an account".to_string(),
-        ));
+        return Ok(Some(WAS_REVOKED.to_string()));
     }
     let recent: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")

@@ -25,6 +25,7 @@ use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::links::LinkSecret;
 use super::outbox::OutgoingEmail;
+use crate::wire::DevMail;
 
 #[async_trait]
 pub trait Mailer: Send + Sync + std::fmt::Debug {
@@ -126,6 +127,35 @@ impl DevMailbox {
     pub fn new(db: Db) -> Self {
         DevMailbox { db }
     }
+
+    /// The latest hundred messages, newest first, each with the first link in its text.
+    pub async fn latest(db: &Db) -> Result<Vec<DevMail>, sqlx::Error> {
+        #[derive(sqlx::FromRow)]
+        struct Kept {
+            recipient: String,
+            subject: String,
+            body_text: String,
+        }
+        let kept: Vec<Kept> = sqlx::query_as(
+            "SELECT recipient, subject, body_text FROM dev_mailbox \
+             ORDER BY created_at DESC LIMIT 100",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        Ok(kept
+            .into_iter()
+            .map(|m| DevMail {
+                link: m
+                    .body_text
+                    .split_whitespace()
+                    .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                    .map(str::to_string),
+                to: m.recipient,
+                subject: m.subject,
+                text: m.body_text,
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -186,7 +216,16 @@ pub struct RelayRound {
     pub failed: usize,
 }
 
-type Claimed = (String, String, String, String, String, i32);
+/// An outbox message claimed for one lease.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    attempts: i32,
+}
 
 impl Relay {
     pub fn new(db: Db, mailer: Arc<dyn Mailer>, options: RelayOptions, links: LinkSecret) -> Relay {
@@ -251,14 +290,22 @@ impl Relay {
     pub async fn run_once(&self) -> Result<RelayRound, sqlx::Error> {
         let mut round = RelayRound::default();
         for _ in 0..self.options.batch {
-            let Some((id, to, subject, text, html, attempts)) = self.claim().await? else {
+            let Some(Claimed {
+                id,
+                recipient,
+                subject,
+                body_text,
+                body_html,
+                attempts,
+            }) = self.claim().await?
+            else {
                 break;
             };
             let mail = OutgoingEmail {
-                to,
+                to: recipient,
                 subject,
-                text: self.links.render(&id, &text),
-                html: self.links.render(&id, &html),
+                text: self.links.render(&id, &body_text),
+                html: self.links.render(&id, &body_html),
             };
             match self.mailer.send(&id, &mail).await {
                 Ok(()) => {

@@ -75,7 +75,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Stored {
+            data: String,
+            expires_at: i64,
+        }
+        let row: Option<Stored> = sqlx::query_as(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
         .bind(id.to_string())
@@ -83,7 +88,7 @@ impl SessionStore for DbSessionStore {
         .fetch_optional(self.db.pool())
         .await
         .map_err(backend)?;
-        let Some((data, expires_at)) = row else {
+        let Some(Stored { data, expires_at }) = row else {
             return Ok(None);
         };
         let data =

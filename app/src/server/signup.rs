@@ -9,7 +9,7 @@ use super::db::Db;
 use super::directory::{AccountStatus, Directory};
 use super::links::hash_token;
 use super::sql::OPEN;
-use crate::domain::{Email, FieldError, NewAccount, RawAccount};
+use crate::domain::{Email, FieldError, InvitationStatus, NewAccount, RawAccount};
 
 /// What the link leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,39 +54,30 @@ pub enum SignUpError {
     Db(#[from] sqlx::Error),
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    i64,
-    String,
-);
+/// An invitation as its link finds it.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: String,
+    email: String,
+    invitation_type: String,
+    seed_required: i64,
+    reason: String,
+    account_id: Option<String>,
+    status: String,
+    expires_at: i64,
+    email_key: String,
+}
 
 async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, SignUpError> {
     let token_hash = hash_token(token.trim());
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<LinkRow> = sqlx::query_as(
         "SELECT id, email, invitation_type, seed_required, reason, account_id, status, expires_at, \
          email_key FROM invitations WHERE token_hash = $1",
     )
     .bind(&token_hash)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((
-        id,
-        email,
-        invitation_type,
-        seed_required,
-        reason,
-        account_id,
-        status,
-        expires_at,
-        email_key,
-    )) = row
-    else {
+    let Some(row) = row else {
         let replaced: Option<String> =
             sqlx::query_scalar("SELECT invitation_id FROM superseded_tokens WHERE token_hash = $1")
                 .bind(&token_hash)
@@ -98,22 +89,22 @@ async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, S
             SignUpError::Unknown
         });
     };
-    match status.as_str() {
-        "revoked" => return Err(SignUpError::Revoked),
-        "active" => return Err(SignUpError::Used),
-        "expired" => return Err(SignUpError::Expired),
-        _ if expires_at <= now_millis() => return Err(SignUpError::Expired),
-        _ => {}
+    match InvitationStatus::parse(&row.status) {
+        Some(InvitationStatus::Revoked) => return Err(SignUpError::Revoked),
+        Some(InvitationStatus::Active) => return Err(SignUpError::Used),
+        Some(InvitationStatus::Invited | InvitationStatus::Created)
+            if row.expires_at > now_millis() => {}
+        _ => return Err(SignUpError::Expired),
     }
     Ok(OpenInvitation {
-        id,
-        email,
-        invitation_type,
-        seed_required: seed_required != 0,
-        reason,
-        account_id,
+        id: row.id,
+        email: row.email,
+        invitation_type: row.invitation_type,
+        seed_required: row.seed_required != 0,
+        reason: row.reason,
+        account_id: row.account_id,
         token_hash,
-        email_key,
+        email_key: row.email_key,
     })
 }
 
@@ -153,16 +144,23 @@ async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<
     if claimed == 1 {
         return Ok(());
     }
-    let now_row: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT status, token_hash, expires_at FROM invitations WHERE id = $1")
+    #[derive(sqlx::FromRow)]
+    struct Now {
+        status: String,
+        token_hash: String,
+    }
+    let now: Option<Now> =
+        sqlx::query_as("SELECT status, token_hash FROM invitations WHERE id = $1")
             .bind(&invitation.id)
             .fetch_optional(&mut *conn)
             .await?;
-    Err(match now_row {
-        Some((_, hash, _)) if hash != invitation.token_hash => SignUpError::Replaced,
-        Some((status, _, _)) if status == "revoked" => SignUpError::Revoked,
-        Some((status, _, _)) if status == "active" => SignUpError::Used,
-        Some(_) => SignUpError::Expired,
+    Err(match now {
+        Some(now) if now.token_hash != invitation.token_hash => SignUpError::Replaced,
+        Some(now) => match InvitationStatus::parse(&now.status) {
+            Some(InvitationStatus::Revoked) => SignUpError::Revoked,
+            Some(InvitationStatus::Active) => SignUpError::Used,
+            _ => SignUpError::Expired,
+        },
         None => SignUpError::Unknown,
     })
 }
