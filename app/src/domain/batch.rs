@@ -29,6 +29,38 @@ fn username_key(username: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_lowercase())
 }
 
+/// The same address twice in one list. `first` is the row of the file that has it first,
+/// where known (the page knows the file's rows; the server knows only what it was sent).
+pub fn email_twice(email: &str, first: Option<usize>) -> FieldError {
+    FieldError::new(
+        "email",
+        match first {
+            Some(first) => {
+                format!(
+                    "Row {first} already has the email address {email}: remove one of the two rows"
+                )
+            }
+            None => format!("{email} is in this list more than once. Keep one row for each person"),
+        },
+    )
+}
+
+/// The same TechPass username twice in one list (see [`email_twice`]).
+pub fn username_twice(username: &str, first: Option<usize>) -> FieldError {
+    FieldError::new(
+        "username",
+        match first {
+            Some(first) => {
+                format!("Row {first} already has the TechPass username {username}: choose another")
+            }
+            None => format!(
+                "The TechPass username {username} is in this list more than once. Give each \
+                 vendor their own"
+            ),
+        },
+    )
+}
+
 /// For rows given as (row number, values), the clashes within the file: a row whose address
 /// or username already appeared in an earlier row gets a problem naming that row. The first
 /// occurrence stays clean, so removing or fixing the later one is enough. The result is
@@ -43,13 +75,7 @@ pub fn in_file_duplicates<'a>(
         let mut problems = Vec::new();
         if let Some(key) = email_key(&raw.email) {
             match emails.get(&key) {
-                Some(first) => problems.push(FieldError::new(
-                    "email",
-                    format!(
-                        "Row {first} already has the email address {}: remove one of the two rows",
-                        raw.email.trim()
-                    ),
-                )),
+                Some(first) => problems.push(email_twice(raw.email.trim(), Some(*first))),
                 None => {
                     emails.insert(key, line);
                 }
@@ -57,13 +83,7 @@ pub fn in_file_duplicates<'a>(
         }
         if let Some(key) = username_key(&raw.username) {
             match usernames.get(&key) {
-                Some(first) => problems.push(FieldError::new(
-                    "username",
-                    format!(
-                        "Row {first} already has the TechPass username {}: choose another",
-                        raw.username.trim()
-                    ),
-                )),
+                Some(first) => problems.push(username_twice(raw.username.trim(), Some(*first))),
                 None => {
                     usernames.insert(key, line);
                 }

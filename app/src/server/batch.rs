@@ -25,6 +25,7 @@ use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
 use super::settings::Settings;
 use super::sql::OPEN;
+use crate::domain::batch::{email_twice, username_twice};
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, TechPassUsername, UserKind};
 use crate::format::thousands;
@@ -448,23 +449,17 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         let key = email.key();
         let mut fields = Vec::new();
         match open.get(&key) {
-            Some(Some(batch)) if batch == ctx.key => fields.push(twice_in_list(email)),
+            Some(Some(batch)) if batch == ctx.key => fields.push(email_twice(email.as_str(), None)),
             _ if with_account.contains(&key) => fields.push(invites::has_account(email)),
             Some(_) => fields.push(invites::has_pending_invitation(email)),
-            None if seen_emails.contains(&key) => fields.push(twice_in_list(email)),
+            None if seen_emails.contains(&key) => fields.push(email_twice(email.as_str(), None)),
             None => {}
         }
         if let Some(username) = &account.username {
             if taken.contains(username.as_str()) {
                 fields.push(invites::username_is_taken(username.as_str()));
             } else if seen_names.contains(username.as_str()) {
-                fields.push(FieldError::new(
-                    "username",
-                    format!(
-                        "The TechPass username {username} is in this list more than once. \
-                         Give each vendor their own"
-                    ),
-                ));
+                fields.push(username_twice(username.as_str(), None));
             }
         }
         if fields.is_empty() && quota <= 0 {
@@ -503,13 +498,6 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     .await?;
     tx.commit().await?;
     Ok(ChunkDone { results, tally })
-}
-
-fn twice_in_list(email: &Email) -> FieldError {
-    FieldError::new(
-        "email",
-        format!("{email} is in this list more than once. Keep one row for each person"),
-    )
 }
 
 /// Stores one account as Create account does (status Created, the activation email queued,
