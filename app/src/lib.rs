@@ -1,5 +1,10 @@
 //! TechBiz Invite: the pages, server functions and rules shared by the server (feature `ssr`)
 //! and the browser bundle (feature `hydrate`).
+//!
+//! The layers, each importing only those below it: `pages/` and `components/` (the screen),
+//! `api/` (the server functions the screen calls), `server/` (services and SQL, `ssr` only),
+//! `wire/` (what crosses the wire), `import/` (file parsing), `domain/` (the rules, no I/O).
+//! This file declares them and routes the pages; nothing imports from it but the entries.
 
 pub mod api;
 pub mod components;

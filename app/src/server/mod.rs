@@ -1,4 +1,6 @@
-//! Server-only code: services, database access and session handling. SQL lives here.
+//! Server-only code (feature `ssr`): the services, the database and the sessions. All SQL
+//! lives here (shared fragments in `sql`). May import `domain/`, `wire/`, `import/`,
+//! `error`, `format` and `url`; never `api/` (which calls it) or `pages/`/`components/`.
 
 pub mod audit;
 pub mod auth;
