@@ -188,13 +188,19 @@ impl Delivery {
         }
     }
 
-    pub fn from_param(s: &str) -> Option<Delivery> {
-        match s {
-            "queued" => Some(Delivery::Queued),
-            "sent" => Some(Delivery::Sent),
-            "failed" => Some(Delivery::Failed),
-            _ => None,
+    /// Its stored text (`invitations.delivery`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
         }
+    }
+
+    pub fn from_param(s: &str) -> Option<Delivery> {
+        [Delivery::Queued, Delivery::Sent, Delivery::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
     }
 }
 

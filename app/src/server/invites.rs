@@ -12,7 +12,7 @@ use super::outbox::{self, OutgoingEmail};
 use super::search;
 use super::settings::Settings;
 use super::sql::OPEN;
-use crate::domain::{Email, EmailInvite, FieldError, NewAccount};
+use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount};
 use crate::wire::InviteSent;
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +131,7 @@ pub(crate) struct InvitationRow<'a> {
     pub seed_required: bool,
     pub account_id: Option<String>,
     pub username: Option<String>,
-    pub status: &'a str,
+    pub status: InvitationStatus,
     pub token_hash: String,
     pub expiry_days: u32,
     /// First and last name, when the account is made with the invitation.
@@ -157,7 +157,7 @@ impl<'a> InvitationRow<'a> {
             seed_required: account.seed_required,
             account_id: Some(account_id),
             username: account.username.as_ref().map(|u| u.as_str().to_string()),
-            status: "created",
+            status: InvitationStatus::Created,
             token_hash,
             expiry_days,
             names: Some((account.first_name.as_str(), account.last_name.as_str())),
@@ -192,7 +192,7 @@ pub(crate) async fn insert_invitation(
     .bind(i64::from(row.seed_required))
     .bind(row.account_id)
     .bind(row.username)
-    .bind(row.status)
+    .bind(row.status.as_str())
     .bind(row.token_hash)
     .bind(expires_at)
     .bind(now)
@@ -245,7 +245,7 @@ pub async fn send_invite(
             seed_required: invite.seed_required,
             account_id: None,
             username: None,
-            status: "invited",
+            status: InvitationStatus::Invited,
             token_hash: link.token_hash,
             expiry_days: settings.invite_expiry_days,
             names: None,

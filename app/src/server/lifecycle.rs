@@ -176,7 +176,7 @@ async fn renew(
          expires_at = CASE WHEN $5 = 1 THEN $3 ELSE expires_at END, \
          sent_at = CASE WHEN $5 = 1 THEN $4 ELSE sent_at END, \
          reminders_sent = CASE WHEN $5 = 1 THEN 0 ELSE reminders_sent END \
-         WHERE id = $2 AND token_hash = $6 AND status NOT IN ('active', 'revoked')",
+         WHERE id = $2 AND token_hash = $6 AND status IN {OPEN}",
     )
     .bind(&link.token_hash)
     .bind(id)

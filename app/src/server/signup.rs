@@ -130,8 +130,9 @@ pub struct RawSignUp {
 /// row as it is now.
 async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<(), SignUpError> {
     let now = now_millis();
+    let active = InvitationStatus::Active.as_str();
     let claimed = sqlx::query(&format!(
-        "UPDATE invitations SET status = 'active', updated_at = $1 \
+        "UPDATE invitations SET status = '{active}', updated_at = $1 \
          WHERE id = $2 AND token_hash = $3 AND status IN {OPEN} \
          AND expires_at > $1"
     ))
@@ -195,8 +196,9 @@ async fn finish(
     .fetch_all(&mut *conn)
     .await?;
     for (other,) in others {
+        let active = InvitationStatus::Active.as_str();
         sqlx::query(&format!(
-            "UPDATE invitations SET status = 'active', account_id = $1, updated_at = $2 \
+            "UPDATE invitations SET status = '{active}', account_id = $1, updated_at = $2 \
              WHERE id = $3 AND status IN {OPEN}"
         ))
         .bind(account_id)

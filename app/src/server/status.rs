@@ -15,12 +15,18 @@ use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 /// The account status the officer sees, computed from the stored status, the expiry time
 /// (`now` is its placeholder) and the delivery state, on `invitations i`.
 pub(crate) fn account_state(now: &str) -> String {
+    let (revoked, active) = (InvitationStatus::Revoked, InvitationStatus::Active);
     format!(
-        "CASE WHEN i.status = 'revoked' THEN 'revoked' \
-         WHEN i.status = 'active' THEN 'active' \
-         WHEN i.expires_at <= {now} THEN 'expired' \
-         WHEN i.delivery = 'failed' THEN 'delivery_failed' \
-         ELSE i.status END"
+        "CASE WHEN i.status = '{}' THEN '{}' WHEN i.status = '{}' THEN '{}' \
+         WHEN i.expires_at <= {now} THEN '{}' WHEN i.delivery = '{}' THEN '{}' \
+         ELSE i.status END",
+        revoked.as_str(),
+        AccountState::Revoked.param(),
+        active.as_str(),
+        AccountState::Active.param(),
+        AccountState::Expired.param(),
+        Delivery::Failed.as_str(),
+        AccountState::DeliveryFailed.param(),
     )
 }
 
