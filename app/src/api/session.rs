@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::wire::{SessionView, SignedInUser};
+use crate::wire::SessionView;
 
 #[server(prefix = "/api", endpoint = "get_session")]
 pub async fn get_session() -> Result<SessionView, AppError> {
     use crate::server::{auth, state::app_state};
+    use crate::wire::SignedInUser;
     let state = app_state()?;
     let session = auth::session().await?;
     let user = match auth::current_user(&session).await? {
