@@ -2,6 +2,7 @@
 //! and the browser bundle (feature `hydrate`).
 
 pub mod api;
+pub mod batch;
 pub mod components;
 pub mod domain;
 pub mod error;

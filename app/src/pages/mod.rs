@@ -1,5 +1,5 @@
 mod accept_invitation;
-pub mod batch_upload;
+mod batch_upload;
 mod dev_mailbox;
 pub(crate) mod invite_forms;
 mod invite_status;
