@@ -4,23 +4,23 @@
 //! officer who uploaded it: another officer signing in on the same browser does not see it,
 //! and signing out forgets it.
 //!
-//! This folder holds the page's components only (the page, its table and its dialog); the
-//! list's state, rules and browser storage are `crate::batch`. Like every page, they reach
-//! the server only through `crate::api` server functions and `crate::wire` types, through
-//! that controller.
+//! This folder holds the page's components only: the page and its panels here, the table in
+//! `table`, View details in `details`. The list's state, rules and browser storage are
+//! `crate::batch`, whose controller ([`Batch`], shared through the context) is how these
+//! components change the list and reach the server (its `api` server functions); like every
+//! page, they never import the server's services.
 
 mod details;
 mod table;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_meta::Title;
 
 use crate::batch::browser;
 use crate::batch::model::{counts, describe, group, plural, DraftMeta};
 use crate::batch::Batch;
 use crate::components::ErrorNotice;
-use crate::components::{ConfirmDialog, SessionContext};
+use crate::components::{ConfirmDialog, PageHeading, SessionContext};
 use details::DetailsDialog;
 use table::BatchTable;
 
@@ -53,19 +53,13 @@ pub fn BatchUploadPage() -> impl IntoView {
     // The page's own closures read with `try_`: on the server, the layout may render the page
     // twice (once before its session is known), and the first copy's closures can still be
     // read after that copy was dropped; a plain `get` would panic and fail the request.
-    let title = move || {
-        if batch.refusal.try_with(Option::is_some).unwrap_or(false) {
-            "Error: Batch upload"
-        } else {
-            "Batch upload"
-        }
-    };
+    let refused = Signal::derive(move || batch.refusal.try_with(Option::is_some).unwrap_or(false));
     view! {
-        <Title text=title/>
-        <h1>"Batch upload"</h1>
-        <p class="lead">
-            "Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
-        </p>
+        <PageHeading
+            title="Batch upload"
+            lead="Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
+            error=refused
+        />
         <div class="visually-hidden" role="status" aria-live="polite" data-restored=move || restored.try_get().unwrap_or(false).to_string()>
             {move || batch.announce.try_get().unwrap_or_default()}
         </div>
@@ -236,45 +230,8 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
                         </ul>
                     }
                 })}
-            {move || {
-                batch
-                    .summary
-                    .get()
-                    .map(|s| {
-                        let done = all_done();
-                        view! {
-                            <div
-                                class="notice"
-                                class:notice--success=done
-                                class:notice--warning=!done
-                                role="status"
-                            >
-                                <p class="notice__title">{s}</p>
-                                {done
-                                    .then(|| {
-                                        view! {
-                                            <p>
-                                                <a href="/invite-users/status">"See Invite user status"</a>
-                                            </p>
-                                        }
-                                    })}
-                            </div>
-                        }
-                    })
-            }}
-            <div class="toolbar">
-                <div class="checkbox">
-                    <input
-                        type="checkbox"
-                        id="only-attention"
-                        prop:checked=move || only_attention.get()
-                        on:change=move |ev| only_attention.set(event_target_checked(&ev))
-                    />
-                    <label for="only-attention">
-                        {move || format!("Show only rows that need attention ({})", group(c.get().attention))}
-                    </label>
-                </div>
-            </div>
+            <SubmitSummary all_done=Signal::derive(all_done)/>
+            <AttentionFilter only_attention attention=Signal::derive(move || c.get().attention)/>
             <BatchTable only_attention/>
             <div class="actions">
                 {move || {
@@ -312,4 +269,53 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// What the last Submit came to, with the way to the status page once every row is invited.
+#[component]
+fn SubmitSummary(all_done: Signal<bool>) -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    move || {
+        batch.summary.get().map(|s| {
+            let done = all_done.get();
+            view! {
+                <div
+                    class="notice"
+                    class:notice--success=done
+                    class:notice--warning=!done
+                    role="status"
+                >
+                    <p class="notice__title">{s}</p>
+                    {done
+                        .then(|| {
+                            view! {
+                                <p>
+                                    <a href="/invite-users/status">"See Invite user status"</a>
+                                </p>
+                            }
+                        })}
+                </div>
+            }
+        })
+    }
+}
+
+/// "Show only rows that need attention (n)".
+#[component]
+fn AttentionFilter(only_attention: RwSignal<bool>, attention: Signal<usize>) -> impl IntoView {
+    view! {
+        <div class="toolbar">
+            <div class="checkbox">
+                <input
+                    type="checkbox"
+                    id="only-attention"
+                    prop:checked=move || only_attention.get()
+                    on:change=move |ev| only_attention.set(event_target_checked(&ev))
+                />
+                <label for="only-attention">
+                    {move || format!("Show only rows that need attention ({})", group(attention.get()))}
+                </label>
+            </div>
+        </div>
+    }
 }
