@@ -1,13 +1,20 @@
 // The unsubmitted batch list, kept in IndexedDB until it is submitted or reset. Shared by the
-// page (app/js/batch.js) and the parsing worker (parse-worker.js), which stores a freshly
-// parsed list itself so the page's main thread never copies it.
+// page (app/js/batch.js, for app/src/batch/browser.rs) and the parsing worker
+// (parse-worker.js), which stores a freshly parsed list itself so the page's main thread never
+// copies it.
 //
-// Keys: "owner" (the signed-in officer the list belongs to: no one else's page shows it),
-// "meta" (the list's DraftMeta as JSON text) and "chunk:<i>" (the rows of a chunk as UTF-8
-// JSON bytes; older drafts may hold JSON text, which the page reads too).
+// The store's key scheme is written here and nowhere else; the page asks for the owner, the
+// meta or chunk i by name and number:
+//   "owner"     the signed-in officer the list belongs to (no one else's page shows it),
+//   "meta"      the list's DraftMeta as JSON text,
+//   "chunk:<i>" the rows of chunk i as UTF-8 JSON bytes (older drafts may hold JSON text,
+//               which the page reads too).
 
 const DB_NAME = 'techbiz-invite';
 const STORE = 'batch-draft';
+const OWNER_KEY = 'owner';
+const META_KEY = 'meta';
+const chunkKey = (i) => `chunk:${i}`;
 
 function openDb() {
   return new Promise((resolve, reject) => {
@@ -18,7 +25,7 @@ function openDb() {
   });
 }
 
-export function inTransaction(mode, work) {
+function inTransaction(mode, work) {
   return openDb().then((db) => new Promise((resolve, reject) => {
     const tx = db.transaction(STORE, mode);
     const result = work(tx.objectStore(STORE));
@@ -28,14 +35,40 @@ export function inTransaction(mode, work) {
   }));
 }
 
+function read(key) {
+  return inTransaction('readonly', (store) => {
+    const out = { value: null };
+    const req = store.get(key);
+    req.onsuccess = () => { out.value = req.result ?? null; };
+    return out;
+  });
+}
+
 // Replaces whatever list was kept with this one of `owner`, in one transaction: meta is JSON
 // text, chunks are the rows as UTF-8 JSON bytes.
 export function replaceDraft(owner, meta, chunks) {
   return inTransaction('readwrite', (store) => {
     store.clear();
-    store.put(owner, 'owner');
-    store.put(meta, 'meta');
-    chunks.forEach((chunk, i) => store.put(chunk, `chunk:${i}`));
+    store.put(owner, OWNER_KEY);
+    store.put(meta, META_KEY);
+    chunks.forEach((chunk, i) => store.put(chunk, chunkKey(i)));
     return {};
   });
+}
+
+// entries: [i, bytes, i, bytes, ...]: chunks written again, in one transaction.
+export function putChunks(entries) {
+  return inTransaction('readwrite', (store) => {
+    for (let n = 0; n + 1 < entries.length; n += 2) store.put(entries[n + 1], chunkKey(entries[n]));
+    return {};
+  });
+}
+
+// What is kept (null when nothing is).
+export const readOwner = () => read(OWNER_KEY);
+export const readMeta = () => read(META_KEY);
+export const readChunk = (i) => read(chunkKey(i));
+
+export function clearDraft() {
+  return inTransaction('readwrite', (store) => { store.clear(); return {}; });
 }

@@ -2,35 +2,23 @@
 // helpers. Bundled by wasm-bindgen as a snippet of the app crate; the draft store itself is
 // public/draft-store.js, shared with the parsing worker.
 
-import { inTransaction } from '/draft-store.js';
+// The draft store's functions, under the names the Rust side imports. Its key scheme is
+// the draft store's own: chunks are asked for by number.
+export {
+  putChunks as draftPutChunks,
+  readOwner as draftOwner,
+  readMeta as draftMeta,
+  readChunk as draftChunk,
+  clearDraft as draftClear,
+} from '/draft-store.js';
 
 // A parse that has not answered by then is treated as failed (a hostile file, a hung worker).
 const PARSE_TIMEOUT_MS = 120000;
 
-// entries: [key, value, key, value, ...], written in one transaction.
-export function draftPut(entries) {
-  return inTransaction('readwrite', (store) => {
-    for (let i = 0; i + 1 < entries.length; i += 2) store.put(entries[i + 1], entries[i]);
-    return {};
-  });
-}
-
-export function draftGet(key) {
-  return inTransaction('readonly', (store) => {
-    const out = { value: null };
-    const req = store.get(key);
-    req.onsuccess = () => { out.value = req.result ?? null; };
-    return out;
-  });
-}
-
-export function draftClear() {
-  return inTransaction('readwrite', (store) => { store.clear(); return {}; });
-}
-
-// The journal (see Journal in model.rs): the list's latest changes, kept in local storage at
-// once, because IndexedDB writes still in flight are dropped by a refresh. A journal that
-// cannot be written must not stay behind with older values, so a failed write removes it.
+// The journal (see Journal in app/src/batch/model.rs): the list's latest changes, kept in
+// local storage at once, because IndexedDB writes still in flight are dropped by a refresh. A
+// journal that cannot be written must not stay behind with older values, so a failed write
+// removes it.
 const JOURNAL = 'techbiz-invite.batch-journal';
 
 export function journalWrite(text) {

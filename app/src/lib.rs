@@ -7,6 +7,7 @@
 //! This file declares them and routes the pages; nothing imports from it but the entries.
 
 pub mod api;
+pub mod batch;
 pub mod components;
 pub mod domain;
 pub mod error;

@@ -17,10 +17,10 @@ pub fn hydrate() {
 /// The worker's whole job for an uploaded file: parse it, check every row with the shared
 /// rules, flag rows that clash within the file. Returns UTF-8 JSON as `Uint8Array`s, each
 /// with a buffer of its own that the worker can transfer: a head, then the rows in chunks
-/// (see `app::pages::batch_upload::model::prepare_upload`).
+/// (see `app::batch::prepare_upload`).
 #[wasm_bindgen]
 pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
-    app::pages::batch_upload::model::prepare_upload(bytes, file_name, key)
+    app::batch::prepare_upload(bytes, file_name, key)
         .iter()
         .map(|part| js_sys::Uint8Array::from(part.as_slice()))
         .collect()

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::invite_forms::check_account;
+use super::invite_forms::{check_account, PersonFields};
 use crate::api::{ActivateAccount, CompleteSignUp, InvitationView, OpenInvitation};
-use crate::components::{Answer, ErrorNotice, ErrorSummary, FormState, TextField};
+use crate::components::{Answer, ErrorNotice, FormPage, FormState, PageHeading, SubmitButton};
 
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
@@ -33,16 +33,13 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         }
         match opened.get() {
             None => view! {
-                <Title text="Create your TechPass account"/>
-                <h1>"Create your TechPass account"</h1>
-                <p class="lead">
-                    "You have been invited to TechPass, the identity for Singapore Government Tech Stack products."
-                </p>
+                <PageHeading
+                    title="Create your TechPass account"
+                    lead="You have been invited to TechPass, the identity for Singapore Government Tech Stack products."
+                />
                 <ActionForm action=open>
                     <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="button" disabled=move || opened.pending()>
-                        "Continue"
-                    </button>
+                    <SubmitButton action=open label="Continue"/>
                 </ActionForm>
             }
             .into_any(),
@@ -59,9 +56,7 @@ pub fn AcceptInvitationPage() -> impl IntoView {
                 {move || activated.err().map(|error| view! { <ErrorNotice error/> })}
                 <ActionForm action=activate>
                     <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="button" disabled=move || activated.pending()>
-                        "Activate account"
-                    </button>
+                    <SubmitButton action=activate label="Activate account"/>
                 </ActionForm>
             }
             .into_any(),
@@ -74,43 +69,21 @@ pub fn AcceptInvitationPage() -> impl IntoView {
 
 #[component]
 fn SignUpForm(email: String, token: String, action: ServerAction<CompleteSignUp>) -> impl IntoView {
-    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_account);
-    let error = move || answer.err();
-    Effect::new(move |_| {
-        if let Some(e) = error() {
-            form.show_server_errors(&e);
-        }
-    });
-    let title = move || {
-        if error().is_some() {
-            "Error: Your details"
-        } else {
-            "Your details"
-        }
-    };
+    // FormPage may make its children more than once: each time, they take the token from here.
+    let token = StoredValue::new(token);
     view! {
-        <Title text=title/>
-        <h1>"Your details"</h1>
-        <p class="lead">{format!("Your TechPass account will be for {email}.")}</p>
-        {move || error().map(|error| view! { <ErrorSummary error/> })}
-        <ActionForm action=action>
-            <input type="hidden" name="token" value=token/>
-            <TextField form name="first_name" label="First name" autocomplete="given-name"/>
-            <TextField form name="last_name" label="Last name" autocomplete="family-name"/>
-            <TextField
-                form
-                name="contact_number"
-                label="Contact number"
-                hint="For example 9123 4567, or +44 20 7946 0958 for a number outside Singapore"
-                autocomplete="tel"
-                inputmode="tel"
-            />
-            <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
-            <TextField form name="department" label="Department" optional=true/>
-            <button type="submit" class="button" disabled=move || answer.pending()>
-                "Create account"
-            </button>
-        </ActionForm>
+        <FormPage
+            title="Your details"
+            lead=format!("Your TechPass account will be for {email}.")
+            action
+            form
+        >
+            <ActionForm action=action>
+                <input type="hidden" name="token" value=token.get_value()/>
+                <PersonFields form/>
+                <SubmitButton action label="Create account"/>
+            </ActionForm>
+        </FormPage>
     }
 }

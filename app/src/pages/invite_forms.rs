@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::{CreateAccount, InviteSent, SendInvite};
-use crate::components::{Answer, ErrorSummary, FormState, TextField, YesNoField};
+use crate::components::{Done, FormPage, FormState, SubmitButton, TextField, YesNoField};
 use crate::domain::{
     check_account_field, check_email_invite_field, Email, RawAccount, RawEmailInvite,
 };
@@ -77,6 +76,17 @@ pub(crate) fn AccountFields(form: FormState) -> impl IntoView {
             hint_when_disabled="Not needed: a public officer's username comes from their email address"
             disabled=officer
         />
+        <PersonFields form/>
+        <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
+        <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
+    }
+}
+
+/// Who the person is and where they work: in the Create account fields and on the invitee's
+/// Your details.
+#[component]
+pub(crate) fn PersonFields(form: FormState) -> impl IntoView {
+    view! {
         <TextField form name="first_name" label="First name" autocomplete="given-name"/>
         <TextField form name="last_name" label="Last name" autocomplete="family-name"/>
         <TextField
@@ -89,123 +99,73 @@ pub(crate) fn AccountFields(form: FormState) -> impl IntoView {
         />
         <TextField form name="organisation" label="Organisation" autocomplete="organization"/>
         <TextField form name="department" label="Department" optional=true/>
-        <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
-        <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
     }
 }
 
-/// The success message naming the address, with where to go next.
-#[component]
-fn Sent(sent: InviteSent, what: &'static str, on_again: Callback<()>) -> impl IntoView {
-    view! {
-        <div class="panel panel--success" role="status">
-            <h2 class="panel__title">{format!("{what} {}", sent.email)}</h2>
-            <p>"We will email them a link to finish setting up their TechPass account."</p>
-        </div>
-        <p>
-            <button type="button" class="button" on:click=move |_| on_again.run(())>
-                "Invite another user"
-            </button>
-        </p>
-        <p><a href="/invite-users/status">"See Invite user status"</a></p>
-    }
+/// After a success: the address, what was done for it (`what`), and where to go next.
+fn sent(what: &'static str) -> Done<InviteSent> {
+    Callback::new(move |(sent, again): (InviteSent, Callback<()>)| {
+        view! {
+            <div class="panel panel--success" role="status">
+                <h2 class="panel__title">{format!("{what} {}", sent.email)}</h2>
+                <p>"We will email them a link to finish setting up their TechPass account."</p>
+            </div>
+            <p>
+                <button type="button" class="button" on:click=move |_| again.run(())>
+                    "Invite another user"
+                </button>
+            </p>
+            <p><a href="/invite-users/status">"See Invite user status"</a></p>
+        }
+        .into_any()
+    })
 }
 
 #[component]
 pub fn EmailInvitationPage() -> impl IntoView {
     let action = ServerAction::<SendInvite>::new();
-    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_email_invite);
-    let error = move || answer.err();
-    let sent = move || answer.ok();
-    Effect::new(move |_| {
-        if let Some(e) = error() {
-            form.show_server_errors(&e);
-        }
-    });
-    let again = Callback::new(move |_| {
-        form.reset();
-        answer.clear();
-    });
-    let title = move || {
-        if error().is_some() {
-            "Error: Email invitation"
-        } else {
-            "Email invitation"
-        }
-    };
     view! {
-        <Title text=title/>
-        <h1>"Email invitation"</h1>
-        {move || match sent() {
-            Some(s) => view! { <Sent sent=s what="Invitation sent to" on_again=again/> }.into_any(),
-            None => view! {
-                <p class="lead">
-                    "Send an email invite to a public officer to create a TechPass account."
-                </p>
-                {move || error().map(|error| view! { <ErrorSummary error/> })}
-                <ActionForm action=action>
-                    <TextField
-                        form
-                        name="email"
-                        label="Email address"
-                        hint="The public officer's organisation email address, ending in gov.sg"
-                        autocomplete="email"
-                        inputmode="email"
-                    />
-                    <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
-                    <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
-                    <button type="submit" class="button" disabled=move || answer.pending()>
-                        {move || if answer.pending() { "Sending…" } else { "Submit" }}
-                    </button>
-                </ActionForm>
-            }
-            .into_any(),
-        }}
+        <FormPage
+            title="Email invitation"
+            lead="Send an email invite to a public officer to create a TechPass account."
+            action
+            form
+            done=sent("Invitation sent to")
+        >
+            <ActionForm action=action>
+                <TextField
+                    form
+                    name="email"
+                    label="Email address"
+                    hint="The public officer's organisation email address, ending in gov.sg"
+                    autocomplete="email"
+                    inputmode="email"
+                />
+                <YesNoField form name="seed_required" legend=SEED_LEGEND hint=SEED_HINT/>
+                <TextField form name="reason" label="Reason" hint=REASON_HINT multiline=true/>
+                <SubmitButton action label="Submit" busy="Sending…"/>
+            </ActionForm>
+        </FormPage>
     }
 }
 
 #[component]
 pub fn CreateAccountPage() -> impl IntoView {
     let action = ServerAction::<CreateAccount>::new();
-    let answer = Answer::new(action.value(), action.pending());
     let form = FormState::new(check_account);
-    let error = move || answer.err();
-    let sent = move || answer.ok();
-    Effect::new(move |_| {
-        if let Some(e) = error() {
-            form.show_server_errors(&e);
-        }
-    });
-    let again = Callback::new(move |_| {
-        form.reset();
-        answer.clear();
-    });
-    let title = move || {
-        if error().is_some() {
-            "Error: Create account"
-        } else {
-            "Create account"
-        }
-    };
     view! {
-        <Title text=title/>
-        <h1>"Create account"</h1>
-        {move || match sent() {
-            Some(s) => view! { <Sent sent=s what="Account created for" on_again=again/> }.into_any(),
-            None => view! {
-                <p class="lead">
-                    "Create a TechPass account on behalf of a public officer or a vendor."
-                </p>
-                {move || error().map(|error| view! { <ErrorSummary error/> })}
-                <ActionForm action=action>
-                    <AccountFields form/>
-                    <button type="submit" class="button" disabled=move || answer.pending()>
-                        {move || if answer.pending() { "Creating…" } else { "Submit" }}
-                    </button>
-                </ActionForm>
-            }
-            .into_any(),
-        }}
+        <FormPage
+            title="Create account"
+            lead="Create a TechPass account on behalf of a public officer or a vendor."
+            action
+            form
+            done=sent("Account created for")
+        >
+            <ActionForm action=action>
+                <AccountFields form/>
+                <SubmitButton action label="Submit" busy="Creating…"/>
+            </ActionForm>
+        </FormPage>
     }
 }

@@ -8,11 +8,10 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_invitations, request_seed, resend_invitations, revoke_invitations};
-use crate::components::{ConfirmDialog, ErrorNotice};
+use crate::components::{ConfirmDialog, ErrorNotice, PageHeading};
 use crate::domain::AccountState;
 use crate::error::AppError;
 use crate::format::{sg_date_time, thousands};
@@ -47,12 +46,13 @@ pub fn InviteStatusPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Invite user status"/>
-        <h1>"Invite user status"</h1>
-        <p class="lead">
-            "The users your agency invited, their TechPass account status and their SEED licence status. "
-            "Names appear once they are known: when the person signs up, or when their account was created for them."
-        </p>
+        <PageHeading
+            title="Invite user status"
+            lead=concat!(
+                "The users your agency invited, their TechPass account status and their SEED licence status. ",
+                "Names appear once they are known: when the person signs up, or when their account was created for them.",
+            )
+        />
         <SearchForm query/>
         <Outcome/>
         <Confirm/>
@@ -91,12 +91,11 @@ impl Action {
         }
     }
 
-    /// The confirmation's button.
+    /// The confirmation's button: the action's own button, but for SEED's shorter word.
     fn confirm(self) -> &'static str {
         match self {
-            Action::Resend => "Resend",
-            Action::Revoke => "Revoke",
             Action::RequestSeed => "Request",
+            other => other.label(),
         }
     }
 

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
-use leptos_meta::Title;
+
+use crate::components::PageHeading;
 
 /// The invitation types with the user guide's own "when to use" text.
 pub const INVITATION_TYPES: [(&str, &str, &str); 3] = [
@@ -23,9 +24,7 @@ pub const INVITATION_TYPES: [(&str, &str, &str); 3] = [
 #[component]
 pub fn InviteUsersPage() -> impl IntoView {
     view! {
-        <Title text="Invite users"/>
-        <h1>"Invite users"</h1>
-        <p class="lead">"Select the invitation type."</p>
+        <PageHeading title="Invite users" lead="Select the invitation type."/>
         <table class="table invitation-types">
             <caption>"Invitation types"</caption>
             <thead>

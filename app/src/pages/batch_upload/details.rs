@@ -5,9 +5,9 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
-use super::browser;
-use super::model::{field_label, RowState};
-use super::Batch;
+use crate::batch::browser;
+use crate::batch::model::{field_label, RowState};
+use crate::batch::Batch;
 use crate::components::{open_modal, FormState};
 use crate::domain::{NewAccount, SeedRequired};
 use crate::pages::invite_forms::{check_account, raw_account, AccountFields};

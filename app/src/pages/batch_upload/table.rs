@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::browser;
-use super::model::{field_label, DraftRow, RowState};
-use super::Batch;
+use crate::batch::browser;
+use crate::batch::model::{field_label, DraftRow, RowState};
+use crate::batch::Batch;
 use crate::domain::UserKind;
 
 /// Every row is this tall (CSS keeps it so), which makes the visible slice a division.

@@ -1,17 +1,23 @@
 //! What only the browser does for batch upload: read the chosen file, parse it in a worker,
-//! keep the unsubmitted list in IndexedDB, for the signed-in officer only. The server build gets stand-ins that are never
-//! called (the page only calls these from event handlers and effects).
+//! keep the unsubmitted list in IndexedDB, for the signed-in officer only. The server build
+//! gets stand-ins that are never called (the page only calls these from event handlers and
+//! effects).
+//!
+//! The store's keys are public/draft-store.js's alone (the parsing worker writes the list
+//! there too): this side asks for the owner, the meta or a chunk by number ([`Part`]).
 
 #[cfg(feature = "hydrate")]
 use super::model::UploadHead;
 use super::model::{DraftMeta, DraftRow, Journal, CHUNK_ROWS};
 
-// The store's keys; public/draft-store.js, which the parsing worker uses, writes the same.
-const META_KEY: &str = "meta";
-const OWNER_KEY: &str = "owner";
-
-fn chunk_key(i: usize) -> String {
-    format!("chunk:{i}")
+/// What the draft store keeps: whose list it is, the list's [`DraftMeta`], and its rows in
+/// chunks of [`CHUNK_ROWS`].
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Part {
+    Owner,
+    Meta,
+    Chunk(usize),
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -32,10 +38,14 @@ mod js {
             key: &str,
             owner: &str,
         ) -> js_sys::Promise;
-        #[wasm_bindgen(js_name = draftPut)]
-        pub fn draft_put(entries: js_sys::Array) -> js_sys::Promise;
-        #[wasm_bindgen(js_name = draftGet)]
-        pub fn draft_get(key: &str) -> js_sys::Promise;
+        #[wasm_bindgen(js_name = draftPutChunks)]
+        pub fn draft_put_chunks(entries: js_sys::Array) -> js_sys::Promise;
+        #[wasm_bindgen(js_name = draftOwner)]
+        pub fn draft_owner() -> js_sys::Promise;
+        #[wasm_bindgen(js_name = draftMeta)]
+        pub fn draft_meta() -> js_sys::Promise;
+        #[wasm_bindgen(js_name = draftChunk)]
+        pub fn draft_chunk(i: u32) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftClear)]
         pub fn draft_clear() -> js_sys::Promise;
         #[wasm_bindgen(js_name = journalWrite)]
@@ -143,16 +153,16 @@ pub async fn parse_file(
     Ok(WorkerAnswer { parts, stored })
 }
 
-/// Stores UTF-8 JSON under keys in one transaction.
-async fn put(entries: Vec<(String, Vec<u8>)>) -> Result<(), String> {
+/// Stores chunks (their number and UTF-8 JSON) in one transaction.
+async fn put_chunks(entries: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
         let array = js_sys::Array::new();
-        for (k, v) in entries {
-            array.push(&k.into());
+        for (i, v) in entries {
+            array.push(&(i as u32).into());
             array.push(&js_sys::Uint8Array::from(v.as_slice()));
         }
-        wasm_bindgen_futures::JsFuture::from(js::draft_put(array))
+        wasm_bindgen_futures::JsFuture::from(js::draft_put_chunks(array))
             .await
             .map(|_| ())
             .map_err(|e| format!("{e:?}"))
@@ -164,14 +174,17 @@ async fn put(entries: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     }
 }
 
-/// The UTF-8 JSON stored under a key (bytes, or text as older drafts kept it).
-async fn get(key: &str) -> Option<Vec<u8>> {
+/// The UTF-8 JSON stored for a part (bytes, or text as older drafts kept it).
+async fn get(part: Part) -> Option<Vec<u8>> {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let value = wasm_bindgen_futures::JsFuture::from(js::draft_get(key))
-            .await
-            .ok()?;
+        let promise = match part {
+            Part::Owner => js::draft_owner(),
+            Part::Meta => js::draft_meta(),
+            Part::Chunk(i) => js::draft_chunk(u32::try_from(i).ok()?),
+        };
+        let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
         match value.as_string() {
             Some(text) => Some(text.into_bytes()),
             None => Some(value.dyn_into::<js_sys::Uint8Array>().ok()?.to_vec()),
@@ -179,7 +192,7 @@ async fn get(key: &str) -> Option<Vec<u8>> {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = key;
+        let _ = part;
         None
     }
 }
@@ -240,20 +253,20 @@ pub fn read_journal() -> Journal {
 pub fn chunk_entries(
     rows: &[DraftRow],
     chunks: impl IntoIterator<Item = usize>,
-) -> Vec<(String, Vec<u8>)> {
+) -> Vec<(usize, Vec<u8>)> {
     chunks
         .into_iter()
         .filter_map(|i| {
             let start = i * CHUNK_ROWS;
             let slice = rows.get(start..(start + CHUNK_ROWS).min(rows.len()))?;
-            Some((chunk_key(i), serde_json::to_vec(slice).ok()?))
+            Some((i, serde_json::to_vec(slice).ok()?))
         })
         .collect()
 }
 
 /// Stores entries made by [`chunk_entries`].
-pub async fn save_entries(entries: Vec<(String, Vec<u8>)>) -> Result<(), String> {
-    put(entries).await
+pub async fn save_entries(entries: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
+    put_chunks(entries).await
 }
 
 /// What this browser keeps.
@@ -269,10 +282,10 @@ pub enum Kept {
 
 /// The stored list, if there is one and it is `owner`'s, read a chunk per browser task.
 pub async fn load_draft(owner: &str, progress: impl Fn(usize, usize)) -> Kept {
-    let Some(meta) = get(META_KEY).await else {
+    let Some(meta) = get(Part::Meta).await else {
         return Kept::Nothing;
     };
-    if get(OWNER_KEY).await.as_deref() != Some(owner.as_bytes()) {
+    if get(Part::Owner).await.as_deref() != Some(owner.as_bytes()) {
         return Kept::Another;
     }
     match read_rows(&meta, progress).await {
@@ -288,7 +301,7 @@ async fn read_rows(
     let meta: DraftMeta = serde_json::from_slice(meta).ok()?;
     let mut rows = Vec::with_capacity(meta.rows);
     for i in 0..meta.chunks() {
-        let chunk: Vec<DraftRow> = serde_json::from_slice(&get(&chunk_key(i)).await?).ok()?;
+        let chunk: Vec<DraftRow> = serde_json::from_slice(&get(Part::Chunk(i)).await?).ok()?;
         rows.extend(chunk);
         progress(rows.len(), meta.rows);
         next_task().await;

@@ -1,0 +1,17 @@
+//! Batch upload's logic, apart from its screens: the list of an uploaded file and its rules
+//! (`model`, pure and unit-tested natively), the browser glue that parses a file in a worker
+//! and keeps the unsubmitted list in IndexedDB (`browser`, with `app/js/batch.js` and
+//! `public/draft-store.js`), and the controller that the page's components share
+//! (`controller`: upload, restore, keep, pre-check, submit with a retry, remove, save, reset).
+//!
+//! It may import `domain`, `import`, `format`, `error`, `wire` and the server functions of
+//! `api`; never the server's services (`server/`), nor `pages` or `components`: the page
+//! (`pages/batch_upload/`) and the parsing worker (`frontend/`, through [`prepare_upload`])
+//! import this, not the other way round.
+
+pub(crate) mod browser;
+mod controller;
+pub mod model;
+
+pub(crate) use controller::Batch;
+pub use model::prepare_upload;
