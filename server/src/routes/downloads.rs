@@ -8,21 +8,34 @@ use app::server::state::AppState;
 use app::server::{auth, export, status, template};
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use tower_sessions::Session;
 
 use super::pages::{error_page, to_sign_in};
 
+/// The templates at `/templates/<file name>`, the export next to the status page.
+pub(super) fn routes() -> Router<AppState> {
+    let templates = |name: &str| format!("/templates/{name}");
+    let status_file = |ext: &str| format!("{}/export.{ext}", StatusQuery::PATH);
+    Router::new()
+        .route(&templates(template::XLSX_FILE_NAME), get(xlsx_template))
+        .route(&templates(template::CSV_FILE_NAME), get(csv_template))
+        .route(&status_file("csv"), get(export_status))
+        .route(&status_file("xlsx"), get(export_status))
+}
+
 /// The batch upload templates: public (the user guide links them), built once, never stale.
-pub(super) async fn xlsx_template(State(state): State<AppState>) -> Response {
+async fn xlsx_template(State(state): State<AppState>) -> Response {
     match template::xlsx() {
         Ok(bytes) => download(template::XLSX_CONTENT_TYPE, template::XLSX_FILE_NAME, bytes),
         Err(e) => error_page(&state, &app::server::internal_error(e)),
     }
 }
 
-pub(super) async fn csv_template() -> Response {
+async fn csv_template() -> Response {
     download(
         template::CSV_CONTENT_TYPE,
         template::CSV_FILE_NAME,
@@ -46,35 +59,32 @@ fn download(content_type: &'static str, file_name: &str, bytes: impl Into<Body>)
         .into_response()
 }
 
-/// Invite user status as a file, with the page's search and filter.
+/// Invite user status as a file, in the format its name ends with.
 #[derive(Clone, Copy)]
 enum ExportFormat {
     Csv,
     Xlsx,
 }
 
-pub(super) async fn export_csv(
-    state: State<AppState>,
-    session: Session,
-    params: Query<Vec<(String, String)>>,
-) -> Response {
-    export_status(state, session, params, ExportFormat::Csv).await
+impl ExportFormat {
+    fn of_path(path: &str) -> ExportFormat {
+        if path.ends_with(".xlsx") {
+            ExportFormat::Xlsx
+        } else {
+            ExportFormat::Csv
+        }
+    }
 }
 
-pub(super) async fn export_xlsx(
-    state: State<AppState>,
-    session: Session,
-    params: Query<Vec<(String, String)>>,
-) -> Response {
-    export_status(state, session, params, ExportFormat::Xlsx).await
-}
-
+/// Invite user status as a file, with the page's search and filter: `export.csv` or
+/// `export.xlsx` next to the status page.
 async fn export_status(
     State(state): State<AppState>,
     session: Session,
+    uri: Uri,
     Query(params): Query<Vec<(String, String)>>,
-    format: ExportFormat,
 ) -> Response {
+    let format = ExportFormat::of_path(uri.path());
     let officer = match auth::require_officer(&session).await {
         Ok((_, officer)) => officer,
         Err(app::AppError::Unauthenticated) => return to_sign_in(StatusQuery::PATH),

@@ -23,10 +23,8 @@ mod server_fns;
 mod session;
 mod webhooks;
 
-use app::api::StatusQuery;
 use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
-use app::server::template;
 use app::App;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -57,22 +55,7 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .route("/api/{*fn_name}", server_fns::any())
         .route("/api/precheck_batch", server_fns::batch())
         .route("/api/submit_batch", server_fns::batch())
-        .route(
-            &format!("/templates/{}", template::XLSX_FILE_NAME),
-            get(downloads::xlsx_template),
-        )
-        .route(
-            &format!("/templates/{}", template::CSV_FILE_NAME),
-            get(downloads::csv_template),
-        )
-        .route(
-            &format!("{}/export.csv", StatusQuery::PATH),
-            get(downloads::export_csv),
-        )
-        .route(
-            &format!("{}/export.xlsx", StatusQuery::PATH),
-            get(downloads::export_xlsx),
-        )
+        .merge(downloads::routes())
         .route("/webhooks/seed", post(webhooks::seed))
         .route("/dev/clock", post(dev::clock))
         .route("/sign-out", post(session::sign_out))
