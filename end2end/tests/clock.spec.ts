@@ -1,18 +1,15 @@
 // Runs after every other test (the "clock" project in playwright.config.ts): it moves the
 // server's clock on, which would expire the invitations of tests running beside it.
 import { expect, test } from './fixtures/test';
-import { hydrated, linkIn, mailsTo, signInAs } from './fixtures/app';
-import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
+import { hydrated, linkIn, mailsTo } from './fixtures/app';
+import { inviteInNewAgency, rowOf } from './fixtures/status';
 
 test.afterAll(async ({ request }) => {
   await request.post('/dev/clock', { form: { reset: '1' } });
 });
 
 test('an invitation past its days shows as Expired, its link says so, and Resend revives it', async ({ page, request }) => {
-  const agency = uniqueAgency();
-  const address = `late@${agency}`;
-  await signInAs(page, `boss@${agency}`);
-  await sendInvite(page, address, 'No');
+  const address = await inviteInNewAgency(page, 'late', 'No');
   const link = linkIn((await mailsTo(address, 1))[0]);
 
   const moved = await request.post('/dev/clock', { form: { advance_days: '15' } });

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, hydrated, linkIn, mailsTo, signInAs, signUpAsWeiMing } from './fixtures/app';
-import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
+import { expectAccessible, hydrated, linkIn, mailsTo, signUpAsWeiMing } from './fixtures/app';
+import { inviteInNewAgency, rowOf } from './fixtures/status';
 
 async function choose(page: Page, address: string, action: 'Resend' | 'Revoke') {
   await page.getByRole('checkbox', { name: `Select ${address}` }).check();
@@ -19,10 +19,7 @@ async function landing(page: Page, link: string) {
 }
 
 test('Resend gives a new link and the old one stops working; Revoke withdraws the link', async ({ page, browser }) => {
-  const agency = uniqueAgency();
-  const address = `invitee@${agency}`;
-  await signInAs(page, `boss@${agency}`);
-  await sendInvite(page, address, 'No');
+  const address = await inviteInNewAgency(page, 'invitee', 'No');
   const first = linkIn((await mailsTo(address, 1))[0]);
 
   await page.goto('/invite-users/status');
@@ -68,10 +65,7 @@ test('Resend gives a new link and the old one stops working; Revoke withdraws th
 });
 
 test('an existing account holder can be asked for SEED onboarding, once', async ({ page, browser }) => {
-  const agency = uniqueAgency();
-  const address = `holder@${agency}`;
-  await signInAs(page, `boss@${agency}`);
-  await sendInvite(page, address, 'No');
+  const address = await inviteInNewAgency(page, 'holder', 'No');
   const invitee = await (await browser.newContext()).newPage();
   await landing(invitee, linkIn((await mailsTo(address, 1))[0]));
   await signUpAsWeiMing(invitee);
@@ -109,10 +103,7 @@ test('an existing account holder can be asked for SEED onboarding, once', async 
 });
 
 test('SEED reports change the SEED column; unsigned or wrongly signed reports are refused', async ({ page, request }) => {
-  const agency = uniqueAgency();
-  const address = `seed.user@${agency}`;
-  await signInAs(page, `boss@${agency}`);
-  await sendInvite(page, address, 'Yes');
+  const address = await inviteInNewAgency(page, 'seed.user', 'Yes');
   await page.goto('/invite-users/status');
   await hydrated(page);
   const seedCell = rowOf(page, address).getByRole('cell').nth(8);

@@ -1,18 +1,13 @@
 import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
+import { sendInvite } from './fixtures/status';
 
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 test('email invitation arrives by SMTP; the invitee continues, signs up and is active', async ({ page, browser }) => {
   const address = `invitee.${unique()}@agency.gov.sg`;
   await signInAs(page, 'boss@agency.gov.sg');
-  await page.goto('/invite-users/email');
-  await hydrated(page);
-  await page.getByLabel('Email address').fill(address);
-  await page.getByRole('group', { name: 'Is onboarding to SEED required?' }).getByLabel('No').check();
-  await page.getByLabel('Reason').fill('New developer');
-  await page.getByRole('button', { name: 'Submit' }).click();
-  await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
+  await sendInvite(page, address, 'No');
 
   const mail = await mailTo(address);
   expect(mail).toContain('boss@agency.gov.sg has invited you');

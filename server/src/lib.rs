@@ -4,5 +4,6 @@ pub mod config;
 pub mod csrf;
 pub mod headers;
 pub mod limits;
+pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -179,47 +179,28 @@ impl RateLimitLayer {
         let sign_in = bucket(limits.sign_in, client);
         let links = bucket(limits.links, client);
         let webhook = bucket(limits.webhook, client);
-        let server_fn = |p: &'static str| Path::Exact(p);
-        let limited = vec![
-            limited(
-                "sign-in",
-                server_fn(app::api::SignIn::PATH),
-                &sign_in,
-                Answer::ServerFn,
-            ),
-            // The link's page (and any other under /invitations/, all public) and its server
-            // functions share one bucket.
-            limited(
-                "links",
-                Path::Under("/invitations/"),
-                &links,
-                Answer::PlainText,
-            ),
-            limited(
-                "links",
-                server_fn(app::api::OpenInvitation::PATH),
-                &links,
-                Answer::ServerFn,
-            ),
-            limited(
-                "links",
-                server_fn(app::api::CompleteSignUp::PATH),
-                &links,
-                Answer::ServerFn,
-            ),
-            limited(
-                "links",
-                server_fn(app::api::ActivateAccount::PATH),
-                &links,
-                Answer::ServerFn,
-            ),
-            limited(
-                "webhook",
-                Path::Under("/webhooks/"),
-                &webhook,
-                Answer::PlainText,
-            ),
+        // Server functions, refused with an `AppError`.
+        let server_fns = [
+            ("sign-in", app::api::SignIn::PATH, &sign_in),
+            ("links", app::api::OpenInvitation::PATH, &links),
+            ("links", app::api::CompleteSignUp::PATH, &links),
+            ("links", app::api::ActivateAccount::PATH, &links),
         ];
+        // Everything under a prefix, refused in plain text: the link's page (and any other under
+        // /invitations/, all public) shares one bucket with its server functions.
+        let prefixes = [
+            ("links", "/invitations/", &links),
+            ("webhook", "/webhooks/", &webhook),
+        ];
+        let limited = server_fns
+            .into_iter()
+            .map(|(group, path, bucket)| {
+                limited(group, Path::Exact(path), bucket, Answer::ServerFn)
+            })
+            .chain(prefixes.into_iter().map(|(group, prefix, bucket)| {
+                limited(group, Path::Under(prefix), bucket, Answer::PlainText)
+            }))
+            .collect();
         RateLimitLayer {
             limited: Arc::new(limited),
         }

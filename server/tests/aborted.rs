@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::{spawn_with, Backend};
+use support::{signed_in_with, Backend};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
@@ -30,8 +30,12 @@ const PATHS: [&str; 9] = [
 both_databases!(pages_at_once_and_pages_left_half_way, |b| async move {
     // 120 loads of the invitation link from one address is past its rate limit (30, then
     // one a second): lifted here, where the pages themselves are under test.
-    let app = spawn_with(b, &[("RATE_LIMIT_LINKS", "100000/1ms")]).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in_with(
+        b,
+        &[("RATE_LIMIT_LINKS", "100000/1ms")],
+        "boss@agency.gov.sg",
+    )
+    .await;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // The server's threads, not a test's own failing assertion.

@@ -14,9 +14,11 @@ use app::import::COLUMNS;
 use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{spawn, Backend, TestApp};
+use support::{assert_mentions, header, signed_in, signed_in_with, spawn, Backend, TestApp};
 
 const KEY: &str = "0b7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f";
+
+const CSV_TEMPLATE: &str = "/templates/techbiz-invite-users.csv";
 
 fn vendor(email: &str, username: &str) -> RawAccount {
     RawAccount {
@@ -70,12 +72,7 @@ async fn try_submit(app: &TestApp, key: &str, rows: &[BatchRow]) -> reqwest::Res
 async fn submit(app: &TestApp, key: &str, rows: &[BatchRow]) -> BatchOutcome {
     let res = try_submit(app, key, rows).await;
     let status = res.status();
-    let trace = res
-        .headers()
-        .get("x-trace-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let trace = header(&res, "x-trace-id").unwrap_or_default();
     let body = res.text().await.expect("body");
     assert_eq!(status, StatusCode::OK, "{body}");
     let outcome: BatchOutcome = serde_json::from_str(&body).expect("BatchOutcome");
@@ -145,6 +142,18 @@ async fn totals(app: &TestApp) -> [i64; 4] {
     ]
 }
 
+/// The answer is the file `file_name` to save, of `content_type`, which the browser asks for
+/// again each time (a template is never stale).
+fn assert_download(res: &reqwest::Response, content_type: &str, file_name: &str) {
+    let header = |name: &str| header(res, name).unwrap_or_default();
+    assert_eq!(header("content-type"), content_type);
+    assert_eq!(
+        header("content-disposition"),
+        format!("attachment; filename=\"{file_name}\"")
+    );
+    assert_eq!(header("cache-control"), "no-cache");
+}
+
 fn zip_part(bytes: &[u8], name: &str) -> String {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("an xlsx is a zip");
     let mut part = archive.by_name(name).expect(name);
@@ -159,22 +168,11 @@ both_databases!(
         let app = spawn(b).await;
         let res = app.get("/templates/techbiz-invite-users.xlsx").await;
         assert_eq!(res.status(), StatusCode::OK, "public: nobody signed in");
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        assert_eq!(
-            header("content-type"),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        assert_download(
+            &res,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "techbiz-invite-users.xlsx",
         );
-        assert_eq!(
-            header("content-disposition"),
-            "attachment; filename=\"techbiz-invite-users.xlsx\""
-        );
-        assert_eq!(header("cache-control"), "no-cache");
         let bytes = res.bytes().await.expect("body").to_vec();
 
         let mut book: Xlsx<_> =
@@ -200,14 +198,14 @@ both_databases!(
             })
             .collect();
         let all = text.join("\n");
-        for needle in [
+        // The limits, the number format, what may stay empty.
+        let advice = [
             "100,000",
             "+65 9123 4567",
             "leave it blank",
             "500 characters",
-        ] {
-            assert!(all.contains(needle), "Instructions mention {needle}");
-        }
+        ];
+        assert_mentions(&all, &advice, "Instructions");
         for c in COLUMNS.iter() {
             assert!(text.iter().any(|t| t == c.header), "{} explained", c.header);
         }
@@ -262,20 +260,8 @@ both_databases!(
     the_csv_template_is_the_header_line_in_utf8,
     |b| async move {
         let app = spawn(b).await;
-        let res = app.get("/templates/techbiz-invite-users.csv").await;
-        assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(
-            res.headers()["content-type"].to_str().ok(),
-            Some("text/csv; charset=utf-8")
-        );
-        assert_eq!(
-            res.headers()["content-disposition"].to_str().ok(),
-            Some("attachment; filename=\"techbiz-invite-users.csv\"")
-        );
-        assert_eq!(
-            res.headers()["cache-control"].to_str().ok(),
-            Some("no-cache")
-        );
+        let res = app.get_expecting(CSV_TEMPLATE, StatusCode::OK).await;
+        assert_download(&res, "text/csv; charset=utf-8", "techbiz-invite-users.csv");
         let bytes = res.bytes().await.expect("body");
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 byte order mark");
         let text = std::str::from_utf8(&bytes[3..]).expect("utf-8");
@@ -287,8 +273,7 @@ both_databases!(
 both_databases!(
     precheck_flags_accounts_invitations_and_taken_usernames_whatever_the_case,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let existing = vendor("dev@acme.com", "mei.tan");
         let form = [
             ("email", existing.email.as_str()),
@@ -356,8 +341,7 @@ both_databases!(
 both_databases!(
     a_precheck_of_10000_rows_fits_the_body_limit,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let rows: Vec<PrecheckRow> = (0..10_000)
             .map(|i| {
                 // Long but valid: a 64-character local part, a long domain.
@@ -395,8 +379,7 @@ both_databases!(
 both_databases!(
     submit_invites_valid_rows_and_names_what_is_wrong_with_the_others,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         // Already there: an account (and open invitation) for dev@acme.com, username mei.tan.
         let first = submit(
             &app,
@@ -519,8 +502,7 @@ both_databases!(
 both_databases!(
     resubmitting_returns_the_same_invitations_and_writes_nothing,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let mut rows = vendors(5, "v");
         rows[2].raw.contact_number = "not a number".into();
         let first = submit(&app, KEY, &rows).await;
@@ -557,8 +539,7 @@ both_databases!(
 both_databases!(
     concurrent_submits_of_the_same_rows_invite_each_person_once,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let rows = vendors(500, "c");
         let (one, two) = tokio::join!(submit(&app, KEY, &rows), submit(&app, KEY, &rows));
         let (one, two) = (invited(&one), invited(&two));
@@ -577,10 +558,8 @@ both_databases!(
 both_databases!(
     two_officers_uploading_the_same_people_at_once_invite_each_once,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
-        let other = app.another_browser();
-        other.sign_in("peer@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
+        let other = app.another_user("peer@agency.gov.sg").await;
         let rows = vendors(300, "p");
         let mut reversed = rows.clone();
         reversed.reverse();
@@ -603,8 +582,7 @@ both_databases!(
 both_databases!(
     the_same_person_twice_in_one_list_is_invited_once,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let out = submit(
             &app,
             KEY,
@@ -629,8 +607,7 @@ both_databases!(
 both_databases!(
     a_call_takes_at_most_one_chunk_of_500_rows_and_a_list_goes_in_chunks,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let mut rows = vendors(1_201, "big");
         rows[1_200].raw.email = "big1@acme.com".into(); // the first row's person, again
                                                         // More than a chunk in one call is refused, naming the limit, and stores nothing.
@@ -664,8 +641,7 @@ both_databases!(
 both_databases!(
     an_officer_sends_at_most_the_hourly_quota_even_all_at_once,
     |b| async move {
-        let app = support::spawn_with(b, &[("INVITE_QUOTA_PER_HOUR", "5")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in_with(b, &[("INVITE_QUOTA_PER_HOUR", "5")], "boss@agency.gov.sg").await;
         let calls = (0..8).map(|i| {
             let email = format!("quota{i}@agency.gov.sg");
             let app = &app;
@@ -701,8 +677,7 @@ both_databases!(
         );
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 5);
         // Another officer has a quota of their own.
-        let other = app.another_browser();
-        other.sign_in("colleague@agency.gov.sg").await;
+        let other = app.another_user("colleague@agency.gov.sg").await;
         other.invite("someone.else@agency.gov.sg").await;
     }
 );
@@ -710,16 +685,14 @@ both_databases!(
 both_databases!(
     a_batch_key_is_a_uuid_and_belongs_to_its_officer,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let rows = vendors(2, "k");
         let err = submit_err(&app, "not-a-uuid", &rows).await;
         assert!(err.field_message("batch_key").is_some(), "{err:?}");
         submit(&app, KEY, &rows).await;
 
         // Same server, another officer of the same agency.
-        let thief = app.another_browser();
-        thief.sign_in("someone.else@agency.gov.sg").await;
+        let thief = app.another_user("someone.else@agency.gov.sg").await;
         let err = submit_err(&thief, KEY, &rows).await;
         assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
         let err = submit_err(&thief, KEY, &vendors(3, "new")).await;
@@ -766,54 +739,32 @@ struct RacingDirectory {
     fired: AtomicBool,
 }
 
-#[derive(Debug)]
-struct FakeUniqueViolation;
-
-impl std::fmt::Display for FakeUniqueViolation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UNIQUE constraint failed: accounts.email_key")
-    }
+/// A real unique violation on `accounts.email_key`, from a database of SQLite's own.
+async fn unique_violation() -> sqlx::Error {
+    let db = sqlx::SqlitePool::connect("sqlite::memory:")
+        .await
+        .expect("an in-memory SQLite database");
+    let sql = "CREATE TABLE accounts (email_key TEXT UNIQUE); \
+               INSERT INTO accounts VALUES ('twice'), ('twice')";
+    sqlx::raw_sql(sql)
+        .execute(&db)
+        .await
+        .expect_err("the same key twice")
 }
 
-impl std::error::Error for FakeUniqueViolation {}
-
-impl sqlx::error::DatabaseError for FakeUniqueViolation {
-    fn message(&self) -> &str {
-        "UNIQUE constraint failed: accounts.email_key"
-    }
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::UniqueViolation
-    }
-}
+type Conn = sqlx::AnyConnection;
 
 #[async_trait::async_trait]
 impl app::server::directory::Directory for RacingDirectory {
-    async fn account_exists(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        email_key: &str,
-    ) -> sqlx::Result<bool> {
+    async fn account_exists(&self, conn: &mut Conn, email_key: &str) -> sqlx::Result<bool> {
         self.inner.account_exists(conn, email_key).await
     }
-    async fn username_taken(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        username: &str,
-    ) -> sqlx::Result<bool> {
+    async fn username_taken(&self, conn: &mut Conn, username: &str) -> sqlx::Result<bool> {
         self.inner.username_taken(conn, username).await
     }
     async fn create_account(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut Conn,
         account: &NewAccount,
         status: app::server::directory::AccountStatus,
     ) -> sqlx::Result<String> {
@@ -827,14 +778,12 @@ impl app::server::directory::Directory for RacingDirectory {
                             .await?;
                     }
                 }
-                app::server::db::Backend::Sqlite => {
-                    return Err(sqlx::Error::Database(Box::new(FakeUniqueViolation)));
-                }
+                app::server::db::Backend::Sqlite => return Err(unique_violation().await),
             }
         }
         self.inner.create_account(conn, account, status).await
     }
-    async fn activate(&self, conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<()> {
+    async fn activate(&self, conn: &mut Conn, id: &str) -> sqlx::Result<()> {
         self.inner.activate(conn, id).await
     }
 }

@@ -13,32 +13,63 @@ use app::server::db::Db;
 use app::server::outbox::{self, OutgoingEmail};
 use app::server::relay::{Relay, RelayOptions, SmtpMailer};
 use reqwest::StatusCode;
-use support::{free_port, fresh_database, spawn_with, test_links, token_in, Backend, SmtpSink};
+use support::{
+    free_port, fresh_database, signed_in_with, spawn_with, test_links, token_in, Backend, SmtpSink,
+    TestApp,
+};
 
 async fn scalar(db: &Db, sql: &str) -> String {
     let row: (String,) = sqlx::query_as(sql).fetch_one(db.pool()).await.expect(sql);
     row.0
 }
 
+/// An app whose relay mails through a real SMTP server (the sink) every 100 ms, with an
+/// officer signed in.
+async fn mailing_app(b: Backend) -> (SmtpSink, TestApp) {
+    let sink = SmtpSink::start().await;
+    let vars = [
+        ("SMTP_URL", sink.url()),
+        ("RELAY_INTERVAL_MS", "100".into()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = signed_in_with(b, &vars, "boss@agency.gov.sg").await;
+    (sink, app)
+}
+
+/// Calls a server function as the invitee's browser does: signed out, no cookies.
+async fn as_invitee(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let call = reqwest::Client::new().post(app.url(&format!("/api/{endpoint}")));
+    call.form(form).send().await.expect(endpoint)
+}
+
+/// Queues `n` invitation emails to `to`, with the subjects `<subject> 0`, `<subject> 1`, ...
+async fn queue_mail(db: &Db, to: &str, n: usize, subject: &str) {
+    let to = Email::parse(to).expect("email");
+    let by = Email::parse("boss@agency.gov.sg").expect("email");
+    let mut conn = db.pool().acquire().await.expect("conn");
+    for i in 0..n {
+        let mut mail =
+            OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
+        mail.subject = format!("{subject} {i}");
+        outbox::enqueue(&mut conn, None, &mail)
+            .await
+            .expect("enqueue");
+    }
+}
+
+/// A relay on `db` that sends through the mail server at `smtp`, giving up on a send after
+/// `timeout`.
+fn relay_through(smtp: &str, timeout: Duration, db: Db, options: RelayOptions) -> Relay {
+    let mailer = SmtpMailer::new(smtp, "TechBiz <no-reply@tech.gov.sg>", timeout).expect("mailer");
+    Relay::new(db, Arc::new(mailer), options, test_links())
+}
+
 both_databases!(
     an_invitee_gets_the_mail_and_signs_up_from_its_link,
     |b| async move {
-        let sink = SmtpSink::start().await;
-        let app = spawn_with(
-            b,
-            &[("SMTP_URL", &sink.url()), ("RELAY_INTERVAL_MS", "100")],
-        )
-        .await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let (sink, app) = mailing_app(b).await;
         let res = app
-            .post(
-                "send_invite",
-                &[
-                    ("email", "new.officer@agency.gov.sg"),
-                    ("seed_required", "no"),
-                    ("reason", "Joins the team"),
-                ],
-            )
+            .send_invite("new.officer@agency.gov.sg", "no", "Joins the team")
             .await;
         assert_eq!(res.status(), StatusCode::OK);
         let mail = sink.wait_for(1).await.remove(0);
@@ -48,8 +79,7 @@ both_databases!(
         assert_eq!(token.len(), 43, "the whole token is in the link");
 
         // Opening the link (as a mail scanner would) changes nothing.
-        let anon = reqwest::Client::new();
-        let page = anon
+        let page = reqwest::Client::new()
             .get(app.url(&format!("/invitations/accept?token={token}")))
             .send()
             .await
@@ -59,12 +89,7 @@ both_databases!(
         let status = scalar(&app.app_state.db, "SELECT status FROM invitations").await;
         assert_eq!(status, "invited");
 
-        let open = anon
-            .post(app.url("/api/open_invitation"))
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .expect("open");
+        let open = as_invitee(&app, "open_invitation", &[("token", token.as_str())]).await;
         let view: app::api::InvitationView = open.json().await.expect("InvitationView");
         assert_eq!(view.email, "new.officer@agency.gov.sg");
         assert!(!view.create_account);
@@ -76,31 +101,26 @@ both_databases!(
             ("contact_number", "+65 8123 4567"),
             ("organisation", "GovTech"),
         ];
-        let bad: AppError = anon
-            .post(app.url("/api/complete_sign_up"))
-            .form(&[
+        let bad: AppError = as_invitee(
+            &app,
+            "complete_sign_up",
+            &[
                 ("token", token.as_str()),
                 ("first_name", ""),
                 ("last_name", "Lim"),
                 ("contact_number", "x"),
                 ("organisation", "GovTech"),
-            ])
-            .send()
-            .await
-            .expect("sign up")
-            .json()
-            .await
-            .expect("AppError");
+            ],
+        )
+        .await
+        .json()
+        .await
+        .expect("AppError");
         assert!(
             bad.field_message("first_name").is_some()
                 && bad.field_message("contact_number").is_some()
         );
-        let done = anon
-            .post(app.url("/api/complete_sign_up"))
-            .form(&details)
-            .send()
-            .await
-            .expect("sign up");
+        let done = as_invitee(&app, "complete_sign_up", &details).await;
         assert_eq!(done.status(), StatusCode::OK);
         let row: (String, String, String) = sqlx::query_as(
         "SELECT status, first_name, contact_number FROM accounts WHERE email_key = 'new.officer@agency.gov.sg'",
@@ -127,12 +147,8 @@ both_databases!(
         assert_eq!(found.rows[0].name().as_deref(), Some("Wei Ming Lim"));
 
         // The link works once.
-        let again: AppError = anon
-            .post(app.url("/api/complete_sign_up"))
-            .form(&details)
-            .send()
+        let again: AppError = as_invitee(&app, "complete_sign_up", &details)
             .await
-            .expect("again")
             .json()
             .await
             .expect("AppError");
@@ -143,13 +159,7 @@ both_databases!(
 both_databases!(
     a_created_account_is_activated_from_its_mail,
     |b| async move {
-        let sink = SmtpSink::start().await;
-        let app = spawn_with(
-            b,
-            &[("SMTP_URL", &sink.url()), ("RELAY_INTERVAL_MS", "100")],
-        )
-        .await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let (sink, app) = mailing_app(b).await;
         let res = app
             .post(
                 "create_account",
@@ -169,13 +179,7 @@ both_databases!(
         let mail = sink.wait_for(1).await.remove(0);
         assert!(support::decode_qp(&mail).contains("Your TechPass username is acme.dev"));
         let token = token_in(&mail);
-        let anon = reqwest::Client::new();
-        let done = anon
-            .post(app.url("/api/activate_account"))
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .expect("activate");
+        let done = as_invitee(&app, "activate_account", &[("token", token.as_str())]).await;
         assert_eq!(done.status(), StatusCode::OK);
         assert_eq!(
             scalar(&app.app_state.db, "SELECT status FROM accounts").await,
@@ -184,19 +188,16 @@ both_databases!(
     }
 );
 
-fn start_server(bin: &str, db_url: &str, port: u16, smtp: &str, relay: bool) -> Child {
-    start_server_with(bin, db_url, port, smtp, relay, &[])
-}
-
-fn start_server_with(
-    bin: &str,
+/// Starts the server binary on `port` against `db_url` (with the relay running or held back)
+/// and waits until it answers its health check.
+async fn start_server(
     db_url: &str,
     port: u16,
     smtp: &str,
     relay: bool,
     vars: &[(&str, &str)],
 ) -> Child {
-    Command::new(bin)
+    let server = Command::new(env!("CARGO_BIN_EXE_techbiz-invite"))
         .envs(vars.iter().copied())
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", db_url)
@@ -208,7 +209,15 @@ fn start_server_with(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start the server binary")
+        .expect("start the server binary");
+    wait_healthy(port).await;
+    server
+}
+
+/// Kills the server at once, as a crash would (std's kill is SIGKILL on Unix).
+fn kill(mut server: Child) {
+    server.kill().expect("SIGKILL");
+    server.wait().expect("reaped");
 }
 
 /// Signs in to the server on `port` as an officer and sends an email invitation to `email`.
@@ -248,28 +257,23 @@ async fn wait_healthy(port: u16) {
 both_databases!(
     a_server_killed_before_sending_sends_exactly_once_after_restart,
     |b| async move {
-        let bin = env!("CARGO_BIN_EXE_techbiz-invite");
         let sink = SmtpSink::start().await;
         let (db_url, _dir) = fresh_database(b).await;
         let port = free_port();
         // First life: the relay is held back, so the kill lands after the commit, before sending.
-        let mut first = start_server(bin, &db_url, port, &sink.url(), false);
-        wait_healthy(port).await;
+        let first = start_server(&db_url, port, &sink.url(), false, &[]).await;
         invite_through(port, "kill.test@agency.gov.sg").await;
-        first.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-        first.wait().expect("reaped");
+        kill(first);
         assert!(
             sink.messages().is_empty(),
             "nothing was sent before the kill"
         );
 
-        let mut second = start_server(bin, &db_url, port, &sink.url(), true);
-        wait_healthy(port).await;
+        let second = start_server(&db_url, port, &sink.url(), true, &[]).await;
         let mails = sink.wait_for(1).await;
         tokio::time::sleep(Duration::from_secs(2)).await; // time for a wrongful second send
         let mails_after = sink.messages();
-        second.kill().expect("kill");
-        second.wait().expect("reaped");
+        kill(second);
         assert_eq!(mails_after.len(), 1, "sent exactly once");
         assert!(mails[0].contains("kill.test@agency.gov.sg"));
     }
@@ -281,37 +285,12 @@ both_databases!(
         let sink = SmtpSink::start().await;
         let (url, _dir) = fresh_database(b).await;
         let db = Db::connect(&url).await.expect("db");
-        let to = Email::parse("many@agency.gov.sg").expect("email");
-        let by = Email::parse("boss@agency.gov.sg").expect("email");
-        let mut conn = db.pool().acquire().await.expect("conn");
-        for i in 0..30 {
-            let mut mail =
-                OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
-            mail.subject = format!("mail {i}");
-            outbox::enqueue(&mut conn, None, &mail)
-                .await
-                .expect("enqueue");
-        }
-        drop(conn);
-        let relay = |db: Db| {
-            let mailer = Arc::new(
-                SmtpMailer::new(
-                    &sink.url(),
-                    "TechBiz <no-reply@tech.gov.sg>",
-                    Duration::from_secs(20),
-                )
-                .expect("mailer"),
-            );
-            Relay::new(
-                db,
-                mailer,
-                RelayOptions {
-                    batch: 4,
-                    ..RelayOptions::default()
-                },
-                test_links(),
-            )
+        queue_mail(&db, "many@agency.gov.sg", 30, "mail").await;
+        let options = RelayOptions {
+            batch: 4,
+            ..RelayOptions::default()
         };
+        let relay = |db| relay_through(&sink.url(), Duration::from_secs(20), db, options.clone());
         let (a, b2) = (
             relay(db.clone()),
             relay(Db::connect(&url).await.expect("second pool")),
@@ -354,31 +333,15 @@ both_databases!(
     |b| async move {
         let (url, _dir) = fresh_database(b).await;
         let db = Db::connect(&url).await.expect("db");
-        let to = Email::parse("x@agency.gov.sg").expect("email");
-        let mut conn = db.pool().acquire().await.expect("conn");
-        outbox::enqueue(
-            &mut conn,
-            None,
-            &OutgoingEmail::invitation(&to, &to, "http://x", 14),
-        )
-        .await
-        .expect("enqueue");
-        drop(conn);
+        queue_mail(&db, "x@agency.gov.sg", 1, "mail").await;
         // Nothing listens on this port: every send fails.
-        let mailer = Arc::new(
-            SmtpMailer::new(
-                &format!("smtp://127.0.0.1:{}", free_port()),
-                "a@tech.gov.sg",
-                Duration::from_secs(20),
-            )
-            .expect("mailer"),
-        );
+        let nowhere = format!("smtp://127.0.0.1:{}", free_port());
         let options = RelayOptions {
             max_attempts: 2,
             retry_base: Duration::from_millis(200),
             ..RelayOptions::default()
         };
-        let relay = Relay::new(db.clone(), mailer, options, test_links());
+        let relay = relay_through(&nowhere, Duration::from_secs(20), db.clone(), options);
         assert_eq!(relay.run_once().await.expect("round").failed, 1);
         assert_eq!(
             relay.run_once().await.expect("round").failed,
@@ -398,8 +361,7 @@ both_databases!(
 both_databases!(
     without_smtp_mail_goes_to_the_development_mailbox,
     |b| async move {
-        let app = spawn_with(b, &[("RELAY_INTERVAL_MS", "100")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in_with(b, &[("RELAY_INTERVAL_MS", "100")], "boss@agency.gov.sg").await;
         let res = app
             .post(
                 "send_invite",
@@ -428,17 +390,11 @@ both_databases!(
         assert_eq!(mail[0].to, "dev.box@agency.gov.sg");
         let link = mail[0].link.clone().expect("the sign-up link");
         assert!(link.contains("/invitations/accept?token="), "{link}");
-        let page = app.get("/dev/mailbox").await;
-        assert_eq!(page.status(), StatusCode::OK);
+        app.get_expecting("/dev/mailbox", StatusCode::OK).await;
 
         // Outside development sign-in there is no mailbox.
         let prod = spawn_with(b, &support::PRODUCTION).await;
-        let err: AppError = prod
-            .post("list_dev_mail", &[])
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let err = prod.post_refused("list_dev_mail", &[]).await;
         assert!(matches!(err, AppError::NotFound { .. }), "{err:?}");
     }
 );
@@ -451,38 +407,14 @@ both_databases!(
         let sink = SmtpSink::start_slow(300).await;
         let (url, _dir) = fresh_database(b).await;
         let db = Db::connect(&url).await.expect("db");
-        let to = Email::parse("slow@agency.gov.sg").expect("email");
-        let by = Email::parse("boss@agency.gov.sg").expect("email");
-        let mut conn = db.pool().acquire().await.expect("conn");
-        for i in 0..8 {
-            let mut mail =
-                OutgoingEmail::invitation(&to, &by, "http://x/invitations/accept?token=t", 14);
-            mail.subject = format!("slow {i}");
-            outbox::enqueue(&mut conn, None, &mail)
-                .await
-                .expect("enqueue");
-        }
-        drop(conn);
-        let relay = |db: Db| {
-            let mailer = Arc::new(
-                SmtpMailer::new(
-                    &sink.url(),
-                    "TechBiz <no-reply@tech.gov.sg>",
-                    Duration::from_millis(900),
-                )
-                .expect("mailer"),
-            );
-            Relay::new(
-                db,
-                mailer,
-                RelayOptions {
-                    batch: 20,
-                    lease: Duration::from_secs(1),
-                    ..RelayOptions::default()
-                },
-                test_links(),
-            )
+        queue_mail(&db, "slow@agency.gov.sg", 8, "slow").await;
+        let options = RelayOptions {
+            batch: 20,
+            lease: Duration::from_secs(1),
+            ..RelayOptions::default()
         };
+        let relay =
+            |db| relay_through(&sink.url(), Duration::from_millis(900), db, options.clone());
         let (a, b2) = (
             relay(db.clone()),
             relay(Db::connect(&url).await.expect("second pool")),
@@ -514,26 +446,22 @@ both_databases!(
 both_databases!(
     a_relay_killed_after_the_mail_server_took_a_message_sends_it_again_with_the_same_message_id,
     |b| async move {
-        let bin = env!("CARGO_BIN_EXE_techbiz-invite");
         // The message is stored by the mail server at once and accepted 3 s later: the kill
         // lands in between, after the send and before the row is marked sent.
         let sink = SmtpSink::start_slow(3000).await;
         let (db_url, _dir) = fresh_database(b).await;
         let port = free_port();
         let timing = [("SMTP_TIMEOUT_MS", "4000"), ("RELAY_LEASE_MS", "5000")];
-        let mut first = start_server_with(bin, &db_url, port, &sink.url(), true, &timing);
-        wait_healthy(port).await;
+        let first = start_server(&db_url, port, &sink.url(), true, &timing).await;
         invite_through(port, "window.test@agency.gov.sg").await;
         let arrived = sink.wait_for(1).await;
-        first.kill().expect("SIGKILL");
-        first.wait().expect("reaped");
+        kill(first);
         let db = Db::connect(&db_url).await.expect("db");
         assert_eq!(scalar(&db, "SELECT status FROM outbox").await, "pending");
 
         // Restarted, the relay sends it again once the lease has run out: not lost, and with
         // the same Message-ID, so the receiving side can tell it is one message.
-        let mut second = start_server_with(bin, &db_url, port, &sink.url(), true, &timing);
-        wait_healthy(port).await;
+        let second = start_server(&db_url, port, &sink.url(), true, &timing).await;
         let again = sink.wait_for(2).await;
         for _ in 0..100 {
             if scalar(&db, "SELECT status FROM outbox").await == "sent" {
@@ -543,8 +471,7 @@ both_databases!(
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         let all = sink.messages();
-        second.kill().expect("kill");
-        second.wait().expect("reaped");
+        kill(second);
         assert_eq!(all.len(), 2, "sent again once, not more");
         assert_eq!(
             support::message_id(&arrived[0]),

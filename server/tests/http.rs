@@ -3,25 +3,21 @@
 mod support;
 
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend};
+use support::{assert_mentions, header, signed_in, spawn, spawn_with, Backend};
 
 fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    header(res, "location").unwrap_or_default()
 }
 
 both_databases!(
     signed_out_visitors_are_sent_to_sign_in_and_back,
     |b| async move {
         let app = spawn(b).await;
-        let res = app.get("/invite-users?x=1").await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let res = app
+            .get_expecting("/invite-users?x=1", StatusCode::SEE_OTHER)
+            .await;
         assert_eq!(location(&res), "/sign-in?next=%2Finvite-users%3Fx%3D1");
-        let page = app.get("/sign-in").await;
-        assert_eq!(page.status(), StatusCode::OK);
+        let page = app.get_expecting("/sign-in", StatusCode::OK).await;
         let html = page.text().await.expect("body");
         assert!(html.contains("Email address") && html.contains("Sign in"));
     }
@@ -50,8 +46,7 @@ both_databases!(an_officer_signs_in_and_sees_the_overview, |b| async move {
         "plain http must not set Secure: {cookie}"
     );
 
-    let res = app.get("/").await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.get_expecting("/", StatusCode::OK).await;
     assert!(res.headers().contains_key("x-trace-id"));
     let html = res.text().await.expect("body");
     assert!(html.contains("Overview"));
@@ -62,28 +57,21 @@ both_databases!(an_officer_signs_in_and_sees_the_overview, |b| async move {
     assert!(html.contains("Invite users"));
 
     let html = app.get("/invite-users").await.text().await.expect("body");
-    for t in [
-        "Email invitation",
-        "Create account",
-        "Batch upload",
-        "When to use",
-    ] {
-        assert!(html.contains(t), "missing {t}");
-    }
+    // The three ways to invite, and when to use each.
+    let ways = ["Email invitation", "Create account", "Batch upload"];
+    assert_mentions(&html, &ways, "Invite users");
+    assert_mentions(&html, &["When to use"], "Invite users");
 
     // The session is in the database: the audit log has the sign-in.
-    let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in'")
-        .fetch_one(app.app_state.db.pool())
-        .await
-        .expect("audit count");
-    assert_eq!(n.0, 1);
+    let signed_in = "SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in'";
+    assert_eq!(app.count(signed_in).await, 1);
 });
 
 both_databases!(a_vendor_is_told_why_they_cannot_invite, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("vendor@example.com").await;
-    let res = app.get("/invite-users").await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let app = signed_in(b, "vendor@example.com").await;
+    let res = app
+        .get_expecting("/invite-users", StatusCode::FORBIDDEN)
+        .await;
     let html = res.text().await.expect("body");
     assert!(html.contains("Only public officers can invite users"));
     assert!(html.contains("vendor@example.com"));
@@ -144,16 +132,9 @@ both_databases!(cross_site_posts_are_refused, |b| async move {
 });
 
 both_databases!(sign_out_ends_the_session, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("officer@agency.gov.sg").await;
+    let app = signed_in(b, "officer@agency.gov.sg").await;
     assert_eq!(app.get("/").await.status(), StatusCode::OK);
-    let res = app
-        .client
-        .post(app.url("/sign-out"))
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .expect("POST");
+    let res = app.sign_out().await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/sign-in");
     assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
@@ -166,9 +147,7 @@ both_databases!(
         let mailbox = app.get("/dev/mailbox").await;
         assert_eq!(mailbox.status(), StatusCode::NOT_FOUND, "/dev/mailbox");
         let clock = app
-            .client
-            .post(app.url("/dev/clock"))
-            .header("sec-fetch-site", "same-origin")
+            .same_origin_post("/dev/clock")
             .form(&[("advance_days", "30")])
             .send()
             .await
@@ -200,18 +179,12 @@ both_databases!(dev_sign_in_is_off_unless_configured, |b| async move {
 both_databases!(
     an_internal_error_shows_only_a_trace_id_that_is_in_the_log,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("officer@agency.gov.sg").await;
+        let app = signed_in(b, "officer@agency.gov.sg").await;
         // Break the database under the running app.
         app.app_state.db.close().await;
         let res = app.sign_in("officer@agency.gov.sg").await;
         assert!(res.status().is_server_error(), "{}", res.status());
-        let header = res
-            .headers()
-            .get("x-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .expect("x-trace-id")
-            .to_string();
+        let header = header(&res, "x-trace-id").expect("x-trace-id");
         let body = res.text().await.expect("body");
         assert!(
             !body.to_lowercase().contains("pool"),
@@ -237,13 +210,12 @@ both_databases!(
 both_databases!(
     unknown_pages_are_a_clear_404_and_static_files_are_served,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("officer@agency.gov.sg").await;
-        let res = app.get("/no-such-page").await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let app = signed_in(b, "officer@agency.gov.sg").await;
+        let res = app
+            .get_expecting("/no-such-page", StatusCode::NOT_FOUND)
+            .await;
         assert!(res.text().await.expect("body").contains("Page not found"));
-        let health = app.get("/healthz").await;
-        assert_eq!(health.status(), StatusCode::OK);
+        app.get_expecting("/healthz", StatusCode::OK).await;
     }
 );
 
@@ -252,8 +224,7 @@ both_databases!(exports_are_for_officers_and_one_at_a_time, |b| async move {
     let path = format!("{}/export.csv", app::api::StatusQuery::PATH);
     // A vendor is told they may not (403), not shown an error page with no Trace ID.
     app.sign_in("vendor@acme.com").await;
-    let res = app.get(&path).await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app.get_expecting(&path, StatusCode::FORBIDDEN).await;
     assert!(res
         .text()
         .await
@@ -268,8 +239,9 @@ both_databases!(exports_are_for_officers_and_one_at_a_time, |b| async move {
         .exports
         .start("boss@agency.gov.sg")
         .expect("no export in flight");
-    let res = app.get(&path).await;
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = app
+        .get_expecting(&path, StatusCode::TOO_MANY_REQUESTS)
+        .await;
     assert!(res.headers().contains_key("retry-after"));
     assert!(res
         .text()
@@ -283,11 +255,10 @@ both_databases!(exports_are_for_officers_and_one_at_a_time, |b| async move {
 both_databases!(
     a_session_ends_twelve_hours_after_sign_in_even_when_busy,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         assert_eq!(app.get("/").await.status(), StatusCode::OK);
-        let query = serde_json::json!({ "query": app::api::StatusQuery::default() });
-        let res = app.post_json("list_invitations", &query).await;
+        let everyone = app::api::StatusQuery::default();
+        let res = app.list_invitations(&everyone).await;
         assert_eq!(res.status(), StatusCode::OK);
         // Move the sign-in time back 12 hours in the stored session.
         let pool = app.app_state.db.pool();
@@ -308,13 +279,8 @@ both_databases!(
             .expect("backdate");
         let res = app.get("/").await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "sent to sign in again");
-        let query = serde_json::json!({ "query": app::api::StatusQuery::default() });
-        let err: app::error::AppError = app
-            .post_json("list_invitations", &query)
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let res = app.list_invitations(&everyone).await;
+        let err: app::error::AppError = res.json().await.expect("AppError");
         assert_eq!(err, app::error::AppError::Unauthenticated);
     }
 );

@@ -13,7 +13,7 @@ use app::server::lifecycle::{self, Action, RESENDS_PER_INVITEE_PER_DAY};
 use app::server::signup::{self, RawSignUp, SignUpError};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{spawn, Backend, TestApp};
+use support::{signed_in, signed_in_with, two_agencies, Backend, TestApp};
 
 const KEY: &str = "6d1f4a8e-2b3c-4d5e-8f90-a1b2c3d4e5f6";
 
@@ -67,8 +67,7 @@ async fn batch_invite(app: &TestApp, email: &str, username: &str) -> String {
 both_databases!(
     a_batch_invitee_activates_from_the_mailed_link,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         batch_invite(&app, "siew.ling@acme.com", "siew.ling").await;
         let token = app.tokens_to("siew.ling@acme.com").await.remove(0);
 
@@ -125,8 +124,7 @@ async fn every_text_value(app: &TestApp, b: Backend) -> Vec<String> {
 both_databases!(
     no_table_holds_a_token_that_opens_an_invitation,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let emailed = app.invite("new.officer@agency.gov.sg").await;
         app.create_account("mei.ling@acme.com.sg", "mei.ling", "Tan")
             .await;
@@ -164,8 +162,7 @@ const ROUNDS: usize = 12;
 both_databases!(
     a_sign_up_racing_a_revoke_never_leaves_a_revoked_invitation_active,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let db = app.app_state.db.clone();
         let boss = officer();
         let directory = app.app_state.directory.clone();
@@ -222,8 +219,7 @@ both_databases!(
 );
 
 both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
     let directory = app.app_state.directory.clone();
     for i in 0..ROUNDS {
@@ -253,8 +249,7 @@ both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
 });
 
 both_databases!(two_resends_at_once_give_one_new_link, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
     let boss = officer();
     let settings = app.app_state.settings.clone();
@@ -286,8 +281,7 @@ both_databases!(two_resends_at_once_give_one_new_link, |b| async move {
 });
 
 both_databases!(the_resend_limit_holds_under_concurrency, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
     let boss = officer();
     let settings = app.app_state.settings.clone();
@@ -326,14 +320,11 @@ async fn precheck(app: &TestApp, emails: &[&str]) -> reqwest::Response {
 both_databases!(
     no_call_learns_another_agencys_pending_invitations,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let (app, other) = two_agencies(b).await;
         let first = app.invite("shared.person@tech.gov.sg").await;
         app.create_account("has.account@acme.com", "has.account", "Tan")
             .await;
 
-        let other = app.another_browser();
-        other.sign_in("lead@other.gov.sg").await;
         // The pre-check says "has an account" (the officer needs that) and nothing about the
         // other agency's invitation.
         let issues: Vec<app::api::RowIssue> = precheck(
@@ -350,14 +341,7 @@ both_databases!(
         // The other agency may invite the same person; its own second invitation is refused.
         let second = other.invite("shared.person@tech.gov.sg").await;
         let again = other
-            .post(
-                "send_invite",
-                &[
-                    ("email", "shared.person@tech.gov.sg"),
-                    ("seed_required", "no"),
-                    ("reason", "r"),
-                ],
-            )
+            .send_invite("shared.person@tech.gov.sg", "no", "r")
             .await;
         assert_ne!(again.status(), StatusCode::OK);
         // In its own agency the pre-check says so.
@@ -394,11 +378,8 @@ both_databases!(
 both_databases!(
     a_created_account_answers_another_agencys_email_invitee,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let (app, other) = two_agencies(b).await;
         app.invite("both.ways@tech.gov.sg").await;
-        let other = app.another_browser();
-        other.sign_in("lead@other.gov.sg").await;
         other
             .create_account("both.ways@tech.gov.sg", "", "Ong")
             .await;
@@ -417,8 +398,12 @@ both_databases!(
 );
 
 both_databases!(the_precheck_is_rate_limited_per_officer, |b| async move {
-    let app = support::spawn_with(b, &[("PRECHECK_ADDRESSES_PER_HOUR", "10")]).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in_with(
+        b,
+        &[("PRECHECK_ADDRESSES_PER_HOUR", "10")],
+        "boss@agency.gov.sg",
+    )
+    .await;
     let eight: Vec<String> = (0..8).map(|i| format!("p{i}@agency.gov.sg")).collect();
     let eight: Vec<&str> = eight.iter().map(String::as_str).collect();
     assert_eq!(precheck(&app, &eight).await.status(), StatusCode::OK);
@@ -430,7 +415,6 @@ both_databases!(the_precheck_is_rate_limited_per_officer, |b| async move {
         "{err}"
     );
     // Another officer has their own allowance.
-    let other = app.another_browser();
-    other.sign_in("lead@agency.gov.sg").await;
+    let other = app.another_user("lead@agency.gov.sg").await;
     assert_eq!(precheck(&other, &eight).await.status(), StatusCode::OK);
 });

@@ -6,15 +6,7 @@ mod support;
 
 use app::error::AppError;
 use reqwest::StatusCode;
-use support::{spawn, Backend, TestApp};
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let row: (i64,) = sqlx::query_as(sql)
-        .fetch_one(app.app_state.db.pool())
-        .await
-        .expect(sql);
-    row.0
-}
+use support::{signed_in, Backend};
 
 const INVITE: &[(&str, &str)] = &[
     ("email", "New.Officer@Agency.gov.sg"),
@@ -39,8 +31,7 @@ fn vendor(email: &'static str, username: &'static str) -> Vec<(&'static str, &'s
 both_databases!(
     an_email_invitation_is_stored_with_its_email_and_audit,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let res = app.post("send_invite", INVITE).await;
         assert_eq!(res.status(), StatusCode::OK);
         let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
@@ -58,15 +49,13 @@ both_databases!(
         assert_eq!(row.3, "Joining the platform team");
         assert_eq!(row.4, 1);
         assert_eq!(
-            count(&app, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await,
+            app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .await,
             1
         );
         assert_eq!(
-            count(
-                &app,
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'send_invite'"
-            )
-            .await,
+            app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'send_invite'")
+                .await,
             1
         );
     }
@@ -75,8 +64,7 @@ both_databases!(
 both_databases!(
     a_duplicate_invitation_is_refused_whatever_the_case,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         assert_eq!(
             app.post("send_invite", INVITE).await.status(),
             StatusCode::OK
@@ -86,17 +74,12 @@ both_databases!(
             ("seed_required", "no"),
             ("reason", "Again"),
         ];
-        let err: AppError = app
-            .post("send_invite", &again)
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let err = app.post_refused("send_invite", &again).await;
         let msg = err.field_message("email").expect("on the email field");
         assert!(msg.contains("already has a pending invitation"), "{msg}");
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM invitations").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 1);
         assert_eq!(
-            count(&app, "SELECT COUNT(*) FROM outbox").await,
+            app.count("SELECT COUNT(*) FROM outbox").await,
             1,
             "no second email"
         );
@@ -104,17 +87,13 @@ both_databases!(
 );
 
 both_databases!(every_bad_field_is_named_at_once, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
-    let err: AppError = app
-        .post(
+    let app = signed_in(b, "boss@agency.gov.sg").await;
+    let err = app
+        .post_refused(
             "send_invite",
             &[("email", "vendor@example.com"), ("reason", "")],
         )
-        .await
-        .json()
-        .await
-        .expect("AppError");
+        .await;
     for field in ["email", "seed_required", "reason"] {
         assert!(err.field_message(field).is_some(), "{field} named: {err:?}");
     }
@@ -128,12 +107,7 @@ both_databases!(every_bad_field_is_named_at_once, |b| async move {
             *v = if *k == "contact_number" { "12ab" } else { "" };
         }
     }
-    let err: AppError = app
-        .post("create_account", &bad)
-        .await
-        .json()
-        .await
-        .expect("AppError");
+    let err = app.post_refused("create_account", &bad).await;
     for field in [
         "username",
         "first_name",
@@ -145,14 +119,13 @@ both_databases!(every_bad_field_is_named_at_once, |b| async move {
     ] {
         assert!(err.field_message(field).is_some(), "{field} named: {err:?}");
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM invitations").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
 });
 
 both_databases!(
     create_account_for_a_vendor_then_refuse_a_taken_username,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let res = app
             .post("create_account", &vendor("dev@acme.com", "Mei.Tan"))
             .await;
@@ -168,34 +141,27 @@ both_databases!(
         assert_eq!(row.2, "+6591234567", "stored normalised");
         assert_eq!(row.3, "vendor");
 
-        let err: AppError = app
-            .post("create_account", &vendor("other@acme.com", "mei.tan"))
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let err = app
+            .post_refused("create_account", &vendor("other@acme.com", "mei.tan"))
+            .await;
         assert!(
             err.field_message("username")
                 .unwrap_or_default()
                 .contains("taken"),
             "{err:?}"
         );
-        let err: AppError = app
-            .post("create_account", &vendor("DEV@acme.com", "someone"))
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let err = app
+            .post_refused("create_account", &vendor("DEV@acme.com", "someone"))
+            .await;
         assert!(err.field_message("email").is_some(), "{err:?}");
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
     }
 );
 
 both_databases!(
     officers_get_no_username_and_vendors_cannot_invite,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let mut officer = vendor("peer@tech.gov.sg", "");
         officer.retain(|(k, _)| *k != "username");
         assert_eq!(
@@ -204,22 +170,11 @@ both_databases!(
         );
         let mut with_name = vendor("peer2@tech.gov.sg", "peer2");
         with_name[0] = ("email", "peer2@tech.gov.sg");
-        let err: AppError = app
-            .post("create_account", &with_name)
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let err = app.post_refused("create_account", &with_name).await;
         assert!(err.field_message("username").is_some(), "{err:?}");
 
-        let other = spawn(b).await;
-        other.sign_in("vendor@example.com").await;
-        let err: AppError = other
-            .post("send_invite", INVITE)
-            .await
-            .json()
-            .await
-            .expect("AppError");
+        let other = signed_in(b, "vendor@example.com").await;
+        let err = other.post_refused("send_invite", INVITE).await;
         assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
     }
 );

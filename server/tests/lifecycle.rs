@@ -11,7 +11,7 @@ use app::server::clock::now_millis;
 use app::server::signup::{self, SignUpError};
 use app::server::{lifecycle, seed};
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend, TestApp};
+use support::{signed_in, signed_in_with, spawn_with, two_agencies, Backend, TestApp};
 
 /// The links mailed to `email`, oldest first.
 async fn tokens(app: &TestApp, email: &str) -> Vec<String> {
@@ -31,10 +31,7 @@ async fn act(app: &TestApp, endpoint: &str, ids: &[&str]) -> ActionOutcome {
 both_databases!(
     resend_replaces_the_link_and_revoke_withdraws_it,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
-        let other = app.another_browser();
-        other.sign_in("chief@other.gov.sg").await;
+        let (app, other) = two_agencies(b).await;
         let db = &app.app_state.db;
         let id = app.invite("x@agency.gov.sg").await;
         let first = tokens(&app, "x@agency.gov.sg").await;
@@ -97,8 +94,7 @@ both_databases!(
 );
 
 both_databases!(reminders_go_once_on_each_configured_day, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = &app.app_state.db;
     let settings = &app.app_state.settings;
     assert_eq!(settings.reminder_days, [3, 7]);
@@ -151,8 +147,12 @@ both_databases!(reminders_go_once_on_each_configured_day, |b| async move {
 both_databases!(
     seed_reports_must_be_signed_with_the_shared_secret,
     |b| async move {
-        let app = spawn_with(b, &[("SEED_WEBHOOK_SECRET", "s3cret")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in_with(
+            b,
+            &[("SEED_WEBHOOK_SECRET", "s3cret")],
+            "boss@agency.gov.sg",
+        )
+        .await;
         app.invite("seed.user@agency.gov.sg").await;
         assert_eq!(
             app.status_list(StatusQuery::default()).await.rows[0].seed,

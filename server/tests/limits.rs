@@ -35,6 +35,29 @@ where
     panic!("no 429 after {max} requests");
 }
 
+/// Sends `send` until the first 429 (at most `max` times) and checks that what went through
+/// before it was the `burst`, and no more than one request for each `every` since `started`;
+/// returns the 429.
+async fn refused_after_burst<F, Fut>(
+    started: Instant,
+    burst: usize,
+    every: Duration,
+    max: usize,
+    send: F,
+) -> Response
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let (passed, refused) = until_refused(max, send).await;
+    let refills = (started.elapsed().as_secs() / every.as_secs()) as usize + 1;
+    assert!(
+        (burst..=burst + refills).contains(&passed),
+        "{passed} went through"
+    );
+    refused
+}
+
 async fn sign_in_post(app: &TestApp) -> Response {
     app.sign_in("officer@agency.gov.sg").await
 }
@@ -65,12 +88,8 @@ async fn sign_in_past_the_burst_is_refused_with_retry_after_and_other_routes_are
     let app = spawn(Backend::Sqlite).await;
     let started = Instant::now();
     // Default: a burst of 10, then one every 6 s.
-    let (passed, refused) = until_refused(40, || sign_in_post(&app)).await;
-    let refills = started.elapsed().as_secs() / 6 + 1;
-    assert!(
-        (10..=10 + refills as usize).contains(&passed),
-        "{passed} sign-ins went through"
-    );
+    let six_s = Duration::from_secs(6);
+    let refused = refused_after_burst(started, 10, six_s, 40, || sign_in_post(&app)).await;
     let wait = retry_after(&refused);
     assert!((1..=7).contains(&wait), "Retry-After: {wait}");
     assert!(refused.headers().contains_key("x-trace-id"));
@@ -106,15 +125,11 @@ async fn the_invitation_link_page_and_its_server_functions_share_one_limit() {
     let started = Instant::now();
     // Default: a burst of 30, then one a second; the page and the server functions together.
     for _ in 0..10 {
-        let page = app.get("/invitations/accept?token=no-such-token").await;
-        assert_eq!(page.status(), StatusCode::OK);
+        app.get_expecting("/invitations/accept?token=no-such-token", StatusCode::OK)
+            .await;
     }
-    let (passed, refused) = until_refused(60, || open_invitation(&app)).await;
-    let refills = started.elapsed().as_secs() as usize + 1;
-    assert!(
-        (20..=20 + refills).contains(&passed),
-        "{passed} went through"
-    );
+    let second = Duration::from_secs(1);
+    let refused = refused_after_burst(started, 20, second, 60, || open_invitation(&app)).await;
     let wait = retry_after(&refused);
     assert!((1..=2).contains(&wait), "Retry-After: {wait}");
     assert!(app_error_message(refused).await.contains("Too many"));
@@ -122,8 +137,12 @@ async fn the_invitation_link_page_and_its_server_functions_share_one_limit() {
         let res = app.post(endpoint, &[("token", "no-such-token")]).await;
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{endpoint}");
     }
-    let page = app.get("/invitations/accept?token=no-such-token").await;
-    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    let page = app
+        .get_expecting(
+            "/invitations/accept?token=no-such-token",
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
     retry_after(&page);
     let text = page.text().await.expect("body");
     assert!(
@@ -144,12 +163,8 @@ async fn the_seed_webhook_past_the_burst_is_refused() {
     let app = spawn(Backend::Sqlite).await;
     // Default: a burst of 60, then one a second. Unsigned reports are refused (401) but count.
     let started = Instant::now();
-    let (passed, refused) = until_refused(200, || seed_report(&app)).await;
-    let refills = started.elapsed().as_secs() as usize + 1;
-    assert!(
-        (60..=60 + refills).contains(&passed),
-        "{passed} went through"
-    );
+    let second = Duration::from_secs(1);
+    let refused = refused_after_burst(started, 60, second, 200, || seed_report(&app)).await;
     retry_after(&refused);
     let text = refused.text().await.expect("body");
     assert!(text.starts_with("Too many"), "{text}");

@@ -4,14 +4,7 @@
 mod support;
 
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend};
-
-fn header(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
+use support::{header, signed_in, spawn, spawn_with, Backend};
 
 /// Checks the headers every response must carry and returns the policy's script nonce.
 fn expect_security_headers(res: &reqwest::Response, what: &str) -> String {
@@ -101,8 +94,7 @@ both_databases!(
         let app = spawn(b).await;
 
         // Pages, signed out and signed in, including one that streams resources.
-        let res = app.get("/sign-in").await;
-        assert_eq!(res.status(), StatusCode::OK);
+        let res = app.get_expecting("/sign-in", StatusCode::OK).await;
         let nonce = expect_security_headers(&res, "sign-in page");
         expect_scripts_carry(&res.text().await.expect("body"), &nonce, "sign-in page");
 
@@ -127,11 +119,13 @@ both_databases!(
         expect_security_headers(&res, "get_session");
         let res = app.get("/favicon.svg").await;
         expect_security_headers(&res, "static file /favicon.svg");
-        let res = app.get("/templates/techbiz-invite-users.csv").await;
-        assert_eq!(res.status(), StatusCode::OK);
+        let res = app
+            .get_expecting("/templates/techbiz-invite-users.csv", StatusCode::OK)
+            .await;
         expect_security_headers(&res, "template download");
-        let res = app.get("/no-such-page").await;
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let res = app
+            .get_expecting("/no-such-page", StatusCode::NOT_FOUND)
+            .await;
         let nonce = expect_security_headers(&res, "404 page");
         expect_scripts_carry(&res.text().await.expect("body"), &nonce, "404 page");
         let res = app.another_browser().get("/invite-users").await;
@@ -151,8 +145,7 @@ both_databases!(hsts_is_sent_only_when_the_site_is_https, |b| async move {
     let mut vars = support::PRODUCTION.to_vec();
     vars.push(("PUBLIC_URL", "https://invite.tech.gov.sg"));
     let app = spawn_with(b, &vars).await;
-    let res = app.get("/sign-in").await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.get_expecting("/sign-in", StatusCode::OK).await;
     let hsts = header(&res, "strict-transport-security").expect("HSTS over https");
     assert!(hsts.starts_with("max-age="), "{hsts}");
     let res = app.get("/no-such-page").await;
@@ -162,15 +155,8 @@ both_databases!(hsts_is_sent_only_when_the_site_is_https, |b| async move {
 both_databases!(
     sign_out_has_the_browser_forget_what_it_keeps,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("officer@agency.gov.sg").await;
-        let res = app
-            .client
-            .post(app.url("/sign-out"))
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await
-            .expect("POST /sign-out");
+        let app = signed_in(b, "officer@agency.gov.sg").await;
+        let res = app.sign_out().await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let clear = header(&res, "clear-site-data").expect("a Clear-Site-Data header");
         assert!(

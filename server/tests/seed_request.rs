@@ -12,7 +12,7 @@ use app::domain::{AccountState, SeedState};
 use app::server::outbox::{OutgoingEmail, ONBOARD_TO_SEED_URL, TECHPASS_SERVICE_REQUEST_URL};
 use app::server::signup;
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend, TestApp};
+use support::{signed_in, two_agencies_with, Backend, TestApp};
 
 async fn request(app: &TestApp, ids: &[&str]) -> ActionOutcome {
     let res = app
@@ -56,8 +56,7 @@ async fn row(app: &TestApp, email: &str) -> StatusRow {
 both_databases!(
     an_account_holder_is_asked_to_onboard_to_seed_once,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in(b, "boss@agency.gov.sg").await;
         let db = &app.app_state.db;
 
         // A public officer whose account was made for them (Created), and a vendor who has
@@ -132,10 +131,8 @@ both_databases!(
 );
 
 both_databases!(two_requests_at_once_send_one_email, |b| async move {
-    let app = spawn(b).await;
-    app.sign_in("boss@agency.gov.sg").await;
-    let colleague = app.another_browser();
-    colleague.sign_in("deputy@agency.gov.sg").await;
+    let app = signed_in(b, "boss@agency.gov.sg").await;
+    let colleague = app.another_user("deputy@agency.gov.sg").await;
     let id = app.create_account("twice@agency.gov.sg", "", "Tan").await;
     let ids = [id.as_str()];
     let (a, b) = tokio::join!(request(&app, &ids), request(&colleague, &ids));
@@ -156,10 +153,7 @@ both_databases!(
     people_without_an_account_and_other_agencies_are_refused,
     |b| async move {
         // No relay: it would change the invitations' delivery while the test compares them.
-        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
-        let other = app.another_browser();
-        other.sign_in("chief@other.gov.sg").await;
+        let (app, other) = two_agencies_with(b, &[("RELAY_ENABLED", "false")]).await;
 
         // Invited, not signed up yet: no account to onboard.
         let invited = app.invite_with_seed("new.joiner@agency.gov.sg", "no").await;

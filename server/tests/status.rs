@@ -12,7 +12,7 @@ use app::domain::{AccountState, Delivery, SeedState};
 use app::server::relay::{DevMailbox, Relay, RelayOptions};
 use app::server::status;
 use reqwest::StatusCode;
-use support::{spawn, spawn_with, Backend};
+use support::{signed_in_with, spawn, two_agencies, Backend};
 
 /// Invitations made one after another can share a millisecond, and then "newest first" has
 /// no one answer: tests that check that order wait a little between them.
@@ -30,10 +30,7 @@ fn searching(text: &str) -> StatusQuery {
 both_databases!(
     an_agency_never_sees_another_agencys_invitations,
     |b| async move {
-        let ours = spawn(b).await;
-        ours.sign_in("boss@agency.gov.sg").await;
-        let theirs = ours.another_browser();
-        theirs.sign_in("chief@other.gov.sg").await;
+        let (ours, theirs) = two_agencies(b).await;
         ours.invite("colleague@agency.gov.sg").await;
         theirs.invite("secret.person@other.gov.sg").await;
         theirs
@@ -76,8 +73,7 @@ both_databases!(
         }
         // The other agency sees its own, and a colleague in the same agency sees them too.
         assert_eq!(theirs.status_list(StatusQuery::default()).await.total, 2);
-        let colleague = ours.another_browser();
-        colleague.sign_in("deputy@other.gov.sg").await;
+        let colleague = ours.another_user("deputy@other.gov.sg").await;
         assert_eq!(colleague.status_list(StatusQuery::default()).await.total, 2);
         // The change marker moves only for the agency whose invitations changed.
         let before = status::version(
@@ -99,20 +95,11 @@ both_databases!(
 
 both_databases!(only_signed_in_officers_see_the_list, |b| async move {
     let app = spawn(b).await;
-    let res = app
-        .post_json(
-            "list_invitations",
-            &serde_json::json!({ "query": StatusQuery::default() }),
-        )
-        .await;
+    let everyone = StatusQuery::default();
+    let res = app.list_invitations(&everyone).await;
     assert_ne!(res.status(), StatusCode::OK);
     app.sign_in("someone@acme.com").await;
-    let res = app
-        .post_json(
-            "list_invitations",
-            &serde_json::json!({ "query": StatusQuery::default() }),
-        )
-        .await;
+    let res = app.list_invitations(&everyone).await;
     assert_ne!(res.status(), StatusCode::OK);
     let error: app::error::AppError = res.json().await.expect("AppError");
     assert!(
@@ -125,8 +112,7 @@ both_databases!(
     paging_sorting_search_and_filters_run_on_the_server,
     |b| async move {
         // This test runs the relay itself, when it wants the mail delivered.
-        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
         // A millisecond or two apart, so that "newest first" has one answer.
         for i in 0..27 {
             app.invite(&format!("officer{i:02}@agency.gov.sg")).await;
@@ -241,10 +227,7 @@ both_databases!(
 both_databases!(
     the_export_is_the_filtered_list_of_the_agency_with_formulas_defused,
     |b| async move {
-        let app = spawn(b).await;
-        app.sign_in("boss@agency.gov.sg").await;
-        let theirs = app.another_browser();
-        theirs.sign_in("chief@other.gov.sg").await;
+        let (app, theirs) = two_agencies(b).await;
         theirs.invite("secret@other.gov.sg").await;
         app.invite("plain@agency.gov.sg").await;
         app.create_account("lee@acme.com", "lee.vendor", "-Lee")
@@ -262,9 +245,11 @@ both_databases!(
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
         let res = app
-            .get("/invite-users/status/export.csv?sort=email&dir=asc")
+            .get_expecting(
+                "/invite-users/status/export.csv?sort=email&dir=asc",
+                StatusCode::OK,
+            )
             .await;
-        assert_eq!(res.status(), StatusCode::OK);
         assert!(res.headers()["content-disposition"]
             .to_str()
             .unwrap()
@@ -284,9 +269,11 @@ both_databases!(
 
         // The filter applies, and the workbook holds the same rows as text.
         let res = app
-            .get("/invite-users/status/export.xlsx?status=created")
+            .get_expecting(
+                "/invite-users/status/export.xlsx?status=created",
+                StatusCode::OK,
+            )
             .await;
-        assert_eq!(res.status(), StatusCode::OK);
         let bytes = res.bytes().await.unwrap().to_vec();
         use calamine::Reader;
         let mut book: calamine::Xlsx<_> =
@@ -310,8 +297,7 @@ both_databases!(
 both_databases!(
     search_sorts_and_counts_come_from_the_indexes,
     |b| async move {
-        let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
-        app.sign_in("boss@agency.gov.sg").await;
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
         for email in [
             "first.officer@agency.gov.sg",
             "second.officer@agency.gov.sg",
@@ -432,8 +418,7 @@ both_databases!(
 );
 
 both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
-    let app = spawn_with(b, &[("RELAY_ENABLED", "false")]).await;
-    app.sign_in("boss@agency.gov.sg").await;
+    let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
     app.invite("soon@agency.gov.sg").await;
     let db = &app.app_state.db;
     let counts = &app.app_state.counts;

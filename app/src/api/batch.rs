@@ -2,7 +2,7 @@
 //! `precheck_batch` once which rows clash with existing accounts and invitations, then sends
 //! the rows to `submit_batch` in chunks of up to 500 under one batch key. Both take JSON (a
 //! list of rows is no form) and both have a larger body limit than other server functions
-//! (see `server/src/startup.rs`).
+//! (see `server/src/routes/server_fns.rs`).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;

@@ -94,6 +94,40 @@ pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, &[]).await
 }
 
+/// A fresh app, and a browser on it signed in as `email` (through the development sign-in).
+pub async fn signed_in(backend: Backend, email: &str) -> TestApp {
+    signed_in_with(backend, &[], email).await
+}
+
+/// [`signed_in`] on an app configured with `vars`.
+pub async fn signed_in_with(backend: Backend, vars: &[(&str, &str)], email: &str) -> TestApp {
+    let app = spawn_with(backend, vars).await;
+    app.assert_signs_in(email).await;
+    app
+}
+
+/// An officer of one agency (boss@agency.gov.sg) and an officer of another
+/// (chief@other.gov.sg), each signed in on a browser of their own, on one fresh app.
+pub async fn two_agencies(backend: Backend) -> (TestApp, TestApp) {
+    two_agencies_with(backend, &[]).await
+}
+
+/// [`two_agencies`] on an app configured with `vars`.
+pub async fn two_agencies_with(backend: Backend, vars: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let ours = signed_in_with(backend, vars, "boss@agency.gov.sg").await;
+    let theirs = ours.another_user("chief@other.gov.sg").await;
+    (ours, theirs)
+}
+
+/// A browser: a cookie jar of its own, and redirects answered to the test rather than followed.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     logs();
     println!("database tests ran on: {}", backend.name());
@@ -115,14 +149,9 @@ pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     let addr = app.local_addr().expect("addr");
     let app_state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
     TestApp {
         base: format!("http://{addr}"),
-        client,
+        client: browser(),
         app_state,
         _dir: dir,
     }
@@ -137,29 +166,45 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// GETs `path`, which must answer `status`.
+    pub async fn get_expecting(
+        &self,
+        path: &str,
+        status: reqwest::StatusCode,
+    ) -> reqwest::Response {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), status, "GET {path}");
+        res
+    }
+
+    /// A POST to `path` as the app's own pages send it (`Sec-Fetch-Site: same-origin`).
+    pub fn same_origin_post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .header("sec-fetch-site", "same-origin")
+    }
+
     /// Calls a server function with form fields, as the page's forms do.
     pub async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(self.url(&format!("/api/{endpoint}")))
-            .header("sec-fetch-site", "same-origin")
-            .form(form)
-            .send()
-            .await
-            .expect("POST")
+        let call = self.same_origin_post(&format!("/api/{endpoint}"));
+        call.form(form).send().await.expect("POST")
     }
 
     /// A second browser on the same server (a cookie jar of its own), for another user.
     pub fn another_browser(&self) -> TestApp {
         TestApp {
             base: self.base.clone(),
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            client: browser(),
             app_state: self.app_state.clone(),
             _dir: None,
         }
+    }
+
+    /// A second browser on the same server, signed in as `email`.
+    pub async fn another_user(&self, email: &str) -> TestApp {
+        let other = self.another_browser();
+        other.assert_signs_in(email).await;
+        other
     }
 
     /// Calls a server function that takes JSON (`input = Json`), as the batch upload page does.
@@ -168,13 +213,8 @@ impl TestApp {
         endpoint: &str,
         body: &T,
     ) -> reqwest::Response {
-        self.client
-            .post(self.url(&format!("/api/{endpoint}")))
-            .header("sec-fetch-site", "same-origin")
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
+        let call = self.same_origin_post(&format!("/api/{endpoint}"));
+        call.json(body).send().await.expect("POST")
     }
 
     /// The single number a `SELECT COUNT(*) ...` returns, on the app's own database.
@@ -184,6 +224,36 @@ impl TestApp {
             .await
             .expect(sql);
         row.0
+    }
+
+    /// Calls a server function that must refuse the call; returns the error it gave.
+    pub async fn post_refused(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> app::error::AppError {
+        let res = self.post(endpoint, form).await;
+        assert_ne!(
+            res.status(),
+            reqwest::StatusCode::OK,
+            "{endpoint} was not refused"
+        );
+        res.json().await.expect("AppError")
+    }
+
+    /// Calls the email invitation's server function as its form does.
+    pub async fn send_invite(
+        &self,
+        email: &str,
+        seed_required: &str,
+        reason: &str,
+    ) -> reqwest::Response {
+        let form = [
+            ("email", email),
+            ("seed_required", seed_required),
+            ("reason", reason),
+        ];
+        self.post("send_invite", &form).await
     }
 
     /// Sends an email invitation (SEED requested) through its server function; returns the
@@ -232,25 +302,53 @@ impl TestApp {
         sent.invitation_id
     }
 
+    /// Calls the status page's server function with `query`.
+    pub async fn list_invitations(&self, query: &app::api::StatusQuery) -> reqwest::Response {
+        let body = serde_json::json!({ "query": query });
+        self.post_json("list_invitations", &body).await
+    }
+
     /// A page of Invite user status, as the status page asks for it.
     pub async fn status_list(&self, query: app::api::StatusQuery) -> app::api::StatusPage {
-        let res = self
-            .post_json("list_invitations", &serde_json::json!({ "query": query }))
-            .await;
+        let res = self.list_invitations(&query).await;
         assert_eq!(res.status(), reqwest::StatusCode::OK);
         res.json().await.expect("StatusPage")
     }
 
     /// Calls the development sign-in server function as the page's JavaScript does.
     pub async fn sign_in(&self, email: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/sign_in"))
-            .header("sec-fetch-site", "same-origin")
-            .form(&[("email", email)])
-            .send()
-            .await
-            .expect("POST sign_in")
+        self.post("sign_in", &[("email", email)]).await
     }
+
+    /// Signs in as `email`, which must succeed.
+    async fn assert_signs_in(&self, email: &str) {
+        let res = self.sign_in(email).await;
+        let status = res.status();
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "sign in as {email}: {status}"
+        );
+    }
+
+    /// Signs out with the header's button (a same-origin form POST to `/sign-out`).
+    pub async fn sign_out(&self) -> reqwest::Response {
+        let call = self.same_origin_post("/sign-out");
+        call.send().await.expect("POST /sign-out")
+    }
+}
+
+/// `text` (a page, a sheet's words) says each of `phrases`; `what` names it in a failure.
+pub fn assert_mentions(text: &str, phrases: &[&str], what: &str) {
+    let missing: Vec<&&str> = phrases.iter().filter(|p| !text.contains(**p)).collect();
+    assert!(missing.is_empty(), "{what} does not mention {missing:?}");
+}
+
+/// The value of the response's header `name`, when it has one in plain text.
+pub fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// A production configuration (no development sign-in): a mail server on loopback that is
