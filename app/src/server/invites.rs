@@ -221,6 +221,23 @@ pub(crate) fn accept_link(settings: &Settings) -> String {
     )
 }
 
+/// Starts the write of one invitation to `email`: within the inviter's hourly quota, and to
+/// someone with no account and no open invitation from the inviter's agency.
+async fn begin(
+    db: &Db,
+    directory: &dyn Directory,
+    settings: &Settings,
+    inviter: &Email,
+    email: &Email,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, InviteError> {
+    let mut tx = db.begin_write().await?;
+    if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
+        return Err(InviteError::Quota(quota_reached(settings)));
+    }
+    ensure_new(&mut tx, directory, email, inviter).await?;
+    Ok(tx)
+}
+
 /// Email invitation to a public officer.
 pub async fn send_invite(
     db: &Db,
@@ -229,11 +246,7 @@ pub async fn send_invite(
     inviter: &Email,
     invite: &EmailInvite,
 ) -> Result<InviteSent, InviteError> {
-    let mut tx = db.begin_write().await?;
-    if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
-        return Err(InviteError::Quota(quota_reached(settings)));
-    }
-    ensure_new(&mut tx, directory, &invite.email, inviter).await?;
+    let mut tx = begin(db, directory, settings, inviter, &invite.email).await?;
     let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
@@ -275,11 +288,7 @@ pub async fn create_account(
     inviter: &Email,
     account: &NewAccount,
 ) -> Result<InviteSent, InviteError> {
-    let mut tx = db.begin_write().await?;
-    if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
-        return Err(InviteError::Quota(quota_reached(settings)));
-    }
-    ensure_new(&mut tx, directory, &account.email, inviter).await?;
+    let mut tx = begin(db, directory, settings, inviter, &account.email).await?;
     if let Some(username) = &account.username {
         if directory.username_taken(&mut tx, username.as_str()).await? {
             return Err(InviteError::Conflict(username_is_taken(username.as_str())));

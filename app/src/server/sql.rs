@@ -1,9 +1,9 @@
 //! SQL written once: the fragments several services share, and the parameters of queries
 //! built at run time. Every query is portable SQL that SQLite and PostgreSQL both run.
 
-/// The open invitations' statuses as an SQL list, `('invited', 'created')`: the one place the
-/// services write [`InvitationStatus::OPEN`](crate::domain::InvitationStatus::OPEN) as SQL (`status IN {OPEN}`). The partial unique
-/// indexes of the migrations use the same list; a test holds them to it.
+/// The open invitations' statuses as an SQL list, for `status IN {OPEN}`: the one place the
+/// services write [`InvitationStatus::OPEN`](crate::domain::InvitationStatus::OPEN) as SQL.
+/// The partial unique indexes of the migrations use the same list; a test holds them to it.
 pub const OPEN: &str = "('invited', 'created')";
 
 /// A query's SQL and its parameters, numbered as they are added.
