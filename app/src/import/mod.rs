@@ -9,6 +9,8 @@
 //! Nothing here may panic or allocate without bound on any input: sizes are checked before
 //! anything is decoded, an xlsx's zip directory is checked before calamine opens it, and
 //! worksheets are read with calamine's streaming reader, one cell at a time.
+//!
+//! May import `domain` (its limits and column names) and `format`; nothing that does I/O.
 
 mod columns;
 mod records;
