@@ -1,4 +1,7 @@
 # Two commands do everything on a fresh Debian machine: `make run` and `make test`.
+# Recipes run under bash: scripts/env.sh is a bash file (`. scripts/env.sh` fails under sh).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .PHONY: setup build run test bench watch fmt clean
 
 setup:
@@ -19,9 +22,13 @@ bench:
 	@WITH_BENCH=1 scripts/setup.sh
 	@scripts/bench.sh
 
+# cargo-leptos builds the front end with -Zbuild-std, which needs RUSTC_BOOTSTRAP=1; its
+# bin-cargo-command (Cargo.toml) keeps it from the server build.
 watch:
 	@WITH_CARGO_LEPTOS=1 scripts/setup.sh
-	. scripts/env.sh && RUSTC_BOOTSTRAP=1 SIGN_IN_MODE=dev LOG_FORMAT=pretty cargo leptos watch
+	@mkdir -p data
+	. scripts/env.sh && RUSTC_BOOTSTRAP=1 SIGN_IN_MODE=$${SIGN_IN_MODE:-dev} \
+	  LOG_FORMAT=$${LOG_FORMAT:-pretty} cargo leptos watch
 
 fmt:
 	. scripts/env.sh && cargo fmt --all

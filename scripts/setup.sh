@@ -75,9 +75,19 @@ if [ "$(cat end2end/node_modules/.lock-sum 2>/dev/null || true)" != "$lock_sum" 
   echo "$lock_sum" > end2end/node_modules/.lock-sum
 fi
 
-# 5. cargo-leptos is needed only for `make watch` (it takes ~20 minutes to build).
-if [ "${WITH_CARGO_LEPTOS:-0}" = 1 ] && ! command -v cargo-leptos >/dev/null; then
-  echo "setup: installing cargo-leptos (about 20 minutes)"
-  cargo install cargo-leptos --locked --root "$TOOLS_DIR"
+# 5. cargo-leptos, only for `make watch` (WITH_CARGO_LEPTOS=1), at the version whose keys
+#    [[workspace.metadata.leptos]] in Cargo.toml is written for. Its own release profile (fat
+#    LTO, one codegen unit) makes the install take some 25 minutes on two cores; a tool that
+#    mostly waits for cargo does not need that, so the profile is lightened for the install.
+#    no_downloads: it uses the wasm-bindgen (step 2) and wasm-opt (step 4) found on PATH, and
+#    says so when one is missing instead of trying to download it.
+leptos_pin=0.3.11
+if [ "${WITH_CARGO_LEPTOS:-0}" = 1 ] &&
+   [ "$("$TOOLS_DIR/bin/cargo-leptos" --version 2>/dev/null | awk '{print $2}' || true)" != "$leptos_pin" ]; then
+  echo "setup: installing cargo-leptos $leptos_pin (about 15 minutes)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install cargo-leptos --version "$leptos_pin" --locked --features no_downloads \
+    --root "$TOOLS_DIR" --force
 fi
 echo "setup: ok"

@@ -1,45 +1,94 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
-#   the Node.js version, format, clippy (ssr native; hydrate for wasm32), unit + property
-#   tests, server tests on SQLite and PostgreSQL, release build, Playwright in Debian's Chromium.
+#   the Node.js version, format, the native build with clippy, the wasm32 build with clippy,
+#   unit + property tests and server tests on SQLite and PostgreSQL, the release server
+#   binary, Playwright in Debian's Chromium. Each layer's time is printed at the end.
+#
+# One compilation per target, shared by clippy, the tests and the release build:
+# - clippy lints the workspace's crates while they are compiled for real
+#   (RUSTC_WORKSPACE_WRAPPER=clippy-driver, as `cargo clippy` does for its check-only pass),
+#   with -D warnings: a lint fails the layer that compiles the crate;
+# - the native side is one `cargo test --no-run` of app and server in the release profile
+#   (dependencies optimised once); the test run and `cargo build -p server --release`
+#   afterwards compile nothing, because every command below selects the same packages and
+#   features (server/Cargo.toml names the features its dev-dependencies add);
+# - the front end is the production wasm-release build (scripts/build.sh), linted likewise.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-step() { printf '\n==> %s\n' "$*"; }
+mkdir -p target
 started=$SECONDS
+layer_names=()
+layer_secs=()
+report() {
+  local status=$?
+  printf '\n%-52s %7s\n' "layer" "seconds"
+  local i
+  for i in "${!layer_names[@]}"; do
+    printf '%-52s %7s\n' "${layer_names[$i]}" "${layer_secs[$i]}"
+  done
+  printf '%-52s %7s\n' "total" "$((SECONDS - started))"
+  if [ "$status" -eq 0 ]; then
+    echo "make test: all layers passed in $((SECONDS - started)) s"
+  else
+    echo "make test: failed in layer \"${current:-?}\" after $((SECONDS - started)) s" >&2
+  fi
+}
+trap report EXIT
+# layer NAME: starts timing a layer (ends the previous one).
+current=""
+layer_start=$SECONDS
+layer() {
+  if [ -n "$current" ]; then
+    layer_names+=("$current")
+    layer_secs+=("$((SECONDS - layer_start))")
+  fi
+  current="$1"
+  layer_start=$SECONDS
+  [ -n "$current" ] && printf '\n==> %s\n' "$current"
+  return 0
+}
 
-step "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its tests)"
+# clippy-driver compiles the workspace's crates (dependencies stay with rustc) and lints
+# them on the way; CLIPPY_ARGS is how `cargo clippy -- -D warnings` passes its arguments.
+export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# The native packages and features of every native cargo command here (see above).
+native=(--release -p app -p server --no-default-features --features app/ssr)
+
+layer "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its tests)"
 node scripts/check-node.mjs
 node --test scripts/check-node.test.mjs
 
-step "cargo fmt --check"
+layer "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy: app + server (ssr, native)"
-env -u RUSTC_BOOTSTRAP cargo clippy --release -p app --features ssr --all-targets -- -D warnings
-env -u RUSTC_BOOTSTRAP cargo clippy --release -p server --all-targets -- -D warnings
+layer "build + clippy: app + server (ssr, native, release)"
+env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --all-targets --no-run
 
-step "clippy: app + frontend (hydrate, wasm32)"
-RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo clippy -p app -p frontend --features app/hydrate \
-  --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile wasm-release -- -D warnings
+layer "build + clippy: front end (hydrate, wasm32, wasm-release)"
+BUILD_ONLY=wasm scripts/build.sh
 
-step "PostgreSQL for the database tests"
+layer "PostgreSQL for the database tests"
 scripts/postgres.sh
 
-step "unit, property and server tests (SQLite and PostgreSQL)"
-env -u RUSTC_BOOTSTRAP cargo test --release -p app --features ssr
-env -u RUSTC_BOOTSTRAP cargo test --release -p server -- --test-threads 4 2>&1 | tee target/server-tests.log
+layer "run: unit, property and server tests (SQLite and PostgreSQL)"
+env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --bins --tests -- --test-threads 4 \
+  2>&1 | tee target/server-tests.log
 # Every database test has a ::sqlite and a ::postgres variant; show that both really ran.
 sqlite_ok=$(grep -c '::sqlite \.\.\. ok' target/server-tests.log || true)
 postgres_ok=$(grep -c '::postgres \.\.\. ok' target/server-tests.log || true)
 echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
 
-step "release build"
-scripts/build.sh
+layer "release build of the server (reuses the test build)"
+BUILD_ONLY=server scripts/build.sh 2>&1 | tee target/server-build.log
+if grep -q '^ *Compiling ' target/server-build.log; then
+  echo "warning: the release build compiled crates again; its features differ from the test" \
+    "build's (see the comment on hyper in server/Cargo.toml)" >&2
+fi
 
-step "Playwright (headless Debian Chromium)"
+layer "Playwright (headless Debian Chromium)"
 (cd end2end && npx playwright test)
 
-echo
-echo "make test: all layers passed in $((SECONDS - started)) s"
+layer ""

@@ -1,7 +1,7 @@
 //! Batch upload on SQLite and PostgreSQL: the templates, the pre-check, and the submit that is
 //! idempotent per (batch key, row id) even when the same rows arrive twice at once.
 
-mod support;
+use crate::support;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};

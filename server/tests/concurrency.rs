@@ -2,7 +2,7 @@
 //! once all succeed on SQLite (one writer at a time: a write transaction waits for the lock
 //! instead of failing with "database is locked") and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use app::api::ActionOutcome;
 use reqwest::StatusCode;

@@ -1,7 +1,7 @@
 //! Email delivery through the outbox and a real SMTP server process, and the invitee's
 //! sign-up from the mailed link; on SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

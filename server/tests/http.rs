@@ -1,6 +1,6 @@
 //! HTTP tests: the real server on port 0, each on a fresh SQLite and PostgreSQL database.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{assert_mentions, header, signed_in, spawn, spawn_with, Backend};

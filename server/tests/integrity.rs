@@ -3,7 +3,7 @@
 //! each other (a sign-up racing a revoke, two sign-ups of one link, two Resends at once, the
 //! resend limits under concurrency).
 
-mod support;
+use crate::support;
 
 use app::api::{ActionOutcome, StatusQuery};
 use app::domain::AccountState;

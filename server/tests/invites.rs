@@ -2,7 +2,7 @@
 //! PostgreSQL: validation by the shared rules, duplicates refused, one transaction storing
 //! the invitation, the account, the queued email and the audit record.
 
-mod support;
+use crate::support;
 
 use app::error::AppError;
 use reqwest::StatusCode;

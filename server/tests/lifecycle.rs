@@ -3,7 +3,7 @@
 //! invitations; reminders go once on each configured day; SEED's signed reports change the
 //! SEED column and unsigned or stale ones are refused.
 
-mod support;
+use crate::support;
 
 use app::api::{ActionOutcome, StatusQuery};
 use app::domain::SeedState;

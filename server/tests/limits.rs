@@ -3,7 +3,7 @@
 //! 429 with `Retry-After` and a message a person can read; other routes are not limited, and
 //! each group has a bucket of its own. The database does not matter here: SQLite only.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Security headers on every kind of response, and the nonce that lets a page's own inline
 //! scripts (and no others) run; the sign-out answer has the browser forget what it keeps.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{header, signed_in, spawn, spawn_with, Backend};

@@ -4,7 +4,7 @@
 //! service request). Anyone else is refused with the reason and sent nothing; another
 //! agency's invitation is "not found" and left alone.
 
-mod support;
+use crate::support;
 
 use app::api::{ActionOutcome, StatusQuery, StatusRow};
 use app::domain::UserKind;

@@ -2,7 +2,7 @@
 //! sees another's invitations; paging, sorting, search and the status filter on the server;
 //! names once known; delivery and expiry shown; the change marker the page polls.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
