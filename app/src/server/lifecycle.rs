@@ -171,13 +171,13 @@ async fn renew(
     let days = settings.invite_expiry_days;
     // A resend starts the link's time and the reminders again; a reminder keeps the expiry
     // the invitee was first told.
-    let renewed = sqlx::query(
+    let renewed = sqlx::query(&format!(
         "UPDATE invitations SET token_hash = $1, delivery = 'queued', updated_at = $4, \
          expires_at = CASE WHEN $5 = 1 THEN $3 ELSE expires_at END, \
          sent_at = CASE WHEN $5 = 1 THEN $4 ELSE sent_at END, \
          reminders_sent = CASE WHEN $5 = 1 THEN 0 ELSE reminders_sent END \
-         WHERE id = $2 AND token_hash = $6 AND status IN {OPEN}",
-    )
+         WHERE id = $2 AND token_hash = $6 AND status IN {OPEN}"
+    ))
     .bind(&link.token_hash)
     .bind(id)
     .bind(now + i64::from(days) * DAY_MS)
