@@ -63,11 +63,27 @@ node --test scripts/check-node.test.mjs
 layer "cargo fmt --check"
 cargo fmt --all -- --check
 
-layer "build + clippy: app + server (ssr, native, release)"
-env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --all-targets --no-run
-
-layer "build + clippy: front end (hydrate, wasm32, wasm-release)"
-BUILD_ONLY=wasm scripts/build.sh
+# The two builds run side by side (their own target folders, no shared lock): each spends
+# long stretches on one core (the app crate's front end, the wasm's fat LTO), which the other
+# fills. Each one's own time is printed after it.
+layer "build + clippy: native (app + server, release) beside the front end (wasm32)"
+wasm_log=target/wasm-build.log
+(
+  begun=$SECONDS
+  BUILD_ONLY=wasm scripts/build.sh
+  echo "front end built in $((SECONDS - begun)) s"
+) >"$wasm_log" 2>&1 &
+wasm_pid=$!
+begun=$SECONDS
+if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --all-targets --no-run; then
+  kill "$wasm_pid" 2>/dev/null || true
+  exit 1
+fi
+echo "native build: $((SECONDS - begun)) s"
+wasm_ok=0
+wait "$wasm_pid" || wasm_ok=$?
+sed 's/^/front end: /' "$wasm_log"
+[ "$wasm_ok" -eq 0 ] || { echo "the front end's build failed (above)" >&2; exit 1; }
 
 layer "PostgreSQL for the database tests"
 scripts/postgres.sh
