@@ -6,7 +6,7 @@ use crate::support;
 
 use app::error::AppError;
 use reqwest::StatusCode;
-use support::{signed_in, Backend};
+use support::{signed_in, signed_in_with, Backend};
 
 const INVITE: &[(&str, &str)] = &[
     ("email", "New.Officer@Agency.gov.sg"),
@@ -31,7 +31,8 @@ fn vendor(email: &'static str, username: &'static str) -> Vec<(&'static str, &'s
 both_databases!(
     an_email_invitation_is_stored_with_its_email_and_audit,
     |b| async move {
-        let app = signed_in(b, "boss@agency.gov.sg").await;
+        // The relay stays off, so the queued email is still pending when counted.
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
         let res = app.post("send_invite", INVITE).await;
         assert_eq!(res.status(), StatusCode::OK);
         let sent: app::api::InviteSent = res.json().await.expect("InviteSent");
