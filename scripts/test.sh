@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
 #   the Node.js version, format, the native build with clippy, the wasm32 build with clippy,
-#   unit + property tests and server tests on SQLite and PostgreSQL, the release server
-#   binary, Playwright in Debian's Chromium. Each layer's time is printed at the end.
+#   unit + property tests and server tests on SQLite and PostgreSQL, Playwright in Debian's
+#   Chromium against the server binary the native build made. Each layer's time is printed
+#   at the end.
 #
 # One compilation per target, shared by clippy, the tests and the release build:
 # - clippy lints the workspace's crates while they are compiled for real
 #   (RUSTC_WORKSPACE_WRAPPER=clippy-driver, as `cargo clippy` does for its check-only pass),
 #   with -D warnings: a lint fails the layer that compiles the crate;
 # - the native side is one `cargo test --no-run` of app and server in the release profile
-#   (dependencies optimised once); the test run and `cargo build -p server --release`
-#   afterwards compile nothing, because every command below selects the same packages and
-#   features (server/Cargo.toml names the features its dev-dependencies add);
+#   (dependencies optimised once), which also makes the server binary (cargo builds a
+#   package's binaries for its integration tests); the test run compiles nothing, because it
+#   selects the same packages and features;
 # - the front end is the production wasm-release build (scripts/build.sh), linted likewise.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
