@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The server Playwright tests against: the release build on a fresh SQLite database in a
-# temporary folder, development sign-in on. Started and stopped by Playwright's webServer.
+# The server Playwright tests against: the server binary (SERVER_BIN, by default the release
+# build; make test sets its own build) on a fresh SQLite database in a temporary folder,
+# development sign-in on. Started and stopped by Playwright's webServer.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 port="${1:-3100}"
@@ -12,7 +13,7 @@ cd "$ROOT"
 # then one every 6 s); the rate limits have tests of their own (server/tests/limits.rs).
 SMTP_URL="$smtp_url" RATE_LIMIT_SIGN_IN=1000/100ms RELAY_INTERVAL_MS=200 LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$db_dir/e2e.db" SIGN_IN_MODE=dev \
   SUPPORT_EMAIL=techbiz-support@tech.gov.sg LOG_FORMAT=pretty LEPTOS_SITE_ROOT="$ROOT/target/site" \
-  "$ROOT/target/release/techbiz-invite" &
+  "${SERVER_BIN:-$ROOT/target/release/techbiz-invite}" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$db_dir"' EXIT INT TERM
 wait $pid

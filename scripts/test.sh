@@ -5,15 +5,16 @@
 #   Chromium against the server binary the native build made. Each layer's time is printed
 #   at the end.
 #
-# One compilation per target, shared by clippy, the tests and the release build:
+# One compilation per target, shared by clippy, the tests and Playwright, in the `quick` and
+# `wasm-quick` profiles (Cargo.toml: unoptimised native code, a front end without LTO; the
+# release profiles are for make run and make bench):
 # - clippy lints the workspace's crates while they are compiled for real
 #   (RUSTC_WORKSPACE_WRAPPER=clippy-driver, as `cargo clippy` does for its check-only pass),
 #   with -D warnings: a lint fails the layer that compiles the crate;
-# - the native side is one `cargo test --no-run` of app and server in the release profile
-#   (dependencies optimised once), which also makes the server binary (cargo builds a
-#   package's binaries for its integration tests); the test run compiles nothing, because it
-#   selects the same packages and features;
-# - the front end is the production wasm-release build (scripts/build.sh), linted likewise.
+# - the native side is one `cargo test --no-run` of app and server, which also makes the
+#   server binary (cargo builds a package's binaries for its integration tests); the test run
+#   compiles nothing, because it selects the same packages and features;
+# - the front end is scripts/build.sh's wasm32 build, linted likewise.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -55,7 +56,8 @@ layer() {
 export RUSTC_WORKSPACE_WRAPPER=clippy-driver
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # The native packages and features of every native cargo command here (see above).
-native=(--release -p app -p server --no-default-features --features app/ssr)
+native=(--profile quick -p app -p server --no-default-features --features app/ssr)
+server_bin="$ROOT/target/quick/techbiz-invite"
 
 layer "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its tests)"
 node scripts/check-node.mjs
@@ -65,13 +67,13 @@ layer "cargo fmt --check"
 cargo fmt --all -- --check
 
 # The two builds run side by side (their own target folders, no shared lock): each spends
-# long stretches on one core (the app crate's front end, the wasm's fat LTO), which the other
-# fills. Each one's own time is printed after it.
-layer "build + clippy: native (app + server, release) beside the front end (wasm32)"
+# long stretches on one core (the app crate's front end, the frontend crate), which the
+# other fills. Each one's own time is printed after it.
+layer "build + clippy: native (app + server) beside the front end (wasm32)"
 wasm_log=target/wasm-build.log
 (
   begun=$SECONDS
-  BUILD_ONLY=wasm scripts/build.sh
+  BUILD_ONLY=wasm WASM_PROFILE=wasm-quick scripts/build.sh
   echo "front end built in $((SECONDS - begun)) s"
 ) >"$wasm_log" 2>&1 &
 wasm_pid=$!
@@ -99,11 +101,12 @@ echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
 
 # Playwright runs the server binary that the native build above made for the integration tests
-# (target/release/techbiz-invite, the same profile and code): building it again with
+# (target/quick/techbiz-invite, the same profile and code): building it again with
 # `cargo build -p server` would resolve some dependencies' features differently (without the
 # dev-dependencies) and compile them a second time for nothing the browser tests can see.
-[ -x target/release/techbiz-invite ] ||
-  { echo "the native build made no server binary (target/release/techbiz-invite)" >&2; exit 1; }
+[ -x "$server_bin" ] ||
+  { echo "the native build made no server binary ($server_bin)" >&2; exit 1; }
+export SERVER_BIN="$server_bin"
 
 layer "Playwright (headless Debian Chromium)"
 (cd end2end && npx playwright test)
