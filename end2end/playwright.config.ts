@@ -8,6 +8,11 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './shared.cjs';
 // cannot work on these machines). The server is the release build on a throwaway database.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 2526);
+// A second server signs in through a real OpenID provider (oidc-provider, end2end/oidc/).
+const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
+const providerPort = Number(process.env.E2E_PROVIDER_PORT ?? port + 2);
+const issuer = `http://127.0.0.1:${providerPort}`;
+const oidcApp = `http://127.0.0.1:${oidcPort}`;
 // Mail the app sends lands here (a real SMTP server process); tests read it back.
 export const mailDir = path.join(os.tmpdir(), `techbiz-e2e-mail-${port}`);
 if (!process.env.TEST_WORKER_INDEX) {
@@ -26,8 +31,9 @@ export default defineConfig({
   reporter: [['list']],
   // The clock test moves the server's clock on, so it runs alone, after everything else.
   projects: [
-    { name: 'main', testIgnore: /clock\.spec\.ts$/ },
-    { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main'] },
+    { name: 'main', testIgnore: /(clock|oidc)\.spec\.ts$/ },
+    { name: 'oidc', testMatch: /oidc\.spec\.ts$/, use: { baseURL: oidcApp } },
+    { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main', 'oidc'] },
   ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
@@ -47,6 +53,23 @@ export default defineConfig({
     {
       command: `bash ../scripts/e2e-server.sh ${port} smtp://127.0.0.1:${smtpPort}`,
       url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command:
+        `node oidc/provider.mjs --port ${providerPort} --client-id techbiz-e2e --client-secret e2e-client-secret` +
+        ` --redirect-uri ${oidcApp}/auth/callback --post-logout-redirect-uri ${oidcApp}/signed-out` +
+        ` --backchannel-logout-uri ${oidcApp}/auth/backchannel-logout`,
+      url: `${issuer}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command: `bash ../scripts/e2e-server.sh ${oidcPort} smtp://127.0.0.1:${smtpPort} ${issuer}`,
+      url: `${oidcApp}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'ignore',

@@ -27,7 +27,7 @@ use leptos_router::path;
 use components::AppLayout;
 use pages::{
     AcceptInvitationPage, BatchUploadPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage,
-    InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage,
+    InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage, SignedOutPage,
 };
 
 /// The HTML document around the app (rendered on the server only).
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFoundPage/> }>
                 <Route path=path!("/sign-in") view=SignInPage/>
+                <Route path=path!("/signed-out") view=SignedOutPage/>
                 <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
                 <ParentRoute path=path!("") view=AppLayout>

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use app::server::links::{LinkSecret, MIN_SECRET_LEN};
+use app::server::oidc::OidcSettings;
 use app::server::settings::{Settings, SignInMode};
 
 use crate::limits::RateLimits;
@@ -47,6 +48,8 @@ pub struct Config {
     /// `RATE_LIMIT_SIGN_IN`, `RATE_LIMIT_LINKS`, `RATE_LIMIT_WEBHOOK`: per client address;
     /// `RATE_LIMIT_PROXIES`: how to find that address.
     pub rate_limits: RateLimits,
+    /// `OIDC_*`: the identity provider, under `SIGN_IN_MODE=oidc`.
+    pub oidc: Option<OidcSettings>,
     pub settings: Settings,
 }
 
@@ -233,8 +236,15 @@ impl Config {
         }
         let rate_limits =
             RateLimits::from_vars(|k, default| var(k, default)).map_err(ConfigError)?;
+        let oidc = match sign_in_mode {
+            SignInMode::Oidc => {
+                Some(OidcSettings::from_vars(&get, &public_url).map_err(ConfigError)?)
+            }
+            _ => None,
+        };
         Ok(Config {
             rate_limits,
+            oidc,
             relay_enabled,
             relay_interval_ms,
             relay_retry_base_ms,

@@ -29,7 +29,7 @@ pub const CLEAR_AT_SIGN_OUT: &str = "\"storage\"";
 /// How long a browser keeps to https once it has seen this site over https (a year).
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-/// The header is this policy with `{nonce}` and `{connect}` replaced.
+/// The header is this policy with `{nonce}`, `{connect}` and `{form}` replaced.
 const POLICY: &str = "default-src 'self'; \
     script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
     style-src 'self'; \
@@ -39,33 +39,43 @@ const POLICY: &str = "default-src 'self'; \
     worker-src 'self'; \
     object-src 'none'; \
     base-uri 'none'; \
-    form-action 'self'; \
+    form-action 'self'{form}; \
     frame-ancestors 'none'";
 
 /// What the middleware adds besides the nonce.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SecurityHeaders {
     /// `Strict-Transport-Security`, only when the site is reached over https.
     hsts: bool,
     /// Under `cargo leptos watch` (`make watch`), the page's live-reload script connects to
     /// a WebSocket on another port (Leptos renders it when `LEPTOS_WATCH` is set).
     live_reload: bool,
+    /// The identity provider's origin, when there is one: the sign-out form's answer
+    /// redirects there to end the provider's session too, and browsers hold a form's
+    /// redirects to `form-action`.
+    provider: Option<std::sync::Arc<str>>,
 }
 
 impl SecurityHeaders {
-    pub fn new(settings: &Settings) -> SecurityHeaders {
+    pub fn new(settings: &Settings, provider_origin: Option<String>) -> SecurityHeaders {
         SecurityHeaders {
             hsts: settings.public_url.starts_with("https://"),
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
+            provider: provider_origin.map(Into::into),
         }
     }
 
     /// The policy for one response, with its nonce.
     pub fn content_security_policy(&self, nonce: &Nonce) -> String {
         let connect = if self.live_reload { " ws: wss:" } else { "" };
+        let form = match &self.provider {
+            Some(origin) => format!(" {origin}"),
+            None => String::new(),
+        };
         POLICY
             .replace("{nonce}", nonce)
             .replace("{connect}", connect)
+            .replace("{form}", &form)
     }
 }
 
@@ -117,6 +127,7 @@ mod tests {
         let config = SecurityHeaders {
             hsts: false,
             live_reload: false,
+            provider: None,
         };
         let policy = config.content_security_policy(&nonce);
         assert!(policy.contains(&format!("'nonce-{}'", &*nonce)), "{policy}");
@@ -124,6 +135,18 @@ mod tests {
         assert!(!policy.contains('{'), "{policy}");
         assert!(policy.contains("connect-src 'self';"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(policy.contains("form-action 'self';"), "{policy}");
         assert_ne!(Nonce::new(), Nonce::new(), "fresh per request");
+    }
+
+    #[test]
+    fn sign_out_may_go_on_to_the_identity_provider() {
+        let config = SecurityHeaders {
+            hsts: false,
+            live_reload: false,
+            provider: Some("https://id.example.gov.sg".into()),
+        };
+        let policy = config.content_security_policy(&Nonce::new());
+        assert!(policy.contains("form-action 'self' https://id.example.gov.sg;"), "{policy}");
     }
 }

@@ -189,6 +189,7 @@ impl RateLimitLayer {
         // Everything under a prefix, refused in plain text: the link's page (and any other under
         // /invitations/, all public) shares one bucket with its server functions.
         let prefixes = [
+            ("sign-in", "/auth/", &sign_in),
             ("links", "/invitations/", &links),
             ("webhook", "/webhooks/", &webhook),
         ];

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::server::budget::HourlyBudget;
 use app::server::db::Db;
+use app::server::oidc::{Discovery, Oidc, OidcSettings};
 use app::server::directory::BuiltInDirectory;
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
 use app::server::session_store::DbSessionStore;
@@ -46,6 +47,10 @@ impl Application {
         if indexed > 0 {
             tracing::info!(indexed, "indexed invitations for search");
         }
+        let oidc = match &config.oidc {
+            Some(settings) => Some(Arc::new(start_oidc(settings).await?)),
+            None => None,
+        };
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("listening on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
@@ -64,6 +69,7 @@ impl Application {
             counts: Default::default(),
             exports: Default::default(),
             prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
+            oidc,
         };
         let router = routes::router(state.clone(), &config.rate_limits);
         let relay = if config.relay_enabled {
@@ -143,6 +149,25 @@ impl Application {
         self.state.db.close().await;
         Ok(())
     }
+}
+
+/// The identity provider's client, its metadata fetched once to catch a wrong
+/// `OIDC_ISSUER_URL` at start-up. A provider that does not answer yet is not fatal: sign-in
+/// says so until it answers.
+async fn start_oidc(settings: &OidcSettings) -> anyhow::Result<Oidc> {
+    let oidc = Oidc::new(settings.clone()).map_err(anyhow::Error::msg)?;
+    let issuer = settings.issuer.as_str();
+    match oidc.discover().await {
+        Ok(()) => tracing::info!(%issuer, "signing in through the identity provider"),
+        Err(Discovery::Unreachable(e)) => tracing::warn!(
+            %issuer, error = %e,
+            "the identity provider does not answer yet; sign-in will say so until it does"
+        ),
+        Err(Discovery::Wrong(e)) => anyhow::bail!(
+            "configuration: OIDC_ISSUER_URL {issuer} does not lead to an OpenID provider: {e}"
+        ),
+    }
+    Ok(oidc)
 }
 
 async fn shutdown_signal() {

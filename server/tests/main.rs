@@ -20,6 +20,7 @@ mod integrity;
 mod invites;
 mod lifecycle;
 mod limits;
+mod oidc;
 mod security_headers;
 mod seed_request;
 mod status;

@@ -11,7 +11,8 @@ mod status;
 
 pub use crate::wire::{
     ActionOutcome, BatchOutcome, BatchRow, DevMail, InvitationView, InviteSent, PrecheckRow,
-    Refusal, RowIssue, RowOutcome, RowResult, SessionView, SignedInUser, SortKey, StatusPage,
+    Refusal, RowIssue, RowOutcome, RowResult, SessionView, SignInFailure, SignInMethod,
+    SignedInUser, SortKey, StatusPage,
     StatusQuery, StatusRow,
 };
 pub use batch::*;

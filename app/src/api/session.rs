@@ -10,16 +10,20 @@ pub async fn get_session() -> Result<SessionView, AppError> {
     let state = app_state()?;
     let session = auth::session().await?;
     let user = match auth::current_user(&session).await? {
-        Some(u) => Some(SignedInUser {
-            is_public_officer: u.email()?.is_public_officer(),
-            email: u.email,
-        }),
+        Some(u) => {
+            let refusal = u.officer()?.err().map(str::to_string);
+            Some(SignedInUser {
+                may_invite: refusal.is_none(),
+                refusal,
+                email: u.email,
+            })
+        }
         None => None,
     };
     Ok(SessionView {
         user,
         support_email: state.settings.support_email.clone(),
-        dev_sign_in: state.settings.dev_sign_in(),
+        sign_in: state.settings.sign_in_method(),
     })
 }
 
@@ -36,7 +40,13 @@ pub async fn sign_in(email: String, next: Option<String>) -> Result<(), AppError
     }
     let email = Email::parse(&email).map_err(|m| AppError::validation("email", m))?;
     let session = auth::session().await?;
-    auth::sign_in(&session, &state.db, &email).await?;
+    let who = auth::SignIn {
+        email,
+        email_verified: true,
+        admin_of: None,
+        provider: None,
+    };
+    auth::sign_in(&session, &state.db, who).await?;
     leptos_axum::redirect(&auth::safe_next(next.as_deref()));
     Ok(())
 }

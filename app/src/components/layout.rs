@@ -51,8 +51,8 @@ mod js {
     }
 }
 
-/// Header, sidebar and main area of every signed-in page. Only public officers see the pages
-/// themselves; anyone else sees why not.
+/// Header, sidebar and main area of every signed-in page. Only those who may invite (public
+/// officers and Subscription Admins) see the pages themselves; anyone else sees why not.
 #[component]
 pub fn AppLayout() -> impl IntoView {
     let session = SessionContext::load();
@@ -93,11 +93,12 @@ pub fn AppLayout() -> impl IntoView {
             <main id="main-content" class="main" tabindex="-1">
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || session.0.get().map(|r| match r {
-                        Ok(SessionView { user: Some(u), .. }) if u.is_public_officer => {
+                        Ok(SessionView { user: Some(u), .. }) if u.may_invite => {
                             view! { <Outlet/> }.into_any()
                         }
                         Ok(SessionView { user: Some(u), .. }) => {
-                            view! { <NotAnOfficer email=u.email/> }.into_any()
+                            let reason = u.refusal.unwrap_or_default();
+                            view! { <NotAnOfficer email=u.email reason/> }.into_any()
                         }
                         Ok(SessionView { user: None, .. }) => view! {
                             <h1>"Your session has ended"</h1>
@@ -113,7 +114,7 @@ pub fn AppLayout() -> impl IntoView {
 }
 
 #[component]
-fn NotAnOfficer(email: String) -> impl IntoView {
+fn NotAnOfficer(email: String, reason: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(http::StatusCode::FORBIDDEN);
@@ -121,11 +122,8 @@ fn NotAnOfficer(email: String) -> impl IntoView {
     view! {
         <leptos_meta::Title text="Only public officers can invite users"/>
         <h1>"Only public officers can invite users"</h1>
-        <p>
-            "You are signed in as " <strong>{email}</strong>
-            ". Inviting people to TechPass is open to public officers, who sign in with their organisation email address ending in "
-            <strong>"gov.sg"</strong> "."
-        </p>
+        <p>"You are signed in as " <strong>{email}</strong> "."</p>
+        <p>{reason}</p>
         <p>
             "If someone needs a TechPass account, ask a public officer in your agency to invite them, or "
             <a href="/sign-in">"sign in with a different account"</a> "."

@@ -110,12 +110,6 @@ impl Email {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
     }
 
-    /// The agency an officer invites for: the domain of their address. Every list, limit and
-    /// clash check of an officer is within their agency.
-    pub fn agency(&self) -> String {
-        self.domain().to_string()
-    }
-
     /// The key used to find duplicates: the whole address ignoring case.
     pub fn key(&self) -> String {
         self.0.to_lowercase()

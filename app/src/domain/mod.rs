@@ -7,6 +7,7 @@ pub mod batch;
 mod email;
 mod invitation;
 pub mod limits;
+mod officer;
 mod person;
 mod state;
 
@@ -15,6 +16,7 @@ pub use invitation::{
     check_account_field, check_email_invite_field, officer_email_rule, EmailInvite, NewAccount,
     RawAccount, RawEmailInvite,
 };
+pub use officer::{agency_from_claim, Officer, SignedInAs, NOT_OFFICER, UNVERIFIED};
 pub use person::{
     username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
     TechPassUsername,

@@ -24,4 +24,4 @@ pub use invite_status::InviteStatusPage;
 pub use invite_users::{InviteUsersPage, INVITATION_TYPES};
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
-pub use sign_in::SignInPage;
+pub use sign_in::{SignInPage, SignedOutPage};

@@ -1,15 +1,16 @@
-//! Who is signed in. The session holds the signed-in address; the rules of who may invite
-//! come from the domain (`Email::is_public_officer`).
+//! Who is signed in. The session holds the signed-in address and what the identity provider
+//! said about it; the rule of who may invite comes from the domain (`Officer::may_invite`).
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::db::Db;
 use super::OrInternal;
-use crate::domain::Email;
+use crate::domain::{Email, Officer, SignedInAs};
 use crate::error::AppError;
 
-const USER_KEY: &str = "user";
+/// The session key of the signed-in user.
+pub(crate) const USER_KEY: &str = "user";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SessionUser {
@@ -19,6 +20,41 @@ pub struct SessionUser {
     /// existed counts as expired).
     #[serde(default)]
     pub signed_in_at: i64,
+    /// Whether the identity provider checked the address (`email_verified`); the development
+    /// sign-in takes any address as verified.
+    #[serde(default = "verified_by_default")]
+    pub email_verified: bool,
+    /// The agency the identity provider names them Subscription Admin of, if it does.
+    #[serde(default)]
+    pub admin_of: Option<String>,
+    /// The identity provider's session they signed in through (none under the development
+    /// sign-in): ended with it by a back-channel logout, and ended at the provider at sign-out.
+    #[serde(default)]
+    pub provider: Option<ProviderSession>,
+}
+
+fn verified_by_default() -> bool {
+    true
+}
+
+/// The identity provider's side of a session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProviderSession {
+    /// The provider's subject identifier (`sub`) of the user.
+    pub subject: String,
+    /// The provider's session ID (`sid`), when it gives one.
+    pub sid: Option<String>,
+    /// The ID token, sent back as `id_token_hint` when signing out at the provider.
+    pub id_token: String,
+}
+
+/// Who signed in, as the development sign-in or the identity provider tells it.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub email: Email,
+    pub email_verified: bool,
+    pub admin_of: Option<String>,
+    pub provider: Option<ProviderSession>,
 }
 
 /// The longest a session lasts, active or not (the idle limit is set on the session layer).
@@ -37,6 +73,16 @@ pub fn outlived(signed_in_at: i64, now_secs: i64) -> bool {
 impl SessionUser {
     pub fn email(&self) -> Result<Email, AppError> {
         Email::parse(&self.email).or_internal()
+    }
+
+    /// Whether they may invite, and for which agency; or why not.
+    pub fn officer(&self) -> Result<Result<Officer, &'static str>, AppError> {
+        let email = self.email()?;
+        Ok(Officer::may_invite(SignedInAs {
+            email: &email,
+            email_verified: self.email_verified,
+            admin_of: self.admin_of.as_deref(),
+        }))
     }
 }
 
@@ -64,50 +110,50 @@ pub async fn require_user(session: &Session) -> Result<SessionUser, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-/// The signed-in user if they are a public officer; anyone else is refused with the reason.
-pub async fn require_officer(session: &Session) -> Result<(SessionUser, Email), AppError> {
+/// The signed-in user if they may invite (`Officer::may_invite`); anyone else is refused
+/// with the reason.
+pub async fn require_officer(session: &Session) -> Result<Officer, AppError> {
     let user = require_user(session).await?;
-    let email = user.email()?;
-    if !email.is_public_officer() {
-        return Err(AppError::Forbidden {
-            message: NOT_OFFICER.to_string(),
-        });
-    }
-    Ok((user, email))
+    user.officer()?.map_err(|reason| AppError::Forbidden {
+        message: reason.to_string(),
+    })
 }
 
 /// The officer making this server-function call: the one guard of every server function
 /// that invites, lists or acts on invitations.
-pub async fn officer() -> Result<Email, AppError> {
-    let (_, officer) = require_officer(&session().await?).await?;
-    Ok(officer)
+pub async fn officer() -> Result<Officer, AppError> {
+    require_officer(&session().await?).await
 }
 
-pub const NOT_OFFICER: &str = "Only public officers can invite users. Sign in with your \
-organisation email address (ending in gov.sg), or ask a public officer in your agency to \
-send the invitation.";
-
-pub async fn sign_in(session: &Session, db: &Db, email: &Email) -> Result<(), AppError> {
+pub async fn sign_in(session: &Session, db: &Db, who: SignIn) -> Result<(), AppError> {
     // A new session ID at every sign-in, so an ID planted before sign-in is worthless.
     session.cycle_id().await.or_internal()?;
+    let detail = if who.provider.is_some() { "provider" } else { "development" };
+    let actor = who.email.to_string();
     session
         .insert(
             USER_KEY,
             SessionUser {
-                email: email.to_string(),
+                email: who.email.to_string(),
                 signed_in_at: wall_clock_secs(),
+                email_verified: who.email_verified,
+                admin_of: who.admin_of,
+                provider: who.provider,
             },
         )
         .await
         .or_internal()?;
-    audit(db, email.as_str(), "sign_in", "").await
+    audit(db, &actor, "sign_in", detail).await
 }
 
-pub async fn sign_out(session: &Session, db: &Db) -> Result<(), AppError> {
-    if let Some(user) = current_user(session).await? {
+/// Ends the session here; returns the identity provider's side of it, to end there too.
+pub async fn sign_out(session: &Session, db: &Db) -> Result<Option<ProviderSession>, AppError> {
+    let user = current_user(session).await?;
+    if let Some(user) = &user {
         audit(db, &user.email, "sign_out", "").await?;
     }
-    session.flush().await.or_internal()
+    session.flush().await.or_internal()?;
+    Ok(user.and_then(|u| u.provider))
 }
 
 /// Appends to the audit log.

@@ -27,7 +27,7 @@ use super::settings::Settings;
 use super::sql::OPEN;
 use crate::domain::batch::{email_twice, username_twice};
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
-use crate::domain::{Email, FieldError, NewAccount, TechPassUsername, UserKind};
+use crate::domain::{Email, FieldError, NewAccount, Officer, TechPassUsername, UserKind};
 use crate::format::thousands;
 use crate::wire::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
 
@@ -84,7 +84,7 @@ impl From<BatchError> for crate::error::AppError {
 /// officer's own agency (never another agency's), and which usernames are taken.
 pub async fn precheck(
     db: &Db,
-    officer: &Email,
+    officer: &Officer,
     rows: &[PrecheckRow],
 ) -> Result<Vec<RowIssue>, BatchError> {
     check_size(rows.len())?;
@@ -112,7 +112,7 @@ pub async fn precheck(
     );
     let mut conn = db.pool().acquire().await?;
     let with_account = accounts_with_keys(&mut conn, &keys).await?;
-    let open = open_invitations(&mut conn, &officer.agency(), &keys).await?;
+    let open = open_invitations(&mut conn, officer.agency(), &keys).await?;
     let taken = taken_usernames(&mut conn, &names).await?;
     drop(conn);
 
@@ -159,7 +159,7 @@ pub async fn submit(
     db: &Db,
     directory: &dyn Directory,
     settings: &Settings,
-    inviter: &Email,
+    inviter: &Officer,
     batch_key: &str,
     file_name: &str,
     rows: &[BatchRow],
@@ -251,7 +251,7 @@ struct Ctx<'a> {
     db: &'a Db,
     directory: &'a dyn Directory,
     settings: &'a Settings,
-    inviter: &'a Email,
+    inviter: &'a Officer,
     key: &'a str,
     file_name: &'a str,
 }
@@ -383,7 +383,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
          ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
     )
     .bind(ctx.key)
-    .bind(ctx.inviter.as_str())
+    .bind(ctx.inviter.email().as_str())
     .bind(ctx.inviter.agency())
     .bind(ctx.file_name)
     .bind(now)
@@ -393,7 +393,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         .bind(ctx.key)
         .fetch_one(&mut *tx)
         .await?;
-    if owner.to_lowercase() != ctx.inviter.key() {
+    if owner.to_lowercase() != ctx.inviter.email().key() {
         return Err(Failure::NotYours);
     }
 
@@ -428,7 +428,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let keys = distinct(new().map(|a| a.email.key()));
     let names = distinct(new().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
     let with_account = accounts_with_keys(&mut tx, &keys).await?;
-    let open = open_invitations(&mut tx, &ctx.inviter.agency(), &keys).await?;
+    let open = open_invitations(&mut tx, ctx.inviter.agency(), &keys).await?;
     let taken = taken_usernames(&mut tx, &names).await?;
 
     let mut seen_emails: HashSet<String> = HashSet::new();
@@ -539,14 +539,14 @@ async fn store(
     .await?;
     let mail = OutgoingEmail::account_created(
         account,
-        ctx.inviter,
+        ctx.inviter.email(),
         &invites::accept_link(ctx.settings),
         ctx.settings.invite_expiry_days,
     );
     outbox::enqueue_as(conn, &link.mail_id, Some(&invitation_id), &mail).await?;
     audit::record(
         &mut *conn,
-        ctx.inviter.as_str(),
+        ctx.inviter.email().as_str(),
         "batch_create_account",
         account.email.as_str(),
     )

@@ -139,6 +139,11 @@ impl Db {
         Ok(())
     }
 
+    /// Whether the database answers a query now (the health check's question).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -12,7 +12,7 @@ use super::outbox::{self, OutgoingEmail};
 use super::search;
 use super::settings::Settings;
 use super::sql::OPEN;
-use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount};
+use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount, Officer};
 use crate::wire::InviteSent;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,15 +60,15 @@ pub(crate) async fn quota_left(
     db: &Db,
     conn: &mut AnyConnection,
     settings: &Settings,
-    inviter: &Email,
+    inviter: &Officer,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    db.lock_key(conn, &format!("invite:{}", inviter.key()))
+    db.lock_key(conn, &format!("invite:{}", inviter.email().key()))
         .await?;
     let sent: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM invitations WHERE inviter_email = $1 AND created_at > $2",
     )
-    .bind(inviter.as_str())
+    .bind(inviter.email().as_str())
     .bind(now - HOUR_MS)
     .fetch_one(&mut *conn)
     .await?;
@@ -91,7 +91,7 @@ pub(crate) async fn ensure_new(
     conn: &mut AnyConnection,
     directory: &dyn Directory,
     email: &Email,
-    inviter: &Email,
+    inviter: &Officer,
 ) -> Result<(), InviteError> {
     if directory.account_exists(conn, &email.key()).await? {
         return Err(InviteError::Conflict(has_account(email)));
@@ -126,7 +126,7 @@ pub(crate) fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
 pub(crate) struct InvitationRow<'a> {
     pub email: &'a Email,
     pub invitation_type: &'a str,
-    pub inviter: &'a Email,
+    pub inviter: &'a Officer,
     pub reason: &'a str,
     pub seed_required: bool,
     pub account_id: Option<String>,
@@ -144,7 +144,7 @@ impl<'a> InvitationRow<'a> {
     pub(crate) fn for_account(
         account: &'a NewAccount,
         invitation_type: &'a str,
-        inviter: &'a Email,
+        inviter: &'a Officer,
         account_id: String,
         token_hash: String,
         expiry_days: u32,
@@ -186,7 +186,7 @@ pub(crate) async fn insert_invitation(
     .bind(row.email.key())
     .bind(kind_str(row.email.kind()))
     .bind(row.invitation_type)
-    .bind(row.inviter.as_str())
+    .bind(row.inviter.email().as_str())
     .bind(&agency)
     .bind(row.reason)
     .bind(i64::from(row.seed_required))
@@ -227,7 +227,7 @@ async fn begin(
     db: &Db,
     directory: &dyn Directory,
     settings: &Settings,
-    inviter: &Email,
+    inviter: &Officer,
     email: &Email,
 ) -> Result<sqlx::Transaction<'static, sqlx::Any>, InviteError> {
     let mut tx = db.begin_write().await?;
@@ -243,7 +243,7 @@ pub async fn send_invite(
     db: &Db,
     directory: &dyn Directory,
     settings: &Settings,
-    inviter: &Email,
+    inviter: &Officer,
     invite: &EmailInvite,
 ) -> Result<InviteSent, InviteError> {
     let mut tx = begin(db, directory, settings, inviter, &invite.email).await?;
@@ -267,7 +267,7 @@ pub async fn send_invite(
     .await?;
     let mail = OutgoingEmail::invitation(
         &invite.email,
-        inviter,
+        inviter.email(),
         &accept_link(settings),
         settings.invite_expiry_days,
     );
@@ -285,7 +285,7 @@ pub async fn create_account(
     db: &Db,
     directory: &dyn Directory,
     settings: &Settings,
-    inviter: &Email,
+    inviter: &Officer,
     account: &NewAccount,
 ) -> Result<InviteSent, InviteError> {
     let mut tx = begin(db, directory, settings, inviter, &account.email).await?;
@@ -313,7 +313,7 @@ pub async fn create_account(
     .await?;
     let mail = OutgoingEmail::account_created(
         account,
-        inviter,
+        inviter.email(),
         &accept_link(settings),
         settings.invite_expiry_days,
     );
@@ -339,12 +339,12 @@ impl Sent<'_> {
     async fn commit(
         self,
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        inviter: &Email,
+        inviter: &Officer,
         action: &str,
         email: &Email,
     ) -> Result<InviteSent, InviteError> {
         outbox::enqueue_as(&mut tx, self.mail_id, Some(&self.id), self.mail).await?;
-        audit::record(&mut *tx, inviter.as_str(), action, email.as_str()).await?;
+        audit::record(&mut *tx, inviter.email().as_str(), action, email.as_str()).await?;
         tx.commit().await?;
         Ok(InviteSent {
             invitation_id: self.id,

@@ -13,7 +13,7 @@ use super::settings::Settings;
 use super::sql::OPEN;
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
-use crate::domain::Email;
+use crate::domain::{Email, Officer};
 use crate::domain::{seed_request_refusal, AccountState, InvitationStatus, SeedState, WAS_REVOKED};
 use crate::wire::ActionOutcome;
 
@@ -69,7 +69,7 @@ pub enum Action {
 struct Acting<'a> {
     db: &'a Db,
     settings: &'a Settings,
-    officer: &'a Email,
+    officer: &'a Officer,
     agency: String,
     now: i64,
 }
@@ -81,7 +81,7 @@ struct Acting<'a> {
 pub async fn act(
     db: &Db,
     settings: &Settings,
-    officer: &Email,
+    officer: &Officer,
     action: Action,
     ids: &[String],
     now: i64,
@@ -90,7 +90,7 @@ pub async fn act(
         db,
         settings,
         officer,
-        agency: officer.agency(),
+        agency: officer.agency().to_string(),
         now,
     };
     let mut outcome = ActionOutcome::default();
@@ -217,7 +217,7 @@ async fn resend(
     // The officer's hourly limit is counted below: one of their resends at a time.
     acting
         .db
-        .lock_key(tx, &format!("resend:{}", officer.key()))
+        .lock_key(tx, &format!("resend:{}", officer.email().key()))
         .await?;
     let found = match find_open(tx, &acting.agency, id).await? {
         Ok(found) => found,
@@ -229,7 +229,7 @@ async fn resend(
     if !renew(
         tx,
         acting.settings,
-        officer.as_str(),
+        officer.email().as_str(),
         &found,
         Renewal::Resent,
         now,
@@ -243,19 +243,19 @@ async fn resend(
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(id)
-    .bind(officer.key())
+    .bind(officer.email().key())
     // When it was written (not when its request came in): see `resend_refusal`.
     .bind(super::clock::now_millis().max(now))
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut *tx, officer.as_str(), "resend_invite", &found.email).await?;
+    audit::record(&mut *tx, officer.email().as_str(), "resend_invite", &found.email).await?;
     Ok(Step::Done(found.email))
 }
 
 /// Why the open invitation `found` may not be resent now, if it may not.
 async fn resend_refusal(
     conn: &mut AnyConnection,
-    officer: &Email,
+    officer: &Officer,
     found: &Found,
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
@@ -288,7 +288,7 @@ async fn resend_refusal(
     }
     let by_officer: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE officer_email = $1 AND at > $2")
-            .bind(officer.key())
+            .bind(officer.email().key())
             .bind(now - HOUR_MS)
             .fetch_one(&mut *conn)
             .await?;
@@ -344,7 +344,7 @@ async fn revoke(
     }
     audit::record(
         &mut *tx,
-        acting.officer.as_str(),
+        acting.officer.email().as_str(),
         "revoke_invite",
         &found.email,
     )
@@ -413,9 +413,9 @@ async fn request_seed(
     }
     let kind = super::directory::kind_from_str(&found.kind);
     let activated = account == AccountState::Active;
-    let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.as_str(), activated);
+    let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.email().as_str(), activated);
     outbox::enqueue(&mut *tx, Some(id), &mail).await?;
-    audit::record(&mut *tx, officer.as_str(), "request_seed", &found.email).await?;
+    audit::record(&mut *tx, officer.email().as_str(), "request_seed", &found.email).await?;
     Ok(Step::Done(found.email))
 }
 

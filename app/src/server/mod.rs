@@ -13,6 +13,7 @@ pub mod export;
 pub mod invites;
 pub mod lifecycle;
 pub mod links;
+pub mod oidc;
 pub mod outbox;
 pub mod relay;
 pub mod search;

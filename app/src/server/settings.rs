@@ -1,22 +1,27 @@
 //! The parts of the configuration that server functions need. `server/src/config.rs` reads
 //! them from the environment.
 
-/// How people sign in until the portal's real identity provider is wired in.
+use crate::wire::SignInMethod;
+
+/// How people sign in (`SIGN_IN_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignInMode {
+    /// Through the identity provider, by OpenID Connect (`server::oidc`): production.
+    Oidc,
     /// A page that signs in any address typed into it: for development and tests only.
     Development,
-    /// No sign-in page; the identity provider is expected in front of the app.
+    /// Nobody can sign in.
     Disabled,
 }
 
 impl SignInMode {
     pub fn parse(s: &str) -> Result<SignInMode, String> {
         match s.trim().to_ascii_lowercase().as_str() {
+            "oidc" => Ok(SignInMode::Oidc),
             "dev" | "development" => Ok(SignInMode::Development),
             "disabled" | "off" | "none" => Ok(SignInMode::Disabled),
             other => Err(format!(
-                "SIGN_IN_MODE must be \"dev\" or \"disabled\", not \"{other}\""
+                "SIGN_IN_MODE must be \"oidc\", \"dev\" or \"disabled\", not \"{other}\""
             )),
         }
     }
@@ -47,6 +52,14 @@ pub struct Settings {
 impl Settings {
     pub fn dev_sign_in(&self) -> bool {
         self.sign_in_mode == SignInMode::Development
+    }
+
+    pub fn sign_in_method(&self) -> SignInMethod {
+        match self.sign_in_mode {
+            SignInMode::Oidc => SignInMethod::Provider,
+            SignInMode::Development => SignInMethod::Development,
+            SignInMode::Disabled => SignInMethod::Disabled,
+        }
     }
 
     pub fn secure_cookies(&self) -> bool {

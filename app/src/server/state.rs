@@ -23,6 +23,8 @@ pub struct AppState {
     pub exports: Arc<super::export::ExportsInFlight>,
     /// Addresses each officer may pre-check in an hour (`PRECHECK_ADDRESSES_PER_HOUR`).
     pub prechecks: Arc<super::budget::HourlyBudget>,
+    /// The identity provider, under `SIGN_IN_MODE=oidc`.
+    pub oidc: Option<Arc<super::oidc::Oidc>>,
 }
 
 /// The state inside a server function (provided as context by the server's handlers).

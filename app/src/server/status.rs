@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::db::Db;
 use super::search;
 use super::sql::{Param, Params};
-use crate::domain::Email;
+use crate::domain::{Email, Officer};
 use crate::domain::{AccountState, Delivery, InvitationStatus, SeedState};
 use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 
@@ -142,7 +142,7 @@ const ACCOUNTS: &str = "LEFT JOIN accounts a ON a.id = i.account_id";
 pub async fn list(
     db: &Db,
     counts: &CountCache,
-    officer: &Email,
+    officer: &Officer,
     query: &StatusQuery,
     now: i64,
 ) -> Result<StatusPage, sqlx::Error> {
@@ -176,7 +176,7 @@ pub async fn list(
 /// export.
 pub async fn all(
     db: &Db,
-    officer: &Email,
+    officer: &Officer,
     query: &StatusQuery,
     now: i64,
     limit: u32,
@@ -413,7 +413,7 @@ fn status_row(row: &AnyRow) -> Result<StatusRow, sqlx::Error> {
 /// sets `updated_at` to the time of the change, and nothing is deleted. The latest
 /// `updated_at` and how many rows have it, so that a second change in the same millisecond
 /// to another row changes it too. Index look-ups only (`invitations_agency_updated`).
-pub async fn version(db: &Db, officer: &Email) -> Result<String, sqlx::Error> {
+pub async fn version(db: &Db, officer: &Officer) -> Result<String, sqlx::Error> {
     let row = sqlx::query(
         "SELECT MAX(updated_at) AS latest, COUNT(*) AS changed FROM invitations \
          WHERE inviter_agency = $1 AND updated_at = \

@@ -10,6 +10,6 @@ pub mod status;
 
 pub use batch::{BatchOutcome, BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
 pub use invites::InviteSent;
-pub use session::{SessionView, SignedInUser};
+pub use session::{SessionView, SignInFailure, SignInMethod, SignedInUser};
 pub use signup::{DevMail, InvitationView};
 pub use status::{ActionOutcome, Refusal, SortKey, StatusPage, StatusQuery, StatusRow};

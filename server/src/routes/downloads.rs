@@ -86,14 +86,14 @@ async fn export_status(
 ) -> Response {
     let format = ExportFormat::of_path(uri.path());
     let officer = match auth::require_officer(&session).await {
-        Ok((_, officer)) => officer,
-        Err(app::error::AppError::Unauthenticated) => return to_sign_in(StatusQuery::PATH),
+        Ok(officer) => officer,
+        Err(app::error::AppError::Unauthenticated) => return to_sign_in(&state, StatusQuery::PATH),
         Err(app::error::AppError::Forbidden { message }) => {
             return (StatusCode::FORBIDDEN, message).into_response()
         }
         Err(e) => return error_page(&state, &e),
     };
-    let Some(_ticket) = state.exports.start(&officer.key()) else {
+    let Some(_ticket) = state.exports.start(&officer.email().key()) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "5")],

@@ -5,6 +5,7 @@
 //! - `pages.rs`: Leptos page rendering (signed-out visitors sent to sign in), static files,
 //!   the app's "Page not found", and the plain HTML error page the other handlers fall back on.
 //! - `session.rs`: sign-out.
+//! - `oidc.rs`: sign-in through the identity provider, and its back-channel logout.
 //! - `downloads.rs`: the batch upload templates and the Invite user status export.
 //! - `webhooks.rs`: SEED's signed licence reports.
 //! - `dev.rs`: routes that answer only under the development sign-in (the clock).
@@ -12,12 +13,13 @@
 //!
 //! Handlers take what they need from `app::server` (services, `AppState`), `app::api` (wire
 //! types and paths) and the middleware modules of this crate (`headers`); they hold no rule of
-//! their own and no SQL beyond the health check's `SELECT 1`. Nothing here imports
+//! their own and no SQL. Nothing here imports
 //! `crate::startup`, which only calls [`router`].
 
 mod dev;
 mod downloads;
 mod health;
+mod oidc;
 mod pages;
 mod server_fns;
 mod session;
@@ -50,7 +52,11 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
-    let security = headers::SecurityHeaders::new(&state.settings);
+    let provider_origin = state
+        .oidc
+        .as_ref()
+        .map(|o| o.settings().issuer.url().origin().ascii_serialization());
+    let security = headers::SecurityHeaders::new(&state.settings, provider_origin);
     Router::new()
         .route("/api/{*fn_name}", server_fns::any())
         .route("/api/precheck_batch", server_fns::batch())
@@ -59,6 +65,9 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .route("/webhooks/seed", post(webhooks::seed))
         .route("/dev/clock", post(dev::clock))
         .route("/sign-out", post(session::sign_out))
+        .route(app::server::oidc::LOGIN_PATH, get(oidc::login))
+        .route(app::server::oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(app::server::oidc::BACKCHANNEL_PATH, post(oidc::backchannel_logout))
         .route("/healthz", get(health::health))
         .leptos_routes_with_handler(routes, get(pages::page))
         .fallback(pages::fallback)

@@ -38,22 +38,30 @@ pub(super) async fn page(
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            return to_sign_in(next);
+            return to_sign_in(&state, next);
         }
     }
     render(state, trace, req).await
 }
 
-/// Sends the browser to sign in, and back to `next` after.
-pub(super) fn to_sign_in(next: &str) -> Response {
-    let to = format!("/sign-in?next={}", app::url::percent_encode(next));
+/// Sends the browser to sign in, and back to `next` after: straight to the identity provider
+/// when there is one, else to the sign-in page.
+pub(super) fn to_sign_in(state: &AppState, next: &str) -> Response {
+    let start = match state.oidc {
+        Some(_) => app::server::oidc::LOGIN_PATH,
+        None => "/sign-in",
+    };
+    let to = format!("{start}?next={}", app::url::percent_encode(next));
     Redirect::to(&to).into_response()
 }
 
-/// Pages anyone may open: signing in, an invitee's link, and the development mailbox (which
-/// answers only under the development sign-in).
+/// Pages anyone may open: signing in and out, an invitee's link, and the development mailbox
+/// (which answers only under the development sign-in).
 fn is_public_page(path: &str) -> bool {
-    path == "/sign-in" || path == "/dev/mailbox" || path.starts_with("/invitations/")
+    path == "/sign-in"
+        || path == app::server::oidc::SIGNED_OUT_PATH
+        || path == "/dev/mailbox"
+        || path.starts_with("/invitations/")
 }
 
 /// Renders a page, to its end even when the browser stops waiting for it.

@@ -10,6 +10,8 @@ use server::config::{Config, LogFormat};
 use server::startup::Application;
 use sqlx::Connection;
 
+pub mod oidc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
