@@ -63,6 +63,9 @@ layer "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its t
 node scripts/check-node.mjs
 node --test scripts/check-node.test.mjs
 
+layer "the test OpenID provider (end2end/oidc/provider.selftest.mjs)"
+(cd end2end && node --test oidc/provider.selftest.mjs)
+
 layer "cargo fmt --check"
 cargo fmt --all -- --check
 

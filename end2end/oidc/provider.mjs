@@ -79,7 +79,8 @@ const accounts = (args.accounts ? JSON.parse(fs.readFileSync(args.accounts, 'utf
 async function newSigningKey() {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = await calculateJwkThumbprint(publicKey.export({ format: 'jwk' }));
-  return { kid, privateKey, publicKey, jwk: { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+  return { kid, privateKey, publicKey, jwk };
 }
 
 let signingKey = await newSigningKey();
@@ -162,7 +163,9 @@ function configuration() {
       return { accountId: sub, claims: async () => claims };
     },
     // Set explicitly: oidc-provider's defaults print a notice on stdout when first used.
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400 },
+    ttl: {
+      AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 86400, Grant: 86400,
+    },
     clientBasedCORS: () => true,
     renderError(ctx, out) {
       ctx.type = 'html';
@@ -172,15 +175,17 @@ function configuration() {
   };
 }
 
-// RP-initiated logout: with an id_token_hint the RP is known, so confirm at once (the form
-// posts itself); without one, ask.
+// RP-initiated logout: with an id_token_hint the RP is known, so the page confirms at once
+// (it presses Sign out itself); without one, it asks. `form` is oidc-provider's form
+// "op.logoutForm" holding the xsrf token; the buttons submit it.
 function logoutSource(ctx, form) {
+  const signOut = '<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>';
+  const stay = '<button type="submit" form="op.logoutForm">Stay signed in</button>';
+  const confirmNow = '<script>document.querySelector("button[name=logout]").click()</script>';
   const hinted = Boolean(ctx.oidc.params.id_token_hint);
   ctx.body = page('Sign out', `${form}
 <p>Do you want to sign out of ${escapeHtml(ctx.host)}?</p>
-<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>
-${hinted ? '' : '<button type="submit" form="op.logoutForm">Stay signed in</button>'}
-${hinted ? '<script>document.getElementById("op.logoutForm").requestSubmit(document.querySelector("button[name=logout]"))</script>' : ''}`);
+${signOut}${hinted ? confirmNow : stay}`);
 }
 
 function postLogoutSuccessSource(ctx) {
@@ -202,7 +207,7 @@ function build() {
     }
   });
   provider.on('backchannel.error', (_ctx, err, client) => {
-    console.error(`oidc provider: back-channel logout to ${client.backchannelLogoutUri} failed: ${err.message}`);
+    console.error(`oidc provider: back-channel logout to ${client.backchannelLogoutUri}: ${err.message}`);
   });
   provider.on('server_error', (_ctx, err) => console.error('oidc provider:', err));
   return { provider, handle: provider.callback() };
@@ -226,8 +231,8 @@ function sendHtml(res, status, html) {
 function loginPage(uid, { login = '', error } = {}) {
   return page('Sign in', `${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/interaction/${uid}/login">
-<p><label for=login>Email</label><input id=login name=login autocomplete=username value="${escapeHtml(login)}" autofocus></p>
-<p><label for=password>Password</label><input id=password name=password type=password autocomplete=current-password></p>
+<p><label for=login>Email</label><input id=login name=login value="${escapeHtml(login)}" autofocus></p>
+<p><label for=password>Password</label><input id=password name=password type=password></p>
 <button type=submit>Sign in</button>
 </form>`);
 }
@@ -269,11 +274,13 @@ async function interaction(req, res, pathname) {
 
   const form = new URLSearchParams(await readBody(req));
   if (action === 'login' && details.prompt.name === 'login') {
-    const account = findAccountByEmail(form.get('login') ?? '');
+    const login = form.get('login') ?? '';
+    const account = findAccountByEmail(login);
     if (!account || account.password !== form.get('password')) {
-      return sendHtml(res, 200, loginPage(uid, { login: form.get('login') ?? '', error: 'Wrong email or password.' }));
+      return sendHtml(res, 200, loginPage(uid, { login, error: 'Wrong email or password.' }));
     }
-    return provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
+    const result = { login: { accountId: account.sub } };
+    return provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   }
   if (action === 'consent' && details.prompt.name === 'consent') {
     if (form.get('decision') !== 'allow') {
@@ -319,7 +326,9 @@ async function forgeIdToken(idToken, mode) {
     default: throw new Error(`unknown tamper mode ${mode}`);
   }
 }
-const TAMPER_MODES = ['nonce', 'expired', 'audience', 'issuer', 'alg-none', 'hmac-public-key', 'future-iat', 'unsigned-kid'];
+const TAMPER_MODES = [
+  'nonce', 'expired', 'audience', 'issuer', 'alg-none', 'hmac-public-key', 'future-iat', 'unsigned-kid',
+];
 
 function sendJson(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -329,8 +338,10 @@ function sendJson(res, status, body) {
 async function testHook(req, res, pathname) {
   if (req.method === 'GET' && pathname === '/__test/health') return sendJson(res, 200, { ok: true });
   if (req.method === 'POST' && pathname === '/__test/tamper') {
-    const { mode } = JSON.parse((await readBody(req)) || '{}');
-    if (!TAMPER_MODES.includes(mode)) return sendJson(res, 400, { error: `mode must be one of ${TAMPER_MODES.join(', ')}` });
+    const mode = await readBody(req).then(JSON.parse).then((body) => body?.mode, () => undefined);
+    if (!TAMPER_MODES.includes(mode)) {
+      return sendJson(res, 400, { error: `body must be {"mode": M}, M one of ${TAMPER_MODES.join(', ')}` });
+    }
     pendingTamper = mode;
     return sendJson(res, 200, { ok: true });
   }
@@ -355,7 +366,8 @@ const server = http.createServer(async (req, res) => {
   } catch (err) {
     // A missing or expired interaction cookie lands here too: answer rather than hang.
     console.error('oidc provider:', err);
-    if (!res.headersSent) sendHtml(res, err.statusCode ?? 500, page('Sign-in error', `<p>${escapeHtml(err.error_description ?? err.message)}</p>`));
+    const message = err.error_description ?? err.message;
+    if (!res.headersSent) sendHtml(res, err.statusCode ?? 500, page('Sign-in error', `<p>${escapeHtml(message)}</p>`));
   }
 });
 

@@ -1,5 +1,5 @@
-// Tests of end2end/oidc/provider.mjs, run with `node --test end2end/oidc/provider.selftest.mjs`: the provider is
-// started as the Playwright tests start it, and driven over HTTP the way a browser and the
+// Tests of end2end/oidc/provider.mjs (`node --test end2end/oidc/provider.selftest.mjs`): the
+// provider is started as the tests start it, and driven over HTTP the way a browser and the
 // app would (cookies kept by hand, redirects followed one at a time).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import {
+  SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify,
+} from 'jose';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'provider.mjs');
 const CLIENT_ID = 'techbiz';
@@ -317,6 +319,7 @@ test('each tamper mode forges the next ID token once', async () => {
     await verifyIdToken((await redeem(next)).id_token, next.request.nonce);
   }
   assert.equal((await tamper('bogus')).status, 400);
+  assert.equal((await fetch(`${op.issuer}/__test/tamper`, { method: 'POST', body: 'not json' })).status, 400);
 });
 
 test('rotate: the JWKS serves only the new key, which signs from then on; sessions and codes survive', async () => {
@@ -348,7 +351,7 @@ test('logout with id_token_hint returns to the app with its state and posts a ba
   })}`);
   assert.equal(res.status, 200);
   const html = await res.text();
-  assert.match(html, /requestSubmit/, 'confirms itself');
+  assert.match(html, /<script>[^<]*button\[name=logout\][^<]*\.click\(\)/, 'confirms itself');
   const logoutsBefore = rp.logouts.length;
   const done = await postForm(admin, formAction(html), { ...hiddenFields(html), logout: 'yes' });
   assert.equal(done.status, 303);

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use app::api::{BatchRow, RowResult};
-use app::domain::{Email, RawAccount};
+use app::domain::{Email, Officer, RawAccount};
 use app::server::batch;
 use app::server::db::Db;
 use app::server::directory::BuiltInDirectory;
@@ -84,6 +84,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         invite_quota_per_hour: u32::MAX,
     };
     let inviter = Email::parse("bench.officer@tech.gov.sg").map_err(anyhow::Error::msg)?;
+    let inviter = Officer::public_officer(inviter).context("a public officer")?;
     let key = uuid::Uuid::new_v4().to_string();
     let rows = generate(ROWS);
 

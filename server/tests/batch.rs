@@ -800,7 +800,7 @@ both_databases!(
             victim: "r3@acme.com".into(),
             fired: AtomicBool::new(false),
         };
-        let inviter = app::domain::Email::parse("boss@agency.gov.sg").expect("inviter");
+        let inviter = crate::support::officer("boss@agency.gov.sg");
         let rows = vendors(5, "r");
         let out = app::server::batch::submit(
             &state.db,

@@ -7,7 +7,6 @@ use crate::support;
 
 use app::api::{ActionOutcome, StatusQuery};
 use app::domain::AccountState;
-use app::domain::Email;
 use app::server::clock::now_millis;
 use app::server::lifecycle::{self, Action, RESENDS_PER_INVITEE_PER_DAY};
 use app::server::signup::{self, RawSignUp, SignUpError};
@@ -17,8 +16,8 @@ use support::{signed_in, signed_in_with, two_agencies, Backend, TestApp};
 
 const KEY: &str = "6d1f4a8e-2b3c-4d5e-8f90-a1b2c3d4e5f6";
 
-fn officer() -> Email {
-    Email::parse("boss@agency.gov.sg").expect("officer")
+fn officer() -> app::domain::Officer {
+    support::officer("boss@agency.gov.sg")
 }
 
 fn details() -> RawSignUp {

@@ -7,7 +7,6 @@ use crate::support;
 use std::sync::Arc;
 
 use app::api::{SortKey, StatusQuery};
-use app::domain::Email;
 use app::domain::{AccountState, Delivery, SeedState};
 use app::server::relay::{DevMailbox, Relay, RelayOptions};
 use app::server::status;
@@ -78,14 +77,14 @@ both_databases!(
         // The change marker moves only for the agency whose invitations changed.
         let before = status::version(
             &ours.app_state.db,
-            &Email::parse("x@agency.gov.sg").unwrap(),
+            &crate::support::officer("x@agency.gov.sg"),
         )
         .await
         .unwrap();
         theirs.invite("another@other.gov.sg").await;
         let after = status::version(
             &ours.app_state.db,
-            &Email::parse("x@agency.gov.sg").unwrap(),
+            &crate::support::officer("x@agency.gov.sg"),
         )
         .await
         .unwrap();
@@ -188,7 +187,7 @@ both_databases!(
 
         // The relay delivers: the delivery column says so, and the change marker moves.
         let db = &app.app_state.db;
-        let officer = Email::parse("boss@agency.gov.sg").unwrap();
+        let officer = crate::support::officer("boss@agency.gov.sg");
         let before = status::version(db, &officer).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let relay = Relay::new(
@@ -422,7 +421,7 @@ both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
     app.invite("soon@agency.gov.sg").await;
     let db = &app.app_state.db;
     let counts = &app.app_state.counts;
-    let officer = &Email::parse("boss@agency.gov.sg").unwrap();
+    let officer = &crate::support::officer("boss@agency.gov.sg");
     let at = |when: i64, state| {
         let query = StatusQuery {
             status: Some(state),

@@ -18,7 +18,7 @@ pub async fn precheck_batch(rows: Vec<PrecheckRow>) -> Result<Vec<RowIssue>, App
     use crate::server::{auth, batch, state::app_state};
     let state = app_state()?;
     let officer = auth::officer().await?;
-    if let Err(message) = state.prechecks.spend(&officer.key(), rows.len()) {
+    if let Err(message) = state.prechecks.spend(&officer.email().key(), rows.len()) {
         return Err(AppError::Conflict { message });
     }
     Ok(batch::precheck(&state.db, &officer, &rows).await?)

@@ -89,7 +89,7 @@ mod tests {
         Email::parse(s).expect("valid")
     }
 
-    fn who(e: &Email, verified: bool, admin_of: Option<&'static str>) -> SignedInAs<'_> {
+    fn who<'a>(e: &'a Email, verified: bool, admin_of: Option<&'a str>) -> SignedInAs<'a> {
         SignedInAs {
             email: e,
             email_verified: verified,

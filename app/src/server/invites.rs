@@ -187,7 +187,7 @@ pub(crate) async fn insert_invitation(
     .bind(kind_str(row.email.kind()))
     .bind(row.invitation_type)
     .bind(row.inviter.email().as_str())
-    .bind(&agency)
+    .bind(agency)
     .bind(row.reason)
     .bind(i64::from(row.seed_required))
     .bind(row.account_id)
@@ -207,7 +207,7 @@ pub(crate) async fn insert_invitation(
     .await
     .map_err(|e| map_unique(row.email, e))?;
     let terms = search::terms(&row.email.key(), first, last);
-    search::insert_terms(conn, &id, &agency, &terms).await?;
+    search::insert_terms(conn, &id, agency, &terms).await?;
     Ok(id)
 }
 

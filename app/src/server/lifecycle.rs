@@ -13,7 +13,7 @@ use super::settings::Settings;
 use super::sql::OPEN;
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
-use crate::domain::{Email, Officer};
+use crate::domain::Officer;
 use crate::domain::{seed_request_refusal, AccountState, InvitationStatus, SeedState, WAS_REVOKED};
 use crate::wire::ActionOutcome;
 

@@ -21,7 +21,7 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError,
+    AccessToken, AdditionalClaims, AuthType, JsonWebKey, OAuth2TokenResponse, AuthorizationCode, ClaimsVerificationError,
     ClientId, ClientSecret, CsrfToken, IdToken, IdTokenClaims, IssuerUrl, JsonWebKeyId,
     JsonWebTokenType, JwsSigningAlgorithm, LogoutRequest, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, PostLogoutRedirectUrl, PrivateSigningKey, ProviderMetadataWithLogout,
@@ -398,8 +398,8 @@ impl Oidc {
             f
         })?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self
-            .client(&provider)
+        let client = self.client(&provider);
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -613,7 +613,8 @@ impl Oidc {
         let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         let now = now_secs();
         let mut header = serde_json::json!({ "alg": "RS256", "typ": "JWT" });
-        if let Some(kid) = key.as_verification_key().key_id() {
+        let public = key.as_verification_key();
+        if let Some(kid) = public.key_id() {
             header["kid"] = serde_json::Value::String(kid.as_str().to_string());
         }
         let claims = serde_json::json!({

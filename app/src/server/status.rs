@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::db::Db;
 use super::search;
 use super::sql::{Param, Params};
-use crate::domain::{Email, Officer};
+use crate::domain::Officer;
 use crate::domain::{AccountState, Delivery, InvitationStatus, SeedState};
 use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 
@@ -148,7 +148,7 @@ pub async fn list(
 ) -> Result<StatusPage, sqlx::Error> {
     let agency = officer.agency();
     let version = version(db, officer).await?;
-    let mut selection = Selection::new(&agency, query, now);
+    let mut selection = Selection::new(agency, query, now);
     let total = counted(db, counts, &selection, &version).await?;
     selection.walk = total > WALK_FROM;
     let per_page = if StatusQuery::PAGE_SIZES.contains(&query.per_page) {
@@ -182,7 +182,7 @@ pub async fn all(
     limit: u32,
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
     let agency = officer.agency();
-    let selection = Selection::new(&agency, query, now);
+    let selection = Selection::new(agency, query, now);
     rows(db, &selection, query, i64::from(limit), 0).await
 }
 

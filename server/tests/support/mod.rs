@@ -339,6 +339,12 @@ impl TestApp {
     }
 }
 
+/// A public officer by their gov.sg address, for tests that call the services directly.
+pub fn officer(email: &str) -> app::domain::Officer {
+    let email = app::domain::Email::parse(email).expect("an address");
+    app::domain::Officer::public_officer(email).expect("a gov.sg address")
+}
+
 /// `text` (a page, a sheet's words) says each of `phrases`; `what` names it in a failure.
 pub fn assert_mentions(text: &str, phrases: &[&str], what: &str) {
     let missing: Vec<&&str> = phrases.iter().filter(|p| !text.contains(**p)).collect();
