@@ -6,11 +6,13 @@
 //     --post-logout-redirect-uri http://127.0.0.1:3100/signed-out \
 //     --backchannel-logout-uri http://127.0.0.1:3100/auth/backchannel-logout \
 //     [--client-auth client_secret_basic|client_secret_post|private_key_jwt --client-jwks FILE] \
-//     [--accounts FILE] [--test-hooks]
+//     [--accounts FILE] [--userinfo-claims] [--test-hooks]
 //
 // --redirect-uri and --post-logout-redirect-uri may repeat. --accounts is a JSON array of
 // {sub, email, email_verified, name, groups, agency, password} that replaces the default
-// accounts. --test-hooks adds /__test/tamper, /__test/rotate and /__test/health (see below).
+// accounts. --userinfo-claims keeps the scopes' claims (email, groups…) out of the ID token:
+// the app must fetch them from the userinfo endpoint, as with oidc-provider's defaults.
+// --test-hooks adds /__test/tamper, /__test/rotate and /__test/health (see below).
 // Prints one line, "oidc-provider listening on <issuer>", to stdout once it accepts requests.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     'client-auth': { type: 'string', default: 'client_secret_basic' },
     'client-jwks': { type: 'string' },
     accounts: { type: 'string' },
+    'userinfo-claims': { type: 'boolean', default: false },
     'test-hooks': { type: 'boolean', default: false },
   },
 });
@@ -144,8 +147,9 @@ function configuration() {
       groups: ['groups'],
       agency: ['agency'],
     },
-    // The ID token carries the scopes' claims too (not only /me), as most real providers do.
-    conformIdTokenClaims: false,
+    // The ID token carries the scopes' claims too (not only /me), as most real providers do,
+    // unless --userinfo-claims asks for oidc-provider's default (them at /me only).
+    conformIdTokenClaims: args['userinfo-claims'],
     responseTypes: ['code'],
     pkce: { required: () => true },
     features: {

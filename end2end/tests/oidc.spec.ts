@@ -26,7 +26,7 @@ async function signInThroughProvider(page: Page, email: string, path = '/') {
     allow.waitFor().then(() => allow.click()),
     page.waitForURL((u) => u.origin === new URL(test.info().project.use.baseURL!).origin),
   ]);
-  await expect(page.getByText(`Signed in as ${email}`)).toBeVisible();
+  await expect(page.getByText(`Signed in as ${email}`, { exact: true })).toBeVisible();
   await hydrated(page);
 }
 
@@ -82,7 +82,8 @@ test('a vendor and an unverified address are told why they cannot go on', async 
   await atProviderSignIn(unverified, 'unverified@tech.gov.sg');
   await unverified.getByRole('button', { name: 'Allow' }).click();
   await expect(unverified.getByRole('heading', { level: 1, name: 'Your email address is not verified' })).toBeVisible();
-  await expect(unverified.getByText(/Trace ID/)).toBeVisible();
+  await expect(unverified.locator('.notice__trace code')).toHaveText(/^[0-9a-f]{32}$/);
+  await expect(unverified.getByRole('link', { name: 'Try again' })).toBeVisible();
 });
 
 test('declining consent says so, with Try again and the Trace ID', async ({ browser }) => {
@@ -98,5 +99,5 @@ test('declining consent says so, with Try again and the Trace ID', async ({ brow
   await page.getByRole('link', { name: 'Try again' }).click();
   await page.getByRole('button', { name: 'Allow' }).click();
   await expect(page).toHaveURL(/\/invite-users$/);
-  await expect(page.getByText('Signed in as officer.two@hdb.gov.sg')).toBeVisible();
+  await expect(page.getByText('Signed in as officer.two@hdb.gov.sg', { exact: true })).toBeVisible();
 });

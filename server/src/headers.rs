@@ -147,6 +147,9 @@ mod tests {
             provider: Some("https://id.example.gov.sg".into()),
         };
         let policy = config.content_security_policy(&Nonce::new());
-        assert!(policy.contains("form-action 'self' https://id.example.gov.sg;"), "{policy}");
+        assert!(
+            policy.contains("form-action 'self' https://id.example.gov.sg;"),
+            "{policy}"
+        );
     }
 }

@@ -12,8 +12,7 @@ mod status;
 pub use crate::wire::{
     ActionOutcome, BatchOutcome, BatchRow, DevMail, InvitationView, InviteSent, PrecheckRow,
     Refusal, RowIssue, RowOutcome, RowResult, SessionView, SignInFailure, SignInMethod,
-    SignedInUser, SortKey, StatusPage,
-    StatusQuery, StatusRow,
+    SignedInUser, SortKey, StatusPage, StatusQuery, StatusRow,
 };
 pub use batch::*;
 pub use invites::*;

@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{SignIn, SignInFailure, SignInMethod};
-use crate::components::{support_mailto, Answer, ErrorSummary, SessionContext, FALLBACK_SUPPORT_EMAIL};
+use crate::components::{
+    support_mailto, Answer, ErrorSummary, SessionContext, FALLBACK_SUPPORT_EMAIL,
+};
 
 /// Sign-in: through TechPass (the identity provider) in production, where this page is where a
 /// failed sign-in lands, saying what happened; or the development form.

@@ -128,7 +128,11 @@ pub async fn officer() -> Result<Officer, AppError> {
 pub async fn sign_in(session: &Session, db: &Db, who: SignIn) -> Result<(), AppError> {
     // A new session ID at every sign-in, so an ID planted before sign-in is worthless.
     session.cycle_id().await.or_internal()?;
-    let detail = if who.provider.is_some() { "provider" } else { "development" };
+    let detail = if who.provider.is_some() {
+        "provider"
+    } else {
+        "development"
+    };
     let actor = who.email.to_string();
     session
         .insert(

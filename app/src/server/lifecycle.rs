@@ -248,7 +248,13 @@ async fn resend(
     .bind(super::clock::now_millis().max(now))
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut *tx, officer.email().as_str(), "resend_invite", &found.email).await?;
+    audit::record(
+        &mut *tx,
+        officer.email().as_str(),
+        "resend_invite",
+        &found.email,
+    )
+    .await?;
     Ok(Step::Done(found.email))
 }
 
@@ -413,9 +419,16 @@ async fn request_seed(
     }
     let kind = super::directory::kind_from_str(&found.kind);
     let activated = account == AccountState::Active;
-    let mail = OutgoingEmail::seed_requested(&found.email, kind, officer.email().as_str(), activated);
+    let mail =
+        OutgoingEmail::seed_requested(&found.email, kind, officer.email().as_str(), activated);
     outbox::enqueue(&mut *tx, Some(id), &mail).await?;
-    audit::record(&mut *tx, officer.email().as_str(), "request_seed", &found.email).await?;
+    audit::record(
+        &mut *tx,
+        officer.email().as_str(),
+        "request_seed",
+        &found.email,
+    )
+    .await?;
     Ok(Step::Done(found.email))
 }
 

@@ -21,11 +21,12 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthType, JsonWebKey, OAuth2TokenResponse, AuthorizationCode, ClaimsVerificationError,
-    ClientId, ClientSecret, CsrfToken, IdToken, IdTokenClaims, IssuerUrl, JsonWebKeyId,
-    JsonWebTokenType, JwsSigningAlgorithm, LogoutRequest, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, PrivateSigningKey, ProviderMetadataWithLogout,
-    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    AccessToken, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, IdToken, IdTokenClaims, IssuerUrl, JsonWebKey, JsonWebKeyId,
+    JsonWebTokenType, JwsSigningAlgorithm, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, PrivateSigningKey,
+    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -94,14 +95,21 @@ impl OidcSettings {
         get: impl Fn(&str) -> Option<String>,
         public_url: &str,
     ) -> Result<OidcSettings, String> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let required = |k: &str, what: &str| {
             var(k).ok_or_else(|| format!("{k} is not set: SIGN_IN_MODE=oidc needs {what}"))
         };
         let issuer = required("OIDC_ISSUER_URL", "the identity provider's issuer URL")?;
         let issuer_url = openidconnect::url::Url::parse(&issuer)
             .map_err(|e| format!("OIDC_ISSUER_URL is not a URL ({e}): \"{issuer}\""))?;
-        let loopback = matches!(issuer_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let loopback = matches!(
+            issuer_url.host_str(),
+            Some("127.0.0.1" | "localhost" | "[::1]")
+        );
         if issuer_url.scheme() != "https" && !loopback {
             return Err(format!(
                 "OIDC_ISSUER_URL must be https:// (only a provider on this machine may use \
@@ -124,12 +132,15 @@ impl OidcSettings {
                     "OIDC_PRIVATE_KEY_FILE",
                     "with OIDC_CLIENT_AUTH=private_key_jwt, the file of the app's RSA private key (PEM)",
                 )?;
-                let pem = std::fs::read_to_string(&path).map_err(|e| {
-                    format!("OIDC_PRIVATE_KEY_FILE {path} could not be read: {e}")
-                })?;
+                let pem = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("OIDC_PRIVATE_KEY_FILE {path} could not be read: {e}"))?;
                 let kid = var("OIDC_PRIVATE_KEY_ID").map(JsonWebKeyId::new);
                 let key = CoreRsaPrivateSigningKey::from_pem(&pem, kid).map_err(|e| {
-                    format!("OIDC_PRIVATE_KEY_FILE {path} is not an RSA private key in PEM: {e}")
+                    format!(
+                        "OIDC_PRIVATE_KEY_FILE {path} is not an RSA private key in PKCS#1 PEM \
+                         (-----BEGIN RSA PRIVATE KEY-----; `openssl genrsa -traditional 2048` \
+                         makes one): {e}"
+                    )
                 })?;
                 ClientAuth::PrivateKeyJwt(Arc::new(key))
             }
@@ -169,7 +180,9 @@ impl OidcSettings {
             redirect_url: RedirectUrl::new(format!("{public_url}{CALLBACK_PATH}"))
                 .map_err(|e| format!("PUBLIC_URL does not make a redirect URI: {e}"))?,
             post_logout_url: PostLogoutRedirectUrl::new(format!("{public_url}{SIGNED_OUT_PATH}"))
-                .map_err(|e| format!("PUBLIC_URL does not make a post-logout URI: {e}"))?,
+                .map_err(|e| {
+                format!("PUBLIC_URL does not make a post-logout URI: {e}")
+            })?,
         })
     }
 }
@@ -254,7 +267,9 @@ pub struct Oidc {
 
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Oidc").field("settings", &self.settings).finish()
+        f.debug_struct("Oidc")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -297,8 +312,10 @@ impl Oidc {
 
     async fn fetch_metadata(
         &self,
-    ) -> Result<Arc<Discovered>, openidconnect::DiscoveryError<openidconnect::HttpClientError<reqwest::Error>>>
-    {
+    ) -> Result<
+        Arc<Discovered>,
+        openidconnect::DiscoveryError<openidconnect::HttpClientError<reqwest::Error>>,
+    > {
         let metadata =
             ProviderMetadataWithLogout::discover_async(self.settings.issuer.clone(), &self.http)
                 .await?;
@@ -354,7 +371,10 @@ impl Oidc {
         let jwks = CoreJsonWebKeySet::fetch_async(seen.metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| {
-                Failure::new(SignInFailure::ProviderDown, format!("fetching the keys: {e}"))
+                Failure::new(
+                    SignInFailure::ProviderDown,
+                    format!("fetching the keys: {e}"),
+                )
             })?;
         let fresh = Arc::new(Discovered {
             metadata: seen.metadata.clone().set_jwks(jwks),
@@ -364,7 +384,10 @@ impl Oidc {
         Ok(fresh)
     }
 
-    fn client(&self, provider: &Discovered) -> CoreClient<
+    fn client(
+        &self,
+        provider: &Discovered,
+    ) -> CoreClient<
         openidconnect::EndpointSet,
         openidconnect::EndpointNotSet,
         openidconnect::EndpointNotSet,
@@ -392,7 +415,11 @@ impl Oidc {
     }
 
     /// Starts a sign-in: remembers it in the session and returns where to send the browser.
-    pub async fn begin(&self, session: &Session, next: &str) -> Result<openidconnect::url::Url, Failure> {
+    pub async fn begin(
+        &self,
+        session: &Session,
+        next: &str,
+    ) -> Result<openidconnect::url::Url, Failure> {
         let provider = self.provider().await.map_err(|mut f| {
             f.next = Some(next.to_string());
             f
@@ -436,10 +463,16 @@ impl Oidc {
         callback: Callback,
     ) -> Result<(SignIn, String), Failure> {
         let Some(state) = callback.state.as_deref() else {
-            return Err(Failure::new(SignInFailure::Expired, "callback without state"));
+            return Err(Failure::new(
+                SignInFailure::Expired,
+                "callback without state",
+            ));
         };
         let mut all = pending(session).await;
-        let Some(at) = all.iter().position(|p| p.state.as_bytes() == state.as_bytes()) else {
+        let Some(at) = all
+            .iter()
+            .position(|p| p.state.as_bytes() == state.as_bytes())
+        else {
             return Err(Failure::new(
                 SignInFailure::Expired,
                 "no sign-in of this session has that state (used already, or never begun here)",
@@ -451,10 +484,13 @@ impl Oidc {
             .await
             .map_err(|e| Failure::new(SignInFailure::ProviderError, format!("session: {e}")))?;
         let next = begun.next.clone();
-        self.complete(begun, callback).await.map(|who| (who, next.clone())).map_err(|mut f| {
-            f.next = Some(next);
-            f
-        })
+        self.complete(begun, callback)
+            .await
+            .map(|who| (who, next.clone()))
+            .map_err(|mut f| {
+                f.next = Some(next);
+                f
+            })
     }
 
     async fn complete(&self, begun: Pending, callback: Callback) -> Result<SignIn, Failure> {
@@ -473,10 +509,16 @@ impl Oidc {
             return Err(Failure::new(kind, detail));
         }
         if now_secs() - begun.started_at > PENDING_LIFETIME.as_secs() as i64 {
-            return Err(Failure::new(SignInFailure::Expired, "the sign-in took over 10 minutes"));
+            return Err(Failure::new(
+                SignInFailure::Expired,
+                "the sign-in took over 10 minutes",
+            ));
         }
         let Some(code) = callback.code else {
-            return Err(Failure::new(SignInFailure::ProviderError, "callback without a code"));
+            return Err(Failure::new(
+                SignInFailure::ProviderError,
+                "callback without a code",
+            ));
         };
         let provider = self.provider().await?;
         let client = self.client(&provider);
@@ -493,24 +535,28 @@ impl Oidc {
                 )
                 .add_extra_param("client_assertion", assertion);
         }
-        let tokens = exchange.request_async(&self.http).await.map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => {
-                let kind = if *r.error() == CoreErrorResponseType::InvalidGrant {
-                    SignInFailure::Expired
-                } else {
-                    SignInFailure::ProviderError
-                };
-                Failure::new(kind, format!("the token endpoint refused the code: {r}"))
-            }
-            RequestTokenError::Request(e) => {
-                Failure::new(SignInFailure::ProviderDown, format!("the token endpoint: {e}"))
-            }
-            RequestTokenError::Parse(e, _) => Failure::new(
-                SignInFailure::Refused,
-                format!("the token endpoint's answer did not parse: {e}"),
-            ),
-            other => Failure::new(SignInFailure::ProviderError, other.to_string()),
-        })?;
+        let tokens = exchange
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => {
+                    let kind = if *r.error() == CoreErrorResponseType::InvalidGrant {
+                        SignInFailure::Expired
+                    } else {
+                        SignInFailure::ProviderError
+                    };
+                    Failure::new(kind, format!("the token endpoint refused the code: {r}"))
+                }
+                RequestTokenError::Request(e) => Failure::new(
+                    SignInFailure::ProviderDown,
+                    format!("the token endpoint: {e}"),
+                ),
+                RequestTokenError::Parse(e, _) => Failure::new(
+                    SignInFailure::Refused,
+                    format!("the token endpoint's answer did not parse: {e}"),
+                ),
+                other => Failure::new(SignInFailure::ProviderError, other.to_string()),
+            })?;
         let raw = tokens
             .id_token()
             .ok_or_else(|| Failure::new(SignInFailure::Refused, "no ID token in the answer"))?
@@ -534,7 +580,8 @@ impl Oidc {
         let mut who = Who::from_claims(&claims, &self.settings);
         if who.email.is_none() {
             // Some providers give the email only from the userinfo endpoint.
-            who.fill_from_userinfo(self, &client, tokens.access_token(), &claims).await?;
+            who.fill_from_userinfo(self, &client, tokens.access_token(), &claims)
+                .await?;
         }
         who.into_sign_in(&claims, raw, &self.settings)
     }
@@ -546,9 +593,7 @@ impl Oidc {
         token: &ProviderIdToken,
         nonce: &Nonce,
     ) -> Result<ProviderClaims, ClaimsVerificationError> {
-        token
-            .claims(&self.verifier(provider), nonce)
-            .cloned()
+        token.claims(&self.verifier(provider), nonce).cloned()
     }
 
     fn verifier(&self, provider: &Discovered) -> CoreIdTokenVerifier<'static> {
@@ -578,7 +623,9 @@ impl Oidc {
         .set_issue_time_verifier_fn(move |iat| {
             let now = chrono::Utc::now();
             if iat > now + skew {
-                Err(format!("{CLOCK}: issued at {iat}, ahead of this server's {now}"))
+                Err(format!(
+                    "{CLOCK}: issued at {iat}, ahead of this server's {now}"
+                ))
             } else if iat < now - oldest {
                 Err(format!("issued at {iat}, too long before {now}"))
             } else {
@@ -625,18 +672,32 @@ impl Oidc {
             "iat": now,
             "exp": now + 60,
         });
-        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
         let signature = key
-            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input.as_bytes())
+            .sign(
+                &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                input.as_bytes(),
+            )
             .map_err(|e| Failure::new(SignInFailure::ProviderError, format!("signing: {e}")))?;
         Ok(format!("{input}.{}", b64(&signature)))
     }
 
     /// Where to send the browser to end the provider's session too, if the provider offers
     /// RP-initiated logout.
-    pub async fn end_session_url(&self, session: &ProviderSession) -> Option<openidconnect::url::Url> {
+    pub async fn end_session_url(
+        &self,
+        session: &ProviderSession,
+    ) -> Option<openidconnect::url::Url> {
         let provider = self.provider().await.ok()?;
-        let endpoint = provider.metadata.additional_metadata().end_session_endpoint.clone()?;
+        let endpoint = provider
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
         let mut request = LogoutRequest::from(endpoint)
             .set_client_id(self.settings.client_id.clone())
             .set_post_logout_redirect_uri(self.settings.post_logout_url.clone());
@@ -657,7 +718,9 @@ impl Oidc {
                 JsonWebTokenType::new("logout+jwt".into())
                     .normalize()
                     .expect("a valid type"),
-                JsonWebTokenType::new("JWT".into()).normalize().expect("a valid type"),
+                JsonWebTokenType::new("JWT".into())
+                    .normalize()
+                    .expect("a valid type"),
             ]);
             token
                 .claims(&verifier, |nonce: Option<&Nonce>| match nonce {
@@ -684,7 +747,10 @@ impl Oidc {
         if !is_logout {
             return Err("the token carries no back-channel logout event".into());
         }
-        let sid = extra.get("sid").and_then(|s| s.as_str()).map(str::to_string);
+        let sid = extra
+            .get("sid")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
         Ok((claims.subject().to_string(), sid))
     }
 }
@@ -719,7 +785,7 @@ fn refusal(e: ClaimsVerificationError) -> Failure {
         ClaimsVerificationError::Expired(_) => SignInFailure::Expired,
         _ => SignInFailure::Refused,
     };
-    Failure::new(kind, format!("ID token refused: {e}"))
+    Failure::new(kind, format!("ID token refused: {}", describe(&e)))
 }
 
 /// What the claims say about who signed in, before the rules are applied.
@@ -853,8 +919,10 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<OidcSettings, String> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         OidcSettings::from_vars(|k| vars.get(k).cloned(), "https://invite.example.gov.sg")
     }
 
@@ -868,32 +936,50 @@ mod tests {
     fn a_missing_or_bad_setting_names_its_variable() {
         assert!(settings(&GOOD).is_ok());
         for missing in ["OIDC_ISSUER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"] {
-            let vars: Vec<_> = GOOD.iter().filter(|(k, _)| *k != missing).cloned().collect();
+            let vars: Vec<_> = GOOD
+                .iter()
+                .filter(|(k, _)| *k != missing)
+                .cloned()
+                .collect();
             let e = settings(&vars).expect_err(missing);
             assert!(e.starts_with(missing), "{e}");
         }
         let mut vars = GOOD.to_vec();
         vars[0] = ("OIDC_ISSUER_URL", "http://id.example.gov.sg");
-        assert!(settings(&vars).expect_err("http").contains("OIDC_ISSUER_URL"));
+        assert!(settings(&vars)
+            .expect_err("http")
+            .contains("OIDC_ISSUER_URL"));
         let mut vars = GOOD.to_vec();
         vars.push(("OIDC_CLIENT_AUTH", "magic"));
-        assert!(settings(&vars).expect_err("auth").contains("OIDC_CLIENT_AUTH"));
+        assert!(settings(&vars)
+            .expect_err("auth")
+            .contains("OIDC_CLIENT_AUTH"));
         let mut vars = GOOD.to_vec();
         vars.push(("OIDC_CLIENT_AUTH", "private_key_jwt"));
-        assert!(settings(&vars).expect_err("key").starts_with("OIDC_PRIVATE_KEY_FILE"));
+        assert!(settings(&vars)
+            .expect_err("key")
+            .starts_with("OIDC_PRIVATE_KEY_FILE"));
         let mut vars = GOOD.to_vec();
         vars.push(("OIDC_SCOPES", "email profile"));
         assert!(settings(&vars).expect_err("scopes").contains("OIDC_SCOPES"));
         let mut vars = GOOD.to_vec();
         vars.push(("OIDC_CLOCK_SKEW_SECS", "-1"));
-        assert!(settings(&vars).expect_err("skew").contains("OIDC_CLOCK_SKEW_SECS"));
+        assert!(settings(&vars)
+            .expect_err("skew")
+            .contains("OIDC_CLOCK_SKEW_SECS"));
     }
 
     #[test]
     fn the_redirect_uris_hang_off_the_public_url() {
         let s = settings(&GOOD).expect("settings");
-        assert_eq!(s.redirect_url.as_str(), "https://invite.example.gov.sg/auth/callback");
-        assert_eq!(s.post_logout_url.as_str(), "https://invite.example.gov.sg/signed-out");
+        assert_eq!(
+            s.redirect_url.as_str(),
+            "https://invite.example.gov.sg/auth/callback"
+        );
+        assert_eq!(
+            s.post_logout_url.as_str(),
+            "https://invite.example.gov.sg/signed-out"
+        );
         assert_eq!(s.scopes, ["openid", "email", "profile"]);
     }
 
@@ -903,11 +989,20 @@ mod tests {
         vars.push(("OIDC_ADMIN_VALUE", "techbiz-admin"));
         let s = settings(&vars).expect("settings");
         let claims = |v: serde_json::Value| HashMap::from([("groups".to_string(), v)]);
-        assert!(is_admin(&claims(serde_json::json!(["x", "techbiz-admin"])), &s));
+        assert!(is_admin(
+            &claims(serde_json::json!(["x", "techbiz-admin"])),
+            &s
+        ));
         assert!(is_admin(&claims(serde_json::json!("x techbiz-admin")), &s));
-        assert!(!is_admin(&claims(serde_json::json!(["techbiz-admin-not"])), &s));
+        assert!(!is_admin(
+            &claims(serde_json::json!(["techbiz-admin-not"])),
+            &s
+        ));
         assert!(!is_admin(&HashMap::new(), &s));
         let s = settings(&GOOD).expect("no admin value");
-        assert!(!is_admin(&claims(serde_json::json!(["techbiz-admin"])), &s), "no value, no admins");
+        assert!(
+            !is_admin(&claims(serde_json::json!(["techbiz-admin"])), &s),
+            "no value, no admins"
+        );
     }
 }

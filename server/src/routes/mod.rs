@@ -67,7 +67,10 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
         .route("/sign-out", post(session::sign_out))
         .route(app::server::oidc::LOGIN_PATH, get(oidc::login))
         .route(app::server::oidc::CALLBACK_PATH, get(oidc::callback))
-        .route(app::server::oidc::BACKCHANNEL_PATH, post(oidc::backchannel_logout))
+        .route(
+            app::server::oidc::BACKCHANNEL_PATH,
+            post(oidc::backchannel_logout),
+        )
         .route("/healthz", get(health::health))
         .leptos_routes_with_handler(routes, get(pages::page))
         .fallback(pages::fallback)

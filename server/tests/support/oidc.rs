@@ -31,8 +31,9 @@ pub fn free_port() -> u16 {
 }
 
 impl Provider {
-    /// Starts the provider with the app at `app_base` registered as its client.
-    pub async fn start(app_base: &str) -> Provider {
+    /// Starts the provider with the app at `app_base` registered as its client, and the
+    /// provider's `extra` options (provider.mjs).
+    pub async fn start(app_base: &str, extra: &[&str]) -> Provider {
         let port = free_port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oidc/provider.mjs");
         let mut child = tokio::process::Command::new("node")
@@ -40,9 +41,16 @@ impl Provider {
             .args(["--port", &port.to_string()])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args(["--redirect-uri", &format!("{app_base}/auth/callback")])
-            .args(["--post-logout-redirect-uri", &format!("{app_base}/signed-out")])
-            .args(["--backchannel-logout-uri", &format!("{app_base}/auth/backchannel-logout")])
+            .args([
+                "--post-logout-redirect-uri",
+                &format!("{app_base}/signed-out"),
+            ])
+            .args([
+                "--backchannel-logout-uri",
+                &format!("{app_base}/auth/backchannel-logout"),
+            ])
             .arg("--test-hooks")
+            .args(extra)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -105,7 +113,10 @@ pub fn oidc_vars(issuer: &str, port: u16) -> Vec<(String, String)> {
             ("OIDC_ISSUER_URL", issuer.to_string()),
             ("OIDC_CLIENT_ID", CLIENT_ID.to_string()),
             ("OIDC_CLIENT_SECRET", CLIENT_SECRET.to_string()),
-            ("OIDC_SCOPES", "openid email profile groups agency".to_string()),
+            (
+                "OIDC_SCOPES",
+                "openid email profile groups agency".to_string(),
+            ),
             ("OIDC_ADMIN_VALUE", ADMIN_GROUP.to_string()),
             ("RELAY_ENABLED", "false".to_string()),
             ("RATE_LIMIT_SIGN_IN", "1000/100ms".to_string()),
@@ -117,17 +128,37 @@ pub fn oidc_vars(issuer: &str, port: u16) -> Vec<(String, String)> {
 
 /// A provider and an app that signs in through it, on `backend`.
 pub async fn app_with_provider(backend: Backend) -> (TestApp, Provider) {
-    app_with_provider_and(backend, &[]).await
+    app_with_provider_and(backend, &[], &[]).await
 }
 
-/// [`app_with_provider`] with more settings.
-pub async fn app_with_provider_and(backend: Backend, more: &[(&str, &str)]) -> (TestApp, Provider) {
+/// [`app_with_provider`] with more settings of the app and options of the provider.
+pub async fn app_with_provider_and(
+    backend: Backend,
+    more: &[(&str, &str)],
+    provider_options: &[&str],
+) -> (TestApp, Provider) {
     let port = free_port();
-    let provider = Provider::start(&format!("http://127.0.0.1:{port}")).await;
+    let provider = Provider::start(&format!("http://127.0.0.1:{port}"), provider_options).await;
     let mut vars = oidc_vars(&provider.issuer, port);
     vars.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     (spawn_with(backend, &vars).await, provider)
+}
+
+/// A key pair for `private_key_jwt` in `dir` (end2end/oidc/client-key.mjs): the app's
+/// private key file and the provider's JWK Set file.
+pub async fn client_key(dir: &Path, kid: &str) -> (String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oidc/client-key.mjs");
+    let status = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(dir)
+        .arg(kid)
+        .status()
+        .await
+        .expect("node client-key.mjs");
+    assert!(status.success(), "client-key.mjs: {status}");
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    (file("client-key.pem"), file("client-jwks.json"))
 }
 
 /// An answer: where it was, its status, where it redirects, its body.
@@ -142,9 +173,16 @@ impl Page {
     /// The `action` and hidden fields of the page's form that contains `marker`.
     pub fn form(&self, marker: &str) -> (String, Vec<(String, String)>) {
         let body = &self.body;
-        let at = body.find(marker).unwrap_or_else(|| panic!("no {marker:?} on {}:\n{body}", self.url));
-        let start = body[..at].rfind("<form").unwrap_or_else(|| panic!("no form around {marker:?}"));
-        let end = body[start..].find("</form>").map(|e| start + e).unwrap_or(body.len());
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker:?} on {}:\n{body}", self.url));
+        let start = body[..at]
+            .rfind("<form")
+            .unwrap_or_else(|| panic!("no form around {marker:?}"));
+        let end = body[start..]
+            .find("</form>")
+            .map(|e| start + e)
+            .unwrap_or(body.len());
         let form = &body[start..end];
         let action = attr(form, "action").expect("a form action");
         let mut hidden = Vec::new();
@@ -174,7 +212,10 @@ fn attr(tag: &str, name: &str) -> Option<String> {
             let v = &tag[at + key.len()..];
             let value = match v.chars().next() {
                 Some(q @ ('"' | '\'')) => v[1..].split(q).next().unwrap_or_default(),
-                _ => v.split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or_default(),
+                _ => v
+                    .split(|c: char| c.is_whitespace() || c == '>')
+                    .next()
+                    .unwrap_or_default(),
             };
             return Some(value.replace("&amp;", "&"));
         }
@@ -194,7 +235,11 @@ fn absolute(base: &str, location: &str) -> String {
 impl TestApp {
     /// GETs `url` (absolute, or a path on the app).
     pub async fn open(&self, url: &str) -> Page {
-        let url = if url.starts_with("http") { url.to_string() } else { self.url(url) };
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            self.url(url)
+        };
         let res = self.client.get(&url).send().await.expect("GET");
         page(url, res).await
     }
@@ -202,7 +247,10 @@ impl TestApp {
     /// Posts a form as a browser does after the person clicked.
     pub async fn submit(&self, base: &str, action: &str, fields: &[(String, String)]) -> Page {
         let url = absolute(base, action);
-        let origin = reqwest::Url::parse(&url).expect("url").origin().ascii_serialization();
+        let origin = reqwest::Url::parse(&url)
+            .expect("url")
+            .origin()
+            .ascii_serialization();
         let res = self
             .client
             .post(&url)
@@ -218,7 +266,9 @@ impl TestApp {
     /// returned, so a test can look at it), or a page answers.
     pub async fn follow_to_app(&self, mut page: Page) -> Page {
         for _ in 0..10 {
-            let Some(location) = page.location.clone() else { return page };
+            let Some(location) = page.location.clone() else {
+                return page;
+            };
             let next = absolute(&page.url, &location);
             if next.starts_with(&self.base) {
                 return page;
@@ -231,8 +281,18 @@ impl TestApp {
     /// Starts a sign-in at the app and walks the provider's pages as `email`: sign in, then
     /// Allow (or Deny) when asked. Returns the provider's redirect back to the app, unfollowed.
     pub async fn provider_sign_in(&self, email: &str, allow: bool, next: &str) -> Page {
-        let start = self.open(&format!("/auth/login?next={}", app::url::percent_encode(next))).await;
-        assert!(start.status.is_redirection(), "/auth/login: {} {}", start.status, start.body);
+        let start = self
+            .open(&format!(
+                "/auth/login?next={}",
+                app::url::percent_encode(next)
+            ))
+            .await;
+        assert!(
+            start.status.is_redirection(),
+            "/auth/login: {} {}",
+            start.status,
+            start.body
+        );
         let mut page = self.follow_to_app(start).await;
         if page.location.is_none() && page.body.contains("name=password") {
             let (action, _) = page.form("name=password");
@@ -247,7 +307,11 @@ impl TestApp {
             let (action, _) = page.form("name=decision");
             let decision = if allow { "allow" } else { "deny" };
             page = self
-                .submit(&page.url.clone(), &action, &[("decision".into(), decision.into())])
+                .submit(
+                    &page.url.clone(),
+                    &action,
+                    &[("decision".into(), decision.into())],
+                )
                 .await;
             page = self.follow_to_app(page).await;
         }
@@ -272,7 +336,12 @@ impl TestApp {
     pub async fn signs_in_through(&self, email: &str) {
         let back = self.provider_sign_in(email, true, "/invite-users").await;
         let done = self.take_callback(&back).await;
-        assert_eq!(done.location.as_deref(), Some("/invite-users"), "{}", done.body);
+        assert_eq!(
+            done.location.as_deref(),
+            Some("/invite-users"),
+            "{}",
+            done.body
+        );
     }
 
     /// Whether this browser has a session the app accepts (a page opens rather than
