@@ -37,10 +37,9 @@ both_databases!(
             "a signed-out visitor goes straight to the provider's sign-in"
         );
 
-        let back = app
-            .provider_sign_in("officer.one@tech.gov.sg", true, "/invite-users/status?q=x")
+        let done = app
+            .sign_in_answer("officer.one@tech.gov.sg", true, "/invite-users/status?q=x")
             .await;
-        let done = app.take_callback(&back).await;
         assert_eq!(
             done.location.as_deref(),
             Some("/invite-users/status?q=x"),
@@ -155,10 +154,9 @@ both_databases!(who_may_invite_comes_from_the_claims, |backend| async move {
     );
 
     let unverified = admin.another_browser();
-    let back = unverified
-        .provider_sign_in("unverified@tech.gov.sg", true, "/")
+    let done = unverified
+        .sign_in_answer("unverified@tech.gov.sg", true, "/")
         .await;
-    let done = unverified.take_callback(&back).await;
     assert_eq!(failure_of(&done), "unverified");
     assert!(!unverified.is_signed_in().await);
 });
@@ -226,10 +224,9 @@ both_databases!(
         ] {
             let browser = app.another_browser();
             provider.tamper(mode).await;
-            let back = browser
-                .provider_sign_in("officer.one@tech.gov.sg", true, "/")
+            let done = browser
+                .sign_in_answer("officer.one@tech.gov.sg", true, "/")
                 .await;
-            let done = browser.take_callback(&back).await;
             assert_eq!(failure_of(&done), expected, "a token forged with {mode}");
             assert!(!browser.is_signed_in().await, "{mode} signed nobody in");
             // The log line under the page's Trace ID says why.
@@ -304,10 +301,9 @@ both_databases!(
     declined_consent_and_a_provider_that_is_down_are_explained,
     |backend| async move {
         let (app, _provider) = app_with_provider(backend).await;
-        let back = app
-            .provider_sign_in("officer.two@hdb.gov.sg", false, "/")
+        let done = app
+            .sign_in_answer("officer.two@hdb.gov.sg", false, "/")
             .await;
-        let done = app.take_callback(&back).await;
         assert_eq!(failure_of(&done), "denied");
         let to = done.location.clone().expect("to sign-in");
         let trace = to
@@ -335,7 +331,8 @@ both_databases!(
 
         // Nobody listens where this app's provider should be.
         let port = free_port();
-        let vars = oidc_vars(&format!("http://127.0.0.1:{}", free_port()), port);
+        // Port 9 (discard): nothing listens there, and no test server is ever given it.
+        let vars = oidc_vars("http://127.0.0.1:9", port);
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let lonely = spawn_with(backend, &vars).await;
         let done = lonely.open("/auth/login?next=/invite-users").await;
@@ -368,10 +365,9 @@ both_databases!(
         );
 
         let unverified = admin.another_browser();
-        let back = unverified
-            .provider_sign_in("unverified@tech.gov.sg", true, "/")
+        let done = unverified
+            .sign_in_answer("unverified@tech.gov.sg", true, "/")
             .await;
-        let done = unverified.take_callback(&back).await;
         assert_eq!(
             failure_of(&done),
             "unverified",
@@ -409,10 +405,31 @@ both_databases!(
     only_paths_on_this_site_are_returned_to,
     |backend| async move {
         let (app, _provider) = app_with_provider(backend).await;
-        let back = app
-            .provider_sign_in("officer.one@tech.gov.sg", true, "//evil.example/x")
+        let done = app
+            .sign_in_answer("officer.one@tech.gov.sg", true, "//evil.example/x")
             .await;
-        let done = app.take_callback(&back).await;
         assert_eq!(done.location.as_deref(), Some("/"));
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_that_is_not_an_openid_provider_stops_start_up() {
+    // Something answers there (an app of ours), but not as an OpenID provider.
+    let not_a_provider = spawn(Backend::Sqlite).await;
+    let (database_url, _dir) = fresh_database(Backend::Sqlite).await;
+    let mut vars = oidc_vars(&not_a_provider.base, free_port());
+    vars.push(("DATABASE_URL".into(), database_url));
+    let config = server::config::Config::from_lookup(|k| {
+        vars.iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("the settings themselves are good");
+    let refused = server::startup::Application::build(config)
+        .await
+        .err()
+        .expect("start-up stops");
+    let message = format!("{refused:#}");
+    assert!(message.contains("OIDC_ISSUER_URL"), "{message}");
+}

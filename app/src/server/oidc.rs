@@ -251,6 +251,17 @@ pub struct Callback {
     pub error_description: Option<String>,
 }
 
+/// The crate's client as discovery makes it: an authorization endpoint, and maybe a token
+/// and a userinfo endpoint.
+type RelyingParty = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 struct Discovered {
     metadata: ProviderMetadataWithLogout,
     fetched: Instant,
@@ -384,17 +395,7 @@ impl Oidc {
         Ok(fresh)
     }
 
-    fn client(
-        &self,
-        provider: &Discovered,
-    ) -> CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    > {
+    fn client(&self, provider: &Discovered) -> RelyingParty {
         let secret = match &self.settings.client_auth {
             ClientAuth::SecretBasic(s) | ClientAuth::SecretPost(s) => {
                 Some(ClientSecret::new(s.clone()))
@@ -810,14 +811,7 @@ impl Who {
     async fn fill_from_userinfo(
         &mut self,
         oidc: &Oidc,
-        client: &CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
+        client: &RelyingParty,
         access_token: &AccessToken,
         claims: &ProviderClaims,
     ) -> Result<(), Failure> {

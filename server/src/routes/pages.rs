@@ -88,7 +88,20 @@ async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response
                 async move {
                     let mut chunks = body.into_data_stream();
                     let mut browser = Some(tx);
-                    while let Some(chunk) = chunks.next().await {
+                    let deadline = tokio::time::Instant::now() + RENDER_DEADLINE;
+                    loop {
+                        let chunk = match tokio::time::timeout_at(deadline, chunks.next()).await {
+                            Ok(Some(chunk)) => chunk,
+                            Ok(None) => break,
+                            Err(_) => {
+                                tracing::error!(
+                                    "the page did not finish rendering in {} s; its answer \
+                                     was cut short",
+                                    RENDER_DEADLINE.as_secs()
+                                );
+                                break;
+                            }
+                        };
                         if let Some(to) = &browser {
                             if to.send(chunk).await.is_err() {
                                 browser = None;
@@ -105,14 +118,22 @@ async fn render(state: AppState, trace: TraceId, req: Request<Body>) -> Response
         }
         .in_current_span(),
     );
-    match page.await {
-        Ok(res) => res,
-        Err(e) => {
+    match tokio::time::timeout(RENDER_DEADLINE, page).await {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => {
             tracing::error!(trace_id = %trace_id, error = %e, "the page could not be rendered");
+            error_page(&for_error, &app::error::AppError::Internal { trace_id })
+        }
+        Err(_) => {
+            tracing::error!(trace_id = %trace_id, "the page did not start rendering in time");
             error_page(&for_error, &app::error::AppError::Internal { trace_id })
         }
     }
 }
+
+/// The longest a page may take to render: a render that never ends (a resource whose answer
+/// never comes) becomes a logged error with a Trace ID, not a browser waiting for ever.
+const RENDER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Static files from the site root; anything else renders the app's "Page not found".
 pub(super) async fn fallback(

@@ -122,9 +122,12 @@ pub async fn two_agencies_with(backend: Backend, vars: &[(&str, &str)]) -> (Test
 }
 
 /// A browser: a cookie jar of its own, and redirects answered to the test rather than followed.
+/// An answer that never comes fails the test after a minute, naming the request, rather than
+/// holding up the run.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

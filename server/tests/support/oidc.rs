@@ -332,10 +332,16 @@ impl TestApp {
         self.open(&absolute(&back.url, location)).await
     }
 
+    /// Signs in through the provider as `email` (allowing access or not) and takes the
+    /// provider's answer back to the app: returns the app's answer to it.
+    pub async fn sign_in_answer(&self, email: &str, allow: bool, next: &str) -> Page {
+        let back = self.provider_sign_in(email, allow, next).await;
+        self.take_callback(&back).await
+    }
+
     /// Signs in through the provider as `email`, which must succeed.
     pub async fn signs_in_through(&self, email: &str) {
-        let back = self.provider_sign_in(email, true, "/invite-users").await;
-        let done = self.take_callback(&back).await;
+        let done = self.sign_in_answer(email, true, "/invite-users").await;
         assert_eq!(
             done.location.as_deref(),
             Some("/invite-users"),
