@@ -2,7 +2,7 @@
 # Recipes run under bash: scripts/env.sh is a bash file (`. scripts/env.sh` fails under sh).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.PHONY: setup build run test bench watch fmt clean
+.PHONY: setup build run test bench watch watch-check fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,10 @@ watch:
 	@mkdir -p data
 	. scripts/env.sh && RUSTC_BOOTSTRAP=1 SIGN_IN_MODE=$${SIGN_IN_MODE:-dev} \
 	  LOG_FORMAT=$${LOG_FORMAT:-pretty} cargo leptos watch
+
+# make watch on a fresh clone of HEAD: served, and an edit served (scripts/watch-check.sh).
+watch-check:
+	@scripts/watch-check.sh
 
 fmt:
 	. scripts/env.sh && cargo fmt --all
