@@ -10,11 +10,11 @@ SUDO=""
 
 # 1. Debian packages: the Rust toolchain that can build std for wasm32, the wasm linker,
 #    Chromium for the browser tests, PostgreSQL for the database tests, Node and npm (step 3
-#    replaces too old a Node);
+#    replaces too old a Node), python3's venv module for the SCIM server of the tests (step 6);
 #    for `make bench` only (WITH_BENCH=1), wrk (the load generator), sqlite3 (to fill its
 #    database) and curl.
 packages=(rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 chromium
-          postgresql nodejs npm ca-certificates)
+          postgresql nodejs npm python3-venv ca-certificates)
 [ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk sqlite3 curl)
 missing=()
 for p in "${packages[@]}"; do
@@ -89,5 +89,24 @@ if [ "${WITH_CARGO_LEPTOS:-0}" = 1 ] &&
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install cargo-leptos --version "$leptos_pin" --locked --features no_downloads \
     --root "$TOOLS_DIR" --force
+fi
+
+# 6. The SCIM 2.0 server that the provisioning tests talk to (scripts/scim-server.sh):
+#    scim2-server from PyPI and everything it needs, at the exact versions of
+#    scripts/scim-requirements.txt, in a virtual environment of its own, target/scim-venv.
+#    Made anew when that file changes (the venv keeps the sha256 of the one it was made from).
+scim_venv=target/scim-venv
+scim_sum=$(sha256sum scripts/scim-requirements.txt | cut -d' ' -f1)
+if [ ! -x "$scim_venv/bin/python" ] ||
+   [ "$(cat "$scim_venv/.requirements-sum" 2>/dev/null || true)" != "$scim_sum" ]; then
+  echo "setup: installing scim2-server into $scim_venv"
+  rm -rf "$scim_venv"
+  mkdir -p target
+  python3 -m venv "$scim_venv"
+  "$scim_venv/bin/pip" install --quiet --disable-pip-version-check --no-input --no-deps \
+    -r scripts/scim-requirements.txt
+  "$scim_venv/bin/pip" check --disable-pip-version-check >/dev/null ||
+    { "$scim_venv/bin/pip" check; echo "setup: scripts/scim-requirements.txt misses a dependency" >&2; exit 1; }
+  echo "$scim_sum" > "$scim_venv/.requirements-sum"
 fi
 echo "setup: ok"
