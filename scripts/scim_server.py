@@ -12,6 +12,24 @@ tests need and the command lacks:
   served (a create is done even when the client has given up waiting).
 - SCIM_ACCESS_LOG=1: log each request to stderr (off by default, so an unread pipe never
   fills up); the errors of the server itself are always logged.
+- Test hooks under /_test, which need the bearer token too (else 401) and are never delayed,
+  counted or faulted themselves (JSON in, JSON out):
+  - POST /_test/faults {"status": 503, "count": 2, "retry_after": 1, "paths": "/Users"}: the
+    next `count` (default 1) requests whose path starts with `paths` (a string or a list of
+    strings, default every path; a leading /v2 of the request is ignored, so "/Users" matches
+    /v2/Users too; whatever their token) are answered `status` (100-599) at once, WITHOUT
+    being served (nor delayed), with a SCIM error body {"schemas": [...Error], "status":
+    "503", "detail": "injected fault"} (application/scim+json) and, when `retry_after` is
+    given, a Retry-After header with it.
+    {"status": "drop", ...} instead serves the request (a write is done and journaled) and
+    then closes the connection without sending a byte of the response (the client sees the
+    connection closed, as when a response is lost). A POST replaces the fault set before;
+    count 0 or DELETE /_test/faults clears it. POST, GET and DELETE answer the fault now set:
+    {"status": 503 | "drop" | null, "remaining": N, "retry_after": 1 | null, "paths": [...]}.
+  - GET /_test/stats: {"requests": N, "by_method": {"GET": n, ...}, "faults": F}, where N
+    counts the requests given to the SCIM application (dropped ones included, ones answered
+    with an injected status not; those with a bad or no token included) and F the requests a
+    fault hit (both kinds). DELETE /_test/stats sets them back to zero and answers them so.
 
 It prints "scim-server: ready on http://127.0.0.1:PORT (N resources)" once it accepts
 connections (GET /ServiceProviderConfig, which needs no token, also tells it is up).
@@ -27,7 +45,10 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
+from http import HTTPStatus
+from wsgiref.simple_server import ServerHandler
 from wsgiref.simple_server import WSGIRequestHandler
 from wsgiref.simple_server import make_server
 
@@ -139,7 +160,189 @@ def delayed(app, delay_ms):
     return serve
 
 
+# Set in the WSGI environ of a request whose response must not be sent (see RequestHandler).
+DROP_RESPONSE = "scim_server.drop_response"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+TEST_PREFIX = "/_test"
+
+
+def json_response(start_response, status, body, headers=(), content_type="application/json"):
+    data = json.dumps(body).encode()
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Injected Fault"
+    start_response(f"{status} {phrase}", [("Content-Type", content_type),
+                                          ("Content-Length", str(len(data))), *headers])
+    return [data]
+
+
+def scim_error(start_response, status, detail, headers=()):
+    body = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    return json_response(start_response, status, body, headers, "application/scim+json")
+
+
+class TestHooks:
+    """A WSGI middleware for the tests: injected faults and request counts, driven through
+    /_test (see the module's docstring). Its state is shared by the server's threads, under
+    a lock."""
+
+    def __init__(self, app, token):
+        self.app = app
+        self.token = token
+        self.lock = threading.Lock()
+        self.fault = None  # {"status", "remaining", "retry_after", "paths"}
+        self.requests = 0
+        self.by_method = {}
+        self.faults = 0
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO") or "/"
+        if path == TEST_PREFIX or path.startswith(TEST_PREFIX + "/"):
+            return self.control(environ, start_response, path)
+        method = environ.get("REQUEST_METHOD", "GET")
+        with self.lock:
+            fault = self._take_fault(path)
+            if fault is not None:
+                self.faults += 1
+            if fault is None or fault["status"] == "drop":
+                self.requests += 1
+                self.by_method[method] = self.by_method.get(method, 0) + 1
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault["status"] == "drop":
+            environ[DROP_RESPONSE] = True
+            return self.app(environ, start_response)
+        headers = []
+        if fault["retry_after"] is not None:
+            headers.append(("Retry-After", str(fault["retry_after"])))
+        return scim_error(start_response, fault["status"], "injected fault", headers)
+
+    def _take_fault(self, path):
+        """The fault this request gets, if any, counted off (the lock is held)."""
+        fault = self.fault
+        if fault is None:
+            return None
+        paths = [path]
+        if path == "/v2" or path.startswith("/v2/"):
+            paths.append(path[3:] or "/")
+        if not any(p.startswith(prefix) for p in paths for prefix in fault["paths"]):
+            return None
+        fault["remaining"] -= 1
+        if fault["remaining"] <= 0:
+            self.fault = None
+        return fault
+
+    def _fault_state(self):
+        fault = self.fault or {"status": None, "remaining": 0, "retry_after": None, "paths": []}
+        return dict(fault, paths=list(fault["paths"]))
+
+    def control(self, environ, start_response, path):
+        scheme, _, token = (environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token, self.token):
+            return scim_error(start_response, 401, "missing or bad bearer token",
+                              [("WWW-Authenticate", "Bearer")])
+        method = environ.get("REQUEST_METHOD", "GET")
+        resource = path[len(TEST_PREFIX):].rstrip("/")
+        if resource == "/faults":
+            if method == "POST":
+                try:
+                    fault = self._parse_fault(environ)
+                except ValueError as error:
+                    return scim_error(start_response, 400, str(error))
+                with self.lock:
+                    self.fault = fault
+                    state = self._fault_state()
+            elif method in ("GET", "DELETE"):
+                with self.lock:
+                    if method == "DELETE":
+                        self.fault = None
+                    state = self._fault_state()
+            else:
+                return scim_error(start_response, 405, f"{method} {path}",
+                                  [("Allow", "GET, POST, DELETE")])
+            return json_response(start_response, 200, state)
+        if resource == "/stats":
+            if method not in ("GET", "DELETE"):
+                return scim_error(start_response, 405, f"{method} {path}",
+                                  [("Allow", "GET, DELETE")])
+            with self.lock:
+                if method == "DELETE":
+                    self.requests, self.by_method, self.faults = 0, {}, 0
+                stats = {"requests": self.requests, "by_method": dict(self.by_method),
+                         "faults": self.faults}
+            return json_response(start_response, 200, stats)
+        return scim_error(start_response, 404, f"no test hook at {path}")
+
+    @staticmethod
+    def _parse_fault(environ):
+        """The fault of a POST /_test/faults, or ValueError with what is wrong."""
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(size) or b"{}")
+        except ValueError:
+            raise ValueError("the body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        unknown = set(body) - {"status", "count", "retry_after", "paths"}
+        if unknown:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        status = body.get("status")
+        if not (status == "drop" or (type(status) is int and 100 <= status <= 599)):
+            raise ValueError('status must be an HTTP status (100-599) or "drop"')
+        count = body.get("count", 1)
+        if type(count) is not int or count < 0:
+            raise ValueError("count must be an integer >= 0")
+        retry_after = body.get("retry_after")
+        if retry_after is not None and not (
+                (type(retry_after) is int and retry_after >= 0)
+                or (isinstance(retry_after, str) and retry_after.isprintable())):
+            raise ValueError("retry_after must be an integer >= 0 or a string")
+        paths = body.get("paths", "/")
+        if isinstance(paths, str):
+            paths = [paths]
+        if (not isinstance(paths, list) or not paths
+                or not all(isinstance(p, str) and p.startswith("/") for p in paths)):
+            raise ValueError('paths must be a path ("/Users") or a non-empty list of them')
+        if count == 0:
+            return None
+        return {"status": status, "remaining": count, "retry_after": retry_after,
+                "paths": paths}
+
+
+class DroppingServerHandler(ServerHandler):
+    """wsgiref's handler, which sends nothing of a response marked DROP_RESPONSE: the
+    application has run (and its body is consumed), then the connection is closed."""
+
+    def finish_response(self):
+        if not self.environ.get(DROP_RESPONSE):
+            return super().finish_response()
+        try:
+            for _ in self.result:
+                pass
+        finally:
+            self.request_handler.close_connection = True
+            self.close()
+
+
 class RequestHandler(WSGIRequestHandler):
+    def handle(self):
+        """WSGIRequestHandler.handle (Python 3.11), with DroppingServerHandler."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():  # an error was sent
+            return
+        handler = DroppingServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False
+        )
+        handler.request_handler = self  # for the log
+        handler.run(self.server.get_app())
+
     def log_message(self, format, *args):
         if os.environ.get("SCIM_ACCESS_LOG") == "1":
             super().log_message(format, *args)
@@ -161,6 +364,7 @@ def main():
     storage = JournaledStorage(provider, state_file)
     app = BearerTokenApplication(storage, provider, service=service, bearer_tokens=[token])
     app = delayed(app, int(os.environ.get("SCIM_DELAY_MS") or 0))
+    app = TestHooks(app, token)
 
     with make_server("127.0.0.1", port, app, server_class=ThreadingWSGIServer,
                      handler_class=RequestHandler) as server:
