@@ -13,6 +13,11 @@ const oidcPort = Number(process.env.E2E_OIDC_PORT ?? port + 1);
 const providerPort = Number(process.env.E2E_PROVIDER_PORT ?? port + 2);
 const issuer = `http://127.0.0.1:${providerPort}`;
 const oidcApp = `http://127.0.0.1:${oidcPort}`;
+// The main server's TechPass directory is a real SCIM 2.0 server (scim2-server, PyPI).
+const scimPort = Number(process.env.E2E_SCIM_PORT ?? port + 3);
+export const scimUrl = `http://127.0.0.1:${scimPort}`;
+export const scimToken = 'e2e-scim-token';
+process.env.E2E_SCIM_URL = scimUrl;
 // Mail the app sends lands here (a real SMTP server process); tests read it back.
 export const mailDir = path.join(os.tmpdir(), `techbiz-e2e-mail-${port}`);
 if (!process.env.TEST_WORKER_INDEX) {
@@ -51,8 +56,15 @@ export default defineConfig({
       timeout: 60_000,
     },
     {
+      command: `bash ../scripts/scim-server.sh ${scimPort} ${scimToken}`,
+      url: `${scimUrl}/ServiceProviderConfig`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
       command: `bash ../scripts/e2e-server.sh ${port} smtp://127.0.0.1:${smtpPort}`,
       url: `http://127.0.0.1:${port}/healthz`,
+      env: { SCIM_URL: scimUrl, SCIM_TOKEN: scimToken },
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: 'ignore',

@@ -4,6 +4,7 @@
 #   e2e-server.sh PORT SMTP_URL              development sign-in
 #   e2e-server.sh PORT SMTP_URL ISSUER_URL   sign-in through that OpenID provider, as the
 #                                            client end2end/oidc/provider.mjs registers
+# With SCIM_URL (and SCIM_TOKEN) set, accounts go to that SCIM server (DIRECTORY=scim).
 # Started and stopped by Playwright's webServer.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -20,6 +21,9 @@ if [ -n "$issuer" ]; then
     LINK_SECRET=e2e-link-secret-of-at-least-thirty-two-characters
 else
   export SIGN_IN_MODE=dev
+fi
+if [ -n "${SCIM_URL:-}" ]; then
+  export DIRECTORY=scim SCIM_BASE_URL="$SCIM_URL" SCIM_TOKEN="${SCIM_TOKEN:?SCIM_TOKEN with SCIM_URL}"
 fi
 # Playwright signs in some 30 times from 127.0.0.1, two workers at once (sign-in's limit is 10,
 # then one every 6 s); the rate limits have tests of their own (server/tests/limits.rs).

@@ -17,7 +17,7 @@ tests need and the command lacks:
   - POST /_test/faults {"status": 503, "count": 2, "retry_after": 1, "paths": "/Users"}: the
     next `count` (default 1) requests whose path starts with `paths` (a string or a list of
     strings, default every path; a leading /v2 of the request is ignored, so "/Users" matches
-    /v2/Users too; whatever their token) are answered `status` (100-599) at once, WITHOUT
+    /v2/Users too; whatever their token), and of `methods` (["POST"]; default any) are answered `status` (100-599) at once, WITHOUT
     being served (nor delayed), with a SCIM error body {"schemas": [...Error], "status":
     "503", "detail": "injected fault"} (application/scim+json) and, when `retry_after` is
     given, a Retry-After header with it.
@@ -202,7 +202,7 @@ class TestHooks:
             return self.control(environ, start_response, path)
         method = environ.get("REQUEST_METHOD", "GET")
         with self.lock:
-            fault = self._take_fault(path)
+            fault = self._take_fault(path, method)
             if fault is not None:
                 self.faults += 1
             if fault is None or fault["status"] == "drop":
@@ -218,10 +218,12 @@ class TestHooks:
             headers.append(("Retry-After", str(fault["retry_after"])))
         return scim_error(start_response, fault["status"], "injected fault", headers)
 
-    def _take_fault(self, path):
+    def _take_fault(self, path, method):
         """The fault this request gets, if any, counted off (the lock is held)."""
         fault = self.fault
         if fault is None:
+            return None
+        if fault.get("methods") and method not in fault["methods"]:
             return None
         paths = [path]
         if path == "/v2" or path.startswith("/v2/"):
@@ -234,7 +236,8 @@ class TestHooks:
         return fault
 
     def _fault_state(self):
-        fault = self.fault or {"status": None, "remaining": 0, "retry_after": None, "paths": []}
+        fault = self.fault or {"status": None, "remaining": 0, "retry_after": None, "paths": [],
+                               "methods": None}
         return dict(fault, paths=list(fault["paths"]))
 
     def control(self, environ, start_response, path):
@@ -284,7 +287,7 @@ class TestHooks:
             raise ValueError("the body must be a JSON object") from None
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
-        unknown = set(body) - {"status", "count", "retry_after", "paths"}
+        unknown = set(body) - {"status", "count", "retry_after", "paths", "methods"}
         if unknown:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
         status = body.get("status")
@@ -304,10 +307,14 @@ class TestHooks:
         if (not isinstance(paths, list) or not paths
                 or not all(isinstance(p, str) and p.startswith("/") for p in paths)):
             raise ValueError('paths must be a path ("/Users") or a non-empty list of them')
+        methods = body.get("methods")
+        if methods is not None and (not isinstance(methods, list)
+                                    or not all(isinstance(m, str) for m in methods)):
+            raise ValueError('methods must be a list of HTTP methods (["POST"])')
         if count == 0:
             return None
         return {"status": status, "remaining": count, "retry_after": retry_after,
-                "paths": paths}
+                "paths": paths, "methods": [m.upper() for m in methods] if methods else None}
 
 
 class DroppingServerHandler(ServerHandler):

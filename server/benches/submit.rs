@@ -13,6 +13,7 @@ use app::domain::{Email, Officer, RawAccount};
 use app::server::batch;
 use app::server::db::Db;
 use app::server::directory::BuiltInDirectory;
+use app::server::provisioning::{Provisioning, ProvisioningOptions};
 use app::server::settings::{Settings, SignInMode};
 use sqlx::Connection;
 
@@ -87,6 +88,12 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
     let inviter = Officer::public_officer(inviter).context("a public officer")?;
     let key = uuid::Uuid::new_v4().to_string();
     let rows = generate(ROWS);
+    // The built-in directory, its accounts made by each request as the server does.
+    let provisioning = Provisioning::new(
+        db.clone(),
+        std::sync::Arc::new(BuiltInDirectory::new(db.clone())),
+        ProvisioningOptions::default(),
+    );
 
     for pass in ["", " again (idempotent)"] {
         let started = Instant::now();
@@ -94,7 +101,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         for chunk in rows.chunks(CHUNK) {
             let out = batch::submit(
                 &db,
-                &BuiltInDirectory,
+                &provisioning,
                 &settings,
                 &inviter,
                 &key,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use app::server::links::{LinkSecret, MIN_SECRET_LEN};
 use app::server::oidc::OidcSettings;
+use app::server::scim::ScimSettings;
 use app::server::settings::{Settings, SignInMode};
 
 use crate::limits::RateLimits;
@@ -50,6 +51,22 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `OIDC_*`: the identity provider, under `SIGN_IN_MODE=oidc`.
     pub oidc: Option<OidcSettings>,
+    /// `DIRECTORY`: `builtin` (default, the app's own table) or `scim` (with `SCIM_*`).
+    pub scim: Option<ScimSettings>,
+    /// `PROVISIONING_ENABLED`: whether this instance runs the provisioning worker (default
+    /// true).
+    pub provisioning_enabled: bool,
+    /// `PROVISIONING_INTERVAL_MS`: how often the worker looks for due accounts (default 1000).
+    pub provisioning_interval_ms: u64,
+    /// `PROVISIONING_RETRY_BASE_MS`: first retry after the directory was unavailable,
+    /// doubling (default 5000).
+    pub provisioning_retry_base_ms: u64,
+    /// `PROVISIONING_REFRESH_MS`: how often an account not yet active is asked about again
+    /// (default 60000).
+    pub provisioning_refresh_ms: u64,
+    /// `PROVISIONING_INLINE_MS`: how long a request waits for its own accounts before leaving
+    /// them to the worker (default 5000).
+    pub provisioning_inline_ms: u64,
     pub settings: Settings,
 }
 
@@ -242,9 +259,31 @@ impl Config {
             }
             _ => None,
         };
+        let scim = match var("DIRECTORY", "builtin").trim() {
+            "builtin" => None,
+            "scim" => Some(ScimSettings::from_vars(&get).map_err(ConfigError)?),
+            other => {
+                return Err(ConfigError(format!(
+                    "DIRECTORY must be builtin (the app's own accounts table) or scim (a SCIM \
+                     2.0 server: SCIM_BASE_URL, SCIM_TOKEN), not \"{other}\""
+                )))
+            }
+        };
+        let provisioning_enabled =
+            flag(&var("PROVISIONING_ENABLED", "true"), "PROVISIONING_ENABLED")?;
+        let provisioning_interval_ms = number("PROVISIONING_INTERVAL_MS", "1000")?;
+        let provisioning_retry_base_ms = number("PROVISIONING_RETRY_BASE_MS", "5000")?;
+        let provisioning_refresh_ms = number("PROVISIONING_REFRESH_MS", "60000")?;
+        let provisioning_inline_ms = number("PROVISIONING_INLINE_MS", "5000")?;
         Ok(Config {
             rate_limits,
             oidc,
+            scim,
+            provisioning_enabled,
+            provisioning_interval_ms,
+            provisioning_retry_base_ms,
+            provisioning_refresh_ms,
+            provisioning_inline_ms,
             relay_enabled,
             relay_interval_ms,
             relay_retry_base_ms,

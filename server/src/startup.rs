@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use app::server::budget::HourlyBudget;
 use app::server::db::Db;
-use app::server::directory::BuiltInDirectory;
+use app::server::directory::{BuiltInDirectory, Directory, DirectoryError};
+use app::server::provisioning::{Provisioning, ProvisioningOptions};
+use app::server::scim::{ScimDirectory, ScimSettings};
 use app::server::oidc::{Discovery, Oidc, OidcSettings};
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
 use app::server::session_store::DbSessionStore;
@@ -28,6 +30,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     relay: Option<(Relay, Duration)>,
+    provisioner: Option<(Provisioning, Duration)>,
 }
 
 impl Application {
@@ -51,6 +54,20 @@ impl Application {
             Some(settings) => Some(Arc::new(start_oidc(settings).await?)),
             None => None,
         };
+        let directory: Arc<dyn Directory> = match &config.scim {
+            Some(settings) => Arc::new(start_scim(settings).await?),
+            None => Arc::new(BuiltInDirectory::new(db.clone())),
+        };
+        let provisioning = Provisioning::new(
+            db.clone(),
+            directory,
+            ProvisioningOptions {
+                retry_base: Duration::from_millis(config.provisioning_retry_base_ms),
+                refresh_every: Duration::from_millis(config.provisioning_refresh_ms),
+                inline_deadline: Duration::from_millis(config.provisioning_inline_ms),
+                ..ProvisioningOptions::default()
+            },
+        );
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("listening on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
@@ -65,7 +82,7 @@ impl Application {
             leptos_options,
             db,
             settings: Arc::new(config.settings.clone()),
-            directory: Arc::new(BuiltInDirectory),
+            provisioning: provisioning.clone(),
             counts: Default::default(),
             exports: Default::default(),
             prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
@@ -103,11 +120,15 @@ impl Application {
         } else {
             None
         };
+        let provisioner = config
+            .provisioning_enabled
+            .then(|| (provisioning, Duration::from_millis(config.provisioning_interval_ms)));
         Ok(Application {
             listener,
             router,
             state,
             relay,
+            provisioner,
         })
     }
 
@@ -134,6 +155,9 @@ impl Application {
         let relay = self
             .relay
             .map(|(relay, every)| tokio::spawn(relay.run(every)));
+        let provisioner = self
+            .provisioner
+            .map(|(worker, every)| tokio::spawn(worker.run(every)));
         // With the peer address (ConnectInfo), which the rate limits key on.
         let service = self
             .router
@@ -146,9 +170,33 @@ impl Application {
         if let Some(relay) = relay {
             relay.abort();
         }
+        if let Some(worker) = provisioner {
+            worker.abort();
+        }
         self.state.db.close().await;
         Ok(())
     }
+}
+
+/// The SCIM client, asked once for the server's configuration and a page of users: a wrong
+/// `SCIM_BASE_URL` or `SCIM_TOKEN` stops start-up naming it. A server that does not answer yet
+/// is not fatal: the provisioning queue waits for it.
+async fn start_scim(settings: &ScimSettings) -> anyhow::Result<ScimDirectory> {
+    let scim = ScimDirectory::new(settings.clone()).map_err(anyhow::Error::msg)?;
+    match scim.check().await {
+        Ok(()) => tracing::info!(base_url = %settings.base_url, "SCIM directory answers"),
+        Err(DirectoryError::Unavailable { detail, .. }) if detail.contains("SCIM_TOKEN") => {
+            anyhow::bail!("configuration: SCIM_TOKEN: {detail}")
+        }
+        Err(DirectoryError::Unavailable { detail, .. }) => {
+            tracing::warn!(base_url = %settings.base_url, %detail, "the SCIM directory does not answer yet: accounts wait in the provisioning queue")
+        }
+        Err(e) => anyhow::bail!(
+            "configuration: SCIM_BASE_URL ({}) is not a SCIM 2.0 server's base: {e}",
+            settings.base_url
+        ),
+    }
+    Ok(scim)
 }
 
 /// The identity provider's client, its metadata fetched once to catch a wrong

@@ -8,7 +8,7 @@ use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use app::api::{BatchOutcome, BatchRow, PrecheckRow, RowIssue, RowResult};
-use app::domain::{NewAccount, RawAccount};
+use app::domain::RawAccount;
 use app::error::AppError;
 use app::import::COLUMNS;
 use calamine::{Data, Reader, Xlsx};
@@ -726,85 +726,67 @@ both_databases!(
 );
 
 // ---------------------------------------------------------------------------------------------
-// A race lost half-way through a chunk, on the service itself.
+// An account made elsewhere after the checks, on the service itself.
 
-/// The built-in directory, except that one address's account is created by someone else
-/// while the chunk is being stored: on PostgreSQL really (through another connection, which
-/// commits first); on SQLite, where a second writer would wait for the chunk's lock, as the
-/// unique violation the insert would get.
+/// The built-in directory, except that one address's account is made by someone else just
+/// before the provisioning queue makes it (after the batch's checks): the directory's own
+/// unique index refuses the second, as a SCIM server answers 409.
 #[derive(Debug)]
 struct RacingDirectory {
     inner: app::server::directory::BuiltInDirectory,
-    db: app::server::db::Db,
     victim: String,
     fired: AtomicBool,
 }
 
-/// A real unique violation on `accounts.email_key`, from a database of SQLite's own.
-async fn unique_violation() -> sqlx::Error {
-    let db = sqlx::SqlitePool::connect("sqlite::memory:")
-        .await
-        .expect("an in-memory SQLite database");
-    let sql = "CREATE TABLE accounts (email_key TEXT UNIQUE); \
-               INSERT INTO accounts VALUES ('twice'), ('twice')";
-    sqlx::raw_sql(sql)
-        .execute(&db)
-        .await
-        .expect_err("the same key twice")
-}
-
-type Conn = sqlx::AnyConnection;
+use app::server::directory::{DirectoryError, DirectoryUser, Existing, RemoteUser};
 
 #[async_trait::async_trait]
 impl app::server::directory::Directory for RacingDirectory {
-    async fn account_exists(&self, conn: &mut Conn, email_key: &str) -> sqlx::Result<bool> {
-        self.inner.account_exists(conn, email_key).await
+    async fn existing(&self, e: &[String], u: &[String]) -> Result<Existing, DirectoryError> {
+        self.inner.existing(e, u).await
     }
-    async fn username_taken(&self, conn: &mut Conn, username: &str) -> sqlx::Result<bool> {
-        self.inner.username_taken(conn, username).await
-    }
-    async fn create_account(
-        &self,
-        conn: &mut Conn,
-        account: &NewAccount,
-        status: app::server::directory::AccountStatus,
-    ) -> sqlx::Result<String> {
-        if account.email.key() == self.victim {
-            match self.db.backend() {
-                app::server::db::Backend::Postgres => {
-                    if !self.fired.swap(true, Ordering::SeqCst) {
-                        let mut other = self.db.pool().acquire().await?;
-                        self.inner
-                            .create_account(&mut other, account, status)
-                            .await?;
-                    }
-                }
-                app::server::db::Backend::Sqlite => return Err(unique_violation().await),
-            }
+    async fn create(&self, user: &DirectoryUser) -> Result<RemoteUser, DirectoryError> {
+        if user.email.to_lowercase() == self.victim && !self.fired.swap(true, Ordering::SeqCst) {
+            let elsewhere = DirectoryUser {
+                external_id: "made-elsewhere".into(),
+                user_name: "someone.else".into(),
+                ..user.clone()
+            };
+            self.inner.create(&elsewhere).await?;
         }
-        self.inner.create_account(conn, account, status).await
+        self.inner.create(user).await
     }
-    async fn activate(&self, conn: &mut Conn, id: &str) -> sqlx::Result<()> {
-        self.inner.activate(conn, id).await
+    async fn find_by_external_id(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
+        self.inner.find_by_external_id(id).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
+        self.inner.get(id).await
+    }
+    async fn set_active(&self, id: &str, active: bool) -> Result<(), DirectoryError> {
+        self.inner.set_active(id, active).await
     }
 }
 
 both_databases!(
-    a_row_that_loses_a_race_does_not_sink_its_chunk,
+    an_account_made_elsewhere_after_the_checks_fails_only_its_row,
     |b| async move {
         let app = spawn(b).await;
         let state = app.app_state.clone();
         let directory = RacingDirectory {
-            inner: app::server::directory::BuiltInDirectory,
-            db: state.db.clone(),
+            inner: app::server::directory::BuiltInDirectory::new(state.db.clone()),
             victim: "r3@acme.com".into(),
             fired: AtomicBool::new(false),
         };
+        let provisioning = app::server::provisioning::Provisioning::new(
+            state.db.clone(),
+            std::sync::Arc::new(directory),
+            Default::default(),
+        );
         let inviter = crate::support::officer("boss@agency.gov.sg");
         let rows = vendors(5, "r");
         let out = app::server::batch::submit(
             &state.db,
-            &directory,
+            &provisioning,
             &state.settings,
             &inviter,
             KEY,
@@ -817,18 +799,22 @@ both_databases!(
             trace_id: String::new(),
             rows: out,
         };
-        let done = invited(&outcome);
-        assert_eq!(done.len(), 4, "{outcome:?}");
-        assert!(!done.contains_key("r3"));
-        assert_eq!(rejected(&outcome, "r3")[0].0, "email");
-        // The other four, once each; the racer's account is the only other write.
-        assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 4);
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 4);
-        assert_eq!(app.count("SELECT COUNT(*) FROM batch_rows").await, 4);
-        let racer = match b {
-            Backend::Postgres => 1,
-            Backend::Sqlite => 0,
-        };
-        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 4 + racer);
+        assert_eq!(invited(&outcome).len(), 5, "every row was stored: {outcome:?}");
+        // Four accounts made with their email released; the fifth row shows why not.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'").await,
+            4
+        );
+        let (status, reason): (String, Option<String>) = sqlx::query_as(
+            "SELECT status, provision_error FROM invitations WHERE email_key = 'r3@acme.com'",
+        )
+        .fetch_one(state.db.pool())
+        .await
+        .expect("r3");
+        assert_eq!(status, "provisioning_failed");
+        assert_eq!(reason.as_deref(), Some("already has a TechPass account"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await, 4);
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 5, "four and the racer's");
     }
 );

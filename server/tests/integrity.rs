@@ -166,7 +166,7 @@ both_databases!(
         let app = signed_in(b, "boss@agency.gov.sg").await;
         let db = app.app_state.db.clone();
         let boss = officer();
-        let directory = app.app_state.directory.clone();
+        let directory = app.app_state.provisioning.clone();
         let settings = app.app_state.settings.clone();
         let (mut signed_up, mut revoked) = (0, 0);
         for i in 0..ROUNDS {
@@ -181,8 +181,8 @@ both_databases!(
             let vtoken = app.tokens_to(&vendor).await.remove(0);
             let ids = vec![id.clone(), made.clone()];
             let (up, act, revoke) = tokio::join!(
-                signup::sign_up(&db, &*directory, &token, details()),
-                signup::activate(&db, &*directory, &vtoken),
+                signup::sign_up(&db, directory.directory(), &token, details()),
+                signup::activate(&db, directory.directory(), &vtoken),
                 lifecycle::act(&db, &settings, &boss, Action::Revoke, &ids, now_millis()),
             );
             let revoke: ActionOutcome = revoke.expect("revoke never fails");
@@ -222,14 +222,14 @@ both_databases!(
 both_databases!(two_sign_ups_of_one_link_make_one_account, |b| async move {
     let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = app.app_state.db.clone();
-    let directory = app.app_state.directory.clone();
+    let directory = app.app_state.provisioning.clone();
     for i in 0..ROUNDS {
         let email = format!("twice{i}@agency.gov.sg");
         app.invite(&email).await;
         let token = app.tokens_to(&email).await.remove(0);
         let (a, b2) = tokio::join!(
-            signup::sign_up(&db, &*directory, &token, details()),
-            signup::sign_up(&db, &*directory, &token, details()),
+            signup::sign_up(&db, directory.directory(), &token, details()),
+            signup::sign_up(&db, directory.directory(), &token, details()),
         );
         let results = [a, b2];
         assert_eq!(
@@ -360,7 +360,7 @@ both_databases!(
         let tokens = app.tokens_to("shared.person@tech.gov.sg").await;
         assert_eq!(tokens.len(), 2);
         let db = &app.app_state.db;
-        signup::sign_up(db, &*app.app_state.directory, &tokens[1], details())
+        signup::sign_up(db, app.app_state.provisioning.directory(), &tokens[1], details())
             .await
             .expect("signed up");
         for (who, id) in [(&app, &first), (&other, &second)] {
@@ -369,7 +369,7 @@ both_databases!(
             assert_eq!(row.account, AccountState::Active, "{id}");
             assert_eq!(row.name().as_deref(), Some("Wei Ming Lim"));
         }
-        let err = signup::sign_up(db, &*app.app_state.directory, &tokens[0], details())
+        let err = signup::sign_up(db, app.app_state.provisioning.directory(), &tokens[0], details())
             .await
             .expect_err("the first agency's link is used up");
         assert!(matches!(err, SignUpError::Used), "{err:?}");
@@ -387,7 +387,7 @@ both_databases!(
         let token = app.tokens_to("both.ways@tech.gov.sg").await.remove(0);
         let err = signup::sign_up(
             &app.app_state.db,
-            &*app.app_state.directory,
+            app.app_state.provisioning.directory(),
             &token,
             details(),
         )

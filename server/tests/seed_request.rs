@@ -68,7 +68,7 @@ both_databases!(
             .create_account("mei.ling@acme.com.sg", "mei.ling", "Tan")
             .await;
         let token = app.tokens_to("mei.ling@acme.com.sg").await.remove(0);
-        signup::activate(db, &*app.app_state.directory, &token)
+        signup::activate(db, app.app_state.provisioning.directory(), &token)
             .await
             .expect("activate");
         let before = row(&app, "mei.ling@acme.com.sg").await;

@@ -21,7 +21,7 @@ pub async fn precheck_batch(rows: Vec<PrecheckRow>) -> Result<Vec<RowIssue>, App
     if let Err(message) = state.prechecks.spend(&officer.email().key(), rows.len()) {
         return Err(AppError::Conflict { message });
     }
-    Ok(batch::precheck(&state.db, &officer, &rows).await?)
+    Ok(batch::precheck(&state.db, state.provisioning.directory(), &officer, &rows).await?)
 }
 
 /// Creates the accounts of a chunk of an uploaded list. Idempotent per (batch key, row id):
@@ -37,7 +37,7 @@ pub async fn submit_batch(
     let inviter = auth::officer().await?;
     let rows = batch::submit(
         &state.db,
-        &*state.directory,
+        &state.provisioning,
         &state.settings,
         &inviter,
         &batch_key,

@@ -27,7 +27,7 @@ pub async fn send_invite(
     let invite = EmailInvite::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
     Ok(invites::send_invite(
         &state.db,
-        &*state.directory,
+        &state.provisioning,
         &state.settings,
         &inviter,
         &invite,
@@ -66,7 +66,7 @@ pub async fn create_account(
     let account = NewAccount::parse(&raw).map_err(|fields| AppError::Validation { fields })?;
     Ok(invites::create_account(
         &state.db,
-        &*state.directory,
+        &state.provisioning,
         &state.settings,
         &inviter,
         &account,

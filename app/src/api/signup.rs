@@ -35,7 +35,7 @@ pub async fn complete_sign_up(
         organisation,
         department: department.unwrap_or_default(),
     };
-    let email = signup::sign_up(&state.db, &*state.directory, &token, details).await?;
+    let email = signup::sign_up(&state.db, state.provisioning.directory(), &token, details).await?;
     Ok(email.to_string())
 }
 
@@ -44,7 +44,7 @@ pub async fn complete_sign_up(
 pub async fn activate_account(token: String) -> Result<String, AppError> {
     use crate::server::{signup, state::app_state};
     let state = app_state()?;
-    Ok(signup::activate(&state.db, &*state.directory, &token).await?)
+    Ok(signup::activate(&state.db, state.provisioning.directory(), &token).await?)
 }
 
 /// The development mailbox: mail "sent" while no SMTP server is configured, shown only with

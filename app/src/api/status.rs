@@ -51,6 +51,18 @@ pub async fn request_seed(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
     act(lifecycle::Action::RequestSeed, ids).await
 }
 
+/// Puts each chosen row whose provisioning failed back in the provisioning queue (after the
+/// cause was fixed in the directory), and tries it at once.
+#[server(prefix = "/api", endpoint = "retry_provisioning", input = Json)]
+pub async fn retry_provisioning(ids: Vec<String>) -> Result<ActionOutcome, AppError> {
+    let outcome = act(lifecycle::Action::RetryProvisioning, ids.clone()).await?;
+    if !outcome.done.is_empty() {
+        let state = crate::server::state::app_state()?;
+        state.provisioning.provision_now(&ids).await;
+    }
+    Ok(outcome)
+}
+
 /// The officer's action on the chosen invitations of their agency.
 #[cfg(feature = "ssr")]
 async fn act(action: lifecycle::Action, ids: Vec<String>) -> Result<ActionOutcome, AppError> {

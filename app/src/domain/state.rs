@@ -14,18 +14,30 @@ pub enum InvitationStatus {
     Created,
     Active,
     Revoked,
+    /// Its account is being made in the TechPass directory (the provisioning queue); its
+    /// email goes once the account exists.
+    Provisioning,
+    /// The directory would not make the account (the reason is stored with it); Retry puts
+    /// it back in the queue.
+    ProvisioningFailed,
 }
 
 impl InvitationStatus {
-    pub const ALL: [InvitationStatus; 4] = [
+    pub const ALL: [InvitationStatus; 6] = [
         InvitationStatus::Invited,
         InvitationStatus::Created,
         InvitationStatus::Active,
         InvitationStatus::Revoked,
+        InvitationStatus::Provisioning,
+        InvitationStatus::ProvisioningFailed,
     ];
-    /// The open invitations: their link can still be used, and there is at most one for an
-    /// address in an agency.
-    pub const OPEN: [InvitationStatus; 2] = [InvitationStatus::Invited, InvitationStatus::Created];
+    /// The open invitations: their link can still be used (or will be, once the account
+    /// exists), and there is at most one for an address in an agency.
+    pub const OPEN: [InvitationStatus; 3] = [
+        InvitationStatus::Invited,
+        InvitationStatus::Created,
+        InvitationStatus::Provisioning,
+    ];
 
     /// Its stored text.
     pub fn as_str(self) -> &'static str {
@@ -34,6 +46,8 @@ impl InvitationStatus {
             InvitationStatus::Created => "created",
             InvitationStatus::Active => "active",
             InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Provisioning => "provisioning",
+            InvitationStatus::ProvisioningFailed => "provisioning_failed",
         }
     }
 
@@ -68,16 +82,22 @@ pub enum AccountState {
     Revoked,
     /// The email could not be delivered (the relay gave up).
     DeliveryFailed,
+    /// The account is being made in the TechPass directory.
+    Provisioning,
+    /// The directory would not make the account (the row says why).
+    ProvisioningFailed,
 }
 
 impl AccountState {
-    pub const ALL: [AccountState; 6] = [
+    pub const ALL: [AccountState; 8] = [
         AccountState::Invited,
         AccountState::Created,
         AccountState::Active,
         AccountState::Expired,
         AccountState::Revoked,
         AccountState::DeliveryFailed,
+        AccountState::Provisioning,
+        AccountState::ProvisioningFailed,
     ];
 
     pub fn label(self) -> &'static str {
@@ -88,6 +108,8 @@ impl AccountState {
             AccountState::Expired => "Expired",
             AccountState::Revoked => "Revoked",
             AccountState::DeliveryFailed => "Delivery failed",
+            AccountState::Provisioning => "Provisioning",
+            AccountState::ProvisioningFailed => "Provisioning failed",
         }
     }
 
@@ -100,6 +122,8 @@ impl AccountState {
             AccountState::Expired => "expired",
             AccountState::Revoked => "revoked",
             AccountState::DeliveryFailed => "delivery_failed",
+            AccountState::Provisioning => "provisioning",
+            AccountState::ProvisioningFailed => "provisioning_failed",
         }
     }
 
@@ -165,6 +189,12 @@ pub fn seed_request_refusal(account: AccountState, seed: SeedState) -> Option<&'
         }
         (AccountState::DeliveryFailed, _) => {
             Some("could not be emailed (Delivery failed). Resend the invitation first")
+        }
+        (AccountState::Provisioning, _) => {
+            Some("has no TechPass account yet: it is being set up. Try again in a minute")
+        }
+        (AccountState::ProvisioningFailed, _) => {
+            Some("has no TechPass account (provisioning failed). Retry it first")
         }
         (AccountState::Created | AccountState::Active, SeedState::NotRequested) => None,
     }

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_invitations, request_seed, resend_invitations, revoke_invitations};
+use crate::api::{
+    list_invitations, request_seed, resend_invitations, retry_provisioning, revoke_invitations,
+};
 use crate::components::{ConfirmDialog, ErrorNotice, PageHeading};
 use crate::domain::AccountState;
 use crate::error::AppError;
@@ -71,6 +73,8 @@ enum Action {
     Resend,
     Revoke,
     RequestSeed,
+    /// Provisioning failed: put the account back in the queue.
+    Retry,
 }
 
 impl Action {
@@ -80,6 +84,7 @@ impl Action {
             Action::Resend => "Resend",
             Action::Revoke => "Revoke",
             Action::RequestSeed => "Request SEED onboarding",
+            Action::Retry => "Retry",
         }
     }
 
@@ -87,6 +92,7 @@ impl Action {
     fn question(self, n: usize) -> String {
         match self {
             Action::Resend | Action::Revoke => format!("{} {}?", self.label(), invitations(n)),
+            Action::Retry => format!("Make the TechPass account again for {}?", invitations(n)),
             Action::RequestSeed => format!("Request SEED onboarding for {}?", invitations(n)),
         }
     }
@@ -112,6 +118,7 @@ impl Action {
             Action::Resend => format!("Sent a new link to {}.", people()),
             Action::Revoke => format!("Revoked {}.", invitations(n)),
             Action::RequestSeed => format!("Requested SEED onboarding for {}.", people()),
+            Action::Retry => format!("Asked TechPass again for {}.", invitations(n)),
         }
     }
 
@@ -120,6 +127,7 @@ impl Action {
         match self {
             Action::Resend => format!("{} could not be resent:", invitations(n)),
             Action::Revoke => format!("{} could not be revoked:", invitations(n)),
+            Action::Retry => format!("{} could not be retried:", invitations(n)),
             Action::RequestSeed => {
                 format!(
                     "SEED onboarding could not be requested for {}:",
@@ -149,6 +157,7 @@ impl Actions {
                 Action::Resend => resend_invitations(ids).await,
                 Action::Revoke => revoke_invitations(ids).await,
                 Action::RequestSeed => request_seed(ids).await,
+                Action::Retry => retry_provisioning(ids).await,
             };
             self.busy.set(false);
             self.selected.set(BTreeSet::new());
@@ -184,6 +193,10 @@ fn Confirm() -> impl IntoView {
                     asked before gets an email on how to onboard to SEED (public officers: \
                     Onboard to SEED; vendors: a service request in the TechPass service desk), \
                     and their SEED licence becomes Pending."
+                    .to_string(),
+                Action::Retry => "TechPass is asked again to make each account, as it was \
+                    entered. Fix the cause shown first (for example, a username that was \
+                    taken). Their email goes once the account exists."
                     .to_string(),
             };
             let title = action.question(ids.len());
@@ -492,12 +505,30 @@ fn StatusRowView(row: StatusRow) -> impl IntoView {
             </button>
         }
     });
+    let retry_one = (row.account == AccountState::ProvisioningFailed).then(|| {
+        let email = row.email.clone();
+        let id = row.id.clone();
+        view! {
+            <button type="button" class="link-button"
+                on:click=move |_| actions.asking.set(Some((Action::Retry, vec![id.clone()])))>
+                "Retry"<span class="visually-hidden">{format!(" making the account of {email}")}</span>
+            </button>
+        }
+    });
+    let problem = row
+        .problem
+        .clone()
+        .filter(|_| row.account == AccountState::ProvisioningFailed)
+        .map(|p| view! { <span class="status-problem">{format!(" ({p})")}</span> });
     let state_class = match row.account {
         AccountState::Active => "tag tag--success",
-        AccountState::Expired | AccountState::Revoked | AccountState::DeliveryFailed => {
-            "tag tag--error"
+        AccountState::Expired
+        | AccountState::Revoked
+        | AccountState::DeliveryFailed
+        | AccountState::ProvisioningFailed => "tag tag--error",
+        AccountState::Invited | AccountState::Created | AccountState::Provisioning => {
+            "tag tag--info"
         }
-        AccountState::Invited | AccountState::Created => "tag tag--info",
     };
     view! {
         <tr data-email=row.email.clone()>
@@ -514,7 +545,7 @@ fn StatusRowView(row: StatusRow) -> impl IntoView {
             <td>{row.type_label()}</td>
             <td>{row.invited_by.clone()}</td>
             <td>{sg_date_time(row.invited_on)}</td>
-            <td><span class=state_class>{row.account.label()}</span>{resend_one}</td>
+            <td><span class=state_class>{row.account.label()}</span>{problem}{resend_one}{retry_one}</td>
             <td>{row.seed.label()}{request_seed_one}</td>
             <td>{row.delivery.label()}</td>
         </tr>

@@ -1,17 +1,20 @@
 //! Batch upload: the pre-check of a whole list and the idempotent submit of its rows.
 //!
 //! Submitting works a chunk (up to 500 rows) at a time, each chunk one transaction holding,
-//! for every row it invites, the account, the invitation, its `batch_rows` line, the email in
-//! the outbox and the audit record. A row is keyed by (batch key, row id): a row already
+//! for every row it invites, the invitation, its `batch_rows` line, its account's place in
+//! the provisioning queue, the email in the outbox (held until the account exists) and the
+//! audit record. A row is keyed by (batch key, row id): a row already
 //! invited under the key answers with its invitation and writes nothing, so a double click, a
 //! retry after a lost response or a second tab never invites anyone twice. The primary key of
-//! `batch_rows` and the unique indexes on accounts and open invitations hold that even when
-//! the checks race; a chunk that loses such a race is rolled back and done again row by row,
-//! so one clashing row does not sink the rest.
+//! `batch_rows` and the unique index on open invitations hold that even when the checks race;
+//! a chunk that loses such a race is rolled back and done again row by row, so one clashing
+//! row does not sink the rest.
 //!
-//! The bulk look-ups (accounts and usernames by the hundred) read the built-in directory's
-//! `accounts` table, which is the only directory there is; an external identity provider
-//! would need the same two look-ups in bulk on the `Directory` trait.
+//! Existing accounts and taken usernames are asked of the directory in bulk (a few requests
+//! per chunk), before the chunk's transaction, never inside it. An account made elsewhere
+//! between that question and the provisioning queue's create is caught by the directory
+//! itself (409), and the row then shows "already has a TechPass account" on Invite user
+//! status.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,19 +23,18 @@ use sqlx::AnyConnection;
 use super::audit;
 use super::clock::now_millis;
 use super::db::Db;
-use super::directory::{AccountStatus, Directory};
+use super::directory::{Directory, DirectoryError, DirectoryUser, Existing};
 use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
+use super::provisioning::{self, Provisioning};
 use super::settings::Settings;
-use super::sql::OPEN;
+use super::sql::{fetch_in_parts, OPEN};
 use crate::domain::batch::{email_twice, username_twice};
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, Officer, TechPassUsername, UserKind};
 use crate::format::thousands;
 use crate::wire::{BatchRow, PrecheckRow, RowIssue, RowOutcome, RowResult};
 
-/// Keys per `IN (...)` list: well under SQLite's and PostgreSQL's limits on parameters.
-const IN_LIST: usize = 500;
 const MAX_ROW_ID: usize = 100;
 const MAX_FILE_NAME: usize = 255;
 /// Attempts at a single row that keeps losing races before it is reported as a clash.
@@ -47,6 +49,9 @@ pub enum BatchError {
     /// The call as a whole is unusable (too many rows, a bad row id).
     #[error("{}", .0.message)]
     BadRequest(FieldError),
+    /// The directory could not be asked about existing accounts: nothing was written.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -68,6 +73,12 @@ impl From<BatchError> for crate::error::AppError {
             BatchError::BadRequest(field) => crate::error::AppError::Validation {
                 fields: vec![field],
             },
+            BatchError::Directory(e) => {
+                tracing::warn!(error = %e, "the directory could not be asked about a list");
+                crate::error::AppError::Conflict {
+                    message: invites::directory_unavailable(),
+                }
+            }
             BatchError::Db(e) => super::internal_error(e),
         }
     }
@@ -84,6 +95,7 @@ impl From<BatchError> for crate::error::AppError {
 /// officer's own agency (never another agency's), and which usernames are taken.
 pub async fn precheck(
     db: &Db,
+    directory: &dyn Directory,
     officer: &Officer,
     rows: &[PrecheckRow],
 ) -> Result<Vec<RowIssue>, BatchError> {
@@ -110,11 +122,13 @@ pub async fn precheck(
             .flatten()
             .filter_map(|(_, u)| u.as_ref().map(|u| u.as_str().to_string())),
     );
+    let existing = directory.existing(&keys, &names).await?;
     let mut conn = db.pool().acquire().await?;
-    let with_account = accounts_with_keys(&mut conn, &keys).await?;
     let open = open_invitations(&mut conn, officer.agency(), &keys).await?;
-    let taken = taken_usernames(&mut conn, &names).await?;
+    let mut taken = reserved_usernames(&mut conn, &names).await?;
     drop(conn);
+    let with_account = existing.emails;
+    taken.extend(existing.usernames);
 
     let mut issues = Vec::new();
     for (row, parsed) in rows.iter().zip(&parsed) {
@@ -157,7 +171,7 @@ pub async fn precheck(
 #[tracing::instrument(skip_all, fields(rows = rows.len(), batch_key = %batch_key))]
 pub async fn submit(
     db: &Db,
-    directory: &dyn Directory,
+    provisioning: &Provisioning,
     settings: &Settings,
     inviter: &Officer,
     batch_key: &str,
@@ -186,7 +200,7 @@ pub async fn submit(
     let file_name = clean_file_name(file_name);
     let ctx = Ctx {
         db,
-        directory,
+        directory: provisioning.directory(),
         settings,
         inviter,
         key: &key,
@@ -222,8 +236,21 @@ pub async fn submit(
                 }
             }
             Err(Failure::NotYours) => return Err(BatchError::AnotherOfficersBatch),
+            Err(Failure::Directory(e)) => return Err(BatchError::Directory(e)),
             Err(Failure::Db(e)) => return Err(BatchError::Db(e)),
         }
+    }
+    if tally.invited > 0 {
+        // The accounts of the rows this call invited (answers already given are skipped by
+        // the queue: their rows are done or in another hand).
+        let ids: Vec<String> = results
+            .iter()
+            .filter_map(|r| match r {
+                RowResult::Invited { invitation_id, .. } => Some(invitation_id.clone()),
+                RowResult::Rejected { .. } => None,
+            })
+            .collect();
+        provisioning.provision_now(&ids).await;
     }
 
     tracing::info!(
@@ -284,6 +311,7 @@ enum Failure {
     /// after the checks clashes with a row. Which field it most likely concerns:
     Race(Clash),
     NotYours,
+    Directory(DirectoryError),
     Db(sqlx::Error),
 }
 
@@ -322,6 +350,7 @@ impl From<InviteError> for Failure {
             InviteError::Conflict(_) => Failure::Race(Clash::Email),
             // Not raised while storing a batch (its quota is counted per chunk, row by row).
             InviteError::Quota(_) => Failure::Race(Clash::Email),
+            InviteError::Directory(e) => Failure::Directory(e),
             InviteError::Db(e) => e.into(),
         }
     }
@@ -359,6 +388,7 @@ async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError>
                 });
             }
             Err(Failure::NotYours) => return Err(BatchError::AnotherOfficersBatch),
+            Err(Failure::Directory(e)) => return Err(BatchError::Directory(e)),
             Err(Failure::Db(e)) => return Err(BatchError::Db(e)),
         }
     }
@@ -372,6 +402,9 @@ enum Plan {
 
 /// One transaction for `rows`: checks in bulk, then stores every row that passes.
 async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failure> {
+    // The directory first, outside the transaction: which of the rows' people have an
+    // account, which usernames are taken.
+    let existing = ask_directory(ctx.directory, rows).await?;
     let mut tx = ctx.db.begin_write().await?;
     let now = now_millis();
     // The first statement writes, so it takes SQLite's write lock (no other write can come
@@ -427,9 +460,10 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     };
     let keys = distinct(new().map(|a| a.email.key()));
     let names = distinct(new().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
-    let with_account = accounts_with_keys(&mut tx, &keys).await?;
+    let with_account = &existing.emails;
     let open = open_invitations(&mut tx, ctx.inviter.agency(), &keys).await?;
-    let taken = taken_usernames(&mut tx, &names).await?;
+    let mut taken = reserved_usernames(&mut tx, &names).await?;
+    taken.extend(existing.usernames.iter().cloned());
 
     let mut seen_emails: HashSet<String> = HashSet::new();
     let mut seen_names: HashSet<String> = HashSet::new();
@@ -500,8 +534,9 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     Ok(ChunkDone { results, tally })
 }
 
-/// Stores one account as Create account does (status Created, the activation email queued,
-/// an audit record), with its invitation typed "batch" and its line in `batch_rows`.
+/// Stores one account as Create account does (status Provisioning, its place in the
+/// provisioning queue, the activation email held until the account exists, an audit record),
+/// with its invitation typed "batch" and its line in `batch_rows`.
 async fn store(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
@@ -509,10 +544,6 @@ async fn store(
     account: &NewAccount,
     now: i64,
 ) -> Result<String, Failure> {
-    let account_id = ctx
-        .directory
-        .create_account(conn, account, AccountStatus::Created)
-        .await?;
     let link = ctx.settings.link_secret.new_link();
     let invitation_id = invites::insert_invitation(
         conn,
@@ -520,10 +551,14 @@ async fn store(
             account,
             "batch",
             ctx.inviter,
-            account_id,
             link.token_hash,
             ctx.settings.invite_expiry_days,
         ),
+    )
+    .await?;
+    provisioning::enqueue_create(
+        conn,
+        &DirectoryUser::from_account(account, &invitation_id, false),
     )
     .await?;
     sqlx::query(
@@ -543,7 +578,7 @@ async fn store(
         &invites::accept_link(ctx.settings),
         ctx.settings.invite_expiry_days,
     );
-    outbox::enqueue_as(conn, &link.mail_id, Some(&invitation_id), &mail).await?;
+    outbox::enqueue_held(conn, &link.mail_id, &invitation_id, &mail).await?;
     audit::record(
         &mut *conn,
         ctx.inviter.email().as_str(),
@@ -554,65 +589,36 @@ async fn store(
     Ok(invitation_id)
 }
 
+/// What the directory holds of the addresses and usernames of `rows` (those that parse).
+async fn ask_directory(
+    directory: &dyn Directory,
+    rows: &[&BatchRow],
+) -> Result<Existing, Failure> {
+    let accounts: Vec<NewAccount> = rows
+        .iter()
+        .filter_map(|r| NewAccount::parse(&r.raw).ok())
+        .collect();
+    let keys = distinct(accounts.iter().map(|a| a.email.key()));
+    let names = distinct(
+        accounts
+            .iter()
+            .filter_map(|a| a.username.as_ref().map(|u| u.to_string())),
+    );
+    if keys.is_empty() && names.is_empty() {
+        return Ok(Existing::default());
+    }
+    directory
+        .existing(&keys, &names)
+        .await
+        .map_err(Failure::Directory)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Look-ups in bulk: one query per `IN_LIST` keys.
-
-/// `$first, $first+1, ...`: `n` numbered placeholders.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();
     items.filter(|i| seen.insert(i.clone())).collect()
-}
-
-/// Runs `sql` (with `{}` where the list of placeholders goes, numbered from `$first`) for
-/// each part of `keys`, collecting every row.
-async fn fetch_in_parts<T>(
-    conn: &mut AnyConnection,
-    sql: &str,
-    leading: &[&str],
-    keys: &[String],
-) -> sqlx::Result<Vec<T>>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let mut out = Vec::new();
-    for part in keys.chunks(IN_LIST) {
-        let sql = sql.replace("{}", &placeholders(leading.len() + 1, part.len()));
-        // Not a cached prepared statement: PostgreSQL would soon run it with a generic plan
-        // made without the values, and one chosen while a table was small (a sequential scan
-        // that tests each row against 500 parameters) stays slow once the table has grown.
-        // Planned afresh with the values, it uses the indexes.
-        let mut query = sqlx::query_as::<_, T>(&sql).persistent(false);
-        for value in leading {
-            query = query.bind(*value);
-        }
-        for key in part {
-            query = query.bind(key);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(out)
-}
-
-/// The email keys among `keys` that have an account.
-async fn accounts_with_keys(
-    conn: &mut AnyConnection,
-    keys: &[String],
-) -> sqlx::Result<HashSet<String>> {
-    let rows: Vec<(String,)> = fetch_in_parts(
-        conn,
-        "SELECT email_key FROM accounts WHERE email_key IN ({})",
-        &[],
-        keys,
-    )
-    .await?;
-    Ok(rows.into_iter().map(|(k,)| k).collect())
 }
 
 /// The email keys among `keys` with an open invitation from `agency`, each with the batch it
@@ -631,15 +637,13 @@ async fn open_invitations(
     Ok(rows.into_iter().collect())
 }
 
-/// The usernames among `names` that an account or an open invitation holds.
-async fn taken_usernames(
+/// The usernames among `names` that an open invitation holds (the directory is asked about
+/// accounts).
+async fn reserved_usernames(
     conn: &mut AnyConnection,
     names: &[String],
 ) -> sqlx::Result<HashSet<String>> {
-    let sql = format!(
-        "SELECT username FROM accounts WHERE username IN ({{}}) \
-         UNION SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})"
-    );
+    let sql = format!("SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})");
     let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
     Ok(rows.into_iter().map(|(u,)| u).collect())
 }
@@ -724,11 +728,6 @@ mod tests {
         assert!(matches!(parse_key(""), Err(BatchError::BadKey)));
     }
 
-    #[test]
-    fn placeholders_are_numbered_from_the_first() {
-        assert_eq!(placeholders(2, 3), "$2, $3, $4");
-        assert_eq!(placeholders(1, 0), "");
-    }
 
     #[test]
     fn file_names_lose_paths_and_control_characters() {

@@ -142,6 +142,7 @@ mod tests {
             account: AccountState::Invited,
             seed: SeedState::Pending,
             delivery: Delivery::Sent,
+            problem: None,
         }
     }
 

@@ -1,14 +1,16 @@
 //! Sending an email invitation and creating an account on someone's behalf: one transaction
-//! holds the invitation, the account (when created), the email in the outbox and the audit
-//! record, so none exists without the others.
+//! holds the invitation, the account's place in the provisioning queue (when one is made),
+//! the email in the outbox and the audit record, so none exists without the others. The
+//! directory is asked about existing accounts before that transaction, never inside it.
 
 use sqlx::AnyConnection;
 
 use super::audit;
 use super::clock::now_millis;
 use super::db::Db;
-use super::directory::{kind_str, AccountStatus, Directory};
+use super::directory::{kind_str, Directory, DirectoryError, DirectoryUser};
 use super::outbox::{self, OutgoingEmail};
+use super::provisioning::{self, Provisioning};
 use super::search;
 use super::settings::Settings;
 use super::sql::OPEN;
@@ -23,8 +25,18 @@ pub enum InviteError {
     /// The officer has sent as many invitations as an hour allows.
     #[error("{0}")]
     Quota(String),
+    /// The directory could not be asked whether the person has an account.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// What an officer is told when the directory cannot be asked about existing accounts.
+pub(crate) fn directory_unavailable() -> String {
+    "The TechPass directory is not answering, so nothing was sent. Your entries are kept: try \
+     again in a minute"
+        .to_string()
 }
 
 /// The refusal of an address that already has an account (Create account and batch upload).
@@ -84,18 +96,32 @@ pub(crate) fn quota_reached(settings: &Settings) -> String {
     )
 }
 
-/// Refuses an address that already has an account or an open invitation from the inviter's
-/// agency. Another agency's open invitation is not this officer's to know about: both may
-/// invite, and whichever link the person uses first makes the account.
+/// Refuses an address that the directory has an account for, and a username it holds
+/// (asked before the invitation's transaction, never inside it).
+pub(crate) async fn ensure_no_account(
+    directory: &dyn Directory,
+    email: &Email,
+    username: Option<&str>,
+) -> Result<(), InviteError> {
+    let usernames: Vec<String> = username.map(str::to_string).into_iter().collect();
+    let existing = directory.existing(&[email.key()], &usernames).await?;
+    if existing.emails.contains(&email.key()) {
+        return Err(InviteError::Conflict(has_account(email)));
+    }
+    if let Some(u) = username.filter(|u| existing.usernames.contains(*u)) {
+        return Err(InviteError::Conflict(username_is_taken(u)));
+    }
+    Ok(())
+}
+
+/// Refuses an address that has an open invitation from the inviter's agency. Another agency's
+/// open invitation is not this officer's to know about: both may invite, and whichever link
+/// the person uses first makes the account.
 pub(crate) async fn ensure_new(
     conn: &mut AnyConnection,
-    directory: &dyn Directory,
     email: &Email,
     inviter: &Officer,
 ) -> Result<(), InviteError> {
-    if directory.account_exists(conn, &email.key()).await? {
-        return Err(InviteError::Conflict(has_account(email)));
-    }
     let open: Option<(String,)> = sqlx::query_as(&format!(
         "SELECT status FROM invitations WHERE email_key = $1 AND inviter_agency = $2 \
          AND status IN {OPEN}"
@@ -140,12 +166,12 @@ pub(crate) struct InvitationRow<'a> {
 
 impl<'a> InvitationRow<'a> {
     /// The invitation of an account made on the invitee's behalf (Create account, batch):
-    /// status Created, with the account's names, username and SEED answer.
+    /// Provisioning until the directory has the account, with the account's names, username
+    /// and SEED answer.
     pub(crate) fn for_account(
         account: &'a NewAccount,
         invitation_type: &'a str,
         inviter: &'a Officer,
-        account_id: String,
         token_hash: String,
         expiry_days: u32,
     ) -> Self {
@@ -155,9 +181,9 @@ impl<'a> InvitationRow<'a> {
             inviter,
             reason: account.reason.as_str(),
             seed_required: account.seed_required,
-            account_id: Some(account_id),
+            account_id: None,
             username: account.username.as_ref().map(|u| u.as_str().to_string()),
-            status: InvitationStatus::Created,
+            status: InvitationStatus::Provisioning,
             token_hash,
             expiry_days,
             names: Some((account.first_name.as_str(), account.last_name.as_str())),
@@ -177,9 +203,10 @@ pub(crate) async fn insert_invitation(
     sqlx::query(
         "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
          inviter_agency, reason, seed_required, account_id, username, status, token_hash, \
-         expires_at, created_at, updated_at, seed_status, sent_at, name_key, terms_version) \
+         expires_at, created_at, updated_at, seed_status, sent_at, name_key, terms_version, \
+         first_name, last_name) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15, \
-         $17, $18)",
+         $17, $18, $19, $20)",
     )
     .bind(&id)
     .bind(row.email.as_str())
@@ -203,6 +230,8 @@ pub(crate) async fn insert_invitation(
     })
     .bind(search::name_key(first, last))
     .bind(search::TERMS_VERSION)
+    .bind(first)
+    .bind(last)
     .execute(&mut *conn)
     .await
     .map_err(|e| map_unique(row.email, e))?;
@@ -222,10 +251,10 @@ pub(crate) fn accept_link(settings: &Settings) -> String {
 }
 
 /// Starts the write of one invitation to `email`: within the inviter's hourly quota, and to
-/// someone with no account and no open invitation from the inviter's agency.
+/// someone with no open invitation from the inviter's agency. (The directory was asked about
+/// an account before: [`ensure_no_account`].)
 async fn begin(
     db: &Db,
-    directory: &dyn Directory,
     settings: &Settings,
     inviter: &Officer,
     email: &Email,
@@ -234,19 +263,20 @@ async fn begin(
     if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
         return Err(InviteError::Quota(quota_reached(settings)));
     }
-    ensure_new(&mut tx, directory, email, inviter).await?;
+    ensure_new(&mut tx, email, inviter).await?;
     Ok(tx)
 }
 
 /// Email invitation to a public officer.
 pub async fn send_invite(
     db: &Db,
-    directory: &dyn Directory,
+    provisioning: &Provisioning,
     settings: &Settings,
     inviter: &Officer,
     invite: &EmailInvite,
 ) -> Result<InviteSent, InviteError> {
-    let mut tx = begin(db, directory, settings, inviter, &invite.email).await?;
+    ensure_no_account(provisioning.directory(), &invite.email, None).await?;
+    let mut tx = begin(db, settings, inviter, &invite.email).await?;
     let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
@@ -280,24 +310,23 @@ pub async fn send_invite(
 }
 
 /// Creates a TechPass account on behalf of an officer or a vendor; they activate it from
-/// the email.
+/// the email, which goes once the directory has the account (the provisioning queue, tried
+/// at once here and by the worker after).
 pub async fn create_account(
     db: &Db,
-    directory: &dyn Directory,
+    provisioning: &Provisioning,
     settings: &Settings,
     inviter: &Officer,
     account: &NewAccount,
 ) -> Result<InviteSent, InviteError> {
-    let mut tx = begin(db, directory, settings, inviter, &account.email).await?;
-    if let Some(username) = &account.username {
-        if directory.username_taken(&mut tx, username.as_str()).await? {
-            return Err(InviteError::Conflict(username_is_taken(username.as_str())));
+    let username = account.username.as_ref().map(|u| u.as_str());
+    ensure_no_account(provisioning.directory(), &account.email, username).await?;
+    let mut tx = begin(db, settings, inviter, &account.email).await?;
+    if let Some(username) = username {
+        if username_reserved(&mut tx, username).await? {
+            return Err(InviteError::Conflict(username_is_taken(username)));
         }
     }
-    let account_id = directory
-        .create_account(&mut tx, account, AccountStatus::Created)
-        .await
-        .map_err(|e| map_unique(&account.email, e))?;
     let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
@@ -305,25 +334,43 @@ pub async fn create_account(
             account,
             "create",
             inviter,
-            account_id,
             link.token_hash,
             settings.invite_expiry_days,
         ),
     )
     .await?;
+    provisioning::enqueue_create(&mut tx, &DirectoryUser::from_account(account, &id, false))
+        .await?;
     let mail = OutgoingEmail::account_created(
         account,
         inviter.email(),
         &accept_link(settings),
         settings.invite_expiry_days,
     );
-    let sent = Sent {
-        id,
-        mail_id: &link.mail_id,
-        mail: &mail,
-    };
-    sent.commit(tx, inviter, "create_account", &account.email)
-        .await
+    outbox::enqueue_held(&mut tx, &link.mail_id, &id, &mail).await?;
+    audit::record(&mut *tx, inviter.email().as_str(), "create_account", account.email.as_str())
+        .await?;
+    tx.commit().await?;
+    provisioning.provision_now(std::slice::from_ref(&id)).await;
+    Ok(InviteSent {
+        invitation_id: id,
+        email: account.email.to_string(),
+    })
+}
+
+/// Whether an open invitation already holds `username` (the directory's accounts were asked
+/// about before).
+pub(crate) async fn username_reserved(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(&format!(
+        "SELECT id FROM invitations WHERE username = $1 AND status IN {OPEN}"
+    ))
+    .bind(username)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// A stored invitation and its email, ready to go.
@@ -360,6 +407,12 @@ impl From<InviteError> for crate::error::AppError {
                 fields: vec![field],
             },
             InviteError::Quota(message) => crate::error::AppError::Conflict { message },
+            InviteError::Directory(e) => {
+                tracing::warn!(error = %e, "the directory could not be asked about an account");
+                crate::error::AppError::Conflict {
+                    message: directory_unavailable(),
+                }
+            }
             InviteError::Db(e) => super::internal_error(e),
         }
     }

@@ -10,7 +10,7 @@ use super::db::Db;
 use super::invites::accept_link;
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
-use super::sql::OPEN;
+use super::sql::{OPEN, SENT};
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Officer;
@@ -63,6 +63,21 @@ pub enum Action {
     Resend,
     Revoke,
     RequestSeed,
+    /// Puts an account the directory would not make back in the provisioning queue.
+    RetryProvisioning,
+}
+
+/// Why an invitation whose account is not made yet has no link to resend.
+fn provisioning_refusal(status: InvitationStatus) -> Option<&'static str> {
+    match status {
+        InvitationStatus::Provisioning => Some(
+            "is still being set up in TechPass: its email goes as soon as the account exists",
+        ),
+        InvitationStatus::ProvisioningFailed => Some(
+            "has no TechPass account yet (provisioning failed): fix the cause, then use Retry",
+        ),
+        _ => None,
+    }
 }
 
 /// Who acts, and when: what every row of an action reads.
@@ -100,6 +115,7 @@ pub async fn act(
             Action::Resend => resend(&acting, &mut tx, id).await?,
             Action::Revoke => revoke(&acting, &mut tx, id).await?,
             Action::RequestSeed => request_seed(&acting, &mut tx, id).await?,
+            Action::RetryProvisioning => retry_provisioning(&acting, &mut tx, id).await?,
         };
         match step {
             Step::Done(email) => {
@@ -280,6 +296,9 @@ async fn resend_refusal(
     if found.status == InvitationStatus::Revoked {
         return Ok(Some(WAS_REVOKED.to_string()));
     }
+    if let Some(reason) = provisioning_refusal(found.status) {
+        return Ok(Some(reason.to_string()));
+    }
     let recent: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM resends WHERE invitation_id = $1 AND at > $2")
             .bind(&found.id)
@@ -324,11 +343,13 @@ async fn revoke(
     // Guarded: a sign-up that took the invitation first wins, and the officer is told, rather
     // than shown "revoked" for an account that is active.
     let revoked = sqlx::query(&format!(
-        "UPDATE invitations SET status = $3, updated_at = $1 WHERE id = $2 AND status IN {OPEN}"
+        "UPDATE invitations SET status = $3, updated_at = $1 WHERE id = $2 \
+         AND (status IN {OPEN} OR status = $4)"
     ))
     .bind(acting.now)
     .bind(id)
     .bind(InvitationStatus::Revoked.as_str())
+    .bind(InvitationStatus::ProvisioningFailed.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -348,10 +369,50 @@ async fn revoke(
             _ => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
         }
     }
+    // An account made for the person and never activated is deactivated in the directory
+    // (by the provisioning queue); an email still held for it is not sent.
+    super::provisioning::enqueue_deactivate_for(tx, id).await?;
     audit::record(
         &mut *tx,
         acting.officer.email().as_str(),
         "revoke_invite",
+        &found.email,
+    )
+    .await?;
+    Ok(Step::Done(found.email))
+}
+
+/// Retry on a row whose account the directory would not make: back in the provisioning queue.
+async fn retry_provisioning(
+    acting: &Acting<'_>,
+    tx: &mut AnyConnection,
+    id: &str,
+) -> Result<Step, sqlx::Error> {
+    let found = match find_open(tx, &acting.agency, id).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
+    if found.status != InvitationStatus::ProvisioningFailed {
+        return Ok(Step::refused(
+            &found.email,
+            "is not waiting for a retry: only a row whose provisioning failed can be retried",
+        ));
+    }
+    match super::provisioning::retry(tx, id).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            return Ok(Step::refused(
+                &found.email,
+                "has a newer invitation from your agency, so this one cannot be retried",
+            ))
+        }
+        Err(e) => return Err(e),
+    }
+    audit::record(
+        &mut *tx,
+        acting.officer.email().as_str(),
+        "retry_provisioning",
         &found.email,
     )
     .await?;
@@ -440,7 +501,7 @@ pub async fn send_reminders(db: &Db, settings: &Settings, now: i64) -> Result<us
     let days = &settings.reminder_days;
     for (index, day) in days.iter().enumerate().rev() {
         let due: Vec<Found> = sqlx::query_as(&format!(
-            "{FOUND} WHERE status IN {OPEN} AND reminders_sent <= $1 \
+            "{FOUND} WHERE status IN {SENT} AND reminders_sent <= $1 \
              AND sent_at <= $2 AND expires_at > $3 AND delivery <> 'failed' \
              ORDER BY sent_at LIMIT 200"
         ))

@@ -212,11 +212,32 @@ pub async fn enqueue_as(
     invitation_id: Option<&str>,
     mail: &OutgoingEmail,
 ) -> Result<(), sqlx::Error> {
+    insert(conn, id, invitation_id, mail, "pending").await
+}
+
+/// Queues an email that waits for its invitation's account: the relay sends it once the
+/// provisioning queue has made the account (see [`super::provisioning`]).
+pub async fn enqueue_held(
+    conn: &mut AnyConnection,
+    id: &str,
+    invitation_id: &str,
+    mail: &OutgoingEmail,
+) -> Result<(), sqlx::Error> {
+    insert(conn, id, Some(invitation_id), mail, "held").await
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    invitation_id: Option<&str>,
+    mail: &OutgoingEmail,
+    status: &str,
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
     sqlx::query(
         "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, status, \
          attempts, next_attempt_at, locked_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, 0, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $8, 0, $7, 0, $7)",
     )
     .bind(id)
     .bind(invitation_id)
@@ -225,6 +246,7 @@ pub async fn enqueue_as(
     .bind(&mail.text)
     .bind(&mail.html)
     .bind(now)
+    .bind(status)
     .execute(conn)
     .await?;
     Ok(())

@@ -241,9 +241,8 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
     loop {
         let mut tx = db.begin_write().await?;
         let invitations = sqlx::query(
-            "SELECT i.id, i.inviter_agency, i.email_key, a.first_name, a.last_name \
-             FROM invitations i LEFT JOIN accounts a ON a.id = i.account_id \
-             WHERE i.terms_version < $1 LIMIT 500",
+            "SELECT i.id, i.inviter_agency, i.email_key, i.first_name, i.last_name \
+             FROM invitations i WHERE i.terms_version < $1 LIMIT 500",
         )
         .bind(TERMS_VERSION)
         .fetch_all(&mut *tx)

@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::clock::now_millis;
 use super::db::Db;
-use super::directory::{AccountStatus, Directory};
+use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser};
 use super::links::hash_token;
 use super::sql::OPEN;
 use crate::domain::{Email, FieldError, InvitationStatus, NewAccount, RawAccount};
@@ -50,6 +50,8 @@ pub enum SignUpError {
     HasAccount,
     #[error("Check the highlighted fields")]
     Invalid(Vec<FieldError>),
+    #[error("TechPass is not answering at the moment, so your account is not ready yet. Your details are kept: try again in a minute.")]
+    Directory(DirectoryError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -211,15 +213,16 @@ async fn finish(
     Ok(())
 }
 
-/// Email invitation: the invitee gives their details and gets an active account.
+/// Email invitation: the invitee gives their details and gets an active account. The
+/// directory makes the account first (outside any transaction; the invitation's id as its
+/// `externalId`, so trying again finds it), then the invitation is claimed.
 pub async fn sign_up(
     db: &Db,
     directory: &dyn Directory,
     token: &str,
     details: RawSignUp,
 ) -> Result<Email, SignUpError> {
-    let mut tx = db.begin_write().await?;
-    let invitation = find(&mut tx, token).await?;
+    let invitation = open(db, token).await?;
     if invitation.activates() {
         return Err(SignUpError::Unknown);
     }
@@ -240,23 +243,31 @@ pub async fn sign_up(
         reason: invitation.reason.clone(),
     };
     let account = NewAccount::parse(&raw).map_err(SignUpError::Invalid)?;
-    claim(&mut tx, &invitation).await?;
+    let user = DirectoryUser::from_account(&account, &invitation.id, true);
     // Another agency's invitation may have made the account first.
-    if directory
-        .account_exists(&mut tx, &invitation.email_key)
-        .await?
-    {
-        return Err(SignUpError::HasAccount);
+    if directory.find_by_external_id(&user.external_id).await.map_err(SignUpError::Directory)?.is_none() {
+        let existing = directory
+            .existing(std::slice::from_ref(&invitation.email_key), &[])
+            .await
+            .map_err(SignUpError::Directory)?;
+        if existing.emails.contains(&invitation.email_key) {
+            return Err(SignUpError::HasAccount);
+        }
     }
-    let account_id = directory
-        .create_account(&mut tx, &account, AccountStatus::Active)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => SignUpError::HasAccount,
-            _ => SignUpError::Db(e),
-        })?;
-    finish(&mut tx, &invitation, &account_id).await?;
-    // The names are known now: the status list finds and sorts the person by them.
+    let created = ensure_created(directory, &user).await.map_err(|e| match e {
+        DirectoryError::Exists(_) => SignUpError::HasAccount,
+        e => SignUpError::Directory(e),
+    })?;
+    let mut tx = db.begin_write().await?;
+    claim(&mut tx, &invitation).await?;
+    finish(&mut tx, &invitation, &created.id).await?;
+    // The names are known now: the status list shows, finds and sorts the person by them.
+    sqlx::query("UPDATE invitations SET first_name = $1, last_name = $2 WHERE id = $3")
+        .bind(account.first_name.as_str())
+        .bind(account.last_name.as_str())
+        .bind(&invitation.id)
+        .execute(&mut *tx)
+        .await?;
     super::search::reindex(
         &mut tx,
         &invitation.id,
@@ -268,14 +279,14 @@ pub async fn sign_up(
     Ok(account.email)
 }
 
-/// Create account: the person activates the account made for them.
+/// Create account: the person activates the account made for them. (TechPass itself does
+/// this step in production; this page stands in for it, and tells the directory.)
 pub async fn activate(
     db: &Db,
     directory: &dyn Directory,
     token: &str,
 ) -> Result<String, SignUpError> {
-    let mut tx = db.begin_write().await?;
-    let invitation = find(&mut tx, token).await?;
+    let invitation = open(db, token).await?;
     let Some(account_id) = invitation
         .account_id
         .clone()
@@ -283,8 +294,12 @@ pub async fn activate(
     else {
         return Err(SignUpError::Unknown);
     };
+    directory
+        .set_active(&account_id, true)
+        .await
+        .map_err(SignUpError::Directory)?;
+    let mut tx = db.begin_write().await?;
     claim(&mut tx, &invitation).await?;
-    directory.activate(&mut tx, &account_id).await?;
     finish(&mut tx, &invitation, &account_id).await?;
     tx.commit().await?;
     Ok(invitation.email)

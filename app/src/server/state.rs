@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 
 use super::db::Db;
-use super::directory::Directory;
+use super::provisioning::Provisioning;
 use super::settings::Settings;
 use super::OrInternal;
 use crate::error::AppError;
@@ -15,8 +15,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub settings: Arc<Settings>,
-    /// The TechPass directory (built-in by default).
-    pub directory: Arc<dyn Directory>,
+    /// The TechPass directory (built-in by default) and the queue that makes its accounts.
+    pub provisioning: Provisioning,
     /// The status list's counts, kept while they are right (see `status::CountCache`).
     pub counts: Arc<super::status::CountCache>,
     /// The status exports being made (one per officer at a time).

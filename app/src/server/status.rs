@@ -16,14 +16,18 @@ use crate::wire::{SortKey, StatusPage, StatusQuery, StatusRow};
 /// (`now` is its placeholder) and the delivery state, on `invitations i`.
 pub(crate) fn account_state(now: &str) -> String {
     let (revoked, active) = (InvitationStatus::Revoked, InvitationStatus::Active);
+    let failed = InvitationStatus::ProvisioningFailed;
     format!(
         "CASE WHEN i.status = '{}' THEN '{}' WHEN i.status = '{}' THEN '{}' \
+         WHEN i.status = '{}' THEN '{}' \
          WHEN i.expires_at <= {now} THEN '{}' WHEN i.delivery = '{}' THEN '{}' \
          ELSE i.status END",
         revoked.as_str(),
         AccountState::Revoked.param(),
         active.as_str(),
         AccountState::Active.param(),
+        failed.as_str(),
+        AccountState::ProvisioningFailed.param(),
         AccountState::Expired.param(),
         Delivery::Failed.as_str(),
         AccountState::DeliveryFailed.param(),
@@ -54,6 +58,8 @@ fn branches(state: AccountState) -> Vec<(InvitationStatus, Open)> {
         AccountState::Expired => open(Open::Expired),
         AccountState::Revoked => vec![(InvitationStatus::Revoked, Open::Any)],
         AccountState::DeliveryFailed => open(Open::Failed),
+        AccountState::Provisioning => vec![(InvitationStatus::Provisioning, Open::Current)],
+        AccountState::ProvisioningFailed => vec![(InvitationStatus::ProvisioningFailed, Open::Any)],
     }
 }
 
@@ -73,7 +79,10 @@ fn branch_condition((status, open): (InvitationStatus, Open), now: &str) -> Stri
 
 /// Whether the rows of `state` change with time alone (a link running out).
 fn depends_on_time(state: AccountState) -> bool {
-    !matches!(state, AccountState::Active | AccountState::Revoked)
+    !matches!(
+        state,
+        AccountState::Active | AccountState::Revoked | AccountState::ProvisioningFailed
+    )
 }
 
 /// What a list asks for, ready to become SQL: the agency, the search words, the filter.
@@ -133,10 +142,8 @@ impl<'a> Selection<'a> {
 /// rows read; 5,000 matches fetched and sorted cost about 10 ms on SQLite.
 const WALK_FROM: u64 = 1_000;
 
-const COLUMNS: &str = "i.id, i.email, a.first_name, a.last_name, i.kind, i.invitation_type, \
-     i.inviter_email, i.created_at, i.expires_at, i.seed_status, i.delivery";
-
-const ACCOUNTS: &str = "LEFT JOIN accounts a ON a.id = i.account_id";
+const COLUMNS: &str = "i.id, i.email, i.first_name, i.last_name, i.kind, i.invitation_type, \
+     i.inviter_email, i.created_at, i.expires_at, i.seed_status, i.delivery, i.provision_error";
 
 /// A page of the agency's invitations. `now` (Unix ms) decides what has expired.
 pub async fn list(
@@ -348,7 +355,7 @@ async fn rows(
                 .map(|(n, (state, branch))| {
                     format!(
                         "SELECT * FROM (SELECT {COLUMNS}, '{}' AS account_state, {} AS state_rank \
-                         FROM invitations i {ACCOUNTS} WHERE {base} AND {} \
+                         FROM invitations i WHERE {base} AND {} \
                          ORDER BY {inner} LIMIT {keep}) AS b{n}",
                         state.param(),
                         rank(state),
@@ -375,7 +382,7 @@ async fn rows(
             let limit = params.add(Param::Int(limit));
             let offset = params.add(Param::Int(offset));
             format!(
-                "SELECT {COLUMNS}, {state} AS account_state FROM invitations i {ACCOUNTS} \
+                "SELECT {COLUMNS}, {state} AS account_state FROM invitations i \
                  WHERE {clause} ORDER BY {key} {dir}, i.id {dir} LIMIT {limit} OFFSET {offset}"
             )
         }
@@ -406,6 +413,7 @@ fn status_row(row: &AnyRow) -> Result<StatusRow, sqlx::Error> {
         account: AccountState::from_param(&state).unwrap_or(AccountState::Invited),
         seed: SeedState::from_param(&seed).unwrap_or(SeedState::NotRequested),
         delivery: Delivery::from_param(&delivery).unwrap_or(Delivery::Queued),
+        problem: row.try_get("provision_error")?,
     })
 }
 

@@ -193,6 +193,9 @@ pub struct StatusRow {
     pub account: AccountState,
     pub seed: SeedState,
     pub delivery: Delivery,
+    /// Why the directory would not make the account (Provisioning failed).
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 impl StatusRow {

@@ -11,6 +11,7 @@ use server::startup::Application;
 use sqlx::Connection;
 
 pub mod oidc;
+pub mod scim;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -200,6 +201,16 @@ impl TestApp {
         TestApp {
             base: self.base.clone(),
             client: browser(),
+            app_state: self.app_state.clone(),
+            _dir: None,
+        }
+    }
+
+    /// The same browser (its cookies, so its session), for a request on another task.
+    pub fn same_browser(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: self.client.clone(),
             app_state: self.app_state.clone(),
             _dir: None,
         }

@@ -1,0 +1,626 @@
+//! The provisioning queue: TechPass accounts are made in the directory after the invitation
+//! is committed, never inside its transaction.
+//!
+//! An invitation that comes with an account (Create account, batch upload) is stored as
+//! Provisioning, with a `create` row in `provisioning` and its email in the outbox held back
+//! (`status = 'held'`), all in one transaction. Then:
+//!
+//! - the request that stored it tries its own rows at once ([`Provisioning::provision_now`],
+//!   within a deadline), so the officer usually sees Created straight away;
+//! - a worker in every instance ([`Provisioning::run`]) claims whatever is due, with a lease
+//!   as the relay does (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each row is in one hand
+//!   at a time and a dead instance's rows come back when the lease runs out.
+//!
+//! A create is idempotent: the invitation's id is the account's `externalId`, and every try
+//! first looks for it ([`ensure_created`]), so a try whose answer was lost is not made twice.
+//! When the account exists, the invitation becomes Created and its email is released to the
+//! relay; a directory that says the person already has an account (409), or refuses the user
+//! (400), ends it as Provisioning failed with the reason, and the email is never sent. An
+//! unavailable directory (no answer, 5xx, 429) is tried again with backoff, honouring its
+//! `Retry-After`.
+//!
+//! The worker also refreshes the accounts made on people's behalf from the directory, a few
+//! at a time: an account the directory reports active makes its invitation Active.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::AnyConnection;
+
+use super::audit;
+use super::clock::now_millis;
+use super::db::{Backend, Db};
+use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser};
+use super::sql::placeholders;
+use crate::domain::InvitationStatus;
+
+#[derive(Debug, Clone)]
+pub struct ProvisioningOptions {
+    /// How long a claimed row is this worker's; longer than the directory's timeout.
+    pub lease: Duration,
+    /// Tries before an unavailable directory fails the row.
+    pub max_attempts: i32,
+    /// First retry after this; doubling each time, at most ten minutes.
+    pub retry_base: Duration,
+    /// How long a request waits for its own rows before leaving them to the worker.
+    pub inline_deadline: Duration,
+    /// Directory calls in flight at once, per worker or request.
+    pub concurrency: usize,
+    /// How often an account made on someone's behalf is asked about again.
+    pub refresh_every: Duration,
+}
+
+impl Default for ProvisioningOptions {
+    fn default() -> Self {
+        ProvisioningOptions {
+            lease: Duration::from_secs(60),
+            max_attempts: 10,
+            retry_base: Duration::from_secs(5),
+            inline_deadline: Duration::from_secs(5),
+            concurrency: 8,
+            refresh_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The queue and the directory it feeds.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    db: Db,
+    directory: Arc<dyn Directory>,
+    options: ProvisioningOptions,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ProvisioningRound {
+    pub created: usize,
+    pub failed: usize,
+    pub retrying: usize,
+    pub deactivated: usize,
+}
+
+impl ProvisioningRound {
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Created => self.created += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Retrying | Outcome::Released => self.retrying += 1,
+            Outcome::Deactivated => self.deactivated += 1,
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.created + self.failed + self.retrying + self.deactivated
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Created,
+    Failed,
+    Retrying,
+    Released,
+    Deactivated,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+struct Claimed {
+    id: String,
+    invitation_id: String,
+    op: String,
+    payload: String,
+    attempts: i32,
+}
+
+const CREATE: &str = "create";
+const DEACTIVATE: &str = "deactivate";
+
+/// Queues the account of `invitation_id` (in the invitation's transaction).
+pub(crate) async fn enqueue_create(
+    conn: &mut AnyConnection,
+    user: &DirectoryUser,
+) -> sqlx::Result<()> {
+    let payload = serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    enqueue(conn, &user.external_id, CREATE, &payload).await
+}
+
+/// Queues the deactivation of the account of a revoked invitation, if it has one that the
+/// invitee never activated (in the revoke's transaction).
+pub(crate) async fn enqueue_deactivate_for(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+) -> sqlx::Result<()> {
+    let account: Option<Option<String>> =
+        sqlx::query_scalar("SELECT account_id FROM invitations WHERE id = $1")
+            .bind(invitation_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    // No account yet: a create in flight finds the invitation revoked and undoes itself.
+    if let Some(Some(account_id)) = account {
+        enqueue(conn, invitation_id, DEACTIVATE, &account_id).await?;
+    }
+    // Its email is not sent.
+    sqlx::query("UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'")
+        .bind(invitation_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn enqueue(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    op: &str,
+    payload: &str,
+) -> sqlx::Result<()> {
+    let now = now_millis();
+    sqlx::query(
+        "INSERT INTO provisioning (id, invitation_id, op, payload, status, attempts, \
+         next_attempt_at, locked_until, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(invitation_id)
+    .bind(op)
+    .bind(payload)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a failed invitation's account back in the queue (Retry on Invite user status), in the
+/// caller's transaction. False when it is not Provisioning failed (any more).
+pub(crate) async fn retry(conn: &mut AnyConnection, invitation_id: &str) -> sqlx::Result<bool> {
+    let now = now_millis();
+    let again = sqlx::query(
+        "UPDATE invitations SET status = $1, provision_error = NULL, updated_at = $2 \
+         WHERE id = $3 AND status = $4",
+    )
+    .bind(InvitationStatus::Provisioning.as_str())
+    .bind(now)
+    .bind(invitation_id)
+    .bind(InvitationStatus::ProvisioningFailed.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !again {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE provisioning SET status = 'pending', attempts = 0, next_attempt_at = $1, \
+         locked_until = 0, last_error = NULL, done_at = NULL \
+         WHERE invitation_id = $2 AND op = 'create'",
+    )
+    .bind(now)
+    .bind(invitation_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'held' WHERE invitation_id = $1 AND status = 'cancelled'",
+    )
+    .bind(invitation_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// What the officer reads on Invite user status when the directory would not make the account.
+fn failure_reason(e: &DirectoryError, attempts: i32) -> String {
+    match e {
+        DirectoryError::Exists(_) => "already has a TechPass account".into(),
+        DirectoryError::Refused(detail) => format!("the TechPass directory refused it: {detail}"),
+        DirectoryError::Unavailable { detail, .. } => format!(
+            "the TechPass directory did not take it after {attempts} tries ({detail}). Retry \
+             later"
+        ),
+    }
+}
+
+impl Provisioning {
+    pub fn new(db: Db, directory: Arc<dyn Directory>, options: ProvisioningOptions) -> Self {
+        Provisioning {
+            db,
+            directory,
+            options,
+        }
+    }
+
+    pub fn directory(&self) -> &dyn Directory {
+        &*self.directory
+    }
+
+    fn backoff(&self, attempts: i32, retry_after: Option<Duration>) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.clamp(1, 20) as u32 - 1);
+        let backoff = self
+            .options
+            .retry_base
+            .saturating_mul(factor)
+            .min(Duration::from_secs(600));
+        backoff.max(retry_after.unwrap_or_default().min(Duration::from_secs(3600)))
+    }
+
+    /// Claims due rows for one lease: of `invitations` only, or any.
+    async fn claim(
+        &self,
+        invitations: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
+        let now = now_millis();
+        let lock = match self.db.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let only = match invitations {
+            Some(ids) => format!("AND invitation_id IN ({})", placeholders(4, ids.len())),
+            None => String::new(),
+        };
+        let sql = format!(
+            "UPDATE provisioning SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM provisioning WHERE status = 'pending' \
+             AND next_attempt_at <= $2 AND locked_until <= $2 {only} \
+             ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             RETURNING id, invitation_id, op, payload, attempts"
+        );
+        let mut query = sqlx::query_as::<_, Claimed>(&sql)
+            .bind(now + self.options.lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit as i64);
+        for id in invitations.unwrap_or_default() {
+            query = query.bind(id);
+        }
+        query.fetch_all(self.db.pool()).await
+    }
+
+    /// Makes the accounts of `invitations` (just committed by the caller) now, as far as
+    /// the deadline allows; what is left is the worker's.
+    pub async fn provision_now(&self, invitations: &[String]) {
+        let deadline = Instant::now() + self.options.inline_deadline;
+        let mut round = ProvisioningRound::default();
+        for part in invitations.chunks(super::sql::IN_LIST) {
+            match self.claim(Some(part), part.len() * 2).await {
+                Ok(claimed) => {
+                    for o in self.work(claimed, Some(deadline)).await {
+                        round.add(o);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim the new accounts: the worker will");
+                    return;
+                }
+            }
+        }
+        tracing::info!(
+            created = round.created,
+            failed = round.failed,
+            left_to_worker = round.retrying,
+            "accounts provisioned with the request"
+        );
+    }
+
+    /// Runs `claimed`, `concurrency` at a time; rows not started by `deadline` are released.
+    async fn work(&self, claimed: Vec<Claimed>, deadline: Option<Instant>) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        let mut rows = claimed.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < self.options.concurrency.max(1) {
+                let Some(row) = rows.next() else { break };
+                let this = self.clone();
+                let late = deadline.is_some_and(|d| Instant::now() >= d);
+                running.spawn(async move {
+                    let id = row.id.clone();
+                    let result = if late {
+                        this.release(&row).await.map(|_| Outcome::Released)
+                    } else {
+                        this.run_row(row).await
+                    };
+                    result.unwrap_or_else(|e| {
+                        // The lease runs out and another round takes it again.
+                        tracing::error!(provisioning_id = %id, error = %e, "could not record a provisioning result");
+                        Outcome::Retrying
+                    })
+                });
+            }
+            match running.join_next().await {
+                Some(Ok(outcome)) => outcomes.push(outcome),
+                Some(Err(e)) => tracing::error!(error = %e, "a provisioning task failed"),
+                None => return outcomes,
+            }
+        }
+    }
+
+    /// Gives a claimed row back untouched (not counted as a try).
+    async fn release(&self, row: &Claimed) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE provisioning SET locked_until = 0, attempts = attempts - 1 WHERE id = $1",
+        )
+        .bind(&row.id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn run_row(&self, row: Claimed) -> Result<Outcome, sqlx::Error> {
+        match row.op.as_str() {
+            CREATE => {
+                let user: DirectoryUser = match serde_json::from_str(&row.payload) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        let e = DirectoryError::Refused(format!("unreadable queued user: {e}"));
+                        return self.fail(&row, &e).await;
+                    }
+                };
+                match ensure_created(&*self.directory, &user).await {
+                    Ok(account) => self.created(&row, &account.id, account.active).await,
+                    Err(e @ DirectoryError::Unavailable { .. })
+                        if row.attempts < self.options.max_attempts =>
+                    {
+                        self.later(&row, &e).await
+                    }
+                    Err(e) => self.fail(&row, &e).await,
+                }
+            }
+            DEACTIVATE => match self.directory.set_active(&row.payload, false).await {
+                Ok(()) | Err(DirectoryError::Refused(_)) => {
+                    self.done(&row, None).await?;
+                    tracing::info!(invitation_id = %row.invitation_id, "account deactivated");
+                    Ok(Outcome::Deactivated)
+                }
+                Err(e) if row.attempts < self.options.max_attempts => self.later(&row, &e).await,
+                Err(e) => {
+                    self.done_as(&row, "failed", Some(&e.to_string())).await?;
+                    tracing::error!(invitation_id = %row.invitation_id, error = %e, "account not deactivated");
+                    Ok(Outcome::Failed)
+                }
+            },
+            other => {
+                let e = DirectoryError::Refused(format!("unknown operation {other}"));
+                self.fail(&row, &e).await
+            }
+        }
+    }
+
+    async fn done(&self, row: &Claimed, error: Option<&str>) -> Result<(), sqlx::Error> {
+        self.done_as(row, "done", error).await
+    }
+
+    async fn done_as(
+        &self,
+        row: &Claimed,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE provisioning SET status = $1, done_at = $2, locked_until = 0, last_error = $3 \
+             WHERE id = $4",
+        )
+        .bind(status)
+        .bind(now_millis())
+        .bind(error)
+        .bind(&row.id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The account exists: the invitation is Created and its email goes. If the invitation
+    /// was revoked meanwhile, the account is deactivated instead.
+    async fn created(
+        &self,
+        row: &Claimed,
+        account_id: &str,
+        active: bool,
+    ) -> Result<Outcome, sqlx::Error> {
+        let now = now_millis();
+        let mut tx = self.db.begin_write().await?;
+        let made = sqlx::query(
+            "UPDATE invitations SET status = $1, account_id = $2, provision_error = NULL, \
+             updated_at = $3, checked_at = $3 WHERE id = $4 AND status = $5",
+        )
+        .bind(InvitationStatus::Created.as_str())
+        .bind(account_id)
+        .bind(now)
+        .bind(&row.invitation_id)
+        .bind(InvitationStatus::Provisioning.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if made {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $1 \
+                 WHERE invitation_id = $2 AND status = 'held'",
+            )
+            .bind(now)
+            .bind(&row.invitation_id)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query("UPDATE invitations SET account_id = $1 WHERE id = $2")
+                .bind(account_id)
+                .bind(&row.invitation_id)
+                .execute(&mut *tx)
+                .await?;
+            if !active {
+                enqueue(&mut tx, &row.invitation_id, DEACTIVATE, account_id).await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE provisioning SET status = 'done', done_at = $1, locked_until = 0, \
+             last_error = NULL WHERE id = $2",
+        )
+        .bind(now)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(invitation_id = %row.invitation_id, account_id, attempts = row.attempts, revoked_meanwhile = !made, "account provisioned");
+        Ok(Outcome::Created)
+    }
+
+    /// Not now: tried again after the backoff (or the directory's Retry-After).
+    async fn later(&self, row: &Claimed, e: &DirectoryError) -> Result<Outcome, sqlx::Error> {
+        let retry_after = match e {
+            DirectoryError::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let next = now_millis() + self.backoff(row.attempts, retry_after).as_millis() as i64;
+        sqlx::query(
+            "UPDATE provisioning SET next_attempt_at = $1, locked_until = 0, last_error = $2 \
+             WHERE id = $3",
+        )
+        .bind(next)
+        .bind(e.to_string())
+        .bind(&row.id)
+        .execute(self.db.pool())
+        .await?;
+        tracing::warn!(invitation_id = %row.invitation_id, attempts = row.attempts, error = %e, "directory unavailable: provisioning later");
+        Ok(Outcome::Retrying)
+    }
+
+    /// The directory will not make the account: Provisioning failed, with the reason.
+    async fn fail(&self, row: &Claimed, e: &DirectoryError) -> Result<Outcome, sqlx::Error> {
+        let now = now_millis();
+        let reason = failure_reason(e, row.attempts);
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE invitations SET status = $1, provision_error = $2, updated_at = $3 \
+             WHERE id = $4 AND status = $5",
+        )
+        .bind(InvitationStatus::ProvisioningFailed.as_str())
+        .bind(&reason)
+        .bind(now)
+        .bind(&row.invitation_id)
+        .bind(InvitationStatus::Provisioning.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'",
+        )
+        .bind(&row.invitation_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE provisioning SET status = 'failed', done_at = $1, locked_until = 0, \
+             last_error = $2 WHERE id = $3",
+        )
+        .bind(now)
+        .bind(e.to_string())
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(invitation_id = %row.invitation_id, error = %e, "account not provisioned");
+        Ok(Outcome::Failed)
+    }
+
+    /// One round of the worker: claims and runs what is due (at most `limit` rows).
+    pub async fn run_once(&self, limit: usize) -> Result<ProvisioningRound, sqlx::Error> {
+        let claimed = self.claim(None, limit).await?;
+        let mut round = ProvisioningRound::default();
+        for o in self.work(claimed, None).await {
+            round.add(o);
+        }
+        Ok(round)
+    }
+
+    /// Asks the directory about accounts made on people's behalf that were not asked about
+    /// for `refresh_every`; those it reports active make their invitation Active.
+    pub async fn refresh_once(&self, limit: usize) -> Result<usize, sqlx::Error> {
+        let now = now_millis();
+        let due: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, account_id, email FROM invitations WHERE status = $1 \
+             AND account_id IS NOT NULL AND checked_at <= $2 ORDER BY checked_at LIMIT $3",
+        )
+        .bind(InvitationStatus::Created.as_str())
+        .bind(now - self.options.refresh_every.as_millis() as i64)
+        .bind(limit as i64)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut activated = 0;
+        for (id, account_id, email) in due {
+            let active = match self.directory.get(&account_id).await {
+                Ok(found) => found.is_some_and(|a| a.active),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not refresh account states");
+                    break;
+                }
+            };
+            let mut tx = self.db.begin_write().await?;
+            if active {
+                let done = sqlx::query(
+                    "UPDATE invitations SET status = $1, updated_at = $2, checked_at = $2 \
+                     WHERE id = $3 AND status = $4",
+                )
+                .bind(InvitationStatus::Active.as_str())
+                .bind(now)
+                .bind(&id)
+                .bind(InvitationStatus::Created.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done == 1 {
+                    audit::record(&mut *tx, &email, "account_active", &id).await?;
+                    activated += 1;
+                }
+            } else {
+                sqlx::query("UPDATE invitations SET checked_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        if activated > 0 {
+            tracing::info!(activated, "accounts the directory reports active");
+        }
+        Ok(activated)
+    }
+
+    /// The worker: runs until the task is dropped, a round every `interval` (at once again
+    /// when a round was full).
+    pub async fn run(self, interval: Duration) {
+        const ROUND: usize = 50;
+        loop {
+            let busy = match self.run_once(ROUND).await {
+                Ok(r) => {
+                    if r.total() > 0 {
+                        tracing::info!(created = r.created, failed = r.failed, retrying = r.retrying, deactivated = r.deactivated, "provisioning round");
+                    }
+                    r.total() >= ROUND
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "provisioning round failed");
+                    false
+                }
+            };
+            if let Err(e) = self.refresh_once(ROUND).await {
+                tracing::error!(error = %e, "account refresh round failed");
+            }
+            if !busy {
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn officers_read_why_an_account_was_not_made() {
+        assert_eq!(
+            failure_reason(&DirectoryError::Exists("userName taken".into()), 1),
+            "already has a TechPass account"
+        );
+        assert!(
+            failure_reason(&DirectoryError::Refused("phoneNumbers: bad".into()), 1)
+                .ends_with("phoneNumbers: bad")
+        );
+        assert!(failure_reason(&DirectoryError::unavailable("HTTP 503"), 10).contains("10 tries"));
+    }
+}
