@@ -12,10 +12,10 @@ use anyhow::Context;
 use app::server::budget::HourlyBudget;
 use app::server::db::Db;
 use app::server::directory::{BuiltInDirectory, Directory, DirectoryError};
-use app::server::provisioning::{Provisioning, ProvisioningOptions};
-use app::server::scim::{ScimDirectory, ScimSettings};
 use app::server::oidc::{Discovery, Oidc, OidcSettings};
+use app::server::provisioning::{Provisioning, ProvisioningOptions};
 use app::server::relay::{DevMailbox, Mailer, Relay, RelayOptions, SmtpMailer};
+use app::server::scim::{ScimDirectory, ScimSettings};
 use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
 use axum::Router;
@@ -120,9 +120,12 @@ impl Application {
         } else {
             None
         };
-        let provisioner = config
-            .provisioning_enabled
-            .then(|| (provisioning, Duration::from_millis(config.provisioning_interval_ms)));
+        let provisioner = config.provisioning_enabled.then(|| {
+            (
+                provisioning,
+                Duration::from_millis(config.provisioning_interval_ms),
+            )
+        });
         Ok(Application {
             listener,
             router,

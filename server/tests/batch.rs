@@ -799,10 +799,15 @@ both_databases!(
             trace_id: String::new(),
             rows: out,
         };
-        assert_eq!(invited(&outcome).len(), 5, "every row was stored: {outcome:?}");
+        assert_eq!(
+            invited(&outcome).len(),
+            5,
+            "every row was stored: {outcome:?}"
+        );
         // Four accounts made with their email released; the fifth row shows why not.
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'").await,
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+                .await,
             4
         );
         let (status, reason): (String, Option<String>) = sqlx::query_as(
@@ -813,8 +818,20 @@ both_databases!(
         .expect("r3");
         assert_eq!(status, "provisioning_failed");
         assert_eq!(reason.as_deref(), Some("already has a TechPass account"));
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await, 4);
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'").await, 1);
-        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 5, "four and the racer's");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .await,
+            4
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'")
+                .await,
+            1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM accounts").await,
+            5,
+            "four and the racer's"
+        );
     }
 );

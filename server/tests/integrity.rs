@@ -360,18 +360,28 @@ both_databases!(
         let tokens = app.tokens_to("shared.person@tech.gov.sg").await;
         assert_eq!(tokens.len(), 2);
         let db = &app.app_state.db;
-        signup::sign_up(db, app.app_state.provisioning.directory(), &tokens[1], details())
-            .await
-            .expect("signed up");
+        signup::sign_up(
+            db,
+            app.app_state.provisioning.directory(),
+            &tokens[1],
+            details(),
+        )
+        .await
+        .expect("signed up");
         for (who, id) in [(&app, &first), (&other, &second)] {
             let page = who.status_list(StatusQuery::default()).await;
             let row = page.rows.iter().find(|r| &r.id == id).expect("their row");
             assert_eq!(row.account, AccountState::Active, "{id}");
             assert_eq!(row.name().as_deref(), Some("Wei Ming Lim"));
         }
-        let err = signup::sign_up(db, app.app_state.provisioning.directory(), &tokens[0], details())
-            .await
-            .expect_err("the first agency's link is used up");
+        let err = signup::sign_up(
+            db,
+            app.app_state.provisioning.directory(),
+            &tokens[0],
+            details(),
+        )
+        .await
+        .expect_err("the first agency's link is used up");
         assert!(matches!(err, SignUpError::Used), "{err:?}");
     }
 );

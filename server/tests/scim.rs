@@ -41,7 +41,11 @@ async fn status_of(app: &TestApp, id: &str) -> (String, Option<String>, Option<S
 }
 
 /// Waits (up to 20 s) until the invitation's stored status is `want`.
-async fn wait_status(app: &TestApp, id: &str, want: &str) -> (String, Option<String>, Option<String>) {
+async fn wait_status(
+    app: &TestApp,
+    id: &str,
+    want: &str,
+) -> (String, Option<String>, Option<String>) {
     for _ in 0..200 {
         let now = status_of(app, id).await;
         if now.0 == want {
@@ -49,7 +53,10 @@ async fn wait_status(app: &TestApp, id: &str, want: &str) -> (String, Option<Str
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("invitation {id} is {:?}, not {want}", status_of(app, id).await);
+    panic!(
+        "invitation {id} is {:?}, not {want}",
+        status_of(app, id).await
+    );
 }
 
 async fn outbox_status(app: &TestApp, id: &str) -> String {
@@ -96,7 +103,9 @@ both_databases!(
     |b| async move {
         let scim = ScimServer::start().await;
         let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
-        let id = app.create_account("Mei.Ling@Acme.com", "mltan", "Tan").await;
+        let id = app
+            .create_account("Mei.Ling@Acme.com", "mltan", "Tan")
+            .await;
         let (status, account_id, _) = status_of(&app, &id).await;
         assert_eq!(status, "created", "made by the request itself");
         let users = scim.users_for(&id).await;
@@ -110,12 +119,22 @@ both_databases!(
         assert_eq!(u["name"]["familyName"], "Tan");
         assert_eq!(u["phoneNumbers"][0]["value"], "+6591234567");
         assert_eq!(u[ENTERPRISE]["organization"], "Acme Pte Ltd");
-        assert_eq!(u["active"], false, "not active until the person activates it");
+        assert_eq!(
+            u["active"], false,
+            "not active until the person activates it"
+        );
         assert_eq!(outbox_status(&app, &id).await, "pending");
-        assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0, "not in the built-in table");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM accounts").await,
+            0,
+            "not in the built-in table"
+        );
         // An officer's username is their address.
         let officer = app.create_account("Wei.Jie@Agency.gov.sg", "", "Lim").await;
-        assert_eq!(scim.users_for(&officer).await[0]["userName"], "wei.jie@agency.gov.sg");
+        assert_eq!(
+            scim.users_for(&officer).await[0]["userName"],
+            "wei.jie@agency.gov.sg"
+        );
     }
 );
 
@@ -126,13 +145,19 @@ both_databases!(
         let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
         // The directory makes the user, and the answer never arrives.
         scim.fault(json!("drop"), 1, None, &["POST"]).await;
-        let id = app.create_account("lost@acme.com", "lost.answer", "Tan").await;
+        let id = app
+            .create_account("lost@acme.com", "lost.answer", "Tan")
+            .await;
         assert_eq!(scim.faults_hit().await, 1);
         let (_, account_id, _) = wait_status(&app, &id, "created").await;
         let users = scim.users_for(&id).await;
         assert_eq!(users.len(), 1, "one account, however many tries: {users:?}");
         assert_eq!(account_id.as_deref(), users[0]["id"].as_str());
-        assert_eq!(scim.served("POST").await, 1, "the retry found it rather than create again");
+        assert_eq!(
+            scim.served("POST").await,
+            1,
+            "the retry found it rather than create again"
+        );
         assert_eq!(outbox_status(&app, &id).await, "pending");
     }
 );
@@ -143,21 +168,23 @@ both_databases!(
         let scim = ScimServer::start().await;
         let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
         scim.fault(json!(503), 1, None, &["POST"]).await;
-        let id = app.create_account("busy@acme.com", "busy.user", "Tan").await;
+        let id = app
+            .create_account("busy@acme.com", "busy.user", "Tan")
+            .await;
         // Held back: no account yet, and so no email to send.
         let (status, _, _) = status_of(&app, &id).await;
         assert_eq!(status, "provisioning");
         assert_eq!(outbox_status(&app, &id).await, "held");
-        let page = app
-            .status_list(StatusQuery::default())
-            .await;
+        let page = app.status_list(StatusQuery::default()).await;
         let row = page.rows.iter().find(|r| r.id == id).expect("row");
         assert_eq!(row.account, AccountState::Provisioning);
         wait_status(&app, &id, "created").await;
         assert_eq!(outbox_status(&app, &id).await, "pending");
 
         scim.fault(json!(429), 1, Some(2), &["POST"]).await;
-        let id = app.create_account("slow@acme.com", "slow.user", "Tan").await;
+        let id = app
+            .create_account("slow@acme.com", "slow.user", "Tan")
+            .await;
         let (next, last): (i64, i64) = sqlx::query_as(
             "SELECT next_attempt_at, created_at FROM provisioning WHERE invitation_id = $1",
         )
@@ -165,7 +192,11 @@ both_databases!(
         .fetch_one(app.app_state.db.pool())
         .await
         .expect("queue row");
-        assert!(next - last >= 1_900, "Retry-After: 2 waits 2 s, not the 100 ms backoff ({} ms)", next - last);
+        assert!(
+            next - last >= 1_900,
+            "Retry-After: 2 waits 2 s, not the 100 ms backoff ({} ms)",
+            next - last
+        );
         wait_status(&app, &id, "created").await;
         assert_eq!(scim.users_for(&id).await.len(), 1);
     }
@@ -179,11 +210,24 @@ both_databases!(
         let app = app_on(
             b,
             &scim,
-            &[("PROVISIONING_INLINE_MS", "0"), ("PROVISIONING_ENABLED", "false")],
+            &[
+                ("PROVISIONING_INLINE_MS", "0"),
+                ("PROVISIONING_ENABLED", "false"),
+            ],
         )
         .await;
-        let res = submit(&app, "6f1c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", &rows(3, "race")).await;
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+        let res = submit(
+            &app,
+            "6f1c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f",
+            &rows(3, "race"),
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM invitations ORDER BY email")
             .fetch_all(app.app_state.db.pool())
             .await
@@ -191,27 +235,49 @@ both_databases!(
         assert_eq!(ids.len(), 3);
         // Between the pre-check and the queue, someone made race.user2 elsewhere.
         let other = scim.add_user("race.user2", "someone@else.com").await;
-        let round = app.app_state.provisioning.run_once(50).await.expect("round");
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
         assert_eq!((round.created, round.failed), (2, 1), "{round:?}");
         let (status, _, reason) = status_of(&app, &ids[1]).await;
         assert_eq!(status, "provisioning_failed");
         assert_eq!(reason.as_deref(), Some("already has a TechPass account"));
-        assert_eq!(outbox_status(&app, &ids[1]).await, "cancelled", "no email for it");
+        assert_eq!(
+            outbox_status(&app, &ids[1]).await,
+            "cancelled",
+            "no email for it"
+        );
         let page = app.status_list(StatusQuery::default()).await;
         let row = page.rows.iter().find(|r| r.id == ids[1]).expect("row");
         assert_eq!(row.account, AccountState::ProvisioningFailed);
-        assert_eq!(row.problem.as_deref(), Some("already has a TechPass account"));
+        assert_eq!(
+            row.problem.as_deref(),
+            Some("already has a TechPass account")
+        );
 
         // The cause is fixed in the directory; Retry makes it.
         scim.delete_user(other["id"].as_str().expect("id")).await;
-        let res = app.post_json("retry_provisioning", &json!({ "ids": [ids[1]] })).await;
+        let res = app
+            .post_json("retry_provisioning", &json!({ "ids": [ids[1]] }))
+            .await;
         assert_eq!(res.status(), 200);
         assert_eq!(status_of(&app, &ids[1]).await.0, "provisioning");
-        let round = app.app_state.provisioning.run_once(50).await.expect("round");
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
         assert_eq!(round.created, 1, "{round:?}");
         let (status, account_id, reason) = status_of(&app, &ids[1]).await;
         assert_eq!((status.as_str(), reason), ("created", None));
-        assert_eq!(scim.users_for(&ids[1]).await[0]["id"].as_str(), account_id.as_deref());
+        assert_eq!(
+            scim.users_for(&ids[1]).await[0]["id"].as_str(),
+            account_id.as_deref()
+        );
         assert_eq!(outbox_status(&app, &ids[1]).await, "pending");
     }
 );
@@ -251,16 +317,21 @@ both_databases!(
                 username: "Elsewhere".into(),
             },
         ];
-        let res = app.post_json("precheck_batch", &json!({ "rows": rows })).await;
+        let res = app
+            .post_json("precheck_batch", &json!({ "rows": rows }))
+            .await;
         assert_eq!(res.status(), 200);
         let issues: Vec<RowIssue> = res.json().await.expect("issues");
         assert!(
-            issues.iter().any(|i| i.row_id == "r1" && i.field == "email"
+            issues.iter().any(|i| i.row_id == "r1"
+                && i.field == "email"
                 && i.message.contains("already has a TechPass account")),
             "{issues:?}"
         );
         assert!(
-            issues.iter().any(|i| i.row_id == "r2" && i.field == "username"),
+            issues
+                .iter()
+                .any(|i| i.row_id == "r2" && i.field == "username"),
             "{issues:?}"
         );
         let refused = app
@@ -278,7 +349,10 @@ both_databases!(
                 ],
             )
             .await;
-        assert!(format!("{refused:?}").contains("already has a TechPass account"), "{refused:?}");
+        assert!(
+            format!("{refused:?}").contains("already has a TechPass account"),
+            "{refused:?}"
+        );
         // The directory down: a clear refusal, nothing written.
         let mut scim = scim;
         scim.kill().await;
@@ -297,7 +371,10 @@ both_databases!(
                 ],
             )
             .await;
-        assert!(format!("{refused:?}").contains("TechPass directory is not answering"), "{refused:?}");
+        assert!(
+            format!("{refused:?}").contains("TechPass directory is not answering"),
+            "{refused:?}"
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
     }
 );
@@ -306,10 +383,21 @@ both_databases!(
     revoke_deactivates_and_the_directory_s_active_is_read_back,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(b, &scim, &[("RELAY_ENABLED", "false"), ("PROVISIONING_REFRESH_MS", "0")]).await;
-        let revoked = app.create_account("revoked@acme.com", "revoked.user", "Tan").await;
-        let kept = app.create_account("kept@acme.com", "kept.user", "Tan").await;
-        let res = app.post_json("revoke_invitations", &json!({ "ids": [revoked] })).await;
+        let app = app_on(
+            b,
+            &scim,
+            &[("RELAY_ENABLED", "false"), ("PROVISIONING_REFRESH_MS", "0")],
+        )
+        .await;
+        let revoked = app
+            .create_account("revoked@acme.com", "revoked.user", "Tan")
+            .await;
+        let kept = app
+            .create_account("kept@acme.com", "kept.user", "Tan")
+            .await;
+        let res = app
+            .post_json("revoke_invitations", &json!({ "ids": [revoked] }))
+            .await;
         assert_eq!(res.status(), 200);
         for _ in 0..100 {
             if scim.served("PATCH").await >= 1 {
@@ -317,7 +405,11 @@ both_databases!(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(scim.served("PATCH").await, 1, "the revoked account was deactivated");
+        assert_eq!(
+            scim.served("PATCH").await,
+            1,
+            "the revoked account was deactivated"
+        );
         assert_eq!(scim.users_for(&revoked).await[0]["active"], false);
 
         // The person activates the other account in TechPass: the worker reads it back.
@@ -341,7 +433,9 @@ both_databases!(
             let app = app.same_browser();
             let batch = batch.clone();
             tokio::spawn(async move {
-                submit(&app, "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", &batch).await.status()
+                submit(&app, "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", &batch)
+                    .await
+                    .status()
             })
         };
         // Kill it once the accounts are being made, start it again a moment later.
@@ -353,27 +447,47 @@ both_databases!(
         }
         scim.kill().await;
         let status = submitting.await.expect("submit");
-        assert_eq!(status, 200, "the rows are stored whatever the directory does");
+        assert_eq!(
+            status, 200,
+            "the rows are stored whatever the directory does"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
         scim.restart().await;
         for _ in 0..300 {
-            if app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'").await == 500 {
+            if app
+                .count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+                .await
+                == 500
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'").await, 500);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+                .await,
+            500
+        );
         let users = scim.users().await;
-        let mut external: Vec<&str> = users.iter().filter_map(|u| u["externalId"].as_str()).collect();
+        let mut external: Vec<&str> = users
+            .iter()
+            .filter_map(|u| u["externalId"].as_str())
+            .collect();
         assert_eq!(external.len(), 500, "every row has exactly one account");
         external.sort_unstable();
         external.dedup();
         assert_eq!(external.len(), 500, "no account made twice");
         assert!(
-            app.count("SELECT COUNT(*) FROM provisioning WHERE attempts > 1").await > 0,
+            app.count("SELECT COUNT(*) FROM provisioning WHERE attempts > 1")
+                .await
+                > 0,
             "the kill interrupted the batch (some accounts needed a second try)"
         );
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await, 500);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .await,
+            500
+        );
         assert_eq!(
             app.count("SELECT COUNT(*) FROM invitations i JOIN provisioning p ON p.invitation_id = i.id AND p.status = 'done' AND i.account_id IS NOT NULL").await,
             500
@@ -392,18 +506,26 @@ both_databases!(
         let app = app_on(
             b,
             &scim,
-            &[("PROVISIONING_INLINE_MS", "0"), ("PROVISIONING_ENABLED", "false"), ("RELAY_ENABLED", "false")],
+            &[
+                ("PROVISIONING_INLINE_MS", "0"),
+                ("PROVISIONING_ENABLED", "false"),
+                ("RELAY_ENABLED", "false"),
+            ],
         )
         .await;
-        let res = submit(&app, "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a", &rows(24, "slow")).await;
+        let res = submit(
+            &app,
+            "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",
+            &rows(24, "slow"),
+        )
+        .await;
         assert_eq!(res.status(), 200);
         // Three lost answers among the creates.
         scim.fault(json!("drop"), 3, None, &["POST"]).await;
         let vars = scim.vars();
-        let settings = ScimSettings::from_vars(|k| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        })
-        .expect("settings");
+        let settings =
+            ScimSettings::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+                .expect("settings");
         let worker = || {
             Provisioning::new(
                 app.app_state.db.clone(),
@@ -420,16 +542,26 @@ both_databases!(
             let (a, b) = tokio::join!(first.run_once(50), second.run_once(50));
             let (a, b) = (a.expect("first"), b.expect("second"));
             if a.created + b.created + a.retrying + b.retrying == 0
-                && app.count("SELECT COUNT(*) FROM provisioning WHERE status = 'pending'").await == 0
+                && app
+                    .count("SELECT COUNT(*) FROM provisioning WHERE status = 'pending'")
+                    .await
+                    == 0
             {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
         assert_eq!(scim.faults_hit().await, 3);
-        assert_eq!(app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'").await, 24);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+                .await,
+            24
+        );
         let users = scim.users().await;
-        let mut external: Vec<&str> = users.iter().filter_map(|u| u["externalId"].as_str()).collect();
+        let mut external: Vec<&str> = users
+            .iter()
+            .filter_map(|u| u["externalId"].as_str())
+            .collect();
         external.sort_unstable();
         let all = external.len();
         external.dedup();
@@ -444,9 +576,13 @@ async fn bad_directory_settings_stop_start_up_naming_the_variable() {
         Config::from_lookup(move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
     };
     let dev = || ("SIGN_IN_MODE", "dev".to_string());
-    let e = config(vec![dev(), ("DIRECTORY", "ldap".into())]).unwrap_err().to_string();
+    let e = config(vec![dev(), ("DIRECTORY", "ldap".into())])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("DIRECTORY must be builtin"), "{e}");
-    let e = config(vec![dev(), ("DIRECTORY", "scim".into())]).unwrap_err().to_string();
+    let e = config(vec![dev(), ("DIRECTORY", "scim".into())])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("SCIM_BASE_URL is not set"), "{e}");
     // A real server that refuses the token.
     let scim = ScimServer::start().await;
@@ -456,7 +592,10 @@ async fn bad_directory_settings_stop_start_up_naming_the_variable() {
     vars.push(("LEPTOS_SITE_ADDR", "127.0.0.1:0".into()));
     vars.push(("SIGN_IN_MODE", "dev".into()));
     let dir = tempfile::tempdir().expect("dir");
-    vars.push(("DATABASE_URL", format!("sqlite://{}/t.db", dir.path().display())));
+    vars.push((
+        "DATABASE_URL",
+        format!("sqlite://{}/t.db", dir.path().display()),
+    ));
     let e = match server::startup::Application::build(config(vars).expect("config")).await {
         Ok(_) => panic!("started with a token the directory refuses"),
         Err(e) => format!("{e:#}"),

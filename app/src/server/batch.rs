@@ -590,10 +590,7 @@ async fn store(
 }
 
 /// What the directory holds of the addresses and usernames of `rows` (those that parse).
-async fn ask_directory(
-    directory: &dyn Directory,
-    rows: &[&BatchRow],
-) -> Result<Existing, Failure> {
+async fn ask_directory(directory: &dyn Directory, rows: &[&BatchRow]) -> Result<Existing, Failure> {
     let accounts: Vec<NewAccount> = rows
         .iter()
         .filter_map(|r| NewAccount::parse(&r.raw).ok())
@@ -643,7 +640,8 @@ async fn reserved_usernames(
     conn: &mut AnyConnection,
     names: &[String],
 ) -> sqlx::Result<HashSet<String>> {
-    let sql = format!("SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})");
+    let sql =
+        format!("SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})");
     let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
     Ok(rows.into_iter().map(|(u,)| u).collect())
 }
@@ -727,7 +725,6 @@ mod tests {
         assert!(matches!(parse_key("batch-1"), Err(BatchError::BadKey)));
         assert!(matches!(parse_key(""), Err(BatchError::BadKey)));
     }
-
 
     #[test]
     fn file_names_lose_paths_and_control_characters() {

@@ -348,8 +348,13 @@ pub async fn create_account(
         settings.invite_expiry_days,
     );
     outbox::enqueue_held(&mut tx, &link.mail_id, &id, &mail).await?;
-    audit::record(&mut *tx, inviter.email().as_str(), "create_account", account.email.as_str())
-        .await?;
+    audit::record(
+        &mut *tx,
+        inviter.email().as_str(),
+        "create_account",
+        account.email.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     provisioning.provision_now(std::slice::from_ref(&id)).await;
     Ok(InviteSent {

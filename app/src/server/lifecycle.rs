@@ -70,12 +70,12 @@ pub enum Action {
 /// Why an invitation whose account is not made yet has no link to resend.
 fn provisioning_refusal(status: InvitationStatus) -> Option<&'static str> {
     match status {
-        InvitationStatus::Provisioning => Some(
-            "is still being set up in TechPass: its email goes as soon as the account exists",
-        ),
-        InvitationStatus::ProvisioningFailed => Some(
-            "has no TechPass account yet (provisioning failed): fix the cause, then use Retry",
-        ),
+        InvitationStatus::Provisioning => {
+            Some("is still being set up in TechPass: its email goes as soon as the account exists")
+        }
+        InvitationStatus::ProvisioningFailed => {
+            Some("has no TechPass account yet (provisioning failed): fix the cause, then use Retry")
+        }
         _ => None,
     }
 }

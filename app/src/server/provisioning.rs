@@ -141,10 +141,12 @@ pub(crate) async fn enqueue_deactivate_for(
         enqueue(conn, invitation_id, DEACTIVATE, &account_id).await?;
     }
     // Its email is not sent.
-    sqlx::query("UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'")
-        .bind(invitation_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'",
+    )
+    .bind(invitation_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -238,7 +240,11 @@ impl Provisioning {
             .retry_base
             .saturating_mul(factor)
             .min(Duration::from_secs(600));
-        backoff.max(retry_after.unwrap_or_default().min(Duration::from_secs(3600)))
+        backoff.max(
+            retry_after
+                .unwrap_or_default()
+                .min(Duration::from_secs(3600)),
+        )
     }
 
     /// Claims due rows for one lease: of `invitations` only, or any.
@@ -588,7 +594,13 @@ impl Provisioning {
             let busy = match self.run_once(ROUND).await {
                 Ok(r) => {
                     if r.total() > 0 {
-                        tracing::info!(created = r.created, failed = r.failed, retrying = r.retrying, deactivated = r.deactivated, "provisioning round");
+                        tracing::info!(
+                            created = r.created,
+                            failed = r.failed,
+                            retrying = r.retrying,
+                            deactivated = r.deactivated,
+                            "provisioning round"
+                        );
                     }
                     r.total() >= ROUND
                 }

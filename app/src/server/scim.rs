@@ -123,7 +123,8 @@ impl ScimDirectory {
     /// Asks the server for its configuration (`GET /ServiceProviderConfig`) with the token:
     /// start-up says at once when the URL or the token is wrong.
     pub async fn check(&self) -> Result<(), DirectoryError> {
-        self.call(Method::GET, "/ServiceProviderConfig", None).await?;
+        self.call(Method::GET, "/ServiceProviderConfig", None)
+            .await?;
         self.call(Method::GET, "/Users?count=1", None).await?;
         Ok(())
     }
@@ -203,9 +204,11 @@ impl ScimDirectory {
                 encode(filter)
             );
             let (_, page) = self.call(Method::GET, &path, None).await?;
-            if page.get("schemas").and_then(Value::as_array).is_some_and(|s| {
-                !s.iter().any(|v| v == LIST)
-            }) {
+            if page
+                .get("schemas")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.iter().any(|v| v == LIST))
+            {
                 return Err(DirectoryError::unavailable(
                     "the answer to a search was not a SCIM ListResponse",
                 ));
@@ -380,9 +383,13 @@ impl Directory for ScimDirectory {
             "schemas": [PATCH_OP],
             "Operations": [{ "op": "replace", "path": "active", "value": active }],
         });
-        self.call(Method::PATCH, &format!("/Users/{}", encode(id)), Some(patch))
-            .await
-            .map(|_| ())
+        self.call(
+            Method::PATCH,
+            &format!("/Users/{}", encode(id)),
+            Some(patch),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -391,7 +398,12 @@ mod tests {
     use super::*;
 
     fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -401,8 +413,8 @@ mod tests {
         let e = ScimSettings::from_vars(vars(&[("SCIM_BASE_URL", "http://dir.example/scim")]))
             .unwrap_err();
         assert!(e.contains("must be https://"), "{e}");
-        let e = ScimSettings::from_vars(vars(&[("SCIM_BASE_URL", "http://127.0.0.1:9/")]))
-            .unwrap_err();
+        let e =
+            ScimSettings::from_vars(vars(&[("SCIM_BASE_URL", "http://127.0.0.1:9/")])).unwrap_err();
         assert!(e.starts_with("SCIM_TOKEN is not set"), "{e}");
         let e = ScimSettings::from_vars(vars(&[
             ("SCIM_BASE_URL", "https://dir.example/scim/v2/"),

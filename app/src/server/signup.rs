@@ -244,39 +244,63 @@ pub async fn sign_up(
     };
     let account = NewAccount::parse(&raw).map_err(SignUpError::Invalid)?;
     let user = DirectoryUser::from_account(&account, &invitation.id, true);
-    // Another agency's invitation may have made the account first.
-    if directory.find_by_external_id(&user.external_id).await.map_err(SignUpError::Directory)?.is_none() {
+    // Another agency's invitation may have made the account first (an account made for this
+    // invitation, by a try whose answer was lost or a second click, is this sign-up's own).
+    if find_ours(directory, &user).await?.is_none() {
         let existing = directory
             .existing(std::slice::from_ref(&invitation.email_key), &[])
             .await
             .map_err(SignUpError::Directory)?;
-        if existing.emails.contains(&invitation.email_key) {
+        if existing.emails.contains(&invitation.email_key)
+            && find_ours(directory, &user).await?.is_none()
+        {
             return Err(SignUpError::HasAccount);
         }
     }
-    let created = ensure_created(directory, &user).await.map_err(|e| match e {
-        DirectoryError::Exists(_) => SignUpError::HasAccount,
-        e => SignUpError::Directory(e),
-    })?;
+    let created = ensure_created(directory, &user)
+        .await
+        .map_err(|e| match e {
+            DirectoryError::Exists(_) => SignUpError::HasAccount,
+            e => SignUpError::Directory(e),
+        })?;
     let mut tx = db.begin_write().await?;
     claim(&mut tx, &invitation).await?;
     finish(&mut tx, &invitation, &created.id).await?;
-    // The names are known now: the status list shows, finds and sorts the person by them.
-    sqlx::query("UPDATE invitations SET first_name = $1, last_name = $2 WHERE id = $3")
-        .bind(account.first_name.as_str())
-        .bind(account.last_name.as_str())
-        .bind(&invitation.id)
-        .execute(&mut *tx)
+    // The names are known now, on every invitation this account answered (other agencies'
+    // too): the status list shows, finds and sorts the person by them.
+    let answered: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM invitations WHERE account_id = $1")
+            .bind(&created.id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (id,) in answered {
+        sqlx::query("UPDATE invitations SET first_name = $1, last_name = $2 WHERE id = $3")
+            .bind(account.first_name.as_str())
+            .bind(account.last_name.as_str())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        super::search::reindex(
+            &mut tx,
+            &id,
+            Some(account.first_name.as_str()),
+            Some(account.last_name.as_str()),
+        )
         .await?;
-    super::search::reindex(
-        &mut tx,
-        &invitation.id,
-        Some(account.first_name.as_str()),
-        Some(account.last_name.as_str()),
-    )
-    .await?;
+    }
     tx.commit().await?;
     Ok(account.email)
+}
+
+/// The account made for this invitation, if any.
+async fn find_ours(
+    directory: &dyn Directory,
+    user: &DirectoryUser,
+) -> Result<Option<super::directory::RemoteUser>, SignUpError> {
+    directory
+        .find_by_external_id(&user.external_id)
+        .await
+        .map_err(SignUpError::Directory)
 }
 
 /// Create account: the person activates the account made for them. (TechPass itself does

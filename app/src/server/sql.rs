@@ -117,7 +117,10 @@ mod tests {
             let mut index = None;
             for line in migration.sql.lines() {
                 if let Some(at) = line.find("INDEX ") {
-                    index = line[at + "INDEX ".len()..].split_whitespace().next().map(str::to_string);
+                    index = line[at + "INDEX ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .map(str::to_string);
                 }
                 if let Some(at) = line.find("WHERE status IN") {
                     let list = line[at + "WHERE status IN".len()..]
@@ -128,7 +131,10 @@ mod tests {
                 }
             }
         }
-        assert!(!last.is_empty(), "the open-invitation indexes were not found");
+        assert!(
+            !last.is_empty(),
+            "the open-invitation indexes were not found"
+        );
         for (name, (version, list)) in &last {
             if name == "invitations_one_open_per_email" {
                 continue; // dropped by 20261203000003

@@ -105,7 +105,10 @@ impl ScimServer {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = res.status();
         let text = res.text().await.expect("body");
         assert!(status.is_success(), "{method} {path}: {status} {text}");
@@ -151,7 +154,13 @@ impl ScimServer {
     /// The next `count` requests to paths starting `/Users` answer `status` (a number, or
     /// "drop": served, then the connection closed with no answer); see scim_server.py.
     /// Only `methods` (["POST"]) are hit.
-    pub async fn fault(&self, status: Value, count: u32, retry_after: Option<u32>, methods: &[&str]) {
+    pub async fn fault(
+        &self,
+        status: Value,
+        count: u32,
+        retry_after: Option<u32>,
+        methods: &[&str],
+    ) {
         let mut body = json!({ "status": status, "count": count, "paths": "/Users" });
         if !methods.is_empty() {
             body["methods"] = json!(methods);
