@@ -299,6 +299,21 @@ both_databases!(
     }
 );
 
+/// Create account for a vendor, which must be refused: the error, as text.
+async fn refused_account(app: &TestApp, email: &str, username: &str) -> String {
+    let form = [
+        ("email", email),
+        ("username", username),
+        ("first_name", "A"),
+        ("last_name", "B"),
+        ("contact_number", "9123 4567"),
+        ("organisation", "Acme"),
+        ("seed_required", "no"),
+        ("reason", "Developer"),
+    ];
+    format!("{:?}", app.post_refused("create_account", &form).await)
+}
+
 both_databases!(
     the_precheck_and_create_account_ask_the_directory,
     |b| async move {
@@ -334,45 +349,17 @@ both_databases!(
                 .any(|i| i.row_id == "r2" && i.field == "username"),
             "{issues:?}"
         );
-        let refused = app
-            .post_refused(
-                "create_account",
-                &[
-                    ("email", "made.elsewhere@acme.com"),
-                    ("username", "another"),
-                    ("first_name", "A"),
-                    ("last_name", "B"),
-                    ("contact_number", "9123 4567"),
-                    ("organisation", "Acme"),
-                    ("seed_required", "no"),
-                    ("reason", "Developer"),
-                ],
-            )
-            .await;
+        let refused = refused_account(&app, "made.elsewhere@acme.com", "another").await;
         assert!(
-            format!("{refused:?}").contains("already has a TechPass account"),
+            refused.contains("already has a TechPass account"),
             "{refused:?}"
         );
         // The directory down: a clear refusal, nothing written.
         let mut scim = scim;
         scim.kill().await;
-        let refused = app
-            .post_refused(
-                "create_account",
-                &[
-                    ("email", "while.down@acme.com"),
-                    ("username", "while.down"),
-                    ("first_name", "A"),
-                    ("last_name", "B"),
-                    ("contact_number", "9123 4567"),
-                    ("organisation", "Acme"),
-                    ("seed_required", "no"),
-                    ("reason", "Developer"),
-                ],
-            )
-            .await;
+        let refused = refused_account(&app, "while.down@acme.com", "while.down").await;
         assert!(
-            format!("{refused:?}").contains("TechPass directory is not answering"),
+            refused.contains("TechPass directory is not answering"),
             "{refused:?}"
         );
         assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 0);
