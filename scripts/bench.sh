@@ -6,7 +6,10 @@
 #   responsive  the real batch upload page, on the real server, while a 100k-row CSV and xlsx
 #           are parsed: main-thread tasks over 50 ms (a `longtask` PerformanceObserver),
 #           against the target of none over 200 ms;
-#   submit  a 10k-row batch submitted on SQLite and on PostgreSQL, in rows per second;
+#   submit  a 10k-row batch submitted on SQLite and on PostgreSQL, in rows per second; and
+#           provisioning throughput: 10k accounts made by the queue's workers in the built-in
+#           directory and in a real SCIM server (scim2-server, scripts/scim-server.sh), in
+#           accounts per second;
 #   status  the status page's list (list_invitations) on the real server with 100,000
 #           invitations, under 200 requests/s from wrk on loopback, on SQLite and on
 #           PostgreSQL: server latency p50 and p99 against the target p99 ≤ 50 ms.
@@ -72,9 +75,26 @@ bench_submit() {
     echo "$started"
     trap 'scripts/postgres.sh stop' EXIT
   fi
-  step "submit: 10k rows on SQLite and PostgreSQL (cargo bench -p server --bench submit)"
-  env -u RUSTC_BOOTSTRAP cargo bench -p server --bench submit 2>&1 | tee "$out/submit.log"
-  grep -E '^submit .*rows/s' "$out/submit.log" > "$out/submit.txt" || true
+  step "submit: a SCIM server (scim2-server) on 127.0.0.1:${SCIM_BENCH_PORT:=3295}"
+  scripts/scim-server.sh "$SCIM_BENCH_PORT" bench-scim-token >"$out/scim-server.log" 2>&1 &
+  local scim_pid=$!
+  local stop_pg=""
+  [ -z "$started" ] || stop_pg="scripts/postgres.sh stop"
+  # shellcheck disable=SC2064 # the values now, not at exit
+  trap "kill $scim_pid 2>/dev/null || true; $stop_pg" EXIT
+  local i
+  for i in $(seq 1 100); do
+    grep -q "ready on" "$out/scim-server.log" && break
+    sleep 0.2
+  done
+  step "submit: 10k rows on SQLite and PostgreSQL, 10k accounts provisioned (cargo bench -p server --bench submit)"
+  SCIM_BENCH_URL="http://127.0.0.1:$SCIM_BENCH_PORT" SCIM_BENCH_TOKEN=bench-scim-token \
+    env -u RUSTC_BOOTSTRAP cargo bench -p server --bench submit 2>&1 | tee "$out/submit.log"
+  grep -E '^(submit .*rows/s|provision .*accounts/s)' "$out/submit.log" > "$out/submit.txt" || true
+  if ! grep -q "^provision [0-9]* accounts scim" "$out/submit.txt"; then
+    echo "bench: no SCIM provisioning figure (see $out/submit.log)" >&2
+    return 1
+  fi
   # The benchmark skips PostgreSQL when it cannot reach it; here both figures are required.
   local db
   for db in sqlite postgres; do

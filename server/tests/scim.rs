@@ -102,7 +102,15 @@ both_databases!(
     create_account_makes_the_user_in_the_directory_then_queues_the_email,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
+        let app = app_on(
+            b,
+            &scim,
+            &[
+                ("RELAY_ENABLED", "false"),
+                ("PROVISIONING_ENABLED", "false"),
+            ],
+        )
+        .await;
         let id = app
             .create_account("Mei.Ling@Acme.com", "mltan", "Tan")
             .await;
@@ -143,13 +151,14 @@ both_databases!(
     |b| async move {
         let scim = ScimServer::start().await;
         let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
-        // The directory makes the user, and the answer never arrives.
+        // The directory makes the user, and the answer never arrives (the request's own try
+        // or the worker's, whichever claims the row first).
         scim.fault(json!("drop"), 1, None, &["POST"]).await;
         let id = app
             .create_account("lost@acme.com", "lost.answer", "Tan")
             .await;
-        assert_eq!(scim.faults_hit().await, 1);
         let (_, account_id, _) = wait_status(&app, &id, "created").await;
+        assert_eq!(scim.faults_hit().await, 1);
         let users = scim.users_for(&id).await;
         assert_eq!(users.len(), 1, "one account, however many tries: {users:?}");
         assert_eq!(account_id.as_deref(), users[0]["id"].as_str());
@@ -166,7 +175,15 @@ both_databases!(
     unavailable_and_429_are_retried_with_retry_after_honoured,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
+        let app = app_on(
+            b,
+            &scim,
+            &[
+                ("RELAY_ENABLED", "false"),
+                ("PROVISIONING_ENABLED", "false"),
+            ],
+        )
+        .await;
         scim.fault(json!(503), 1, None, &["POST"]).await;
         let id = app
             .create_account("busy@acme.com", "busy.user", "Tan")
@@ -178,7 +195,16 @@ both_databases!(
         let page = app.status_list(StatusQuery::default()).await;
         let row = page.rows.iter().find(|r| r.id == id).expect("row");
         assert_eq!(row.account, AccountState::Provisioning);
-        wait_status(&app, &id, "created").await;
+        // The worker's round (this instance runs none) after the 100 ms backoff.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
+        assert_eq!(round.created, 1, "{round:?}");
+        assert_eq!(status_of(&app, &id).await.0, "created");
         assert_eq!(outbox_status(&app, &id).await, "pending");
 
         scim.fault(json!(429), 1, Some(2), &["POST"]).await;
@@ -197,7 +223,26 @@ both_databases!(
             "Retry-After: 2 waits 2 s, not the 100 ms backoff ({} ms)",
             next - last
         );
-        wait_status(&app, &id, "created").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let early = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
+        assert_eq!(
+            early.created + early.retrying,
+            0,
+            "not tried before Retry-After: {early:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
+        assert_eq!(round.created, 1, "{round:?}");
         assert_eq!(scim.users_for(&id).await.len(), 1);
     }
 );
@@ -286,7 +331,15 @@ both_databases!(
     a_400_fails_the_row_with_the_directory_s_detail,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(b, &scim, &[("RELAY_ENABLED", "false")]).await;
+        let app = app_on(
+            b,
+            &scim,
+            &[
+                ("RELAY_ENABLED", "false"),
+                ("PROVISIONING_ENABLED", "false"),
+            ],
+        )
+        .await;
         scim.fault(json!(400), 1, None, &["POST"]).await;
         let id = app.create_account("bad@acme.com", "bad.user", "Tan").await;
         let (status, _, reason) = status_of(&app, &id).await;
@@ -382,6 +435,8 @@ both_databases!(
         let kept = app
             .create_account("kept@acme.com", "kept.user", "Tan")
             .await;
+        wait_status(&app, &revoked, "created").await;
+        wait_status(&app, &kept, "created").await;
         let res = app
             .post_json("revoke_invitations", &json!({ "ids": [revoked] }))
             .await;

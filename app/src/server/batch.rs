@@ -26,7 +26,7 @@ use super::db::Db;
 use super::directory::{Directory, DirectoryError, DirectoryUser, Existing};
 use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
-use super::provisioning::{self, Provisioning};
+use super::provisioning::Provisioning;
 use super::settings::Settings;
 use super::sql::{fetch_in_parts, OPEN};
 use crate::domain::batch::{email_twice, username_twice};
@@ -200,7 +200,7 @@ pub async fn submit(
     let file_name = clean_file_name(file_name);
     let ctx = Ctx {
         db,
-        directory: provisioning.directory(),
+        provisioning,
         settings,
         inviter,
         key: &key,
@@ -276,7 +276,7 @@ pub async fn submit(
 /// What one call works with.
 struct Ctx<'a> {
     db: &'a Db,
-    directory: &'a dyn Directory,
+    provisioning: &'a Provisioning,
     settings: &'a Settings,
     inviter: &'a Officer,
     key: &'a str,
@@ -404,7 +404,7 @@ enum Plan {
 async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failure> {
     // The directory first, outside the transaction: which of the rows' people have an
     // account, which usernames are taken.
-    let existing = ask_directory(ctx.directory, rows).await?;
+    let existing = ask_directory(ctx.provisioning.directory(), rows).await?;
     let mut tx = ctx.db.begin_write().await?;
     let now = now_millis();
     // The first statement writes, so it takes SQLite's write lock (no other write can come
@@ -556,11 +556,12 @@ async fn store(
         ),
     )
     .await?;
-    provisioning::enqueue_create(
-        conn,
-        &DirectoryUser::from_account(account, &invitation_id, false),
-    )
-    .await?;
+    ctx.provisioning
+        .enqueue_create(
+            conn,
+            &DirectoryUser::from_account(account, &invitation_id, false),
+        )
+        .await?;
     sqlx::query(
         "INSERT INTO batch_rows (batch_id, row_id, invitation_id, email_key, created_at) \
          VALUES ($1, $2, $3, $4, $5)",

@@ -10,7 +10,7 @@ use super::clock::now_millis;
 use super::db::Db;
 use super::directory::{kind_str, Directory, DirectoryError, DirectoryUser};
 use super::outbox::{self, OutgoingEmail};
-use super::provisioning::{self, Provisioning};
+use super::provisioning::Provisioning;
 use super::search;
 use super::settings::Settings;
 use super::sql::OPEN;
@@ -339,7 +339,8 @@ pub async fn create_account(
         ),
     )
     .await?;
-    provisioning::enqueue_create(&mut tx, &DirectoryUser::from_account(account, &id, false))
+    provisioning
+        .enqueue_create(&mut tx, &DirectoryUser::from_account(account, &id, false))
         .await?;
     let mail = OutgoingEmail::account_created(
         account,

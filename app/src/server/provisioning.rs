@@ -116,15 +116,6 @@ struct Claimed {
 const CREATE: &str = "create";
 const DEACTIVATE: &str = "deactivate";
 
-/// Queues the account of `invitation_id` (in the invitation's transaction).
-pub(crate) async fn enqueue_create(
-    conn: &mut AnyConnection,
-    user: &DirectoryUser,
-) -> sqlx::Result<()> {
-    let payload = serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    enqueue(conn, &user.external_id, CREATE, &payload).await
-}
-
 /// Queues the deactivation of the account of a revoked invitation, if it has one that the
 /// invitee never activated (in the revoke's transaction).
 pub(crate) async fn enqueue_deactivate_for(
@@ -150,21 +141,33 @@ pub(crate) async fn enqueue_deactivate_for(
     Ok(())
 }
 
+/// Queues an operation, due at once.
 async fn enqueue(
     conn: &mut AnyConnection,
     invitation_id: &str,
     op: &str,
     payload: &str,
 ) -> sqlx::Result<()> {
+    enqueue_due(conn, invitation_id, op, payload, now_millis()).await
+}
+
+async fn enqueue_due(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    op: &str,
+    payload: &str,
+    due: i64,
+) -> sqlx::Result<()> {
     let now = now_millis();
     sqlx::query(
         "INSERT INTO provisioning (id, invitation_id, op, payload, status, attempts, \
-         next_attempt_at, locked_until, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5)",
+         next_attempt_at, locked_until, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(invitation_id)
     .bind(op)
     .bind(payload)
+    .bind(due)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -233,6 +236,20 @@ impl Provisioning {
         &*self.directory
     }
 
+    /// Queues the account of `user.external_id`'s invitation (in its transaction). The request
+    /// that stores it makes it at once ([`Provisioning::provision_now`]); the worker takes
+    /// it only once that request's deadline has passed or it gave the row back, so a test or
+    /// an officer sees the request's own outcome, and a request that died is covered.
+    pub(crate) async fn enqueue_create(
+        &self,
+        conn: &mut AnyConnection,
+        user: &DirectoryUser,
+    ) -> sqlx::Result<()> {
+        let payload = serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let due = now_millis() + self.options.inline_deadline.as_millis() as i64;
+        enqueue_due(conn, &user.external_id, CREATE, &payload, due).await
+    }
+
     fn backoff(&self, attempts: i32, retry_after: Option<Duration>) -> Duration {
         let factor = 2u32.saturating_pow(attempts.clamp(1, 20) as u32 - 1);
         let backoff = self
@@ -258,14 +275,18 @@ impl Provisioning {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let only = match invitations {
-            Some(ids) => format!("AND invitation_id IN ({})", placeholders(4, ids.len())),
-            None => String::new(),
+        // A request takes its own new rows (not tried yet) before they are due for the worker.
+        let (only, due) = match invitations {
+            Some(ids) => (
+                format!("AND invitation_id IN ({})", placeholders(4, ids.len())),
+                "(next_attempt_at <= $2 OR attempts = 0)",
+            ),
+            None => (String::new(), "next_attempt_at <= $2"),
         };
         let sql = format!(
             "UPDATE provisioning SET locked_until = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM provisioning WHERE status = 'pending' \
-             AND next_attempt_at <= $2 AND locked_until <= $2 {only} \
+             AND {due} AND locked_until <= $2 {only} \
              ORDER BY next_attempt_at LIMIT $3 {lock}) \
              RETURNING id, invitation_id, op, payload, attempts"
         );
@@ -337,11 +358,13 @@ impl Provisioning {
         }
     }
 
-    /// Gives a claimed row back untouched (not counted as a try).
+    /// Gives a claimed row back untouched (not counted as a try), due for the worker now.
     async fn release(&self, row: &Claimed) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE provisioning SET locked_until = 0, attempts = attempts - 1 WHERE id = $1",
+            "UPDATE provisioning SET locked_until = 0, attempts = attempts - 1, \
+             next_attempt_at = $1 WHERE id = $2",
         )
+        .bind(now_millis())
         .bind(&row.id)
         .execute(self.db.pool())
         .await?;
