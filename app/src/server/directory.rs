@@ -161,14 +161,18 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 }
 
 /// Creates `user` unless the directory already has the account made for its `externalId`
-/// (a first try whose answer was lost): the one way the app creates accounts, so a retry never
-/// makes a second one.
+/// (an earlier try whose answer was lost): the one way the app creates accounts, so a retry
+/// never makes a second one. `first_try`: no earlier try can have reached the directory, so
+/// it is not asked first (half the requests of a large list); a 409 is still checked.
 pub async fn ensure_created(
     directory: &dyn Directory,
     user: &DirectoryUser,
+    first_try: bool,
 ) -> Result<RemoteUser, DirectoryError> {
-    if let Some(found) = directory.find_by_external_id(&user.external_id).await? {
-        return Ok(found);
+    if !first_try {
+        if let Some(found) = directory.find_by_external_id(&user.external_id).await? {
+            return Ok(found);
+        }
     }
     match directory.create(user).await {
         Ok(created) => Ok(created),

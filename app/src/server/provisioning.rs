@@ -11,8 +11,9 @@
 //!   as the relay does (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each row is in one hand
 //!   at a time and a dead instance's rows come back when the lease runs out.
 //!
-//! A create is idempotent: the invitation's id is the account's `externalId`, and every try
-//! first looks for it ([`ensure_created`]), so a try whose answer was lost is not made twice.
+//! A create is idempotent: the invitation's id is the account's `externalId`, and every
+//! retry first looks for it ([`ensure_created`]), so a try whose answer was lost is not made
+//! twice.
 //! When the account exists, the invitation becomes Created and its email is released to the
 //! relay; a directory that says the person already has an account (409), or refuses the user
 //! (400), ends it as Provisioning failed with the reason, and the email is never sent. An
@@ -381,7 +382,9 @@ impl Provisioning {
                         return self.fail(&row, &e).await;
                     }
                 };
-                match ensure_created(&*self.directory, &user).await {
+                // `attempts` counts this claim: 1 means no try before it (a try is counted
+                // when claimed, so an instance that died mid-try left 1 or more behind).
+                match ensure_created(&*self.directory, &user, row.attempts <= 1).await {
                     Ok(account) => self.created(&row, &account.id, account.active).await,
                     Err(e @ DirectoryError::Unavailable { .. })
                         if row.attempts < self.options.max_attempts =>

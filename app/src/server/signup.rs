@@ -257,7 +257,7 @@ pub async fn sign_up(
             return Err(SignUpError::HasAccount);
         }
     }
-    let created = ensure_created(directory, &user)
+    let created = ensure_created(directory, &user, false)
         .await
         .map_err(|e| match e {
             DirectoryError::Exists(_) => SignUpError::HasAccount,
