@@ -58,13 +58,24 @@ impl Application {
             Some(settings) => Arc::new(start_scim(settings).await?),
             None => Arc::new(BuiltInDirectory::new(db.clone())),
         };
+        // A claimed row is worked on within the request's deadline (inline) and then takes
+        // at most three directory calls: its lease outlasts both, so no second hand takes
+        // a row that is still being worked on.
+        let inline_deadline = Duration::from_millis(config.provisioning_inline_ms);
+        let call_timeout = config
+            .scim
+            .as_ref()
+            .map_or(Duration::from_secs(10), |s| s.timeout);
+        let lease = (inline_deadline + call_timeout * 3 + Duration::from_secs(10))
+            .max(Duration::from_secs(60));
         let provisioning = Provisioning::new(
             db.clone(),
             directory,
             ProvisioningOptions {
                 retry_base: Duration::from_millis(config.provisioning_retry_base_ms),
                 refresh_every: Duration::from_millis(config.provisioning_refresh_ms),
-                inline_deadline: Duration::from_millis(config.provisioning_inline_ms),
+                inline_deadline,
+                lease,
                 ..ProvisioningOptions::default()
             },
         );

@@ -466,6 +466,44 @@ both_databases!(
 );
 
 both_databases!(
+    a_revoke_before_the_account_is_made_calls_the_create_off,
+    |b| async move {
+        let scim = ScimServer::start().await;
+        let app = app_on(
+            b,
+            &scim,
+            &[
+                ("PROVISIONING_INLINE_MS", "0"),
+                ("PROVISIONING_ENABLED", "false"),
+                ("RELAY_ENABLED", "false"),
+            ],
+        )
+        .await;
+        let id = app
+            .create_account("called.off@acme.com", "called.off", "Tan")
+            .await;
+        assert_eq!(status_of(&app, &id).await.0, "provisioning");
+        let res = app
+            .post_json("revoke_invitations", &json!({ "ids": [id] }))
+            .await;
+        assert_eq!(res.status(), 200);
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
+        assert_eq!((round.created, round.deactivated), (0, 0), "{round:?}");
+        assert!(
+            scim.users_for(&id).await.is_empty(),
+            "no account for a revoked invitation"
+        );
+        assert_eq!(outbox_status(&app, &id).await, "cancelled");
+        assert_eq!(status_of(&app, &id).await.0, "revoked");
+    }
+);
+
+both_databases!(
     a_directory_killed_mid_batch_loses_and_duplicates_nothing,
     |b| async move {
         let mut scim = ScimServer::start_with(&[("SCIM_DELAY_MS", "15")]).await;
@@ -495,7 +533,8 @@ both_databases!(
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
         scim.restart().await;
-        for _ in 0..300 {
+        let restarted = std::time::Instant::now();
+        for _ in 0..900 {
             if app
                 .count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
                 .await
@@ -505,10 +544,27 @@ both_databases!(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        println!(
+            "all accounts made {:?} after the restart",
+            restarted.elapsed()
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_millis() as i64;
+        let queue: Vec<(String, i32, i64, i64, i64)> = sqlx::query_as(
+            "SELECT status, attempts, COUNT(*), MAX(locked_until) - $1, MAX(next_attempt_at) - $1 \
+             FROM provisioning GROUP BY status, attempts ORDER BY status, attempts",
+        )
+        .bind(now)
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("queue");
         assert_eq!(
             app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
                 .await,
-            500
+            500,
+            "the queue by status and attempts: {queue:?}"
         );
         let users = scim.users().await;
         let mut external: Vec<&str> = users

@@ -73,12 +73,7 @@ impl From<BatchError> for crate::error::AppError {
             BatchError::BadRequest(field) => crate::error::AppError::Validation {
                 fields: vec![field],
             },
-            BatchError::Directory(e) => {
-                tracing::warn!(error = %e, "the directory could not be asked about a list");
-                crate::error::AppError::Conflict {
-                    message: invites::directory_unavailable(),
-                }
-            }
+            BatchError::Directory(e) => invites::directory_error(e),
             BatchError::Db(e) => super::internal_error(e),
         }
     }

@@ -114,6 +114,9 @@ pub enum DirectoryError {
     /// The directory refused the request (SCIM 400 and the like); its detail.
     #[error("the TechPass directory refused the account: {0}")]
     Refused(String),
+    /// The account asked about is not there (SCIM 404).
+    #[error("the TechPass directory has no such account")]
+    NotFound,
 }
 
 impl DirectoryError {

@@ -32,6 +32,20 @@ pub enum InviteError {
     Db(#[from] sqlx::Error),
 }
 
+/// What an officer is told when the directory cannot be asked about existing accounts:
+/// not answering (try again), or anything else (a Trace ID; the detail is in the log).
+pub(crate) fn directory_error(e: DirectoryError) -> crate::error::AppError {
+    match e {
+        DirectoryError::Unavailable { .. } => {
+            tracing::warn!(error = %e, "the directory could not be asked about accounts");
+            crate::error::AppError::Conflict {
+                message: directory_unavailable(),
+            }
+        }
+        e => super::internal_error(e),
+    }
+}
+
 /// What an officer is told when the directory cannot be asked about existing accounts.
 pub(crate) fn directory_unavailable() -> String {
     "The TechPass directory is not answering, so nothing was sent. Your entries are kept: try \
@@ -413,12 +427,7 @@ impl From<InviteError> for crate::error::AppError {
                 fields: vec![field],
             },
             InviteError::Quota(message) => crate::error::AppError::Conflict { message },
-            InviteError::Directory(e) => {
-                tracing::warn!(error = %e, "the directory could not be asked about an account");
-                crate::error::AppError::Conflict {
-                    message: directory_unavailable(),
-                }
-            }
+            InviteError::Directory(e) => directory_error(e),
             InviteError::Db(e) => super::internal_error(e),
         }
     }

@@ -112,6 +112,9 @@ struct Claimed {
     op: String,
     payload: String,
     attempts: i32,
+    /// The lease this claim stamped: every write-back is made only while the row still
+    /// carries it (a hand whose lease ran out and was taken over writes nothing).
+    locked_until: i64,
 }
 
 const CREATE: &str = "create";
@@ -128,15 +131,27 @@ pub(crate) async fn enqueue_deactivate_for(
             .bind(invitation_id)
             .fetch_optional(&mut *conn)
             .await?;
-    // No account yet: a create in flight finds the invitation revoked and undoes itself.
     if let Some(Some(account_id)) = account {
         enqueue(conn, invitation_id, DEACTIVATE, &account_id).await?;
     }
-    // Its email is not sent.
+    // No account yet: a create not in anyone's hands is called off; one in flight finds
+    // the invitation revoked when it is done, and deactivates what it made.
+    let now = now_millis();
     sqlx::query(
-        "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'",
+        "UPDATE provisioning SET status = 'cancelled', done_at = $1 WHERE invitation_id = $2 \
+         AND op = 'create' AND status = 'pending' AND locked_until <= $1",
+    )
+    .bind(now)
+    .bind(invitation_id)
+    .execute(&mut *conn)
+    .await?;
+    // Its email is not sent (unless a relay is sending it right now).
+    sqlx::query(
+        "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 \
+         AND (status = 'held' OR (status = 'pending' AND locked_until <= $2))",
     )
     .bind(invitation_id)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -197,7 +212,7 @@ pub(crate) async fn retry(conn: &mut AnyConnection, invitation_id: &str) -> sqlx
     sqlx::query(
         "UPDATE provisioning SET status = 'pending', attempts = 0, next_attempt_at = $1, \
          locked_until = 0, last_error = NULL, done_at = NULL \
-         WHERE invitation_id = $2 AND op = 'create'",
+         WHERE invitation_id = $2 AND op = 'create' AND status = 'failed'",
     )
     .bind(now)
     .bind(invitation_id)
@@ -217,10 +232,10 @@ fn failure_reason(e: &DirectoryError, attempts: i32) -> String {
     match e {
         DirectoryError::Exists(_) => "already has a TechPass account".into(),
         DirectoryError::Refused(detail) => format!("the TechPass directory refused it: {detail}"),
-        DirectoryError::Unavailable { detail, .. } => format!(
-            "the TechPass directory did not take it after {attempts} tries ({detail}). Retry \
-             later"
-        ),
+        DirectoryError::Unavailable { .. } => {
+            format!("the TechPass directory did not answer after {attempts} tries. Retry later")
+        }
+        DirectoryError::NotFound => "the TechPass directory lost the account. Retry".into(),
     }
 }
 
@@ -289,7 +304,7 @@ impl Provisioning {
              WHERE id IN (SELECT id FROM provisioning WHERE status = 'pending' \
              AND {due} AND locked_until <= $2 {only} \
              ORDER BY next_attempt_at LIMIT $3 {lock}) \
-             RETURNING id, invitation_id, op, payload, attempts"
+             RETURNING id, invitation_id, op, payload, attempts, locked_until"
         );
         let mut query = sqlx::query_as::<_, Claimed>(&sql)
             .bind(now + self.options.lease.as_millis() as i64)
@@ -363,10 +378,11 @@ impl Provisioning {
     async fn release(&self, row: &Claimed) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE provisioning SET locked_until = 0, attempts = attempts - 1, \
-             next_attempt_at = $1 WHERE id = $2",
+             next_attempt_at = $1 WHERE id = $2 AND locked_until = $3",
         )
         .bind(now_millis())
         .bind(&row.id)
+        .bind(row.locked_until)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -378,10 +394,22 @@ impl Provisioning {
                 let user: DirectoryUser = match serde_json::from_str(&row.payload) {
                     Ok(u) => u,
                     Err(e) => {
-                        let e = DirectoryError::Refused(format!("unreadable queued user: {e}"));
+                        tracing::error!(provisioning_id = %row.id, error = %e, "unreadable queued user");
+                        let e =
+                            DirectoryError::Refused("the queued account could not be read".into());
                         return self.fail(&row, &e).await;
                     }
                 };
+                // Revoked (or otherwise settled) since it was queued: nothing to make.
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                        .bind(&row.invitation_id)
+                        .fetch_optional(self.db.pool())
+                        .await?;
+                if status.as_deref() != Some(InvitationStatus::Provisioning.as_str()) {
+                    self.done_as(&row, "cancelled", None).await?;
+                    return Ok(Outcome::Released);
+                }
                 // `attempts` counts this claim: 1 means no try before it (a try is counted
                 // when claimed, so an instance that died mid-try left 1 or more behind).
                 match ensure_created(&*self.directory, &user, row.attempts <= 1).await {
@@ -395,7 +423,7 @@ impl Provisioning {
                 }
             }
             DEACTIVATE => match self.directory.set_active(&row.payload, false).await {
-                Ok(()) | Err(DirectoryError::Refused(_)) => {
+                Ok(()) | Err(DirectoryError::NotFound) => {
                     self.done(&row, None).await?;
                     tracing::info!(invitation_id = %row.invitation_id, "account deactivated");
                     Ok(Outcome::Deactivated)
@@ -426,12 +454,13 @@ impl Provisioning {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE provisioning SET status = $1, done_at = $2, locked_until = 0, last_error = $3 \
-             WHERE id = $4",
+             WHERE id = $4 AND locked_until = $5",
         )
         .bind(status)
         .bind(now_millis())
         .bind(error)
         .bind(&row.id)
+        .bind(row.locked_until)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -447,9 +476,28 @@ impl Provisioning {
     ) -> Result<Outcome, sqlx::Error> {
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
+        // Still this hand's row? (Else whoever took it over records the account, which it
+        // finds by externalId.)
+        let ours = sqlx::query(
+            "UPDATE provisioning SET status = 'done', done_at = $1, locked_until = 0, \
+             last_error = NULL WHERE id = $2 AND locked_until = $3",
+        )
+        .bind(now)
+        .bind(&row.id)
+        .bind(row.locked_until)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ours {
+            tracing::warn!(invitation_id = %row.invitation_id, "provisioning lease lost: another worker has the row");
+            return Ok(Outcome::Retrying);
+        }
+        // The link's days start when its email goes, not when the row was queued.
         let made = sqlx::query(
             "UPDATE invitations SET status = $1, account_id = $2, provision_error = NULL, \
-             updated_at = $3, checked_at = $3 WHERE id = $4 AND status = $5",
+             updated_at = $3, checked_at = $3, expires_at = $3 + (expires_at - sent_at), \
+             sent_at = $3 WHERE id = $4 AND status = $5",
         )
         .bind(InvitationStatus::Created.as_str())
         .bind(account_id)
@@ -470,25 +518,27 @@ impl Provisioning {
             .execute(&mut *tx)
             .await?;
         } else {
-            sqlx::query("UPDATE invitations SET account_id = $1 WHERE id = $2")
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+                    .bind(&row.invitation_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            // Revoked while the account was being made: it is deactivated, never used.
+            if status.as_deref() == Some(InvitationStatus::Revoked.as_str()) {
+                sqlx::query(
+                    "UPDATE invitations SET account_id = $1 WHERE id = $2 AND account_id IS NULL",
+                )
                 .bind(account_id)
                 .bind(&row.invitation_id)
                 .execute(&mut *tx)
                 .await?;
-            if !active {
-                enqueue(&mut tx, &row.invitation_id, DEACTIVATE, account_id).await?;
+                if !active {
+                    enqueue(&mut tx, &row.invitation_id, DEACTIVATE, account_id).await?;
+                }
             }
         }
-        sqlx::query(
-            "UPDATE provisioning SET status = 'done', done_at = $1, locked_until = 0, \
-             last_error = NULL WHERE id = $2",
-        )
-        .bind(now)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        tracing::info!(invitation_id = %row.invitation_id, account_id, attempts = row.attempts, revoked_meanwhile = !made, "account provisioned");
+        tracing::info!(invitation_id = %row.invitation_id, account_id, attempts = row.attempts, settled_meanwhile = !made, "account provisioned");
         Ok(Outcome::Created)
     }
 
@@ -501,11 +551,12 @@ impl Provisioning {
         let next = now_millis() + self.backoff(row.attempts, retry_after).as_millis() as i64;
         sqlx::query(
             "UPDATE provisioning SET next_attempt_at = $1, locked_until = 0, last_error = $2 \
-             WHERE id = $3",
+             WHERE id = $3 AND locked_until = $4",
         )
         .bind(next)
         .bind(e.to_string())
         .bind(&row.id)
+        .bind(row.locked_until)
         .execute(self.db.pool())
         .await?;
         tracing::warn!(invitation_id = %row.invitation_id, attempts = row.attempts, error = %e, "directory unavailable: provisioning later");
@@ -517,6 +568,22 @@ impl Provisioning {
         let now = now_millis();
         let reason = failure_reason(e, row.attempts);
         let mut tx = self.db.begin_write().await?;
+        let ours = sqlx::query(
+            "UPDATE provisioning SET status = 'failed', done_at = $1, locked_until = 0, \
+             last_error = $2 WHERE id = $3 AND locked_until = $4",
+        )
+        .bind(now)
+        .bind(e.to_string())
+        .bind(&row.id)
+        .bind(row.locked_until)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ours {
+            tracing::warn!(invitation_id = %row.invitation_id, "provisioning lease lost: another worker has the row");
+            return Ok(Outcome::Retrying);
+        }
         sqlx::query(
             "UPDATE invitations SET status = $1, provision_error = $2, updated_at = $3 \
              WHERE id = $4 AND status = $5",
@@ -534,28 +601,41 @@ impl Provisioning {
         .bind(&row.invitation_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE provisioning SET status = 'failed', done_at = $1, locked_until = 0, \
-             last_error = $2 WHERE id = $3",
-        )
-        .bind(now)
-        .bind(e.to_string())
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         tracing::warn!(invitation_id = %row.invitation_id, error = %e, "account not provisioned");
         Ok(Outcome::Failed)
     }
 
-    /// One round of the worker: claims and runs what is due (at most `limit` rows).
+    /// One round of the worker: claims and runs what is due, at most `limit` rows,
+    /// `concurrency` at a time. Each row is claimed when a slot is free to work on it, so its
+    /// lease starts when its work does, and one slow answer does not hold up the others.
     pub async fn run_once(&self, limit: usize) -> Result<ProvisioningRound, sqlx::Error> {
-        let claimed = self.claim(None, limit).await?;
         let mut round = ProvisioningRound::default();
-        for o in self.work(claimed, None).await {
-            round.add(o);
+        let mut running = tokio::task::JoinSet::new();
+        let (mut claimed, mut drained) = (0, false);
+        loop {
+            while !drained && claimed < limit && running.len() < self.options.concurrency.max(1) {
+                let Some(row) = self.claim(None, 1).await?.pop() else {
+                    drained = true;
+                    break;
+                };
+                claimed += 1;
+                let this = self.clone();
+                running.spawn(async move {
+                    let id = row.id.clone();
+                    this.run_row(row).await.unwrap_or_else(|e| {
+                        // The lease runs out and another round takes it again.
+                        tracing::error!(provisioning_id = %id, error = %e, "could not record a provisioning result");
+                        Outcome::Retrying
+                    })
+                });
+            }
+            match running.join_next().await {
+                Some(Ok(outcome)) => round.add(outcome),
+                Some(Err(e)) => tracing::error!(error = %e, "a provisioning task failed"),
+                None => return Ok(round),
+            }
         }
-        Ok(round)
     }
 
     /// Asks the directory about accounts made on people's behalf that were not asked about

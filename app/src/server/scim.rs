@@ -177,6 +177,7 @@ impl ScimDirectory {
             .unwrap_or_else(|| format!("HTTP {status}"));
         Err(match status {
             StatusCode::CONFLICT => DirectoryError::Exists(detail),
+            StatusCode::NOT_FOUND => DirectoryError::NotFound,
             StatusCode::TOO_MANY_REQUESTS => DirectoryError::Unavailable {
                 detail: format!("too many requests: {detail}"),
                 retry_after,
@@ -294,9 +295,9 @@ fn remote(user: &Value) -> Result<RemoteUser, DirectoryError> {
             .get("externalId")
             .and_then(Value::as_str)
             .map(str::to_string),
-        // RFC 7643: active may be left out; an account that is there and not said to be
-        // inactive is taken as active.
-        active: user.get("active").and_then(Value::as_bool).unwrap_or(true),
+        // RFC 7643: active may be left out; only an account the server says is active
+        // counts as activated.
+        active: user.get("active").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
@@ -373,7 +374,7 @@ impl Directory for ScimDirectory {
             .await
         {
             Ok((_, user)) => remote(&user).map(Some),
-            Err(DirectoryError::Refused(_)) => Ok(None),
+            Err(DirectoryError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }

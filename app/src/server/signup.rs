@@ -264,7 +264,10 @@ pub async fn sign_up(
             e => SignUpError::Directory(e),
         })?;
     let mut tx = db.begin_write().await?;
-    claim(&mut tx, &invitation).await?;
+    if let Err(e) = claim(&mut tx, &invitation).await {
+        drop(tx);
+        return Err(undo_if_revoked(db, &invitation.id, &created.id, e).await);
+    }
     finish(&mut tx, &invitation, &created.id).await?;
     // The names are known now, on every invitation this account answered (other agencies'
     // too): the status list shows, finds and sorts the person by them.
@@ -323,10 +326,41 @@ pub async fn activate(
         .await
         .map_err(SignUpError::Directory)?;
     let mut tx = db.begin_write().await?;
-    claim(&mut tx, &invitation).await?;
+    if let Err(e) = claim(&mut tx, &invitation).await {
+        drop(tx);
+        return Err(undo_if_revoked(db, &invitation.id, &account_id, e).await);
+    }
     finish(&mut tx, &invitation, &account_id).await?;
     tx.commit().await?;
     Ok(invitation.email)
+}
+
+/// The invitation was revoked while its account was being made or activated in the
+/// directory: the account is recorded on it and deactivated by the provisioning queue, so a
+/// revoked invitation never leaves an active account behind. Gives back why it failed.
+async fn undo_if_revoked(
+    db: &Db,
+    invitation_id: &str,
+    account_id: &str,
+    why: SignUpError,
+) -> SignUpError {
+    if !matches!(why, SignUpError::Revoked) {
+        return why;
+    }
+    let undone = async {
+        let mut tx = db.begin_write().await?;
+        sqlx::query("UPDATE invitations SET account_id = $1 WHERE id = $2 AND account_id IS NULL")
+            .bind(account_id)
+            .bind(invitation_id)
+            .execute(&mut *tx)
+            .await?;
+        super::provisioning::enqueue_deactivate_for(&mut tx, invitation_id).await?;
+        tx.commit().await
+    };
+    match undone.await {
+        Ok(()) => why,
+        Err(e) => SignUpError::Db(e),
+    }
 }
 
 impl From<SignUpError> for crate::error::AppError {
@@ -334,6 +368,19 @@ impl From<SignUpError> for crate::error::AppError {
         match e {
             SignUpError::Invalid(fields) => crate::error::AppError::Validation { fields },
             SignUpError::Db(e) => super::internal_error(e),
+            SignUpError::Directory(DirectoryError::Refused(detail)) => {
+                crate::error::AppError::Conflict {
+                    message: format!(
+                        "TechPass did not accept these details ({detail}). Check them, or ask \
+                         the person who invited you"
+                    ),
+                }
+            }
+            SignUpError::Directory(DirectoryError::NotFound) => crate::error::AppError::Conflict {
+                message: "TechPass has no account for this link any more. Ask the person who \
+                          invited you to send a new invitation"
+                    .into(),
+            },
             other => crate::error::AppError::Conflict {
                 message: other.to_string(),
             },
