@@ -87,6 +87,8 @@ bench_submit() {
     grep -q "ready on" "$out/scim-server.log" && break
     sleep 0.2
   done
+  grep -q "ready on" "$out/scim-server.log" ||
+    { cat "$out/scim-server.log"; echo "bench: the SCIM server did not start (port $SCIM_BENCH_PORT taken? set SCIM_BENCH_PORT)" >&2; return 1; }
   step "submit: 10k rows on SQLite and PostgreSQL, 10k accounts provisioned (cargo bench -p server --bench submit)"
   SCIM_BENCH_URL="http://127.0.0.1:$SCIM_BENCH_PORT" SCIM_BENCH_TOKEN=bench-scim-token \
     env -u RUSTC_BOOTSTRAP cargo bench -p server --bench submit 2>&1 | tee "$out/submit.log"
