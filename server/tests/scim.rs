@@ -17,6 +17,20 @@ use support::{signed_in_with, Backend, TestApp};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
+/// Only the request makes accounts (no worker), and no email is sent: what a test reads is
+/// the request's own outcome.
+const REQUEST_ONLY: &[(&str, &str)] = &[
+    ("RELAY_ENABLED", "false"),
+    ("PROVISIONING_ENABLED", "false"),
+];
+
+/// Rows are only queued: nothing makes accounts until the test runs a worker's round.
+const QUEUE_ONLY: &[(&str, &str)] = &[
+    ("PROVISIONING_INLINE_MS", "0"),
+    ("PROVISIONING_ENABLED", "false"),
+    ("RELAY_ENABLED", "false"),
+];
+
 /// An app on `scim` with quick retries; `extra` on top.
 async fn app_on(b: Backend, scim: &ScimServer, extra: &[(&str, &str)]) -> TestApp {
     let mut vars: Vec<(&str, String)> = scim.vars();
@@ -102,15 +116,7 @@ both_databases!(
     create_account_makes_the_user_in_the_directory_then_queues_the_email,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(
-            b,
-            &scim,
-            &[
-                ("RELAY_ENABLED", "false"),
-                ("PROVISIONING_ENABLED", "false"),
-            ],
-        )
-        .await;
+        let app = app_on(b, &scim, REQUEST_ONLY).await;
         let id = app
             .create_account("Mei.Ling@Acme.com", "mltan", "Tan")
             .await;
@@ -175,15 +181,7 @@ both_databases!(
     unavailable_and_429_are_retried_with_retry_after_honoured,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(
-            b,
-            &scim,
-            &[
-                ("RELAY_ENABLED", "false"),
-                ("PROVISIONING_ENABLED", "false"),
-            ],
-        )
-        .await;
+        let app = app_on(b, &scim, REQUEST_ONLY).await;
         scim.fault(json!(503), 1, None, &["POST"]).await;
         let id = app
             .create_account("busy@acme.com", "busy.user", "Tan")
@@ -331,15 +329,7 @@ both_databases!(
     a_400_fails_the_row_with_the_directory_s_detail,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(
-            b,
-            &scim,
-            &[
-                ("RELAY_ENABLED", "false"),
-                ("PROVISIONING_ENABLED", "false"),
-            ],
-        )
-        .await;
+        let app = app_on(b, &scim, REQUEST_ONLY).await;
         scim.fault(json!(400), 1, None, &["POST"]).await;
         let id = app.create_account("bad@acme.com", "bad.user", "Tan").await;
         let (status, _, reason) = status_of(&app, &id).await;
@@ -469,16 +459,7 @@ both_databases!(
     a_revoke_before_the_account_is_made_calls_the_create_off,
     |b| async move {
         let scim = ScimServer::start().await;
-        let app = app_on(
-            b,
-            &scim,
-            &[
-                ("PROVISIONING_INLINE_MS", "0"),
-                ("PROVISIONING_ENABLED", "false"),
-                ("RELAY_ENABLED", "false"),
-            ],
-        )
-        .await;
+        let app = app_on(b, &scim, QUEUE_ONLY).await;
         let id = app
             .create_account("called.off@acme.com", "called.off", "Tan")
             .await;
@@ -601,16 +582,7 @@ both_databases!(
         use std::sync::Arc;
         let scim = ScimServer::start_with(&[("SCIM_DELAY_MS", "150")]).await;
         // This instance stores the rows and leaves them to the workers.
-        let app = app_on(
-            b,
-            &scim,
-            &[
-                ("PROVISIONING_INLINE_MS", "0"),
-                ("PROVISIONING_ENABLED", "false"),
-                ("RELAY_ENABLED", "false"),
-            ],
-        )
-        .await;
+        let app = app_on(b, &scim, QUEUE_ONLY).await;
         let res = submit(
             &app,
             "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",

@@ -399,7 +399,10 @@ enum Plan {
 async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failure> {
     // The directory first, outside the transaction: which of the rows' people have an
     // account, which usernames are taken.
-    let existing = ask_directory(ctx.provisioning.directory(), rows).await?;
+    // Each row is parsed once, for the directory's question and for the checks below.
+    let parsed: Vec<Result<NewAccount, Vec<FieldError>>> =
+        rows.iter().map(|r| NewAccount::parse(&r.raw)).collect();
+    let existing = ask_directory(ctx.provisioning.directory(), &parsed).await?;
     let mut tx = ctx.db.begin_write().await?;
     let now = now_millis();
     // The first statement writes, so it takes SQLite's write lock (no other write can come
@@ -432,7 +435,8 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let mut tally = Tally::default();
     let plans: Vec<Plan> = rows
         .iter()
-        .map(|row| {
+        .zip(parsed)
+        .map(|(row, parsed)| {
             if let Some((invitation_id, email)) = done.get(&row.row_id) {
                 tally.already += 1;
                 return Plan::Answered(RowResult::Invited {
@@ -440,7 +444,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
                     email: email.clone(),
                 });
             }
-            match NewAccount::parse(&row.raw) {
+            match parsed {
                 Ok(account) => Plan::New(Box::new(account)),
                 Err(fields) => Plan::Answered(RowResult::Rejected { fields }),
             }
@@ -585,18 +589,14 @@ async fn store(
     Ok(invitation_id)
 }
 
-/// What the directory holds of the addresses and usernames of `rows` (those that parse).
-async fn ask_directory(directory: &dyn Directory, rows: &[&BatchRow]) -> Result<Existing, Failure> {
-    let accounts: Vec<NewAccount> = rows
-        .iter()
-        .filter_map(|r| NewAccount::parse(&r.raw).ok())
-        .collect();
-    let keys = distinct(accounts.iter().map(|a| a.email.key()));
-    let names = distinct(
-        accounts
-            .iter()
-            .filter_map(|a| a.username.as_ref().map(|u| u.to_string())),
-    );
+/// What the directory holds of the addresses and usernames of the rows that parse.
+async fn ask_directory(
+    directory: &dyn Directory,
+    parsed: &[Result<NewAccount, Vec<FieldError>>],
+) -> Result<Existing, Failure> {
+    let accounts = || parsed.iter().filter_map(|p| p.as_ref().ok());
+    let keys = distinct(accounts().map(|a| a.email.key()));
+    let names = distinct(accounts().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
     if keys.is_empty() && names.is_empty() {
         return Ok(Existing::default());
     }

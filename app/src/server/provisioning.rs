@@ -157,6 +157,29 @@ pub(crate) async fn enqueue_deactivate_for(
     Ok(())
 }
 
+/// Ends a claimed row as `status`, only while it still carries this claim's lease; false
+/// when another hand has taken it over (then nothing is written).
+async fn settle(
+    conn: &mut AnyConnection,
+    row: &Claimed,
+    status: &str,
+    error: Option<&str>,
+) -> sqlx::Result<bool> {
+    let settled = sqlx::query(
+        "UPDATE provisioning SET status = $1, done_at = $2, locked_until = 0, last_error = $3 \
+         WHERE id = $4 AND locked_until = $5",
+    )
+    .bind(status)
+    .bind(now_millis())
+    .bind(error)
+    .bind(&row.id)
+    .bind(row.locked_until)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(settled == 1)
+}
+
 /// Queues an operation, due at once.
 async fn enqueue(
     conn: &mut AnyConnection,
@@ -322,7 +345,7 @@ impl Provisioning {
         let deadline = Instant::now() + self.options.inline_deadline;
         let mut round = ProvisioningRound::default();
         for part in invitations.chunks(super::sql::IN_LIST) {
-            match self.claim(Some(part), part.len() * 2).await {
+            match self.claim(Some(part), part.len()).await {
                 Ok(claimed) => {
                     for o in self.work(claimed, Some(deadline)).await {
                         round.add(o);
@@ -452,17 +475,8 @@ impl Provisioning {
         status: &str,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE provisioning SET status = $1, done_at = $2, locked_until = 0, last_error = $3 \
-             WHERE id = $4 AND locked_until = $5",
-        )
-        .bind(status)
-        .bind(now_millis())
-        .bind(error)
-        .bind(&row.id)
-        .bind(row.locked_until)
-        .execute(self.db.pool())
-        .await?;
+        let mut conn = self.db.pool().acquire().await?;
+        settle(&mut conn, row, status, error).await?;
         Ok(())
     }
 
@@ -478,18 +492,7 @@ impl Provisioning {
         let mut tx = self.db.begin_write().await?;
         // Still this hand's row? (Else whoever took it over records the account, which it
         // finds by externalId.)
-        let ours = sqlx::query(
-            "UPDATE provisioning SET status = 'done', done_at = $1, locked_until = 0, \
-             last_error = NULL WHERE id = $2 AND locked_until = $3",
-        )
-        .bind(now)
-        .bind(&row.id)
-        .bind(row.locked_until)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !ours {
+        if !settle(&mut tx, row, "done", None).await? {
             tracing::warn!(invitation_id = %row.invitation_id, "provisioning lease lost: another worker has the row");
             return Ok(Outcome::Retrying);
         }
@@ -568,19 +571,7 @@ impl Provisioning {
         let now = now_millis();
         let reason = failure_reason(e, row.attempts);
         let mut tx = self.db.begin_write().await?;
-        let ours = sqlx::query(
-            "UPDATE provisioning SET status = 'failed', done_at = $1, locked_until = 0, \
-             last_error = $2 WHERE id = $3 AND locked_until = $4",
-        )
-        .bind(now)
-        .bind(e.to_string())
-        .bind(&row.id)
-        .bind(row.locked_until)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !ours {
+        if !settle(&mut tx, row, "failed", Some(&e.to_string())).await? {
             tracing::warn!(invitation_id = %row.invitation_id, "provisioning lease lost: another worker has the row");
             return Ok(Outcome::Retrying);
         }
