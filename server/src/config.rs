@@ -3,6 +3,7 @@
 //! with its default in the README.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use app::server::links::{LinkSecret, MIN_SECRET_LEN};
 use app::server::oidc::OidcSettings;
@@ -67,6 +68,17 @@ pub struct Config {
     /// `PROVISIONING_INLINE_MS`: how long a request waits for its own accounts before leaving
     /// them to the worker (default 5000).
     pub provisioning_inline_ms: u64,
+    /// `METRICS_ADDR`: where Prometheus metrics are served (`GET /metrics`), apart from the
+    /// site; unset (the default): no metrics.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `SHUTDOWN_GRACE_SECS`: on SIGTERM, how long requests in flight and the workers' current
+    /// work may take before the process exits anyway (default 20).
+    pub shutdown_grace: Duration,
+    /// `SHUTDOWN_DELAY_MS`: on SIGTERM, how long the instance keeps accepting requests while
+    /// `/readyz` already says it is draining, so a load balancer stops sending before the
+    /// listener closes (default 0; set it to the load balancer's check interval × its fall
+    /// count).
+    pub shutdown_delay: Duration,
     pub settings: Settings,
 }
 
@@ -275,7 +287,45 @@ impl Config {
         let provisioning_retry_base_ms = number("PROVISIONING_RETRY_BASE_MS", "5000")?;
         let provisioning_refresh_ms = number("PROVISIONING_REFRESH_MS", "60000")?;
         let provisioning_inline_ms = number("PROVISIONING_INLINE_MS", "5000")?;
+        let metrics_addr = get("METRICS_ADDR")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<SocketAddr>().map_err(|e| {
+                    ConfigError(format!(
+                        "METRICS_ADDR must look like 127.0.0.1:9100 (an address and port apart \
+                         from the site's), not \"{v}\" ({e})"
+                    ))
+                })
+            })
+            .transpose()?;
+        if metrics_addr.is_some_and(|m| m == site_addr && m.port() != 0) {
+            return Err(ConfigError(
+                "METRICS_ADDR must differ from LEPTOS_SITE_ADDR: metrics are for operators, \
+                 on an address the public cannot reach"
+                    .into(),
+            ));
+        }
+        let shutdown_grace_secs: u64 = var("SHUTDOWN_GRACE_SECS", "20")
+            .parse()
+            .ok()
+            .filter(|n| (1..=600).contains(n))
+            .ok_or_else(|| {
+                ConfigError(
+                    "SHUTDOWN_GRACE_SECS must be a whole number of seconds, 1 to 600".into(),
+                )
+            })?;
+        let shutdown_delay_ms = number("SHUTDOWN_DELAY_MS", "0")?;
+        if shutdown_delay_ms >= shutdown_grace_secs * 1000 {
+            return Err(ConfigError(format!(
+                "SHUTDOWN_DELAY_MS ({shutdown_delay_ms}) must be shorter than \
+                 SHUTDOWN_GRACE_SECS ({shutdown_grace_secs} s): the delay is part of the grace"
+            )));
+        }
         Ok(Config {
+            metrics_addr,
+            shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+            shutdown_delay: Duration::from_millis(shutdown_delay_ms),
             rate_limits,
             oidc,
             scim,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod csrf;
 pub mod headers;
 pub mod limits;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -1,9 +1,24 @@
 //! Builds the application: configuration -> state (database, settings, caches) -> router
-//! (`crate::routes`) -> listener, and serves it with the outbox relay and the session sweeper
-//! beside it until a shutdown signal. Tests call `Application::build` with a port-0 address
-//! and a fresh database. May import `app::server` (to build the state and the relay) and
-//! `crate::routes`; the handlers live in `routes`, not here.
+//! (`crate::routes`) -> listener, and serves it with the outbox relay, the provisioning
+//! worker, the session sweeper and (with `METRICS_ADDR`) the metrics listener beside it
+//! until a shutdown signal. Tests call `Application::build` with a port-0 address and a fresh
+//! database. May import `app::server` (to build the state and the relay), `crate::routes` and
+//! `crate::metrics`; the handlers live in `routes`, not here.
+//!
+//! Shutting down (SIGTERM or SIGINT; [`Application::run_until`] for tests), within
+//! `SHUTDOWN_GRACE_SECS` from the signal:
+//! 1. `/readyz` answers 503 at once, and the relay and the provisioning worker claim nothing
+//!    more (what they are sending or creating finishes; the rest is left to the other
+//!    instances, which find it due);
+//! 2. for `SHUTDOWN_DELAY_MS` the listener still accepts, while the load balancer notices;
+//! 3. the listener closes; requests in flight finish, idle keep-alive connections are
+//!    closed;
+//! 4. the workers' current work finishes;
+//! 5. the database pool closes and the process exits 0. Whatever is still running when the
+//!    grace ends is dropped (logged): a request's transaction rolls back, and a claimed
+//!    message or account is taken again by another instance when its lease runs out.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +35,13 @@ use app::server::session_store::DbSessionStore;
 use app::server::state::AppState;
 use axum::Router;
 use leptos::prelude::*;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::routes;
+use crate::metrics;
+use crate::routes::{self, Readiness};
 
 pub struct Application {
     listener: TcpListener,
@@ -31,6 +49,10 @@ pub struct Application {
     state: AppState,
     relay: Option<(Relay, Duration)>,
     provisioner: Option<(Provisioning, Duration)>,
+    readiness: Readiness,
+    metrics: Option<(TcpListener, PrometheusHandle)>,
+    grace: Duration,
+    delay: Duration,
 }
 
 impl Application {
@@ -99,7 +121,15 @@ impl Application {
             prechecks: Arc::new(HourlyBudget::new(config.precheck_addresses_per_hour)),
             oidc,
         };
-        let router = routes::router(state.clone(), &config.rate_limits);
+        let readiness = Readiness::default();
+        let router = routes::router(state.clone(), &config.rate_limits, readiness.clone());
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let handle = metrics::install()?;
+                Some((metrics::bind(addr).await?, handle))
+            }
+            None => None,
+        };
         let relay = if config.relay_enabled {
             let mailer: Arc<dyn Mailer> = match &config.settings.smtp_url {
                 Some(url) => Arc::new(
@@ -143,7 +173,18 @@ impl Application {
             state,
             relay,
             provisioner,
+            readiness,
+            metrics,
+            grace: config.shutdown_grace,
+            delay: config.shutdown_delay,
         })
+    }
+
+    /// Where metrics are served (`METRICS_ADDR`), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -154,8 +195,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, finishing the requests in flight.
+    /// Serves until SIGINT/SIGTERM, then shuts down as the module's documentation says.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then shuts down as the module's documentation says.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let store = DbSessionStore::new(self.state.db.clone());
         let sweeper = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(600));
@@ -166,28 +215,84 @@ impl Application {
                 }
             }
         });
-        let relay = self
-            .relay
-            .map(|(relay, every)| tokio::spawn(relay.run(every)));
-        let provisioner = self
-            .provisioner
-            .map(|(worker, every)| tokio::spawn(worker.run(every)));
+        let workers_stop = CancellationToken::new();
+        let mut workers = tokio::task::JoinSet::new();
+        if let Some((relay, every)) = self.relay {
+            workers.spawn(relay.run(every, workers_stop.clone()));
+        }
+        if let Some((worker, every)) = self.provisioner {
+            workers.spawn(worker.run(every, workers_stop.clone()));
+        }
+        // The signal, seen once by everyone who waits for it; `deadline` is set at that moment.
+        let signalled = CancellationToken::new();
+        let deadline = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
+        let metrics_server = self.metrics.map(|(listener, handle)| {
+            let done = signalled.clone();
+            tokio::spawn(metrics::serve(
+                listener,
+                handle,
+                self.state.clone(),
+                async move { done.cancelled().await },
+            ))
+        });
+        let (grace, delay, readiness) = (self.grace, self.delay, self.readiness.clone());
+        let close_listener = {
+            let (signalled, deadline, workers_stop) =
+                (signalled.clone(), deadline.clone(), workers_stop.clone());
+            async move {
+                stop.await;
+                let _ = deadline.set(tokio::time::Instant::now() + grace);
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    delay_ms = delay.as_millis() as u64,
+                    "shutting down: not ready; the workers claim nothing more"
+                );
+                readiness.drain();
+                workers_stop.cancel();
+                signalled.cancel();
+                tokio::time::sleep(delay).await;
+                tracing::info!("shutting down: no new connections; finishing requests in flight");
+            }
+        };
         // With the peer address (ConnectInfo), which the rate limits key on.
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving")?;
-        sweeper.abort();
-        if let Some(relay) = relay {
-            relay.abort();
+        let serving = axum::serve(self.listener, service).with_graceful_shutdown(close_listener);
+        let grace_over = {
+            let (signalled, deadline) = (signalled.clone(), deadline.clone());
+            async move {
+                signalled.cancelled().await;
+                match deadline.get() {
+                    Some(at) => tokio::time::sleep_until(*at).await,
+                    None => std::future::pending().await,
+                }
+            }
+        };
+        tokio::select! {
+            served = serving => served.context("serving")?,
+            _ = grace_over => tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "shutting down: requests still in flight when the grace ended are dropped"
+            ),
         }
-        if let Some(worker) = provisioner {
-            worker.abort();
+        sweeper.abort();
+        let finished = async { while workers.join_next().await.is_some() {} };
+        let left = deadline.get().map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(tokio::time::Instant::now())
+        });
+        if tokio::time::timeout(left, finished).await.is_err() {
+            tracing::warn!(
+                "shutting down: the workers' current work did not finish within the grace; \
+                 their leases run out and other instances take it"
+            );
+            workers.abort_all();
+        }
+        if let Some(server) = metrics_server {
+            server.abort();
         }
         self.state.db.close().await;
+        tracing::info!("shut down");
         Ok(())
     }
 }
@@ -232,7 +337,8 @@ async fn start_oidc(settings: &OidcSettings) -> anyhow::Result<Oidc> {
     Ok(oidc)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -251,5 +357,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down");
 }

@@ -21,6 +21,7 @@ mod invites;
 mod lifecycle;
 mod limits;
 mod oidc;
+mod scaleout;
 mod scim;
 mod security_headers;
 mod seed_request;

@@ -30,6 +30,38 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A newer release migrated the database: this binary would read and write a schema it
+    /// does not know, so it refuses to serve.
+    #[error(
+        "the database has migration {database}, which this binary does not know (it knows up to \
+         {binary}): a newer release has migrated this database. Deploy that release (or newer) \
+         on every instance; this one refuses to serve"
+    )]
+    NewerThanBinary { database: i64, binary: i64 },
+    /// A migration this binary has was applied with other contents.
+    #[error(
+        "migration {0} in the database differs from this binary's copy of it: the database was \
+         migrated by another build. Deploy the build that migrated it; this one refuses to serve"
+    )]
+    ChangedMigration(i64),
+}
+
+/// How the database's migrations stand against this binary's (the readiness check's question).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Every migration this binary has is applied, and no other.
+    Current,
+    /// Migrations of this binary are missing (another instance is still migrating).
+    Behind { database: i64, binary: i64 },
+    /// A newer release migrated the database.
+    Newer { database: i64, binary: i64 },
+}
+
+impl Schema {
+    /// The newest migration this binary carries.
+    pub fn binary_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +72,10 @@ pub struct Db {
 
 impl Db {
     /// Connects, creating an SQLite file (and its folder) if needed, and applies migrations.
+    /// Several instances may start at once on one PostgreSQL database: the migrator holds
+    /// PostgreSQL's advisory lock while it migrates, so one instance migrates and the others
+    /// wait for it, then find nothing left to do. A database that a newer release migrated is
+    /// refused ([`DbError::NewerThanBinary`]) before anything is applied.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = Self::prepare_url(url)?;
@@ -65,7 +101,14 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(DbError::Connect)?;
-        MIGRATOR.run(&pool).await?;
+        MIGRATOR.run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(database) => DbError::NewerThanBinary {
+                database,
+                binary: Schema::binary_version(),
+            },
+            sqlx::migrate::MigrateError::VersionMismatch(v) => DbError::ChangedMigration(v),
+            other => DbError::Migrate(other),
+        })?;
         Ok(Db { pool, backend })
     }
 
@@ -145,6 +188,26 @@ impl Db {
             .execute(&self.pool)
             .await
             .map(|_| ())
+    }
+
+    /// How the applied migrations stand against this binary's: one query, which also tells
+    /// whether the database answers.
+    pub async fn schema(&self) -> Result<Schema, sqlx::Error> {
+        let (newest, count): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT MAX(version), COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let database = newest.unwrap_or(0);
+        let binary = Schema::binary_version();
+        let known = MIGRATOR.iter().filter(|m| m.version <= database).count() as i64;
+        Ok(if database > binary {
+            Schema::Newer { database, binary }
+        } else if database < binary || count < known {
+            Schema::Behind { database, binary }
+        } else {
+            Schema::Current
+        })
     }
 
     pub async fn close(&self) {

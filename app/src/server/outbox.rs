@@ -6,6 +6,7 @@
 use sqlx::AnyConnection;
 
 use super::clock::now_millis;
+use super::db::Db;
 use crate::domain::{Email, NewAccount, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,4 +302,40 @@ mod tests {
         assert!(vendor.text.contains("First activate your TechPass account"));
         assert_eq!(vendor.subject, officer.subject);
     }
+}
+
+/// How the outbox stands, for operators' metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxDepth {
+    /// Waiting to be sent (due now or later, retries included).
+    pub pending: i64,
+    /// Waiting for their invitation's account.
+    pub held: i64,
+    /// Due now and not claimed by a relay.
+    pub due: i64,
+    /// How long the oldest message due now has been due, in milliseconds (0 when none is).
+    pub oldest_due_ms: i64,
+}
+
+/// The outbox's depth at `now` (milliseconds): one query over the `outbox_due` index.
+pub async fn depth(db: &Db, now: i64) -> Result<OutboxDepth, sqlx::Error> {
+    let (pending, held, due, oldest): (i64, i64, i64, Option<i64>) = sqlx::query_as(
+        "SELECT \
+           COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN status = 'pending' AND next_attempt_at <= $1 \
+                        AND locked_until <= $1 THEN 1 ELSE 0 END), 0), \
+           MIN(CASE WHEN status = 'pending' AND next_attempt_at <= $1 \
+                    THEN next_attempt_at END) \
+         FROM outbox WHERE status IN ('pending', 'held')",
+    )
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(OutboxDepth {
+        pending,
+        held,
+        due,
+        oldest_due_ms: oldest.map_or(0, |t| (now - t).max(0)),
+    })
 }

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::AnyConnection;
+use tokio_util::sync::CancellationToken;
 
 use super::audit;
 use super::clock::now_millis;
@@ -70,6 +71,11 @@ pub struct Provisioning {
     db: Db,
     directory: Arc<dyn Directory>,
     options: ProvisioningOptions,
+    /// The worker's: cancelled when the instance shuts down, after which it claims no row;
+    /// the rows under way finish (or their leases run out and another instance takes them).
+    /// A request's own rows ([`Provisioning::provision_now`]) are not the worker's: they
+    /// finish with the request.
+    stop: CancellationToken,
 }
 
 /// What one round did.
@@ -83,12 +89,29 @@ pub struct ProvisioningRound {
 
 impl ProvisioningRound {
     fn add(&mut self, o: Outcome) {
-        match o {
-            Outcome::Created => self.created += 1,
-            Outcome::Failed => self.failed += 1,
-            Outcome::Retrying | Outcome::Released => self.retrying += 1,
-            Outcome::Deactivated => self.deactivated += 1,
-        }
+        let outcome = match o {
+            Outcome::Created => {
+                self.created += 1;
+                "created"
+            }
+            Outcome::Failed => {
+                self.failed += 1;
+                "failed"
+            }
+            Outcome::Retrying => {
+                self.retrying += 1;
+                "retrying"
+            }
+            Outcome::Released => {
+                self.retrying += 1;
+                "released"
+            }
+            Outcome::Deactivated => {
+                self.deactivated += 1;
+                "deactivated"
+            }
+        };
+        metrics::counter!("provisioning_outcomes_total", "outcome" => outcome).increment(1);
     }
 
     fn total(&self) -> usize {
@@ -268,6 +291,7 @@ impl Provisioning {
             db,
             directory,
             options,
+            stop: CancellationToken::new(),
         }
     }
 
@@ -605,7 +629,11 @@ impl Provisioning {
         let mut running = tokio::task::JoinSet::new();
         let (mut claimed, mut drained) = (0, false);
         loop {
-            while !drained && claimed < limit && running.len() < self.options.concurrency.max(1) {
+            while !drained
+                && claimed < limit
+                && running.len() < self.options.concurrency.max(1)
+                && !self.stop.is_cancelled()
+            {
                 let Some(row) = self.claim(None, 1).await?.pop() else {
                     drained = true;
                     break;
@@ -627,6 +655,19 @@ impl Provisioning {
                 None => return Ok(round),
             }
         }
+    }
+
+    /// How many accounts wait to be made (due now or later), and how long the oldest one due
+    /// now has been due, in milliseconds: for operators' metrics.
+    pub async fn depth(&self, now: i64) -> Result<(i64, i64), sqlx::Error> {
+        let (pending, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END) \
+             FROM provisioning WHERE status = 'pending'",
+        )
+        .bind(now)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok((pending, oldest.map_or(0, |t| (now - t).max(0))))
     }
 
     /// Asks the directory about accounts made on people's behalf that were not asked about
@@ -683,11 +724,12 @@ impl Provisioning {
         Ok(activated)
     }
 
-    /// The worker: runs until the task is dropped, a round every `interval` (at once again
-    /// when a round was full).
-    pub async fn run(self, interval: Duration) {
+    /// The worker: runs until `stop` is cancelled (then returns once the rows under way are
+    /// done), a round every `interval` (at once again when a round was full).
+    pub async fn run(mut self, interval: Duration, stop: CancellationToken) {
         const ROUND: usize = 50;
-        loop {
+        self.stop = stop;
+        while !self.stop.is_cancelled() {
             let busy = match self.run_once(ROUND).await {
                 Ok(r) => {
                     if r.total() > 0 {
@@ -706,13 +748,20 @@ impl Provisioning {
                     false
                 }
             };
+            if self.stop.is_cancelled() {
+                break;
+            }
             if let Err(e) = self.refresh_once(ROUND).await {
                 tracing::error!(error = %e, "account refresh round failed");
             }
             if !busy {
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = self.stop.cancelled() => {}
+                }
             }
         }
+        tracing::info!("provisioning worker stopped");
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio_util::sync::CancellationToken;
 
 use super::clock::now_millis;
 use super::db::{Backend, Db};
@@ -208,6 +209,9 @@ pub struct Relay {
     links: LinkSecret,
     /// When set, each round also queues the reminders that are due.
     reminders: Option<Arc<super::settings::Settings>>,
+    /// Cancelled when the instance shuts down: no message is claimed after it; a send under
+    /// way finishes (or its lease runs out and another instance sends it).
+    stop: CancellationToken,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +239,7 @@ impl Relay {
             options,
             links,
             reminders: None,
+            stop: CancellationToken::new(),
         }
     }
 
@@ -290,6 +295,9 @@ impl Relay {
     pub async fn run_once(&self) -> Result<RelayRound, sqlx::Error> {
         let mut round = RelayRound::default();
         for _ in 0..self.options.batch {
+            if self.stop.is_cancelled() {
+                break;
+            }
             let Some(Claimed {
                 id,
                 recipient,
@@ -319,6 +327,7 @@ impl Relay {
                     .await?;
                     self.mark_delivery(&id, "sent").await?;
                     tracing::info!(outbox_id = %id, "email sent");
+                    metrics::counter!("emails_sent_total").increment(1);
                     round.sent += 1;
                 }
                 Err(error) => {
@@ -339,6 +348,8 @@ impl Relay {
                         self.mark_delivery(&id, "failed").await?;
                     }
                     tracing::warn!(outbox_id = %id, attempts, give_up, %error, "email not sent");
+                    metrics::counter!("emails_failed_total", "gave_up" => give_up.to_string())
+                        .increment(1);
                     round.failed += 1;
                 }
             }
@@ -346,10 +357,11 @@ impl Relay {
         Ok(round)
     }
 
-    /// Runs until the task is dropped, a round every `interval` (at once again when a round
-    /// was full).
-    pub async fn run(self, interval: Duration) {
-        loop {
+    /// Runs until `stop` is cancelled (then returns once the send under way is done), a round
+    /// every `interval` (at once again when a round was full).
+    pub async fn run(mut self, interval: Duration, stop: CancellationToken) {
+        self.stop = stop;
+        while !self.stop.is_cancelled() {
             if let Some(settings) = &self.reminders {
                 match super::lifecycle::send_reminders(&self.db, settings, now_millis()).await {
                     Ok(0) => {}
@@ -365,9 +377,13 @@ impl Relay {
                 }
             };
             if !busy {
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = self.stop.cancelled() => {}
+                }
             }
         }
+        tracing::info!("relay stopped");
     }
 }
 

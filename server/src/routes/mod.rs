@@ -9,7 +9,7 @@
 //! - `downloads.rs`: the batch upload templates and the Invite user status export.
 //! - `webhooks.rs`: SEED's signed licence reports.
 //! - `dev.rs`: routes that answer only under the development sign-in (the clock).
-//! - `health.rs`: the health check.
+//! - `health.rs`: the liveness and readiness checks.
 //!
 //! Handlers take what they need from `app::server` (services, `AppState`), `app::api` (wire
 //! types and paths) and the middleware modules of this crate (`headers`); they hold no rule of
@@ -35,16 +35,17 @@ use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::limits::{RateLimitLayer, RateLimits};
-use crate::{csrf, headers, telemetry};
+use crate::{csrf, headers, metrics, telemetry};
 
+pub use health::Readiness;
 pub use server_fns::{BATCH_BODY_LIMIT, BODY_LIMIT};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
 
 /// The whole HTTP surface: pages, server functions, downloads, webhooks, sign-out, health and
-/// static files, behind the CSRF check, sessions, rate limits, request tracing and the security
-/// headers.
-pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
+/// static files, behind the CSRF check, sessions, rate limits, request tracing, the request
+/// metrics and the security headers. `readiness` is what `/readyz` reports while draining.
+pub fn router(state: AppState, rate_limits: &RateLimits, readiness: Readiness) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -71,14 +72,17 @@ pub fn router(state: AppState, rate_limits: &RateLimits) -> Router {
             app::server::oidc::BACKCHANNEL_PATH,
             post(oidc::backchannel_logout),
         )
-        .route("/healthz", get(health::health))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
         .leptos_routes_with_handler(routes, get(pages::page))
         .fallback(pages::fallback)
         .with_state(state)
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(sessions)
         .layer(RateLimitLayer::new(rate_limits))
+        .layer(axum::Extension(readiness))
         .layer(middleware::from_fn(telemetry::trace_requests))
+        .layer(middleware::from_fn(metrics::track_requests))
         .layer(middleware::from_fn_with_state(
             security,
             headers::add_security_headers,

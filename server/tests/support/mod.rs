@@ -135,6 +135,14 @@ fn browser() -> reqwest::Client {
 }
 
 pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
+    let (app, test_app) = build_with(backend, vars).await;
+    tokio::spawn(app.run_until_stopped());
+    test_app
+}
+
+/// A fresh app configured with `vars`, built but not yet serving (the test runs it, e.g.
+/// with `Application::run_until`), and a browser on it.
+pub async fn build_with(backend: Backend, vars: &[(&str, &str)]) -> (Application, TestApp) {
     logs();
     println!("database tests ran on: {}", backend.name());
     let (url, dir) = fresh_database(backend).await;
@@ -154,13 +162,13 @@ pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr().expect("addr");
     let app_state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let test_app = TestApp {
         base: format!("http://{addr}"),
         client: browser(),
         app_state,
         _dir: dir,
-    }
+    };
+    (app, test_app)
 }
 
 impl TestApp {
@@ -337,7 +345,7 @@ impl TestApp {
     }
 
     /// Signs in as `email`, which must succeed.
-    async fn assert_signs_in(&self, email: &str) {
+    pub async fn assert_signs_in(&self, email: &str) {
         let res = self.sign_in(email).await;
         let status = res.status();
         assert!(
