@@ -10,12 +10,13 @@ SUDO=""
 
 # 1. Debian packages: the Rust toolchain that can build std for wasm32, the wasm linker,
 #    Chromium for the browser tests, PostgreSQL for the database tests, Node and npm (step 3
-#    replaces too old a Node), python3's venv module for the SCIM server of the tests (step 6);
-#    for `make bench` only (WITH_BENCH=1), wrk (the load generator), sqlite3 (to fill its
-#    database) and curl.
+#    replaces too old a Node), python3's venv module for the SCIM server of the tests (step 6),
+#    haproxy (the load balancer in front of three servers in scripts/chaos.sh) and curl (its
+#    health polls); for `make bench` only (WITH_BENCH=1), wrk (the load generator) and sqlite3
+#    (to fill its database).
 packages=(rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 chromium
-          postgresql nodejs npm python3-venv ca-certificates)
-[ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk sqlite3 curl)
+          postgresql nodejs npm python3-venv ca-certificates haproxy curl)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(wrk sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
