@@ -12,7 +12,14 @@
 #           accounts per second;
 #   status  the status page's list (list_invitations) on the real server with 100,000
 #           invitations, under 200 requests/s from wrk on loopback, on SQLite and on
-#           PostgreSQL: server latency p50 and p99 against the target p99 ≤ 50 ms.
+#           PostgreSQL: server latency p50 and p99 against the target p99 ≤ 50 ms;
+#   chaos   scripts/chaos.sh long on the release build: three instances behind haproxy, 20
+#           officers × 4 batches of 500 rows, a kill -9 every ~4 s for 150 s and two rolling
+#           SIGTERM deploys; its summary (duplicate emails, lost answers inside kill windows);
+#   scale   scripts/chaos.sh scale: list_invitations and submit_batch (500-row chunks) with 1
+#           and with 3 instances behind haproxy on PostgreSQL, requests/s and p50/p99 with the
+#           3/1 ratios, and the time of a rolling restart of three under a light load with its
+#           failed requests.
 # Each section is a function bench_<name> that writes its summary to target/bench/<name>.txt;
 # the summaries are printed together at the end. To add a section, write its function and
 # add its name to SECTIONS.
@@ -22,7 +29,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-SECTIONS=(parse responsive submit status)
+SECTIONS=(parse responsive submit status chaos scale)
 out=target/bench
 mkdir -p "$out"
 step() { printf '\n==> %s\n' "$*"; }
@@ -260,6 +267,22 @@ bench_status() {
   : >"$out/status.txt"
   status_run sqlite
   status_run postgres
+}
+
+# Three release servers behind haproxy on the tests' PostgreSQL, killed under load
+# (scripts/chaos.sh long; its logs and summary in target/chaos/long/).
+bench_chaos() {
+  step "chaos: 3 instances behind haproxy, 20 officers, kill -9 for 150 s, two rolling deploys (a few minutes)"
+  SERVER_BIN="$ROOT/target/release/techbiz-invite" scripts/chaos.sh long
+  cp target/chaos/long/summary.txt "$out/chaos.txt"
+}
+
+# Scale-out figures: 1 and 3 release servers behind haproxy (scripts/chaos.sh scale; its logs
+# in target/chaos/scale/).
+bench_scale() {
+  step "scale: list_invitations and submit_batch on 1 and 3 instances, a rolling restart"
+  SERVER_BIN="$ROOT/target/release/techbiz-invite" scripts/chaos.sh scale
+  cp target/chaos/scale/summary.txt "$out/scale.txt"
 }
 
 if [ $# -gt 0 ]; then sections=("$@"); else sections=("${SECTIONS[@]}"); fi

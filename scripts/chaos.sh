@@ -1,55 +1,50 @@
 #!/usr/bin/env bash
-# Three server instances on one PostgreSQL behind haproxy, on loopback, while twenty officers
-# work and instances die under them:
-#   chaos.sh short   make test's layer (~2 minutes on two cores): 20 officers × 1 batch of 500
-#                    rows, a kill -9 of a random instance every ~5 s for 30 s, then one rolling
-#                    SIGTERM deploy; no duplicate email allowed
+# Three server instances on one PostgreSQL behind haproxy, on loopback:
+#   chaos.sh short   make test's chaos layer (about 2 minutes on two cores): 20 officers × 1
+#                    batch of 500 rows; a kill -9 of a random instance every ~5 s for 30 s
+#                    while they upload, then one rolling SIGTERM deploy
 #   chaos.sh long    make bench's (a few minutes): 20 officers × 4 batches, kills for 150 s,
-#                    two rolling deploys; the duplicate emails are printed
-#   chaos.sh scale   make bench's scale-out figures (scripts/chaos-scale.sh)
+#                    two rolling deploys
+#   chaos.sh scale   make bench's scale-out figures: list_invitations and submit_batch with 1
+#                    and with 3 instances behind haproxy (release build), and a rolling restart
+#                    of three instances under a light load
 #
 # What it starts, each killed on exit: a fresh database in the test PostgreSQL
 # (scripts/postgres.sh, 127.0.0.1:$PG_PORT; dropped at the end), an SMTP server that records
-# every delivery (end2end/chaos/sink.py), three instances of SERVER_BIN (default the test
-# build, target/quick/techbiz-invite) with the relay and the provisioning worker on short
-# intervals, Debian's haproxy in the foreground (-db) with a config written into a temporary
-# folder (round robin, health check on CHAOS_CHECK_PATH, default /readyz, L7 retries), and
-# the officers (end2end/chaos/driver.mjs). The killer is this script: every few seconds it
-# kill -9s a random instance and starts it again on its port after a short pause, recording
-# the window from the kill until haproxy has the new process up again; then it restarts the
-# instances one at a time with SIGTERM (exit code 0 within the grace time, up again, next).
-# When the driver is done and the outbox and provisioning queue have drained,
-# end2end/chaos/check.mjs checks rows, email, availability and sessions and prints a summary.
-# Logs and results: target/chaos/<mode>/.
+# every delivery (end2end/chaos/sink.py), the instances (SERVER_BIN; default the test build
+# target/quick/techbiz-invite, for scale the release build) with the relay and the
+# provisioning worker on short intervals, and Debian's haproxy in the foreground (-db) with a
+# config written into a temporary folder (round robin, health check on CHAOS_CHECK_PATH,
+# default /readyz, L7 retries on a refused or empty answer).
 #
-# The server is expected to (see the report in scripts/chaos.sh's commit): answer
-# CHAOS_CHECK_PATH 200 when ready and 503 from the moment it gets SIGTERM; keep serving for
-# SHUTDOWN_DELAY_MS after SIGTERM, then stop accepting, finish what is in flight, and exit 0
-# within SHUTDOWN_GRACE_SECS.
+# short and long: twenty officers (end2end/chaos/driver.mjs) sign in once each, upload, resend,
+# revoke and look at their status list. This script is the killer: every few seconds it kill
+# -9s a random instance and starts it again on its port after a short pause, recording the
+# window from the kill until haproxy has the new process up again; once the uploads are done
+# it restarts the instances one at a time with SIGTERM (exit code 0 within the grace time, up
+# again, next). When the queues have drained, end2end/chaos/check.mjs checks rows, email,
+# availability and sessions and prints a summary (exit 1 if any check fails).
+# Logs, results and the summary: target/chaos/<mode>/.
+#
+# What the server is expected to do: answer CHAOS_CHECK_PATH 200 when ready, and 503 from the
+# moment it gets SIGTERM; keep serving for SHUTDOWN_DELAY_MS after SIGTERM (here twice the
+# time haproxy needs to see the check fail), then stop accepting, finish what is in flight
+# and exit 0 within SHUTDOWN_GRACE_SECS.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
 mode=${1:-}
 case "$mode" in
-  short | long) ;;
-  scale) exec scripts/chaos-scale.sh ;;
+  short | long) default_bin=$ROOT/target/quick/techbiz-invite ;;
+  scale) default_bin=$ROOT/target/release/techbiz-invite ;;
   *) echo "usage: scripts/chaos.sh short|long|scale" >&2; exit 2 ;;
 esac
-
-server_bin=${SERVER_BIN:-$ROOT/target/quick/techbiz-invite}
+server_bin=${SERVER_BIN:-$default_bin}
 check_path=${CHAOS_CHECK_PATH:-/readyz}
 [ -x "$server_bin" ] || { echo "chaos: no server binary at $server_bin (set SERVER_BIN)" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "chaos: haproxy is missing; run scripts/setup.sh" >&2; exit 1; }
 
-# The run's shape.
-if [ "$mode" = short ]; then
-  officers=20 batches=1 resends=5 revokes=5
-  kill_seconds=30 kill_every=5 deploys=1 max_duplicates=${CHAOS_MAX_DUPLICATES:-}
-else
-  officers=20 batches=4 resends=20 revokes=20
-  kill_seconds=150 kill_every=4 deploys=2 max_duplicates=${CHAOS_MAX_DUPLICATES:-}
-fi
 # haproxy's health checks: every 250 ms, two failures mark an instance down, two successes
 # up. An instance told to stop keeps serving for SHUTDOWN_DELAY_MS while its check fails, so
 # haproxy has stopped sending to it before its listener closes: twice the time haproxy needs.
@@ -61,25 +56,24 @@ out="$ROOT/target/chaos/$mode"
 rm -rf "$out"
 mkdir -p "$out"
 run_dir=$(mktemp -d)
-db="techbiz_chaos_${mode}_$$_$RANDOM"
 started=$SECONDS
 now_ms() { date +%s%3N; }
 say() { printf '[chaos %4ds] %s\n' "$((SECONDS - started))" "$*"; }
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGDATABASE=$db
+export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres
 export PGOPTIONS="-c client_min_messages=warning"
 
-# Everything this run starts, stopped by cleanup.
-declare -a inst_pid inst_port
-sink_pid="" haproxy_pid="" driver_pid="" pg_started="" db_made=""
+# Everything a run starts, stopped by cleanup.
+declare -a inst_pid=() inst_port=() dbs=()
+sink_pid="" haproxy_pid="" driver_pid="" load_pid="" pg_started=""
 cleanup() {
-  local status=$? pid
-  for pid in "${inst_pid[@]}" "$driver_pid" "$haproxy_pid" "$sink_pid"; do
+  local status=$? pid d
+  for pid in "${inst_pid[@]}" "$driver_pid" "$load_pid" "$haproxy_pid" "$sink_pid"; do
     if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; fi
   done
   wait 2>/dev/null || true
-  [ -z "$db_made" ] || "$pg_bin/dropdb" --force --if-exists -d postgres "$db" 2>/dev/null || true
+  for d in "${dbs[@]}"; do "$pg_bin/dropdb" --force --if-exists --maintenance-db=postgres "$d" 2>/dev/null || true; done
   [ -z "$pg_started" ] || scripts/postgres.sh stop
   rm -rf "$run_dir"
   if [ "$status" -ne 0 ]; then
@@ -88,6 +82,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+pg_started=$(scripts/postgres.sh)
+[ -z "$pg_started" ] || say "$pg_started"
 
 # N free loopback ports, held open together while chosen so that they differ.
 free_ports() {
@@ -106,19 +103,15 @@ free_ports() {
     next();' "$1"
 }
 
-pg_started=$(scripts/postgres.sh)
-[ -z "$pg_started" ] || say "$pg_started"
-"$pg_bin/createdb" "$db"
-db_made=1
-say "database $db in 127.0.0.1:$PG_PORT"
+# A fresh database, the one the next cluster uses (PGDATABASE); dropped on exit.
+new_database() {
+  db="techbiz_chaos_${mode}_$$_${1}_$RANDOM"
+  "$pg_bin/createdb" --maintenance-db=postgres "$db"
+  dbs+=("$db")
+  export PGDATABASE=$db
+}
 
-read -r sink_port ha_port stats_port p1 p2 p3 <<<"$(free_ports 6)"
-inst_port=("$p1" "$p2" "$p3")
-
-python3 end2end/chaos/sink.py "$sink_port" "$out/sink.jsonl" >"$out/sink.log" 2>&1 &
-sink_pid=$!
-
-# Instance I (0, 1, 2) on its port, its output appended to instance-I.log.
+# Instance I of the cluster on its port, its output appended to instance-I.log.
 start_instance() {
   local i=$1
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/$db" \
@@ -129,7 +122,7 @@ start_instance() {
     PROVISIONING_INTERVAL_MS=200 PROVISIONING_RETRY_BASE_MS=1000 \
     RATE_LIMIT_PROXIES=1 RATE_LIMIT_SIGN_IN=200/100ms INVITE_QUOTA_PER_HOUR=1000000 \
     SHUTDOWN_DELAY_MS="$shutdown_delay_ms" SHUTDOWN_GRACE_SECS="$shutdown_grace_secs" \
-    "$server_bin" >>"$out/instance-$i.log" 2>&1 &
+    "$server_bin" >>"$cluster_out/instance-$i.log" 2>&1 &
   inst_pid[i]=$!
 }
 
@@ -138,10 +131,11 @@ wait_ready() {
   local i=$1
   for _ in $(seq 600); do
     curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:${inst_port[$i]}$check_path" && return 0
-    kill -0 "${inst_pid[$i]}" 2>/dev/null || { echo "chaos: instance $i exited while starting (see $out/instance-$i.log)" >&2; return 1; }
+    kill -0 "${inst_pid[$i]}" 2>/dev/null ||
+      { echo "chaos: instance $i exited while starting (see $cluster_out/instance-$i.log)" >&2; return 1; }
     sleep 0.1
   done
-  echo "chaos: instance $i was not ready within 60 s (see $out/instance-$i.log)" >&2
+  echo "chaos: instance $i was not ready within 60 s (see $cluster_out/instance-$i.log)" >&2
   return 1
 }
 
@@ -162,11 +156,21 @@ wait_balanced() {
   return 1
 }
 
-for i in 0 1 2; do start_instance "$i"; done
-for i in 0 1 2; do wait_ready "$i"; done
-say "instances on ports ${inst_port[*]} ($server_bin), ready on $check_path"
-
-cat >"$run_dir/haproxy.cfg" <<EOF
+# N instances on the current database, an SMTP sink and haproxy in front; logs into DIR.
+start_cluster() {
+  local n=$1 i ports
+  cluster_out=$2
+  mkdir -p "$cluster_out"
+  read -r -a ports <<<"$(free_ports $((n + 3)))"
+  sink_port=${ports[0]} ha_port=${ports[1]} stats_port=${ports[2]}
+  inst_port=("${ports[@]:3}")
+  inst_pid=()
+  python3 end2end/chaos/sink.py "$sink_port" "$cluster_out/sink.jsonl" >"$cluster_out/sink.log" 2>&1 &
+  sink_pid=$!
+  for ((i = 0; i < n; i++)); do start_instance "$i"; done
+  for ((i = 0; i < n; i++)); do wait_ready "$i"; done
+  {
+    cat <<EOF
 global
     maxconn 2000
 
@@ -199,62 +203,30 @@ backend servers
     option httpchk GET $check_path
     http-check expect status 200
     default-server check inter ${check_inter_ms}ms fastinter ${check_inter_ms}ms downinter ${check_inter_ms}ms fall $check_fall rise $check_rise
-    server s0 127.0.0.1:$p1
-    server s1 127.0.0.1:$p2
-    server s2 127.0.0.1:$p3
 EOF
-cp "$run_dir/haproxy.cfg" "$out/haproxy.cfg"
-haproxy -c -q -f "$run_dir/haproxy.cfg"
-haproxy -db -f "$run_dir/haproxy.cfg" >"$out/haproxy.log" 2>&1 &
-haproxy_pid=$!
-for i in 0 1 2; do wait_balanced "$i"; done
-say "haproxy on 127.0.0.1:$ha_port, SMTP sink on 127.0.0.1:$sink_port"
+    for ((i = 0; i < n; i++)); do echo "    server s$i 127.0.0.1:${inst_port[$i]}"; done
+  } >"$run_dir/haproxy.cfg"
+  cp "$run_dir/haproxy.cfg" "$cluster_out/haproxy.cfg"
+  haproxy -c -q -f "$run_dir/haproxy.cfg"
+  haproxy -db -f "$run_dir/haproxy.cfg" >"$cluster_out/haproxy.log" 2>&1 &
+  haproxy_pid=$!
+  for ((i = 0; i < n; i++)); do wait_balanced "$i"; done
+  say "$n instance(s) of $server_bin on ports ${inst_port[*]} (ready on $check_path), haproxy on 127.0.0.1:$ha_port, SMTP sink on 127.0.0.1:$sink_port"
+}
 
-windows="$out/windows.jsonl"
-: >"$windows"
-stop_file="$run_dir/stop"
-submitted_file="$run_dir/submitted"
-(cd end2end && node chaos/driver.mjs --url "http://127.0.0.1:$ha_port" --out "$out/results.json" \
-  --officers "$officers" --batches "$batches" --resends "$resends" --revokes "$revokes" \
-  --stop-file "$stop_file" --submitted-file "$submitted_file" --max-seconds 900) >"$out/driver.log" 2>&1 &
-driver_pid=$!
-say "driver: $officers officers × $batches batches of 500 rows"
+stop_cluster() {
+  local pid
+  for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do wait "$pid" 2>/dev/null || true; done
+  inst_pid=() haproxy_pid="" sink_pid=""
+}
 
-# kill -9 a random instance every ~kill_every seconds for kill_seconds.
-kills=0
-kill_until=$((SECONDS + kill_seconds))
-sleep 2
-while [ "$SECONDS" -lt "$kill_until" ]; do
-  i=$((RANDOM % 3))
-  from=$(now_ms)
-  kill -9 "${inst_pid[$i]}"
-  wait "${inst_pid[$i]}" 2>/dev/null || true
-  sleep "0.$((5 + RANDOM % 5))"
-  start_instance "$i"
-  wait_ready "$i"
-  wait_balanced "$i"
-  # Slack for a check that haproxy was already making when the instance came back.
-  to=$(($(now_ms) + 2 * check_inter_ms))
-  echo "{\"kind\":\"kill\",\"instance\":$i,\"from\":$from,\"to\":$to}" >>"$windows"
-  kills=$((kills + 1))
-  say "kill -9 instance $i: back in $(((to - from) / 1000)).$(((to - from) % 1000 / 100)) s"
-  kill -0 "$driver_pid" 2>/dev/null || break
-  sleep "$((kill_every - 1)).$((RANDOM % 10))"
-done
-
-# Rolling deploy(s): SIGTERM one instance at a time, up again before the next. After the
-# uploads (at most 10 minutes): on two cores a 500-row chunk of the unoptimised test build
-# takes up to a minute under this load, longer than SHUTDOWN_GRACE_SECS would let it finish.
-say "waiting for the officers to finish their uploads"
-for _ in $(seq 600); do
-  [ -f "$submitted_file" ] && break
-  kill -0 "$driver_pid" 2>/dev/null || break
-  sleep 1
-done
-for d in $(seq "$deploys"); do
-  sleep 2
+# SIGTERM each instance in turn: it must exit 0 within the grace time; started again, ready
+# and back in haproxy before the next. One JSON line per instance into FILE, then the whole.
+rolling_restart() {
+  local file=$1 label=$2 i from code exit_ms deploy_from
   deploy_from=$(now_ms)
-  for i in 0 1 2; do
+  for i in "${!inst_pid[@]}"; do
     from=$(now_ms)
     kill -TERM "${inst_pid[$i]}"
     code=0
@@ -263,35 +235,190 @@ for d in $(seq "$deploys"); do
     start_instance "$i"
     wait_ready "$i"
     wait_balanced "$i"
-    echo "{\"kind\":\"term\",\"instance\":$i,\"from\":$from,\"to\":$(now_ms),\"exit_code\":$code,\"exit_ms\":$exit_ms,\"limit_ms\":$((shutdown_grace_secs * 1000 + 1000))}" >>"$windows"
-    say "deploy $d: SIGTERM instance $i: exit $code after $exit_ms ms, back up"
+    echo "{\"kind\":\"term\",\"instance\":$i,\"from\":$from,\"to\":$(now_ms),\"exit_code\":$code,\"exit_ms\":$exit_ms,\"limit_ms\":$((shutdown_grace_secs * 1000 + 1000))}" >>"$file"
+    say "$label: SIGTERM instance $i: exit $code after $exit_ms ms, back up"
   done
-  echo "{\"kind\":\"deploy\",\"from\":$deploy_from,\"to\":$(now_ms)}" >>"$windows"
-done
-sleep 2
-touch "$stop_file"
+  echo "{\"kind\":\"deploy\",\"from\":$deploy_from,\"to\":$(now_ms)}" >>"$file"
+}
 
-driver_ok=0
-wait "$driver_pid" || driver_ok=$?
-driver_pid=""
-cat "$out/driver.log"
+# Waits (at most SECONDS_MAX) until every email is sent or called off and every account made.
+wait_drained() {
+  local left=""
+  for _ in $(seq "$1"); do
+    left=$("$pg_bin/psql" -X -At -c "SELECT (SELECT count(*) FROM outbox WHERE status IN ('held', 'pending')) + (SELECT count(*) FROM provisioning WHERE status = 'pending')")
+    [ "$left" = 0 ] && break
+    sleep 1
+  done
+  say "queues drained ($left left)"
+}
 
-# The queues drain: every email sent or called off, every account made.
-say "waiting for the outbox and the provisioning queue to drain"
-left=""
-for _ in $(seq 180); do
-  left=$("$pg_bin/psql" -X -At -c "SELECT (SELECT count(*) FROM outbox WHERE status IN ('held', 'pending')) + (SELECT count(*) FROM provisioning WHERE status = 'pending')")
-  [ "$left" = 0 ] && break
-  sleep 1
-done
-say "drained ($left left)"
+chaos_main() {
+  local officers batches resends revokes kill_seconds kill_every deploys max_duplicates
+  if [ "$mode" = short ]; then
+    officers=20 batches=1 resends=5 revokes=5 kill_seconds=30 kill_every=5 deploys=1
+  else
+    officers=20 batches=4 resends=20 revokes=20 kill_seconds=150 kill_every=4 deploys=2
+  fi
+  # Duplicates are checked against the kills that explain them; a bound on top, if set.
+  max_duplicates=${CHAOS_MAX_DUPLICATES:-}
+  new_database run
+  say "database $db in 127.0.0.1:$PG_PORT"
+  start_cluster 3 "$out"
 
-elapsed=$((SECONDS - started))
-check_ok=0
-(cd end2end && node chaos/check.mjs --results "$out/results.json" --windows "$windows" \
-  --sink "$out/sink.jsonl" --instances "$(IFS=,; echo "${inst_port[*]}")" \
-  ${max_duplicates:+--max-duplicates "$max_duplicates"} --elapsed-seconds "$elapsed") |
-  tee "$out/summary.txt" || check_ok=$?
-[ "$driver_ok" -eq 0 ] || { echo "chaos: the driver stopped with an error (see $out/driver.log)" >&2; exit 1; }
-[ "$check_ok" -eq 0 ] || exit 1
-say "chaos $mode passed"
+  local windows="$out/windows.jsonl" stop_file="$run_dir/stop" submitted_file="$run_dir/submitted"
+  : >"$windows"
+  (cd end2end && node chaos/driver.mjs --url "http://127.0.0.1:$ha_port" --out "$out/results.json" \
+    --officers "$officers" --batches "$batches" --resends "$resends" --revokes "$revokes" \
+    --stop-file "$stop_file" --submitted-file "$submitted_file" --max-seconds 900) >"$out/driver.log" 2>&1 &
+  driver_pid=$!
+  say "driver: $officers officers × $batches batches of 500 rows"
+
+  # kill -9 a random instance every ~kill_every seconds for kill_seconds.
+  local kill_until=$((SECONDS + kill_seconds)) i from to d
+  sleep 2
+  while [ "$SECONDS" -lt "$kill_until" ]; do
+    i=$((RANDOM % 3))
+    from=$(now_ms)
+    kill -9 "${inst_pid[$i]}"
+    wait "${inst_pid[$i]}" 2>/dev/null || true
+    sleep "0.$((5 + RANDOM % 5))"
+    start_instance "$i"
+    wait_ready "$i"
+    wait_balanced "$i"
+    # Slack for a check that haproxy was already making when the instance came back.
+    to=$(($(now_ms) + 2 * check_inter_ms))
+    echo "{\"kind\":\"kill\",\"instance\":$i,\"from\":$from,\"to\":$to}" >>"$windows"
+    say "kill -9 instance $i: back in $(((to - from) / 1000)).$(((to - from) % 1000 / 100)) s"
+    kill -0 "$driver_pid" 2>/dev/null || break
+    sleep "$((kill_every - 1)).$((RANDOM % 10))"
+  done
+
+  # The rolling deploys come after the uploads (waited for at most 10 minutes): on two cores a
+  # 500-row chunk of the unoptimised test build takes up to a minute under this load, longer
+  # than SHUTDOWN_GRACE_SECS lets a request in flight finish. The officers keep listing,
+  # resending and revoking meanwhile.
+  say "waiting for the officers to finish their uploads"
+  for _ in $(seq 600); do
+    [ -f "$submitted_file" ] && break
+    kill -0 "$driver_pid" 2>/dev/null || break
+    sleep 1
+  done
+  for d in $(seq "$deploys"); do
+    sleep 2
+    rolling_restart "$windows" "deploy $d"
+  done
+  sleep 2
+  touch "$stop_file"
+
+  local driver_ok=0 check_ok=0
+  wait "$driver_pid" || driver_ok=$?
+  driver_pid=""
+  cat "$out/driver.log"
+  say "waiting for the outbox and the provisioning queue to drain"
+  wait_drained 180
+
+  (cd end2end && node chaos/check.mjs --results "$out/results.json" --windows "$windows" \
+    --sink "$out/sink.jsonl" --instances "$(IFS=,; echo "${inst_port[*]}")" \
+    ${max_duplicates:+--max-duplicates "$max_duplicates"} --elapsed-seconds "$((SECONDS - started))") |
+    tee "$out/summary.txt" || check_ok=$?
+  [ "$driver_ok" -eq 0 ] || { echo "chaos: the driver stopped with an error (see $out/driver.log)" >&2; return 1; }
+  [ "$check_ok" -eq 0 ] || return 1
+  say "chaos $mode passed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# scale: the same cluster with 1 and with 3 instances (haproxy in front of both, so the count
+# is the only difference), each on a fresh database:
+#   submit_batch  SCALE_OFFICERS officers submitting SCALE_CHUNKS chunks of 500 fresh rows
+#                 between them (end2end/chaos/load.mjs): rows/s over the wall time, p50/p99
+#                 per chunk; the queues drain before the next measurement;
+#   list          wrk with scripts/bench/status.lua as scripts/bench.sh's status section, but
+#                 closed loop (SCALE_CONNECTIONS connections, each sending as soon as it has
+#                 its answer) for SCALE_SECONDS after a 3 s warm-up, on the invitations the
+#                 submits made: the most requests/s the cluster answers, with p50/p99;
+# and a rolling restart of the three under a light load (load.mjs light: list, status_version
+# and a 20-row submit now and then from 4 officers, no retries): its time and failed requests.
+SCALE_OFFICERS=${SCALE_OFFICERS:-8}
+SCALE_CHUNKS=${SCALE_CHUNKS:-40}
+SCALE_CONNECTIONS=${SCALE_CONNECTIONS:-16}
+SCALE_SECONDS=${SCALE_SECONDS:-15}
+
+# The value of `name=` in wrk's result line.
+wrk_field() { echo "$2" | grep -o "$1=[0-9.]*" | cut -d= -f2 || true; }
+
+scale_run() {
+  local n=$1 dir="$out/$1-instances" cookie result
+  new_database "$n"
+  start_cluster "$n" "$dir"
+  local url="http://127.0.0.1:$ha_port"
+  say "$n instance(s): submit_batch, $SCALE_CHUNKS chunks of 500 rows from $SCALE_OFFICERS officers"
+  (cd end2end && node chaos/load.mjs submit --url "$url" --officers "$SCALE_OFFICERS" \
+    --chunks "$SCALE_CHUNKS" --agency scale.gov.sg --out "$dir/submit.json")
+  wait_drained 600
+  "$pg_bin/psql" -X -q -c "VACUUM ANALYZE"
+  cookie=$(cd end2end && node chaos/load.mjs signin --url "$url" --email lister@scale.gov.sg)
+  say "$n instance(s): list_invitations, wrk closed loop, $SCALE_CONNECTIONS connections, ${SCALE_SECONDS} s"
+  local wrk_args=(-t 2 -c "$SCALE_CONNECTIONS" --timeout 30s -s scripts/bench/status.lua
+    "$url/api/list_invitations" -- 1000000 2)
+  BENCH_COOKIE="$cookie" wrk -d 3s "${wrk_args[@]}" >/dev/null
+  BENCH_COOKIE="$cookie" wrk -d "${SCALE_SECONDS}s" "${wrk_args[@]}" | tee "$dir/list.log"
+  result=$(grep '^wrk-result ' "$dir/list.log" || true)
+  [ -n "$result" ] || { echo "chaos: no wrk figures (see $dir/list.log)" >&2; return 1; }
+  node -e '
+    const fs = require("fs");
+    const [file, line] = process.argv.slice(1);
+    const field = (k) => Number((line.match(new RegExp(k + "=([0-9.]+)")) || [])[1]);
+    const submit = JSON.parse(fs.readFileSync(file, "utf8"));
+    console.log(JSON.stringify({ submit, list: { rps: field("rps"), p50_ms: field("p50_ms"), p99_ms: field("p99_ms"),
+      requests: field("requests"), errors: field("non2xx") + field("socket_errors") } }));' \
+    "$dir/submit.json" "$result" >"$dir/figures.json"
+  if [ "$n" -eq 3 ]; then
+    local stop_file="$run_dir/light-stop" t0 t1
+    (cd end2end && node chaos/load.mjs light --url "$url" --officers 4 --agency scale.gov.sg \
+      --stop-file "$stop_file" --out "$dir/light.json") &
+    load_pid=$!
+    sleep 3
+    t0=$(now_ms)
+    rolling_restart "$dir/restart.jsonl" "rolling restart"
+    t1=$(now_ms)
+    sleep 2
+    touch "$stop_file"
+    wait "$load_pid"
+    load_pid=""
+    node -e '
+      const fs = require("fs");
+      const [file, ms, out] = process.argv.slice(1);
+      const light = JSON.parse(fs.readFileSync(file, "utf8"));
+      fs.writeFileSync(out, JSON.stringify({ seconds: Number(ms) / 1000, requests: light.requests, failed: light.failed }));' \
+      "$dir/light.json" "$((t1 - t0))" "$dir/restart.json"
+  fi
+  stop_cluster
+}
+
+scale_main() {
+  command -v wrk >/dev/null || { echo "chaos: wrk is missing; run WITH_BENCH=1 scripts/setup.sh (make bench does)" >&2; return 1; }
+  scale_run 1
+  scale_run 3
+  node - "$out" "$(nproc)" "$server_bin" <<'JS' | tee "$out/summary.txt"
+const fs = require('fs');
+const [dir, cpus, bin] = process.argv.slice(2);
+const one = JSON.parse(fs.readFileSync(`${dir}/1-instances/figures.json`, 'utf8'));
+const three = JSON.parse(fs.readFileSync(`${dir}/3-instances/figures.json`, 'utf8'));
+const restart = JSON.parse(fs.readFileSync(`${dir}/3-instances/restart.json`, 'utf8'));
+const f0 = (x) => x.toFixed(0);
+const f1 = (x) => x.toFixed(1);
+const row = (what, a, b, ratio) => console.log(`${what.padEnd(44)}${a.padStart(16)}${b.padStart(16)}${ratio.padStart(8)}`);
+console.log(`scale-out on PostgreSQL behind haproxy (${bin.split('/').slice(-2).join('/')}, ${cpus} CPUs, one machine)`);
+row('', '1 instance', '3 instances', '3/1');
+row('list_invitations requests/s (closed loop)', f0(one.list.rps), f0(three.list.rps), (three.list.rps / one.list.rps).toFixed(2));
+row('list_invitations p50 / p99 ms', `${f1(one.list.p50_ms)} / ${f1(one.list.p99_ms)}`, `${f1(three.list.p50_ms)} / ${f1(three.list.p99_ms)}`, (three.list.p99_ms / one.list.p99_ms).toFixed(2));
+row('submit_batch rows/s (500-row chunks)', f0(one.submit.rows_per_s), f0(three.submit.rows_per_s), (three.submit.rows_per_s / one.submit.rows_per_s).toFixed(2));
+row('submit_batch p50 / p99 ms per chunk', `${one.submit.p50_ms} / ${one.submit.p99_ms}`, `${three.submit.p50_ms} / ${three.submit.p99_ms}`, (three.submit.p99_ms / one.submit.p99_ms).toFixed(2));
+console.log(`rolling restart of 3 instances (SIGTERM, up again, next) under a light load: ${f1(restart.seconds)} s, ${restart.failed} of ${restart.requests} requests failed`);
+const errors = one.list.errors + three.list.errors + one.submit.failed + three.submit.failed;
+if (errors > 0) console.log(`errors during the measurements: ${errors} (see ${dir})`);
+process.exitCode = errors > 0 || restart.failed > 0 ? 1 : 0;
+JS
+}
+
+if [ "$mode" = scale ]; then scale_main; else chaos_main; fi

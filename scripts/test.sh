@@ -2,8 +2,9 @@
 # Every test layer, in order, failing at the first failure:
 #   the Node.js version, format, the native build with clippy, the wasm32 build with clippy,
 #   unit + property tests and server tests on SQLite and PostgreSQL, Playwright in Debian's
-#   Chromium against the server binary the native build made. Each layer's time is printed
-#   at the end.
+#   Chromium against the server binary the native build made, and the chaos test: three of
+#   those servers on the tests' PostgreSQL behind haproxy, killed and restarted under twenty
+#   officers' uploads (scripts/chaos.sh short). Each layer's time is printed at the end.
 #
 # One compilation per target, shared by clippy, the tests and Playwright, in the `quick` and
 # `wasm-quick` profiles (Cargo.toml: unoptimised native code, a front end without LTO; the
@@ -113,5 +114,10 @@ export SERVER_BIN="$server_bin"
 
 layer "Playwright (headless Debian Chromium)"
 (cd end2end && npx playwright test)
+
+# The same binary, three times on the PostgreSQL started above (a database of its own),
+# behind haproxy: kill -9 and a rolling SIGTERM deploy while officers upload (SERVER_BIN).
+layer "chaos: 3 instances behind haproxy, kill -9 and a rolling deploy (scripts/chaos.sh short)"
+scripts/chaos.sh short
 
 layer ""
