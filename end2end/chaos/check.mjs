@@ -148,6 +148,8 @@ for (const m of outbox) {
     notDrained.push(`${m.id} (${m.status})`);
   }
 }
+const orphans = outbox.filter((m) => m.invitation_id && !ids.has(m.invitation_id)).map((m) => m.id);
+if (orphans.length) fail('email', `${orphans.length} outbox messages belong to no invitation: ${sample(orphans)}`);
 const noFirst = invitations.filter((i) => (firsts.get(i.id) ?? 0) !== 1).map((i) => `${i.email_key} (${firsts.get(i.id) ?? 0})`);
 if (noFirst.length) fail('email', `${noFirst.length} invitations without exactly one first email: ${sample(noFirst)}`);
 if (notDrained.length) fail('email', `${notDrained.length} outbox messages neither sent nor cancelled: ${sample(notDrained)}`);
