@@ -561,9 +561,35 @@ mod tests {
             ("RATE_LIMIT_LINKS", "0/1s"),
             ("RATE_LIMIT_WEBHOOK", "60/1h"),
             ("RATE_LIMIT_PROXIES", "many"),
+            ("METRICS_ADDR", "port 9100"),
+            ("SHUTDOWN_GRACE_SECS", "0"),
+            ("SHUTDOWN_DELAY_MS", "soon"),
         ] {
             assert_refused(production(&[(k, v)]), k);
         }
+    }
+
+    #[test]
+    fn shutdown_and_metrics_settings() {
+        let c = production(&[]).expect("defaults");
+        assert_eq!(c.metrics_addr, None, "metrics are off by default");
+        assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(c.shutdown_delay, Duration::ZERO);
+        assert_refused(
+            production(&[("SHUTDOWN_GRACE_SECS", "5"), ("SHUTDOWN_DELAY_MS", "5000")]),
+            "SHUTDOWN_DELAY_MS (5000) must be shorter than SHUTDOWN_GRACE_SECS",
+        );
+        assert_refused(
+            production(&[("METRICS_ADDR", "127.0.0.1:3000")]),
+            "METRICS_ADDR must differ from LEPTOS_SITE_ADDR",
+        );
+        let c = production(&[
+            ("METRICS_ADDR", "127.0.0.1:9100"),
+            ("SHUTDOWN_DELAY_MS", "2000"),
+        ])
+        .expect("ok");
+        assert_eq!(c.metrics_addr.map(|a| a.port()), Some(9100));
+        assert_eq!(c.shutdown_delay, Duration::from_secs(2));
     }
 
     #[test]
