@@ -69,10 +69,13 @@ declare -a inst_pid=() inst_port=() dbs=()
 sink_pid="" haproxy_pid="" driver_pid="" load_pid="" pg_started=""
 cleanup() {
   local status=$? pid d
-  for pid in "${inst_pid[@]}" "$driver_pid" "$load_pid" "$haproxy_pid" "$sink_pid"; do
-    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; fi
-  done
-  wait 2>/dev/null || true
+  # Quietly: bash reports each killed job on its own stderr.
+  {
+    for pid in "${inst_pid[@]}" "$driver_pid" "$load_pid" "$haproxy_pid" "$sink_pid"; do
+      if [ -n "$pid" ]; then kill -9 "$pid" || true; fi
+    done
+    wait || true
+  } 2>/dev/null
   for d in "${dbs[@]}"; do "$pg_bin/dropdb" --force --if-exists --maintenance-db=postgres "$d" 2>/dev/null || true; done
   [ -z "$pg_started" ] || scripts/postgres.sh stop
   rm -rf "$run_dir"
@@ -216,8 +219,10 @@ EOF
 
 stop_cluster() {
   local pid
-  for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do kill -9 "$pid" 2>/dev/null || true; done
-  for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do wait "$pid" 2>/dev/null || true; done
+  {
+    for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do kill -9 "$pid" || true; done
+    for pid in "${inst_pid[@]}" "$haproxy_pid" "$sink_pid"; do wait "$pid" || true; done
+  } 2>/dev/null
   inst_pid=() haproxy_pid="" sink_pid=""
 }
 
@@ -315,7 +320,7 @@ chaos_main() {
   driver_pid=""
   cat "$out/driver.log"
   say "waiting for the outbox and the provisioning queue to drain"
-  wait_drained 180
+  wait_drained 300
 
   (cd end2end && node chaos/check.mjs --results "$out/results.json" --windows "$windows" \
     --sink "$out/sink.jsonl" --instances "$(IFS=,; echo "${inst_port[*]}")" \

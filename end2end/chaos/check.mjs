@@ -5,13 +5,16 @@
 //   1. every row the driver sent is exactly one invitation (by address), none missing, none
 //      extra, each the invitation its submit_batch answer named; no row was rejected;
 //   2. every invitation has exactly one first email in the outbox, and every outbox message
-//      went as its state says: `sent` reached the sink (a second copy of one Message-ID is a
-//      duplicate: the relay's at-least-once window, possible only for a message claimed more
-//      than once), `cancelled` (a revoke called it off) did not, unless a relay had claimed it
-//      and died after the hand-over; nothing is left `held`, `pending` or `failed`, and the
-//      sink got nothing the outbox does not hold. --max-duplicates N (short: 0) bounds them;
+//      went as its state says: `sent` reached the sink, `cancelled` (a revoke called it off)
+//      did not (unless a relay had claimed it and was killed after the hand-over); nothing is
+//      left `held`, `pending` or `failed`, no message belongs to no invitation, and the sink
+//      got nothing the outbox does not hold. A second copy of one Message-ID is a duplicate,
+//      the relay's at-least-once window: allowed only for a message claimed as many times as
+//      it was delivered whose first copy a kill -9 followed at once (the relay died between
+//      the SMTP server's 250 and marking it sent); any other fails, and --max-duplicates N
+//      bounds even those;
 //   3. no lost answer (5xx, reset, refused, timeout) outside a kill -9 window, none during the
-//      rolling SIGTERM deploy; every SIGTERM ended with exit code 0 within its grace time;
+//      rolling SIGTERM deploys; every SIGTERM ended with exit code 0 within its grace time;
 //   4. every officer signed in once and kept one session cookie, which every instance still
 //      honours (get_session straight to each instance's port).
 // Usage: node check.mjs --results F --windows F --sink F --instances P1,P2,P3
@@ -171,7 +174,7 @@ if (stuck) fail('accounts', `${stuck} invitations still Provisioning or Provisio
 // 3. Lost answers and windows -----------------------------------------------------------------
 const kills = windows.filter((w) => w.kind === 'kill');
 const terms = windows.filter((w) => w.kind === 'term');
-const deploy = windows.find((w) => w.kind === 'deploy');
+const deploys = windows.filter((w) => w.kind === 'deploy');
 const overlaps = (f, w) => f.started <= w.to && f.ended >= w.from;
 let inside = 0;
 const duringDeploy = [];
@@ -180,16 +183,16 @@ const at = (t) => `${((t - results.started) / 1000).toFixed(1)} s`;
 for (const f of results.failures) {
   const what = `${f.officer} ${f.fn} ${f.kind} at ${at(f.ended)}`;
   if (kills.some((w) => overlaps(f, w))) inside += 1;
-  else if (deploy && overlaps(f, deploy)) duringDeploy.push(what);
+  else if (deploys.some((w) => overlaps(f, w))) duringDeploy.push(what);
   else outside.push(what);
 }
 if (outside.length) fail('availability', `${outside.length} lost answers outside any kill window: ${sample(outside)}`);
-if (duringDeploy.length) fail('availability', `${duringDeploy.length} lost answers during the rolling SIGTERM deploy: ${sample(duringDeploy)}`);
+if (duringDeploy.length) fail('availability', `${duringDeploy.length} lost answers during a rolling SIGTERM deploy: ${sample(duringDeploy)}`);
 for (const t of terms) {
   if (t.exit_code !== 0) fail('shutdown', `instance ${t.instance} exited with code ${t.exit_code} after SIGTERM`);
   if (t.exit_ms > t.limit_ms) fail('shutdown', `instance ${t.instance} took ${t.exit_ms} ms to exit after SIGTERM (grace ${t.limit_ms} ms)`);
 }
-if (!deploy) fail('shutdown', 'no rolling deploy was recorded');
+if (!deploys.length) fail('shutdown', 'no rolling deploy was recorded');
 
 // 4. Sessions --------------------------------------------------------------------------------
 const session = { checked: 0, bad: [] };
@@ -217,8 +220,8 @@ chaos summary
   outbox                 ${Object.entries(byStatus).map(([s, n]) => `${s} ${n}`).join(', ')}
   emails at the sink     ${delivered.length} (first emails ${[...firsts.values()].reduce((a, b) => a + b, 0)}, cancelled unsent ${cancelledUnsent}, cancelled after hand-over ${cancelledAfterHandOver})
   duplicates             ${duplicates} (a Message-ID delivered again: its relay was killed between the hand-over and the record)
-  kills                  ${kills.length} kill -9, ${terms.length} SIGTERM (rolling deploy ${deploy ? ((deploy.to - deploy.from) / 1000).toFixed(1) + ' s' : 'none'})
-  lost answers           ${inside} inside kill windows, ${duringDeploy.length} during the deploy, ${outside.length} outside
+  kills                  ${kills.length} kill -9, ${terms.length} SIGTERM (${deploys.length} rolling deploys: ${deploys.map((w) => ((w.to - w.from) / 1000).toFixed(1) + ' s').join(', ') || 'none'})
+  lost answers           ${inside} inside kill windows, ${duringDeploy.length} during the deploys, ${outside.length} outside
   latency                ${Object.entries(results.latency ?? {}).map(([f, l]) => `${f} p50 ${l.p50} ms max ${l.max} ms`).join(', ')}
   requests               ${results.attempts} (${Object.entries(results.calls).map(([f, n]) => `${f} ${n}`).join(', ')})
   sessions               ${officers.length} cookies × ${ports.length} instances: ${session.checked - session.bad.length}/${session.checked} signed in
