@@ -348,11 +348,22 @@ SCALE_CHUNKS=${SCALE_CHUNKS:-40}
 SCALE_CONNECTIONS=${SCALE_CONNECTIONS:-16}
 SCALE_SECONDS=${SCALE_SECONDS:-15}
 
+# The share of CPU time that was idle over the next 2 seconds, in percent (as bench.sh's
+# status section: whether other work shared the CPUs).
+cpu_idle() {
+  local a b
+  a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  sleep 2
+  b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  echo "$a $b" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
+}
+
 # The value of `name=` in wrk's result line.
 wrk_field() { echo "$2" | grep -o "$1=[0-9.]*" | cut -d= -f2 || true; }
 
 scale_run() {
-  local n=$1 dir="$out/$1-instances" cookie result
+  local n=$1 dir="$out/$1-instances" cookie result idle
+  idle=$(cpu_idle)
   new_database "$n"
   start_cluster "$n" "$dir"
   local url="http://127.0.0.1:$ha_port"
@@ -371,12 +382,12 @@ scale_run() {
   [ -n "$result" ] || { echo "chaos: no wrk figures (see $dir/list.log)" >&2; return 1; }
   node -e '
     const fs = require("fs");
-    const [file, line] = process.argv.slice(1);
+    const [file, line, idle] = process.argv.slice(1);
     const field = (k) => Number((line.match(new RegExp(k + "=([0-9.]+)")) || [])[1]);
     const submit = JSON.parse(fs.readFileSync(file, "utf8"));
-    console.log(JSON.stringify({ submit, list: { rps: field("rps"), p50_ms: field("p50_ms"), p99_ms: field("p99_ms"),
+    console.log(JSON.stringify({ idle: Number(idle), submit, list: { rps: field("rps"), p50_ms: field("p50_ms"), p99_ms: field("p99_ms"),
       requests: field("requests"), errors: field("non2xx") + field("socket_errors") } }));' \
-    "$dir/submit.json" "$result" >"$dir/figures.json"
+    "$dir/submit.json" "$result" "$idle" >"$dir/figures.json"
   if [ "$n" -eq 3 ]; then
     local stop_file="$run_dir/light-stop" t0 t1
     (cd end2end && node chaos/load.mjs light --url "$url" --officers 4 --agency scale.gov.sg \
@@ -413,7 +424,7 @@ const restart = JSON.parse(fs.readFileSync(`${dir}/3-instances/restart.json`, 'u
 const f0 = (x) => x.toFixed(0);
 const f1 = (x) => x.toFixed(1);
 const row = (what, a, b, ratio) => console.log(`${what.padEnd(44)}${a.padStart(16)}${b.padStart(16)}${ratio.padStart(8)}`);
-console.log(`scale-out on PostgreSQL behind haproxy (${bin.split('/').slice(-2).join('/')}, ${cpus} CPUs, one machine)`);
+console.log(`scale-out on PostgreSQL behind haproxy (${bin.split('/').slice(-2).join('/')}, ${cpus} CPUs, one machine; CPU ${one.idle}% / ${three.idle}% idle before)`);
 row('', '1 instance', '3 instances', '3/1');
 row('list_invitations requests/s (closed loop)', f0(one.list.rps), f0(three.list.rps), (three.list.rps / one.list.rps).toFixed(2));
 row('list_invitations p50 / p99 ms', `${f1(one.list.p50_ms)} / ${f1(one.list.p99_ms)}`, `${f1(three.list.p50_ms)} / ${f1(three.list.p99_ms)}`, (three.list.p99_ms / one.list.p99_ms).toFixed(2));
