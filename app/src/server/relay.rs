@@ -278,7 +278,11 @@ impl Relay {
     }
 
     /// Records on the invitation (for Invite user status) what became of its email.
-    async fn mark_delivery(&self, outbox_id: &str, delivery: &str) -> Result<(), sqlx::Error> {
+    async fn mark_delivery(
+        conn: &mut sqlx::AnyConnection,
+        outbox_id: &str,
+        delivery: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE invitations SET delivery = $1, updated_at = $2 \
              WHERE id = (SELECT invitation_id FROM outbox WHERE id = $3)",
@@ -286,7 +290,7 @@ impl Relay {
         .bind(delivery)
         .bind(now_millis())
         .bind(outbox_id)
-        .execute(self.db.pool())
+        .execute(conn)
         .await?;
         Ok(())
     }
@@ -315,6 +319,10 @@ impl Relay {
                 text: self.links.render(&id, &body_text),
                 html: self.links.render(&id, &body_html),
             };
+            // The connection that records the send is taken before it: between the mail
+            // server's acceptance and the record, an instance killed sends the message again
+            // (at least once), so that window is one statement, with no wait for the pool.
+            let mut conn = self.db.pool().acquire().await?;
             match self.mailer.send(&id, &mail).await {
                 Ok(()) => {
                     sqlx::query(
@@ -323,9 +331,9 @@ impl Relay {
                     )
                     .bind(now_millis())
                     .bind(&id)
-                    .execute(self.db.pool())
+                    .execute(&mut *conn)
                     .await?;
-                    self.mark_delivery(&id, "sent").await?;
+                    Self::mark_delivery(&mut conn, &id, "sent").await?;
                     tracing::info!(outbox_id = %id, "email sent");
                     metrics::counter!("emails_sent_total").increment(1);
                     round.sent += 1;
@@ -342,10 +350,10 @@ impl Relay {
                     .bind(next)
                     .bind(&error)
                     .bind(&id)
-                    .execute(self.db.pool())
+                    .execute(&mut *conn)
                     .await?;
                     if give_up {
-                        self.mark_delivery(&id, "failed").await?;
+                        Self::mark_delivery(&mut conn, &id, "failed").await?;
                     }
                     tracing::warn!(outbox_id = %id, attempts, give_up, %error, "email not sent");
                     metrics::counter!("emails_failed_total", "gave_up" => give_up.to_string())
