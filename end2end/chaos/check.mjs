@@ -193,6 +193,10 @@ for (const t of terms) {
   if (t.exit_ms > t.limit_ms) fail('shutdown', `instance ${t.instance} took ${t.exit_ms} ms to exit after SIGTERM (grace ${t.limit_ms} ms)`);
 }
 if (!deploys.length) fail('shutdown', 'no rolling deploy was recorded');
+// The calls answered while a deploy was under way (what the deploy had to carry through).
+const acrossDeploys = Object.entries(results.spans ?? {})
+  .map(([fn, spans]) => [fn, spans.filter(([from, to]) => deploys.some((w) => from <= w.to && to >= w.from)).length])
+  .filter(([, n]) => n > 0);
 
 // 4. Sessions --------------------------------------------------------------------------------
 const session = { checked: 0, bad: [] };
@@ -222,6 +226,7 @@ chaos summary
   duplicates             ${duplicates} (a Message-ID delivered again: its relay was killed between the hand-over and the record)
   kills                  ${kills.length} kill -9, ${terms.length} SIGTERM (${deploys.length} rolling deploys: ${deploys.map((w) => ((w.to - w.from) / 1000).toFixed(1) + ' s').join(', ') || 'none'})
   lost answers           ${inside} inside kill windows, ${duringDeploy.length} during the deploys, ${outside.length} outside
+  answered in deploys    ${acrossDeploys.map(([fn, n]) => `${fn} ${n}`).join(', ') || 'none'}
   latency                ${Object.entries(results.latency ?? {}).map(([f, l]) => `${f} p50 ${l.p50} ms max ${l.max} ms`).join(', ')}
   requests               ${results.attempts} (${Object.entries(results.calls).map(([f, n]) => `${f} ${n}`).join(', ')})
   sessions               ${officers.length} cookies × ${ports.length} instances: ${session.checked - session.bad.length}/${session.checked} signed in

@@ -88,13 +88,17 @@ export class Record {
     this.calls = {};
     /** Milliseconds of each answered call, by server function. */
     this.times = {};
+    /** [started, ended] of each answered call, by server function. */
+    this.spans = {};
     this.attempts = 0;
     this.failures = [];
   }
 
   call(fn, ms) {
+    const ended = Date.now();
     this.calls[fn] = (this.calls[fn] ?? 0) + 1;
     (this.times[fn] ??= []).push(ms);
+    (this.spans[fn] ??= []).push([ended - ms, ended]);
   }
 
   /** p50 and max of each server function's answered calls, in ms. */

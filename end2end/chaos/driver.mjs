@@ -217,7 +217,7 @@ const results = await Promise.all(
 const ended = Date.now();
 fs.writeFileSync(
   opt.out,
-  JSON.stringify({ started, ended, params: N, officers: results, failures: record.failures, calls: record.calls, latency: record.latency(), attempts: record.attempts, findings, fatal }),
+  JSON.stringify({ started, ended, params: N, officers: results, failures: record.failures, calls: record.calls, latency: record.latency(), spans: record.spans, attempts: record.attempts, findings, fatal }),
 );
 const rows = results.reduce((n, r) => n + (r?.rows.length ?? 0), 0);
 console.log(
