@@ -94,7 +94,19 @@ async fn sigterm_ends_the_process_with_exit_code_0() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the server binary");
-    support::wait_ready(port).await;
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    let mut answered = false;
+    for _ in 0..100 {
+        if reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "the server became ready");
     let term = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
