@@ -185,7 +185,7 @@ async fn after_retry_after_seconds_the_client_is_let_in_again() {
         StatusCode::TOO_MANY_REQUESTS,
         "Retry-After ({wait} s) was long enough"
     );
-    assert_eq!(app.get("/").await.status(), StatusCode::OK, "signed in");
+    app.get_expecting("/", StatusCode::OK).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

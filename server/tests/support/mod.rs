@@ -187,7 +187,21 @@ impl TestApp {
         status: reqwest::StatusCode,
     ) -> reqwest::Response {
         let res = self.get(path).await;
-        assert_eq!(res.status(), status, "GET {path}");
+        if res.status() != status {
+            // What the server logged for this request (its Trace ID), to tell a failure apart.
+            let trace = header(&res, "x-trace-id").unwrap_or_default();
+            let said: Vec<String> = logs()
+                .contents()
+                .lines()
+                .filter(|l| !trace.is_empty() && l.contains(&trace))
+                .map(str::to_string)
+                .collect();
+            panic!(
+                "GET {path}: {} instead of {status}; the server logged:\n{}",
+                res.status(),
+                said.join("\n")
+            );
+        }
         res
     }
 
