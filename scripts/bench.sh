@@ -28,6 +28,7 @@
 #   already current, e.g. while working on a section).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/bench/measure.sh"
 cd "$ROOT"
 SECTIONS=(parse responsive submit status chaos scale)
 out=target/bench
@@ -135,18 +136,6 @@ status_psql() {
 # 1,234,567
 status_thousands() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
-# The value of `name=` in wrk's result line.
-status_field() { echo "$2" | grep -o "$1=[0-9.]*" | cut -d= -f2 || true; }
-
-# The share of CPU time that was idle over the next 2 seconds, in percent.
-status_idle() {
-  local a b
-  a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  sleep 2
-  b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  echo "$a $b" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
-}
-
 status_start_server() {
   local url=$1 log=$2 i
   LEPTOS_SITE_ADDR="127.0.0.1:$STATUS_PORT" DATABASE_URL="$url" SIGN_IN_MODE=dev \
@@ -216,7 +205,7 @@ status_run() {
     return 1
   fi
 
-  idle=$(status_idle)
+  idle=$(cpu_idle)
   step "status on $db: warm-up (5 s), then $STATUS_SECONDS s at $STATUS_RATE requests/s (wrk, $conns connections; CPU $idle% idle before)"
   local wrk_args=(-t 1 -c "$conns" --timeout 30s -s scripts/bench/status.lua
     "http://127.0.0.1:$STATUS_PORT/api/list_invitations" -- "$STATUS_RATE" 1)
@@ -226,10 +215,10 @@ status_run() {
 
   result=$(grep '^wrk-result ' "$out/status-$db.log" || true)
   local requests rps p50 p99 non2xx socket_errors empty
-  requests=$(status_field requests "$result"); rps=$(status_field rps "$result")
-  p50=$(status_field p50_ms "$result"); p99=$(status_field p99_ms "$result")
-  non2xx=$(status_field non2xx "$result"); empty=$(status_field empty "$result")
-  socket_errors=$(status_field socket_errors "$result")
+  requests=$(wrk_field requests "$result"); rps=$(wrk_field rps "$result")
+  p50=$(wrk_field p50_ms "$result"); p99=$(wrk_field p99_ms "$result")
+  non2xx=$(wrk_field non2xx "$result"); empty=$(wrk_field empty "$result")
+  socket_errors=$(wrk_field socket_errors "$result")
   if [ -z "$requests" ] || [ -z "$rps" ] || [ -z "$p50" ] || [ -z "$p99" ] || [ "$requests" = 0 ]; then
     echo "bench: no status figures for $db (see $out/status-$db.log)" >&2
     return 1

@@ -14,8 +14,8 @@
 # every delivery (end2end/chaos/sink.py), the instances (SERVER_BIN; default the test build
 # target/quick/techbiz-invite, for scale the release build) with the relay and the
 # provisioning worker on short intervals, and Debian's haproxy in the foreground (-db) with a
-# config written into a temporary folder (round robin, health check on CHAOS_CHECK_PATH,
-# default /readyz, L7 retries on a refused or empty answer).
+# config written into a temporary folder (round robin, health check on /readyz,
+# L7 retries on a refused or empty answer).
 #
 # short and long: twenty officers (end2end/chaos/driver.mjs) sign in once each, upload, resend,
 # revoke and look at their status list. This script is the killer: every few seconds it kill
@@ -26,12 +26,13 @@
 # availability and sessions and prints a summary (exit 1 if any check fails).
 # Logs, results and the summary: target/chaos/<mode>/.
 #
-# What the server is expected to do: answer CHAOS_CHECK_PATH 200 when ready, and 503 from the
+# What the server is expected to do: answer /readyz 200 when ready, and 503 from the
 # moment it gets SIGTERM; keep serving for SHUTDOWN_DELAY_MS after SIGTERM (here twice the
 # time haproxy needs to see the check fail), then stop accepting, finish what is in flight
 # and exit 0 within SHUTDOWN_GRACE_SECS.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/bench/measure.sh"
 cd "$ROOT"
 
 mode=${1:-}
@@ -41,7 +42,7 @@ case "$mode" in
   *) echo "usage: scripts/chaos.sh short|long|scale" >&2; exit 2 ;;
 esac
 server_bin=${SERVER_BIN:-$default_bin}
-check_path=${CHAOS_CHECK_PATH:-/readyz}
+check_path=/readyz
 [ -x "$server_bin" ] || { echo "chaos: no server binary at $server_bin (set SERVER_BIN)" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "chaos: haproxy is missing; run scripts/setup.sh" >&2; exit 1; }
 
@@ -343,19 +344,6 @@ SCALE_OFFICERS=${SCALE_OFFICERS:-8}
 SCALE_CHUNKS=${SCALE_CHUNKS:-40}
 SCALE_CONNECTIONS=${SCALE_CONNECTIONS:-16}
 SCALE_SECONDS=${SCALE_SECONDS:-15}
-
-# The share of CPU time that was idle over the next 2 seconds, in percent (as bench.sh's
-# status section: whether other work shared the CPUs).
-cpu_idle() {
-  local a b
-  a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  sleep 2
-  b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-  echo "$a $b" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }'
-}
-
-# The value of `name=` in wrk's result line.
-wrk_field() { echo "$2" | grep -o "$1=[0-9.]*" | cut -d= -f2 || true; }
 
 scale_run() {
   local n=$1 dir="$out/$1-instances" cookie result idle

@@ -141,10 +141,10 @@ export class Officer {
   }
 
   /** The development sign-in, as the sign-in page's form posts it. */
-  async signIn() {
+  async signIn({ attempts } = {}) {
     this.signIns += 1;
     const body = new URLSearchParams({ email: this.email, next: '/' }).toString();
-    await this.call('sign_in', body, { form: true });
+    await this.call('sign_in', body, { form: true, attempts });
     if (!this.cookie) throw new Error(`${this.email}: the sign-in set no ${SESSION_COOKIE} cookie`);
   }
 

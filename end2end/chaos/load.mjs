@@ -51,7 +51,7 @@ const row = (agency, tag, r) => ({
 
 async function signedIn(i) {
   const officer = new Officer(opt.url, `load${i}@${opt.agency}`, record);
-  await officer.call('sign_in', new URLSearchParams({ email: officer.email, next: '/' }).toString(), { form: true, attempts: 1 });
+  await officer.signIn({ attempts: 1 });
   return officer;
 }
 

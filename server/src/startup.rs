@@ -37,7 +37,6 @@ use axum::Router;
 use leptos::prelude::*;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::metrics;
@@ -215,19 +214,18 @@ impl Application {
                 }
             }
         });
-        let workers_stop = CancellationToken::new();
+        // One token for the whole shutdown: cancelled at the signal, it makes `/readyz` answer
+        // 503, stops the workers claiming, ends the metrics listener and starts the grace.
+        let draining = self.readiness.token();
         let mut workers = tokio::task::JoinSet::new();
         if let Some((relay, every)) = self.relay {
-            workers.spawn(relay.run(every, workers_stop.clone()));
+            workers.spawn(relay.run(every, draining.clone()));
         }
         if let Some((worker, every)) = self.provisioner {
-            workers.spawn(worker.run(every, workers_stop.clone()));
+            workers.spawn(worker.run(every, draining.clone()));
         }
-        // The signal, seen once by everyone who waits for it; `deadline` is set at that moment.
-        let signalled = CancellationToken::new();
-        let deadline = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
         let metrics_server = self.metrics.map(|(listener, handle)| {
-            let done = signalled.clone();
+            let done = draining.clone();
             tokio::spawn(metrics::serve(
                 listener,
                 handle,
@@ -236,58 +234,43 @@ impl Application {
             ))
         });
         let (grace, delay, readiness) = (self.grace, self.delay, self.readiness.clone());
-        let close_listener = {
-            let (signalled, deadline, workers_stop) =
-                (signalled.clone(), deadline.clone(), workers_stop.clone());
-            async move {
-                stop.await;
-                let _ = deadline.set(tokio::time::Instant::now() + grace);
-                tracing::info!(
-                    grace_secs = grace.as_secs(),
-                    delay_ms = delay.as_millis() as u64,
-                    "shutting down: not ready; the workers claim nothing more"
-                );
-                readiness.drain();
-                workers_stop.cancel();
-                signalled.cancel();
-                tokio::time::sleep(delay).await;
-                tracing::info!("shutting down: no new connections; finishing requests in flight");
-            }
+        let close_listener = async move {
+            stop.await;
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                delay_ms = delay.as_millis() as u64,
+                "shutting down: not ready; the workers claim nothing more"
+            );
+            readiness.drain();
+            tokio::time::sleep(delay).await;
+            tracing::info!("shutting down: no new connections; finishing requests in flight");
         };
         // With the peer address (ConnectInfo), which the rate limits key on.
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let serving = axum::serve(self.listener, service).with_graceful_shutdown(close_listener);
-        let grace_over = {
-            let (signalled, deadline) = (signalled.clone(), deadline.clone());
-            async move {
-                signalled.cancelled().await;
-                match deadline.get() {
-                    Some(at) => tokio::time::sleep_until(*at).await,
-                    None => std::future::pending().await,
-                }
-            }
+        // The requests in flight, then the workers' current work, within the grace.
+        let finished = async {
+            serving.await.context("serving")?;
+            while workers.join_next().await.is_some() {}
+            anyhow::Ok(())
+        };
+        let grace_over = async {
+            draining.cancelled().await;
+            tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = serving => served.context("serving")?,
+            done = finished => done?,
             _ = grace_over => tracing::warn!(
                 grace_secs = grace.as_secs(),
-                "shutting down: requests still in flight when the grace ended are dropped"
+                "shutting down: what was still running when the grace ended is dropped (a \
+                 request's transaction rolls back; a claimed message or account is taken by \
+                 another instance when its lease runs out)"
             ),
         }
         sweeper.abort();
-        let finished = async { while workers.join_next().await.is_some() {} };
-        let left = deadline.get().map_or(Duration::ZERO, |at| {
-            at.saturating_duration_since(tokio::time::Instant::now())
-        });
-        if tokio::time::timeout(left, finished).await.is_err() {
-            tracing::warn!(
-                "shutting down: the workers' current work did not finish within the grace; \
-                 their leases run out and other instances take it"
-            );
-            workers.abort_all();
-        }
+        workers.abort_all();
         if let Some(server) = metrics_server {
             server.abort();
         }

@@ -189,7 +189,7 @@ both_databases!(
 );
 
 /// Starts the server binary on `port` against `db_url` (with the relay running or held back)
-/// and waits until it answers its health check.
+/// and waits until it is ready.
 async fn start_server(
     db_url: &str,
     port: u16,
@@ -210,7 +210,7 @@ async fn start_server(
         .stderr(Stdio::null())
         .spawn()
         .expect("start the server binary");
-    wait_healthy(port).await;
+    support::wait_ready(port).await;
     server
 }
 
@@ -240,18 +240,6 @@ async fn invite_through(port: u16, email: &str) {
         .await
         .expect("send_invite");
     assert_eq!(res.status(), StatusCode::OK);
-}
-
-async fn wait_healthy(port: u16) {
-    for _ in 0..100 {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server on {port} did not become healthy");
 }
 
 both_databases!(

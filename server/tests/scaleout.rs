@@ -94,19 +94,7 @@ async fn sigterm_ends_the_process_with_exit_code_0() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the server binary");
-    let ready = format!("http://127.0.0.1:{port}/readyz");
-    let mut answered = false;
-    for _ in 0..100 {
-        if reqwest::get(&ready)
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(answered, "the server became ready");
+    support::wait_ready(port).await;
     let term = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

@@ -89,29 +89,13 @@ pub struct ProvisioningRound {
 
 impl ProvisioningRound {
     fn add(&mut self, o: Outcome) {
-        let outcome = match o {
-            Outcome::Created => {
-                self.created += 1;
-                "created"
-            }
-            Outcome::Failed => {
-                self.failed += 1;
-                "failed"
-            }
-            Outcome::Retrying => {
-                self.retrying += 1;
-                "retrying"
-            }
-            Outcome::Released => {
-                self.retrying += 1;
-                "released"
-            }
-            Outcome::Deactivated => {
-                self.deactivated += 1;
-                "deactivated"
-            }
-        };
-        metrics::counter!("provisioning_outcomes_total", "outcome" => outcome).increment(1);
+        match o {
+            Outcome::Created => self.created += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Retrying | Outcome::Released => self.retrying += 1,
+            Outcome::Deactivated => self.deactivated += 1,
+        }
+        metrics::counter!("provisioning_outcomes_total", "outcome" => o.name()).increment(1);
     }
 
     fn total(&self) -> usize {
@@ -126,6 +110,19 @@ enum Outcome {
     Retrying,
     Released,
     Deactivated,
+}
+
+impl Outcome {
+    /// The metric's label.
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Failed => "failed",
+            Outcome::Retrying => "retrying",
+            Outcome::Released => "released",
+            Outcome::Deactivated => "deactivated",
+        }
+    }
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]

@@ -8,34 +8,32 @@
 //!   `database newer than this binary`). A load balancer sends requests only to ready
 //!   instances.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use app::server::db::Schema;
 use app::server::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use tokio_util::sync::CancellationToken;
 
-/// Whether this instance takes new work: cleared when it starts shutting down.
-#[derive(Debug, Clone)]
-pub struct Readiness(Arc<AtomicBool>);
-
-impl Default for Readiness {
-    fn default() -> Self {
-        Readiness(Arc::new(AtomicBool::new(true)))
-    }
-}
+/// Whether this instance takes new work: no longer once it starts shutting down. Its token
+/// is the shutdown's own (the workers stop claiming when it is cancelled).
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(CancellationToken);
 
 impl Readiness {
-    /// From now on `/readyz` answers 503 `draining`.
+    /// From now on `/readyz` answers 503 `draining`, and whatever holds the token stops.
     pub fn drain(&self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.cancel();
     }
 
     pub fn draining(&self) -> bool {
-        !self.0.load(Ordering::SeqCst)
+        self.0.is_cancelled()
+    }
+
+    /// The token cancelled by [`Readiness::drain`].
+    pub fn token(&self) -> CancellationToken {
+        self.0.clone()
     }
 }
 

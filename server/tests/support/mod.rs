@@ -441,6 +441,19 @@ pub struct SmtpSink {
     child: std::process::Child,
 }
 
+/// Waits (up to 10 s) until the server on `port` answers `/readyz` with 200.
+pub async fn wait_ready(port: u16) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server on {port} did not become ready within 10 s");
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
