@@ -30,7 +30,7 @@ use app::server::state::AppState;
 use app::App;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -42,11 +42,33 @@ pub use server_fns::{BATCH_BODY_LIMIT, BODY_LIMIT};
 
 pub const SESSION_COOKIE: &str = "techbiz_session";
 
+/// The app's pages, listed once per process. Listing runs the whole app with resource loading
+/// switched off for the whole process (leptos_router's `SuppressResourceLoad` is one global
+/// flag, leptos-rs/leptos#4773): a page of another app in the same process whose data was
+/// first asked for in that window waited for ever, and answered 500 at the render deadline.
+/// An instance builds its router once, before it serves; a process that builds several (the
+/// tests) lists them only the first time.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::Mutex<Option<Vec<AxumRouteListing>>> = std::sync::Mutex::new(None);
+    let mut routes = ROUTES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    routes
+        .get_or_insert_with(|| {
+            LISTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            generate_route_list(App)
+        })
+        .clone()
+}
+
+/// How many times this process listed the app's pages (once, whatever builds a router).
+static LISTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// The whole HTTP surface: pages, server functions, downloads, webhooks, sign-out, health and
 /// static files, behind the CSRF check, sessions, rate limits, request tracing, the request
 /// metrics and the security headers. `readiness` is what `/readyz` reports while draining.
 pub fn router(state: AppState, rate_limits: &RateLimits, readiness: Readiness) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -87,4 +109,20 @@ pub fn router(state: AppState, rate_limits: &RateLimits, readiness: Readiness) -
             security,
             headers::add_security_headers,
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn the_pages_are_listed_once_per_process() {
+        let paths = |routes: Vec<super::AxumRouteListing>| -> Vec<String> {
+            routes.iter().map(|r| r.path().to_string()).collect()
+        };
+        let first = paths(super::route_list());
+        assert!(first.iter().any(|p| p == "/invite-users"), "{first:?}");
+        assert_eq!(paths(super::route_list()), first);
+        assert_eq!(super::LISTED.load(Ordering::Relaxed), 1);
+    }
 }
