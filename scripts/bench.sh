@@ -100,7 +100,7 @@ bench_submit() {
   step "submit: 10k rows on SQLite and PostgreSQL, 10k accounts provisioned (cargo bench -p server --bench submit)"
   SCIM_BENCH_URL="http://127.0.0.1:$SCIM_BENCH_PORT" SCIM_BENCH_TOKEN=bench-scim-token \
     env -u RUSTC_BOOTSTRAP cargo bench -p server --bench submit 2>&1 | tee "$out/submit.log"
-  grep -E '^(submit .*rows/s|provision .*accounts/s)' "$out/submit.log" > "$out/submit.txt" || true
+  grep -E '^(submit .*(rows/s|account made)|provision .*accounts/s)' "$out/submit.log" > "$out/submit.txt" || true
   if ! grep -q "^provision [0-9]* accounts scim" "$out/submit.txt"; then
     echo "bench: no SCIM provisioning figure (see $out/submit.log)" >&2
     return 1

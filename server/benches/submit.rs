@@ -1,7 +1,9 @@
 //! `cargo bench -p server --bench submit` (release profile): 10,000 generated valid rows
-//! submitted through the batch service in chunks of 500, the way the browser sends them one
-//! after another, on a fresh SQLite file and (when `TEST_POSTGRES_URL` is set and reachable)
-//! a fresh PostgreSQL database; then the same 10,000 rows again (the idempotent path).
+//! submitted to a running instance through the server function (`POST /api/submit_batch`,
+//! signed in) in chunks of 500, the way the browser sends them one after another, on a fresh
+//! SQLite file and (when `TEST_POSTGRES_URL` is set and reachable) a fresh PostgreSQL
+//! database, with the instance making the accounts meanwhile; then how long after the last
+//! answer every account was made; then the same 10,000 rows again (the idempotent path).
 //! It prints figures (`submit 10000 rows sqlite: 3.21 s, 3115 rows/s`) and asserts nothing
 //! but that every row was invited.
 //!
@@ -106,38 +108,71 @@ async fn run() -> anyhow::Result<()> {
     result
 }
 
+/// 10,000 rows through the server function, as the page sends them: an instance on `url`
+/// (development sign-in, its own provisioning worker and built-in directory), an officer's
+/// session, and twenty `POST /api/submit_batch` calls of 500 rows one after another. Then
+/// the same rows again (the idempotent path), and how long after the last answer every
+/// account had been made (the accounts are made after each chunk's answer).
 async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
-    let db = Db::connect(url)
+    let vars = [
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", url),
+        ("SIGN_IN_MODE", "dev"),
+        ("SUPPORT_EMAIL", "help@tech.gov.sg"),
+        ("INVITE_QUOTA_PER_HOUR", "1000000"),
+    ];
+    let config = server::config::Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .map_err(|e| anyhow::anyhow!("the bench's configuration: {e}"))?;
+    let app = server::startup::Application::build(config)
         .await
-        .with_context(|| format!("opening the {backend} database"))?;
-    let settings = bench_settings();
-    let inviter = Email::parse("bench.officer@tech.gov.sg").map_err(anyhow::Error::msg)?;
-    let inviter = Officer::public_officer(inviter).context("a public officer")?;
+        .with_context(|| format!("starting an instance on {backend}"))?;
+    let base = format!("http://{}", app.local_addr().context("its address")?);
+    let db = app.state().db.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(app.run_until(stop.clone().cancelled_owned()));
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .context("an HTTP client")?;
+    let signed_in = browser
+        .post(format!("{base}/api/sign_in"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", "bench.officer@tech.gov.sg")])
+        .send()
+        .await
+        .context("signing in")?;
+    if !(signed_in.status().is_success() || signed_in.status().is_redirection()) {
+        bail!("{backend}: sign-in answered {}", signed_in.status());
+    }
     let key = uuid::Uuid::new_v4().to_string();
     let rows = generate(ROWS);
-    // The built-in directory, its accounts made by each request as the server does.
-    let provisioning = Provisioning::new(
-        db.clone(),
-        std::sync::Arc::new(BuiltInDirectory::new(db.clone())),
-        ProvisioningOptions::default(),
-    );
-
     for pass in ["", " again (idempotent)"] {
         let started = Instant::now();
         let mut invited = 0;
         for chunk in rows.chunks(CHUNK) {
-            let out = batch::submit(
-                &db,
-                &provisioning,
-                &settings,
-                &inviter,
-                &key,
-                "bench.xlsx",
-                chunk,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("submit on {backend}: {e}"))?;
-            invited += out
+            let res = browser
+                .post(format!("{base}/api/submit_batch"))
+                .header("sec-fetch-site", "same-origin")
+                .json(&serde_json::json!({
+                    "batch_key": key, "file_name": "bench.xlsx", "rows": chunk
+                }))
+                .send()
+                .await
+                .context("POST /api/submit_batch")?;
+            let status = res.status();
+            let body = res.text().await.context("the answer's body")?;
+            if !status.is_success() {
+                bail!("{backend}: submit_batch answered {status}: {body}");
+            }
+            let outcome: app::api::BatchOutcome =
+                serde_json::from_str(&body).context("a BatchOutcome")?;
+            invited += outcome
+                .rows
                 .iter()
                 .filter(|o| matches!(o.result, RowResult::Invited { .. }))
                 .count();
@@ -147,11 +182,37 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             bail!("{backend}: {invited} of {ROWS} rows invited");
         }
         println!(
-            "submit {ROWS} rows {backend}{pass}: {secs:.2} s, {:.0} rows/s",
+            "submit {ROWS} rows {backend}{pass}: {secs:.2} s, {:.0} rows/s \
+             (20 calls to /api/submit_batch)",
             ROWS as f64 / secs
         );
+        if pass.is_empty() {
+            let made = Instant::now();
+            loop {
+                let (left,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM invitations WHERE status = 'provisioning'",
+                )
+                .fetch_one(db.pool())
+                .await?;
+                if left == 0 {
+                    break;
+                }
+                if made.elapsed().as_secs() > 300 {
+                    bail!("{backend}: {left} accounts still not made after 300 s");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            println!(
+                "submit {ROWS} rows {backend}: every account made {:.2} s after the last answer",
+                made.elapsed().as_secs_f64()
+            );
+        }
     }
-    db.close().await;
+    stop.cancel();
+    serving
+        .await
+        .context("the instance's task")?
+        .context("the instance's shutdown")?;
     Ok(())
 }
 

@@ -57,10 +57,23 @@ async fn batch_invite(app: &TestApp, email: &str, username: &str) -> String {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let outcome: app::api::BatchOutcome = res.json().await.expect("BatchOutcome");
-    match &outcome.rows[0].result {
+    let id = match &outcome.rows[0].result {
         app::api::RowResult::Invited { invitation_id, .. } => invitation_id.clone(),
         other => panic!("not invited: {other:?}"),
+    };
+    // The chunk answers once the row is stored; its account is made right after.
+    for _ in 0..600 {
+        let made = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM invitations WHERE id = '{id}' AND status <> 'provisioning'"
+            ))
+            .await;
+        if made == 1 {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    panic!("the batch invitee's account was not made within 60 s");
 }
 
 both_databases!(

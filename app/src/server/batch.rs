@@ -28,7 +28,7 @@ use super::invites::{self, InvitationRow, InviteError};
 use super::outbox::{self, OutgoingEmail};
 use super::provisioning::Provisioning;
 use super::settings::Settings;
-use super::sql::{fetch_in_parts, OPEN};
+use super::sql::{fetch_in_parts, Param, Rows, OPEN};
 use crate::domain::batch::{email_twice, username_twice};
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, Officer, TechPassUsername, UserKind};
@@ -245,7 +245,7 @@ pub async fn submit(
                 RowResult::Rejected { .. } => None,
             })
             .collect();
-        provisioning.provision_now(&ids).await;
+        provisioning.provision_soon(ids);
     }
 
     tracing::info!(
@@ -467,6 +467,8 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let mut seen_emails: HashSet<String> = HashSet::new();
     let mut seen_names: HashSet<String> = HashSet::new();
     let mut results = Vec::with_capacity(rows.len());
+    // The rows to store: where their result is, their row id, their account.
+    let mut accepted: Vec<(usize, &str, Box<NewAccount>)> = Vec::new();
     for (row, plan) in rows.iter().zip(plans) {
         let account = match plan {
             Plan::Answered(result) => {
@@ -507,16 +509,23 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
             continue;
         }
         quota -= 1;
-        let invitation_id = store(&mut tx, ctx, &row.row_id, &account, now).await?;
         seen_emails.insert(key);
         if let Some(username) = &account.username {
             seen_names.insert(username.to_string());
         }
         tally.invited += 1;
+        // Its invitation id once the rows below are stored.
         results.push(RowResult::Invited {
-            invitation_id,
+            invitation_id: String::new(),
             email: email.to_string(),
         });
+        accepted.push((results.len() - 1, row.row_id.as_str(), account));
+    }
+    let ids = store(&mut tx, ctx, &accepted, now).await?;
+    for ((at, _, _), id) in accepted.iter().zip(ids) {
+        if let Some(RowResult::Invited { invitation_id, .. }) = results.get_mut(*at) {
+            *invitation_id = id;
+        }
     }
 
     sqlx::query(
@@ -533,60 +542,88 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     Ok(ChunkDone { results, tally })
 }
 
-/// Stores one account as Create account does (status Provisioning, its place in the
-/// provisioning queue, the activation email held until the account exists, an audit record),
-/// with its invitation typed "batch" and its line in `batch_rows`.
+/// Stores the accounts of `accepted` as Create account does (status Provisioning, a place
+/// in the provisioning queue, the activation email held until the account exists, an audit
+/// record), with invitations typed "batch" and their lines in `batch_rows`: a statement or
+/// two per table for the whole chunk, not one per row. Gives the invitation ids in order.
 async fn store(
     conn: &mut AnyConnection,
     ctx: &Ctx<'_>,
-    row_id: &str,
-    account: &NewAccount,
+    accepted: &[(usize, &str, Box<NewAccount>)],
     now: i64,
-) -> Result<String, Failure> {
-    let link = ctx.settings.link_secret.new_link();
-    let invitation_id = invites::insert_invitation(
-        conn,
-        InvitationRow::for_account(
-            account,
-            "batch",
-            ctx.inviter,
-            link.token_hash,
-            ctx.settings.invite_expiry_days,
-        ),
-    )
-    .await?;
-    ctx.provisioning
-        .enqueue_create(
-            conn,
-            &DirectoryUser::from_account(account, &invitation_id, false),
-        )
-        .await?;
-    sqlx::query(
-        "INSERT INTO batch_rows (batch_id, row_id, invitation_id, email_key, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(ctx.key)
-    .bind(row_id)
-    .bind(&invitation_id)
-    .bind(account.email.key())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let mail = OutgoingEmail::account_created(
-        account,
-        ctx.inviter.email(),
-        &invites::accept_link(ctx.settings),
-        ctx.settings.invite_expiry_days,
+) -> Result<Vec<String>, Failure> {
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let links: Vec<_> = accepted
+        .iter()
+        .map(|_| ctx.settings.link_secret.new_link())
+        .collect();
+    let invitations = accepted
+        .iter()
+        .zip(&links)
+        .map(|((_, _, account), link)| {
+            InvitationRow::for_account(
+                account,
+                "batch",
+                ctx.inviter,
+                link.token_hash.clone(),
+                ctx.settings.invite_expiry_days,
+            )
+        })
+        .collect();
+    let ids = invites::insert_invitations(conn, invitations).await?;
+    let users: Vec<DirectoryUser> = accepted
+        .iter()
+        .zip(&ids)
+        .map(|((_, _, account), id)| DirectoryUser::from_account(account, id, false))
+        .collect();
+    ctx.provisioning.enqueue_creates(conn, &users).await?;
+    let mut lines = Rows::new(
+        "batch_rows",
+        &[
+            "batch_id",
+            "row_id",
+            "invitation_id",
+            "email_key",
+            "created_at",
+        ],
     );
-    outbox::enqueue_held(conn, &link.mail_id, &invitation_id, &mail).await?;
-    audit::record(
-        &mut *conn,
+    for ((_, row_id, account), id) in accepted.iter().zip(&ids) {
+        lines.push([
+            Param::from(ctx.key),
+            Param::from(*row_id),
+            Param::from(id.as_str()),
+            Param::from(account.email.key()),
+            Param::Int(now),
+        ]);
+    }
+    lines.insert(conn).await?;
+    let accept_link = invites::accept_link(ctx.settings);
+    let mails: Vec<(String, String, OutgoingEmail)> = accepted
+        .iter()
+        .zip(&links)
+        .zip(&ids)
+        .map(|(((_, _, account), link), id)| {
+            let mail = OutgoingEmail::account_created(
+                account,
+                ctx.inviter.email(),
+                &accept_link,
+                ctx.settings.invite_expiry_days,
+            );
+            (link.mail_id.clone(), id.clone(), mail)
+        })
+        .collect();
+    outbox::enqueue_held_many(conn, &mails).await?;
+    let whom: Vec<&str> = accepted.iter().map(|(_, _, a)| a.email.as_str()).collect();
+    audit::record_many(
+        conn,
         ctx.inviter.email().as_str(),
         "batch_create_account",
-        account.email.as_str(),
+        &whom,
     )
     .await?;
-    Ok(invitation_id)
+    Ok(ids)
 }
 
 /// What the directory holds of the addresses and usernames of the rows that parse.

@@ -13,7 +13,7 @@ use super::outbox::{self, OutgoingEmail};
 use super::provisioning::Provisioning;
 use super::search;
 use super::settings::Settings;
-use super::sql::OPEN;
+use super::sql::{Param, Rows, OPEN};
 use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount, Officer};
 use crate::wire::InviteSent;
 
@@ -209,49 +209,101 @@ pub(crate) async fn insert_invitation(
     conn: &mut AnyConnection,
     row: InvitationRow<'_>,
 ) -> Result<String, InviteError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let email = row.email;
+    let mut ids = insert_invitations(conn, vec![row])
+        .await
+        .map_err(|e| map_unique(email, e))?;
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Stores invitations with their search terms, a statement for each table (or two, past the
+/// parameters one takes), and gives their new ids in order. A clash with an open invitation
+/// or a held username is the database's unique-violation error.
+pub(crate) async fn insert_invitations(
+    conn: &mut AnyConnection,
+    rows: Vec<InvitationRow<'_>>,
+) -> sqlx::Result<Vec<String>> {
+    const COLUMNS: &[&str] = &[
+        "id",
+        "email",
+        "email_key",
+        "kind",
+        "invitation_type",
+        "inviter_email",
+        "inviter_agency",
+        "reason",
+        "seed_required",
+        "account_id",
+        "username",
+        "status",
+        "token_hash",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "seed_status",
+        "sent_at",
+        "name_key",
+        "terms_version",
+        "first_name",
+        "last_name",
+    ];
     let now = now_millis();
-    let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
-    let agency = row.inviter.agency();
-    let (first, last) = row.names.unzip();
-    sqlx::query(
-        "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
-         inviter_agency, reason, seed_required, account_id, username, status, token_hash, \
-         expires_at, created_at, updated_at, seed_status, sent_at, name_key, terms_version, \
-         first_name, last_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $15, \
-         $17, $18, $19, $20)",
-    )
-    .bind(&id)
-    .bind(row.email.as_str())
-    .bind(row.email.key())
-    .bind(kind_str(row.email.kind()))
-    .bind(row.invitation_type)
-    .bind(row.inviter.email().as_str())
-    .bind(agency)
-    .bind(row.reason)
-    .bind(i64::from(row.seed_required))
-    .bind(row.account_id)
-    .bind(row.username)
-    .bind(row.status.as_str())
-    .bind(row.token_hash)
-    .bind(expires_at)
-    .bind(now)
-    .bind(if row.seed_required {
-        "pending"
-    } else {
-        "not_requested"
-    })
-    .bind(search::name_key(first, last))
-    .bind(search::TERMS_VERSION)
-    .bind(first)
-    .bind(last)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| map_unique(row.email, e))?;
-    let terms = search::terms(&row.email.key(), first, last);
-    search::insert_terms(conn, &id, agency, &terms).await?;
-    Ok(id)
+    let mut invitations = Rows::new("invitations", COLUMNS);
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut terms = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = uuid::Uuid::new_v4().to_string();
+        let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
+        let (first, last) = row.names.unzip();
+        let seed_status = if row.seed_required {
+            "pending"
+        } else {
+            "not_requested"
+        };
+        invitations.push([
+            Param::from(id.as_str()),
+            Param::from(row.email.as_str()),
+            Param::from(row.email.key()),
+            Param::from(kind_str(row.email.kind())),
+            Param::from(row.invitation_type),
+            Param::from(row.inviter.email().as_str()),
+            Param::from(row.inviter.agency()),
+            Param::from(row.reason),
+            Param::from(i64::from(row.seed_required)),
+            Param::from(row.account_id),
+            Param::from(row.username),
+            Param::from(row.status.as_str()),
+            Param::from(row.token_hash),
+            Param::from(expires_at),
+            Param::from(now),
+            Param::from(now),
+            Param::from(seed_status),
+            Param::from(now),
+            Param::from(search::name_key(first, last)),
+            Param::from(search::TERMS_VERSION),
+            Param::from(first.map(str::to_string)),
+            Param::from(last.map(str::to_string)),
+        ]);
+        terms.push((
+            id.clone(),
+            row.inviter.agency(),
+            search::terms(&row.email.key(), first, last),
+        ));
+        ids.push(id);
+    }
+    invitations.insert(conn).await?;
+    let term_rows: Vec<search::TermRow> = terms
+        .iter()
+        .flat_map(|(id, agency, terms)| {
+            terms.iter().map(move |term| search::TermRow {
+                agency,
+                term,
+                invitation_id: id,
+            })
+        })
+        .collect();
+    search::insert_term_rows(conn, &term_rows).await?;
+    Ok(ids)
 }
 
 /// The link of an invitation email as queued: its token is rendered at send time (see

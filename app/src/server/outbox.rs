@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 
 use super::clock::now_millis;
 use super::db::Db;
+use super::sql::{Param, Rows};
 use crate::domain::{Email, NewAccount, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,23 +235,60 @@ async fn insert(
     mail: &OutgoingEmail,
     status: &str,
 ) -> Result<(), sqlx::Error> {
+    let mut rows = Rows::new("outbox", COLUMNS);
+    push(&mut rows, id, invitation_id, mail, status, now_millis());
+    rows.insert(conn).await
+}
+
+/// Queues emails that wait for their invitations' accounts (see [`enqueue_held`]), each
+/// under its id, in as few statements as the parameters allow.
+pub async fn enqueue_held_many(
+    conn: &mut AnyConnection,
+    mails: &[(String, String, OutgoingEmail)],
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
-    sqlx::query(
-        "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, status, \
-         attempts, next_attempt_at, locked_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $8, 0, $7, 0, $7)",
-    )
-    .bind(id)
-    .bind(invitation_id)
-    .bind(&mail.to)
-    .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(&mail.html)
-    .bind(now)
-    .bind(status)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let mut rows = Rows::new("outbox", COLUMNS);
+    for (id, invitation_id, mail) in mails {
+        push(&mut rows, id, Some(invitation_id), mail, "held", now);
+    }
+    rows.insert(conn).await
+}
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "invitation_id",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "locked_until",
+    "created_at",
+];
+
+fn push(
+    rows: &mut Rows,
+    id: &str,
+    invitation_id: Option<&str>,
+    mail: &OutgoingEmail,
+    status: &str,
+    now: i64,
+) {
+    rows.push([
+        Param::from(id),
+        Param::from(invitation_id.map(str::to_string)),
+        Param::from(mail.to.as_str()),
+        Param::from(mail.subject.as_str()),
+        Param::from(mail.text.as_str()),
+        Param::from(mail.html.as_str()),
+        Param::from(status),
+        Param::Int(0),
+        Param::Int(now),
+        Param::Int(0),
+        Param::Int(now),
+    ]);
 }
 
 #[cfg(test)]

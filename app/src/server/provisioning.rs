@@ -6,7 +6,8 @@
 //! (`status = 'held'`), all in one transaction. Then:
 //!
 //! - the request that stored it tries its own rows at once ([`Provisioning::provision_now`],
-//!   within a deadline), so the officer usually sees Created straight away;
+//!   within a deadline), so the officer usually sees Created straight away; a batch chunk
+//!   answers first and its accounts are made right after ([`Provisioning::provision_soon`]);
 //! - a worker in every instance ([`Provisioning::run`]) claims whatever is due, with a lease
 //!   as the relay does (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each row is in one hand
 //!   at a time and a dead instance's rows come back when the lease runs out.
@@ -33,7 +34,7 @@ use super::audit;
 use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser};
-use super::sql::placeholders;
+use super::sql::{placeholders, Param, Rows};
 use crate::domain::InvitationStatus;
 
 #[derive(Debug, Clone)]
@@ -76,6 +77,10 @@ pub struct Provisioning {
     /// A request's own rows ([`Provisioning::provision_now`]) are not the worker's: they
     /// finish with the request.
     stop: CancellationToken,
+    /// Batch chunks whose accounts are being made after their answer
+    /// ([`Provisioning::provision_soon`]), one chunk at a time per instance, so an officer's
+    /// twenty chunks do not put twenty times the calls in flight at the directory.
+    soon: Arc<tokio::sync::Semaphore>,
 }
 
 /// What one round did.
@@ -217,20 +222,50 @@ async fn enqueue_due(
     payload: &str,
     due: i64,
 ) -> sqlx::Result<()> {
-    let now = now_millis();
-    sqlx::query(
-        "INSERT INTO provisioning (id, invitation_id, op, payload, status, attempts, \
-         next_attempt_at, locked_until, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6)",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(invitation_id)
-    .bind(op)
-    .bind(payload)
-    .bind(due)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let mut rows = Rows::new("provisioning", QUEUE_COLUMNS);
+    push_queued(
+        &mut rows,
+        invitation_id,
+        op,
+        payload.to_string(),
+        due,
+        now_millis(),
+    );
+    rows.insert(conn).await
+}
+
+const QUEUE_COLUMNS: &[&str] = &[
+    "id",
+    "invitation_id",
+    "op",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "locked_until",
+    "created_at",
+];
+
+/// A new row of the queue: pending, not tried, due at `due`.
+fn push_queued(
+    rows: &mut Rows,
+    invitation_id: &str,
+    op: &str,
+    payload: String,
+    due: i64,
+    now: i64,
+) {
+    rows.push([
+        Param::from(uuid::Uuid::new_v4().to_string()),
+        Param::from(invitation_id),
+        Param::from(op),
+        Param::from(payload),
+        Param::from("pending"),
+        Param::Int(0),
+        Param::Int(due),
+        Param::Int(0),
+        Param::Int(now),
+    ]);
 }
 
 /// Puts a failed invitation's account back in the queue (Retry on Invite user status), in the
@@ -289,6 +324,7 @@ impl Provisioning {
             directory,
             options,
             stop: CancellationToken::new(),
+            soon: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -305,9 +341,25 @@ impl Provisioning {
         conn: &mut AnyConnection,
         user: &DirectoryUser,
     ) -> sqlx::Result<()> {
-        let payload = serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let due = now_millis() + self.options.inline_deadline.as_millis() as i64;
-        enqueue_due(conn, &user.external_id, CREATE, &payload, due).await
+        self.enqueue_creates(conn, std::slice::from_ref(user)).await
+    }
+
+    /// Queues the accounts of many invitations as [`Provisioning::enqueue_create`] does, in
+    /// as few statements as the parameters allow.
+    pub(crate) async fn enqueue_creates(
+        &self,
+        conn: &mut AnyConnection,
+        users: &[DirectoryUser],
+    ) -> sqlx::Result<()> {
+        let now = now_millis();
+        let due = now + self.options.inline_deadline.as_millis() as i64;
+        let mut rows = Rows::new("provisioning", QUEUE_COLUMNS);
+        for user in users {
+            let payload =
+                serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            push_queued(&mut rows, &user.external_id, CREATE, payload, due, now);
+        }
+        rows.insert(conn).await
     }
 
     fn backoff(&self, attempts: i32, retry_after: Option<Duration>) -> Duration {
@@ -358,6 +410,25 @@ impl Provisioning {
             query = query.bind(id);
         }
         query.fetch_all(self.db.pool()).await
+    }
+
+    /// Makes the accounts of `invitations` (just committed by the caller) after the caller
+    /// has answered: a batch chunk's answer says its rows are invited, and the officer sees
+    /// each account become Created on Invite user status, without the chunk waiting for the
+    /// directory. One chunk at a time per instance; rows still waiting when their deadline
+    /// passes are the worker's (the claim holds each row in one hand).
+    pub fn provision_soon(&self, invitations: Vec<String>) {
+        use tracing::Instrument;
+        let this = self.clone();
+        tokio::spawn(
+            async move {
+                let Ok(_turn) = this.soon.clone().acquire_owned().await else {
+                    return;
+                };
+                this.provision_now(&invitations).await;
+            }
+            .in_current_span(),
+        );
     }
 
     /// Makes the accounts of `invitations` (just committed by the caller) now, as far as

@@ -22,7 +22,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::db::Db;
-use super::sql::{Param, Params};
+use super::sql::{Param, Params, Rows};
 
 /// Raised when the terms of a row change meaning; rows with a lower version are indexed
 /// again at start-up.
@@ -115,51 +115,27 @@ pub(crate) fn prefix_range(word: &str) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Writes the terms of a new invitation (no terms yet).
-pub(crate) async fn insert_terms(
+pub(crate) struct TermRow<'a> {
+    pub agency: &'a str,
+    pub term: &'a str,
+    pub invitation_id: &'a str,
+}
+
+/// Writes terms of invitations that have none yet, in as few statements as the parameters
+/// allow.
+pub(crate) async fn insert_term_rows(
     conn: &mut AnyConnection,
-    invitation_id: &str,
-    agency: &str,
-    terms: &[String],
+    rows: &[TermRow<'_>],
 ) -> sqlx::Result<()> {
-    let rows: Vec<TermRow> = terms
-        .iter()
-        .map(|term| TermRow {
-            agency,
-            term,
-            invitation_id,
-        })
-        .collect();
-    insert_term_rows(conn, &rows).await
-}
-
-struct TermRow<'a> {
-    agency: &'a str,
-    term: &'a str,
-    invitation_id: &'a str,
-}
-
-/// Writes terms, a few hundred per statement.
-async fn insert_term_rows(conn: &mut AnyConnection, rows: &[TermRow<'_>]) -> sqlx::Result<()> {
-    for chunk in rows.chunks(300) {
-        let mut params = Params::default();
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|r| {
-                format!(
-                    "({}, {}, {})",
-                    params.add(Param::Text(r.agency.to_string())),
-                    params.add(Param::Bytes(r.term.as_bytes().to_vec())),
-                    params.add(Param::Text(r.invitation_id.to_string())),
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO invitation_terms (agency, term, invitation_id) VALUES {}",
-            values.join(", ")
-        );
-        params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+    let mut insert = Rows::new("invitation_terms", &["agency", "term", "invitation_id"]);
+    for r in rows {
+        insert.push([
+            Param::from(r.agency),
+            Param::Bytes(r.term.as_bytes().to_vec()),
+            Param::from(r.invitation_id),
+        ]);
     }
-    Ok(())
+    insert.insert(conn).await
 }
 
 /// One invitation to index again: its id, agency, email key and the names when known.

@@ -21,6 +21,46 @@ pub(crate) enum Param {
     Int(i64),
     Text(String),
     Bytes(Vec<u8>),
+    /// NULL in a text column.
+    NoText,
+}
+
+impl Param {
+    fn bind_to<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Param::Int(v) => query.bind(v),
+            Param::Text(v) => query.bind(v),
+            Param::Bytes(v) => query.bind(v),
+            Param::NoText => query.bind(None::<String>),
+        }
+    }
+}
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_string())
+    }
+}
+
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl From<Option<String>> for Param {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Param::NoText, Param::Text)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
 }
 
 impl Params {
@@ -40,6 +80,7 @@ impl Params {
                 Param::Int(v) => query.bind(*v),
                 Param::Text(v) => query.bind(v.clone()),
                 Param::Bytes(v) => query.bind(v.clone()),
+                Param::NoText => query.bind(None::<String>),
             };
         }
         query
@@ -52,6 +93,74 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The most parameters one statement binds: SQLite takes 32,766, PostgreSQL 65,535.
+const MAX_PARAMS: usize = 30_000;
+
+/// Rows to insert into one table: the values of `columns`, row after row.
+pub(crate) struct Rows {
+    table: &'static str,
+    columns: &'static [&'static str],
+    values: Vec<Param>,
+}
+
+impl Rows {
+    pub(crate) fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+        Rows {
+            table,
+            columns,
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds a row: one value per column, in the columns' order.
+    pub(crate) fn push(&mut self, row: impl IntoIterator<Item = Param>) {
+        let before = self.values.len();
+        self.values.extend(row);
+        debug_assert_eq!(
+            self.values.len() - before,
+            self.columns.len(),
+            "a row of {} has one value per column",
+            self.table
+        );
+    }
+
+    /// Inserts the rows: one statement for as many rows as its parameters allow (a batch
+    /// chunk's 500 rows take one or two), not a statement per row.
+    pub(crate) async fn insert(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+        let width = self.columns.len();
+        let per_statement = (MAX_PARAMS / width).max(1);
+        let mut values = self.values.into_iter().peekable();
+        while values.peek().is_some() {
+            let part: Vec<Param> = values.by_ref().take(per_statement * width).collect();
+            let rows = part.len() / width;
+            let tuples: Vec<String> = match conn.backend_name() {
+                // SQLite looks a named parameter (`$7`, even `?7`) up in a list, at parse
+                // and again at bind: thousands of them cost seconds. Bare `?`s are bound
+                // by position, in the order the values come.
+                "SQLite" => {
+                    let row = format!("({})", vec!["?"; width].join(", "));
+                    vec![row; rows]
+                }
+                _ => (0..rows)
+                    .map(|r| format!("({})", placeholders(r * width + 1, width)))
+                    .collect(),
+            };
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                self.table,
+                self.columns.join(", "),
+                tuples.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for value in part {
+                query = value.bind_to(query);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 /// How many values one `IN (...)` list takes.
