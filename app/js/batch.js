@@ -47,16 +47,53 @@ export function journalRemove() {
   }
 }
 
+// The parser's wasm, compiled once for the page (streaming, while it downloads) and handed to
+// every worker, which then neither fetches nor compiles it again.
+const PARSER_WASM = '/pkg/techbiz-invite.wasm';
+let compiled = null;
+
+function parserModule() {
+  if (!compiled) {
+    compiled = WebAssembly.compileStreaming(fetch(PARSER_WASM, { credentials: 'same-origin' }));
+    // A failed compile is tried again with the next worker.
+    compiled.catch(() => {
+      compiled = null;
+    });
+  }
+  return compiled;
+}
+
+// A worker started ahead of the file, already instantiating the parser.
+let spare = null;
+
+function startWorker() {
+  const worker = new Worker('/parse-worker.js', { type: 'module' });
+  // Exactly one module message: the compiled module, or null for the worker to load its own.
+  parserModule().then(
+    (module) => worker.postMessage({ module }),
+    () => worker.postMessage({ module: null }),
+  );
+  return worker;
+}
+
+// Starts a worker for the next file (the batch page calls it when it opens).
+export function warmWorker() {
+  if (!spare) spare = startWorker();
+}
+
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
 // answer: { parts: [head, chunk, ...] as UTF-8 JSON bytes, stored: whether it kept the list }.
 export function parseInWorker(bytes, name, key, owner) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker('/parse-worker.js', { type: 'module' });
+    const worker = spare || startWorker();
+    spare = null;
     let timer = null;
     const finish = (settle, value) => {
       clearTimeout(timer);
       worker.terminate();
+      // The next file's worker.
+      warmWorker();
       settle(value);
     };
     timer = setTimeout(() => finish(reject, new Error('timeout')), PARSE_TIMEOUT_MS);
@@ -68,7 +105,7 @@ export function parseInWorker(bytes, name, key, owner) {
       event.preventDefault();
       finish(reject, new Error(event.message || 'worker failed'));
     };
-    worker.postMessage({ bytes, name, key, owner }, [bytes.buffer]);
+    worker.postMessage({ file: { bytes, name, key, owner } }, [bytes.buffer]);
   });
 }
 

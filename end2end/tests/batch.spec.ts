@@ -42,6 +42,31 @@ test('the templates download as xlsx and csv', async ({ page }) => {
   await expectAccessible(page, 'batch upload, nothing uploaded');
 });
 
+test('opening Batch upload starts the parsing worker, whose module is fetched and compiled once for every file', async ({ page }) => {
+  const parser = (url: string) => new URL(url).pathname === '/pkg/techbiz-invite.wasm';
+  let fetched = 0;
+  page.on('request', (req) => {
+    if (parser(req.url())) fetched += 1;
+  });
+  const batch = new BatchPage(page);
+  await batch.open();
+  // A worker is waiting before any file is chosen, its module on its way.
+  await expect.poll(() => page.workers().length).toBe(1);
+  await page.waitForLoadState('networkidle');
+  const before = fetched;
+  const u = unique();
+  await batch.uploadBuffer(`first-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`)]));
+  await expect(batch.counts()).toHaveText('1 user');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await batch.uploadBuffer(`second-${u}.csv`, csv([officer(`bob.${u}@tech.gov.sg`), officer(`cat.${u}@tech.gov.sg`)]));
+  await expect(batch.counts()).toHaveText('2 users');
+  // Neither file's worker fetched the parser again: the page's compiled module served both.
+  expect(fetched).toBe(before);
+  // And the next file's worker is already waiting.
+  await expect.poll(() => page.workers().length).toBe(1);
+});
+
 test('view details, edit and save; remove; reset with cancel and with confirm', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();

@@ -60,7 +60,16 @@ mod js {
         pub fn new_key() -> String;
         #[wasm_bindgen(js_name = focusById)]
         pub fn focus_by_id(id: &str);
+        #[wasm_bindgen(js_name = warmWorker)]
+        pub fn warm_worker();
     }
+}
+
+/// Starts the parsing worker before a file is chosen, with its module compiled once for
+/// every worker of the page (app/js/batch.js).
+pub fn warm_worker() {
+    #[cfg(feature = "hydrate")]
+    js::warm_worker();
 }
 
 /// A fresh idempotency key for a newly uploaded list.

@@ -45,6 +45,9 @@ pub fn BatchUploadPage() -> impl IntoView {
     let restored = RwSignal::new(false);
     // The list kept from before a refresh comes back once the page is interactive.
     Effect::new(move |_| {
+        // The parsing worker starts now, its module compiled while the officer finds the
+        // file, so a chosen file is parsed at once.
+        browser::warm_worker();
         spawn_local(async move {
             batch.restore().await;
             restored.set(true);
