@@ -4,7 +4,7 @@
 // Answers with the head and the row chunks as UTF-8 JSON bytes, transferred rather than
 // copied, after keeping the list in IndexedDB: the page then has nothing big to copy or
 // store on its main thread.
-import init, { parse_upload } from '/pkg/techbiz-invite.js';
+import init, { parse_upload } from '/pkg/parser.js';
 import { replaceDraft } from '/draft-store.js';
 
 // The page sends the parser's module, compiled once for all its workers (app/js/batch.js),

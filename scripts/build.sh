@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the site exactly as cargo-leptos would lay it out, without needing cargo-leptos:
-#   target/site/pkg/techbiz-invite{.js,_bg.wasm→.wasm,.css}, public/ copied to target/site/,
+#   target/site/pkg/techbiz-invite{.js,_bg.wasm→.wasm,.css} (the page's bundle),
+#   target/site/pkg/parser.{js,wasm} (the parsing worker's), public/ copied to target/site/,
 #   and the server binary target/release/techbiz-invite.
 # BUILD_ONLY=wasm stops after the front end (the server binary is left as it is);
 # BUILD_ONLY=server builds only the server binary.
 # WASM_PROFILE=wasm-quick builds the front end without LTO or wasm-opt (make test's build;
-# Cargo.toml says why); the default is the production profile, wasm-release.
+# Cargo.toml says why); the default is the production profiles, wasm-page for the page's
+# bundle and wasm-release for the parser's.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -14,34 +16,57 @@ pkg="$site/$LEPTOS_SITE_PKG_DIR"
 
 wasm_profile="${WASM_PROFILE:-wasm-release}"
 
-if [ "${BUILD_ONLY:-}" != server ]; then
-  echo "build: front end (wasm32, std built from rust-web-src, profile $wasm_profile)"
-  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo build -p frontend --lib \
-    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile "$wasm_profile"
+# wasm_bundle CRATE NAME PROFILE WASM_OPT_LEVEL: builds CRATE for wasm32 with PROFILE, runs
+# wasm-bindgen to $pkg/NAME.{js,wasm} and, for a production profile, wasm-opt at that level.
+wasm_bundle() {
+  local crate=$1 name=$2 profile=$3 level=$4
+  echo "build: $name bundle (crate $crate, wasm32, std built from rust-web-src, profile $profile)"
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo build -p "$crate" --lib \
+    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile "$profile"
   mkdir -p "$pkg"
-  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$LEPTOS_OUTPUT_NAME" \
-    "$WASM_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/frontend.wasm"
-  mv -f "$pkg/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$pkg/$LEPTOS_OUTPUT_NAME.wasm"
-  sed -i "s/${LEPTOS_OUTPUT_NAME}_bg.wasm/${LEPTOS_OUTPUT_NAME}.wasm/" "$pkg/$LEPTOS_OUTPUT_NAME.js"
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
+    "$WASM_TARGET_DIR/wasm32-unknown-unknown/$profile/${crate//-/_}.wasm"
+  mv -f "$pkg/${name}_bg.wasm" "$pkg/$name.wasm"
+  sed -i "s/${name}_bg.wasm/${name}.wasm/" "$pkg/$name.js"
+  local opt_version
   opt_version=$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -1 || true)
-  if [ "$wasm_profile" != wasm-release ]; then
-    echo "build: wasm-opt skipped (profile $wasm_profile)"
+  if [ "$profile" = wasm-quick ]; then
+    echo "build: wasm-opt skipped (profile $profile)"
   elif [ "${opt_version:-0}" -ge 116 ]; then
-    # -O3, not -Oz: the batch upload parser runs in this bundle, and speed is what it is judged
-    # by (about 1.5× the size, 1.1 MB gzipped).
-    wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+    wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
       --enable-reference-types --enable-mutable-globals --enable-multivalue \
-      "$pkg/$LEPTOS_OUTPUT_NAME.wasm" -o "$pkg/$LEPTOS_OUTPUT_NAME.wasm"
+      "$pkg/$name.wasm" -o "$pkg/$name.wasm"
   else
     echo "build: wasm-opt ${opt_version:-missing} is too old or absent; run scripts/setup.sh" >&2
     exit 1
   fi
+}
+
+if [ "${BUILD_ONLY:-}" != server ]; then
+  # Two bundles. The page's (every page loads it): the UI and the domain rules, built for
+  # size. The parsing worker's (loaded by the batch page's worker only): the CSV and xlsx
+  # parser, built for speed. WASM_PROFILE=wasm-quick builds both without LTO or wasm-opt.
+  if [ "$wasm_profile" = wasm-quick ]; then page_profile=wasm-quick; else page_profile=wasm-page; fi
+  wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
+  wasm_bundle parse-worker parser "$wasm_profile" -O3
   cp style/main.css "$pkg/$LEPTOS_OUTPUT_NAME.css"
   cp -r public/. "$site/"
-  # Gzip copies, served by the server to browsers that accept them (ServeDir::precompressed_gzip).
-  for f in "$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css}; do gzip -9 -k -f "$f"; done
-  echo "build: wasm $(du -k "$pkg/$LEPTOS_OUTPUT_NAME.wasm" | cut -f1) KiB," \
-    "$(du -k "$pkg/$LEPTOS_OUTPUT_NAME.wasm.gz" | cut -f1) KiB gzipped"
+  # Gzip and brotli copies, served to browsers that accept them (ServeDir::precompressed_*);
+  # brotli by Node's zlib (Node is here for the tests), at its highest quality.
+  bundles=("$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css} "$pkg"/parser.{wasm,js})
+  for f in "${bundles[@]}"; do gzip -9 -k -f "$f"; done
+  node -e '
+    const fs = require("fs"), zlib = require("zlib");
+    for (const f of process.argv.slice(1)) {
+      const data = fs.readFileSync(f);
+      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(data, { params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }));
+    }' "${bundles[@]}"
+  for name in "$LEPTOS_OUTPUT_NAME" parser; do
+    echo "build: $name.wasm $(stat -c %s "$pkg/$name.wasm") bytes," \
+      "$(stat -c %s "$pkg/$name.wasm.gz") gzip, $(stat -c %s "$pkg/$name.wasm.br") brotli"
+  done
 fi
 
 if [ "${BUILD_ONLY:-}" = wasm ]; then

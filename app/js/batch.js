@@ -49,7 +49,7 @@ export function journalRemove() {
 
 // The parser's wasm, compiled once for the page (streaming, while it downloads) and handed to
 // every worker, which then neither fetches nor compiles it again.
-const PARSER_WASM = '/pkg/techbiz-invite.wasm';
+const PARSER_WASM = '/pkg/parser.wasm';
 let compiled = null;
 
 function parserModule() {

@@ -65,7 +65,7 @@ try {
   const ready = await page.evaluate(() => window.benchReady);
   if ((wanted.has('ours') && !ready.ours) || (wanted.has('validate') && !ready.validate)) {
     throw new Error(
-      `${path.join(opts.pkg, 'techbiz-invite.js')} lacks bench_parse or parse_upload ` +
+      `${path.join(opts.pkg, 'parser.js')} lacks bench_parse or parse_upload ` +
         `(rebuild with scripts/build.sh, or pass --parsers sheetjs,papaparse)` +
         (ready.oursError ? `:\n${ready.oursError}` : ''),
     );

@@ -43,7 +43,7 @@ test('the templates download as xlsx and csv', async ({ page }) => {
 });
 
 test('opening Batch upload starts the parsing worker, whose module is fetched and compiled once for every file', async ({ page }) => {
-  const parser = (url: string) => new URL(url).pathname === '/pkg/techbiz-invite.wasm';
+  const parser = (url: string) => new URL(url).pathname === '/pkg/parser.wasm';
   let fetched = 0;
   page.on('request', (req) => {
     if (parser(req.url())) fetched += 1;

@@ -109,14 +109,30 @@ test('every response carries a Trace ID and unknown pages say so', async ({ page
   await expectAccessible(page, 'not found');
 });
 
-test('the front-end bundle is served gzipped to browsers that accept it', async ({ request }) => {
-  for (const file of ['techbiz-invite.wasm', 'techbiz-invite.js', 'techbiz-invite.css']) {
-    const zipped = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'gzip' } });
-    expect(zipped.status(), file).toBe(200);
-    expect(zipped.headers()['content-encoding'], file).toBe('gzip');
+test('the bundles are served brotli- and gzip-compressed to browsers that accept them', async ({ request }) => {
+  const files = ['techbiz-invite.wasm', 'techbiz-invite.js', 'techbiz-invite.css', 'parser.wasm', 'parser.js'];
+  for (const file of files) {
     const plain = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.status(), file).toBe(200);
     expect(plain.headers()['content-encoding'], file).toBeUndefined();
-    // Playwright undoes the gzip: both bodies are the same file.
-    expect((await zipped.body()).equals(await plain.body()), file).toBe(true);
+    for (const encoding of ['br', 'gzip']) {
+      const packed = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': encoding } });
+      expect(packed.status(), file).toBe(200);
+      expect(packed.headers()['content-encoding'], `${file} ${encoding}`).toBe(encoding);
+      // Playwright undoes the encoding: every body is the same file.
+      expect((await packed.body()).equals(await plain.body()), `${file} ${encoding}`).toBe(true);
+    }
   }
+});
+
+test('the page bundle holds no parser: every page loads it, only the batch page loads the parser', async ({ page }) => {
+  const loaded: string[] = [];
+  page.on('request', (req) => {
+    const path = new URL(req.url()).pathname;
+    if (path.startsWith('/pkg/')) loaded.push(path);
+  });
+  await page.goto('/sign-in');
+  await hydrated(page);
+  expect(loaded).toContain('/pkg/techbiz-invite.wasm');
+  expect(loaded).not.toContain('/pkg/parser.wasm');
 });

@@ -1,5 +1,5 @@
-//! The browser bundle: hydrates the server-rendered page, and gives the batch upload worker
-//! (public/parse-worker.js, which loads this same bundle) its entry points.
+//! The page's bundle: hydrates the server-rendered page. The batch upload's parser is the
+//! worker's own bundle (`frontend/worker`), so no page carries it.
 #![recursion_limit = "256"]
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -11,27 +11,5 @@ pub fn hydrate() {
     // Lets tests (and anything else) know the page is interactive.
     if let Some(body) = leptos::prelude::document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
-    }
-}
-
-/// The worker's whole job for an uploaded file: parse it, check every row with the shared
-/// rules, flag rows that clash within the file. Returns UTF-8 JSON as `Uint8Array`s, each
-/// with a buffer of its own that the worker can transfer: a head, then the rows in chunks
-/// (see `app::batch::prepare_upload`).
-#[wasm_bindgen]
-pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
-    app::batch::prepare_upload(bytes, file_name, key)
-        .iter()
-        .map(|part| js_sys::Uint8Array::from(part.as_slice()))
-        .collect()
-}
-
-/// For `make bench` only: the parser alone (bytes to rows), returning the number of rows,
-/// or -1 if the file was refused.
-#[wasm_bindgen]
-pub fn bench_parse(bytes: &[u8], file_name: &str) -> i32 {
-    match app::import::parse(bytes, file_name, &app::import::Limits::default()) {
-        Ok(sheet) => i32::try_from(sheet.rows.len()).unwrap_or(i32::MAX),
-        Err(_) => -1,
     }
 }

@@ -6,12 +6,13 @@
 //!
 //! It may import `domain`, `import`, `format`, `error`, `wire` and the server functions of
 //! `api`; never the server's services (`server/`), nor `pages` or `components`: the page
-//! (`pages/batch_upload/`) and the parsing worker (`frontend/`, through [`prepare_upload`])
-//! import this, not the other way round.
+//! (`pages/batch_upload/`) and the parsing worker (`frontend/worker/`, through
+//! `prepare_upload`, feature `parser`) import this, not the other way round.
 
 pub(crate) mod browser;
 mod controller;
 pub mod model;
 
 pub(crate) use controller::Batch;
+#[cfg(feature = "parser")]
 pub use model::prepare_upload;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::batch::{in_file_duplicates, row_problems};
 use crate::domain::{Email, FieldError, RawAccount, UserKind};
-use crate::import::{self, Limits};
+use crate::import;
 
 /// Rows per stored chunk and per message from the parsing worker.
 pub const CHUNK_ROWS: usize = 2_000;
@@ -123,9 +123,11 @@ pub enum UploadHead {
 
 /// Parses a file and checks every row: the whole of the worker's job, as UTF-8 JSON (the
 /// head, then one part per chunk), so the page can take the rows in a chunk per task, and
-/// the worker can store and hand over bytes without converting them to text.
+/// the worker can store and hand over bytes without converting them to text. Feature
+/// `parser`: the worker's bundle has it, the page's does not.
+#[cfg(feature = "parser")]
 pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
-    let sheet = match import::parse(bytes, file_name, &Limits::default()) {
+    let sheet = match import::parse(bytes, file_name, &import::Limits::default()) {
         Ok(sheet) => sheet,
         Err(e) => {
             let head = UploadHead::Refused {

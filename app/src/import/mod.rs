@@ -13,16 +13,20 @@
 //! May import `domain` (its limits and column names) and `format`; nothing that does I/O.
 
 mod columns;
+#[cfg(feature = "parser")]
 mod records;
+#[cfg(feature = "parser")]
 mod table;
+#[cfg(feature = "parser")]
 mod text;
+#[cfg(feature = "parser")]
 mod xlsx;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "parser"))]
 mod fixtures;
-#[cfg(test)]
+#[cfg(all(test, feature = "parser"))]
 mod testkit;
-#[cfg(test)]
+#[cfg(all(test, feature = "parser"))]
 mod tests;
 
 pub use columns::{Column, COLUMNS};
@@ -152,9 +156,10 @@ pub enum ImportError {
     TooManyRows { row: usize, max_rows: usize },
 }
 
-/// Reads a batch upload file: detects the format from `file_name`'s extension and from the
+/// Reads a batch upload file (feature `parser`): detects the format from `file_name`'s extension and from the
 /// bytes (an xlsx is a zip archive, whatever its name), reads the cells, finds the header row
 /// and returns the users' rows.
+#[cfg(feature = "parser")]
 pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, ImportError> {
     if bytes.len() > limits.max_bytes {
         return Err(ImportError::TooLarge {
@@ -180,6 +185,7 @@ pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, Im
 }
 
 /// What a file is, from its name and its first bytes.
+#[cfg(feature = "parser")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Format {
     /// A zip archive: read as an Office Open XML workbook.
@@ -191,11 +197,15 @@ enum Format {
     Unsupported(String),
 }
 
+#[cfg(feature = "parser")]
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// An empty zip archive (only the end of central directory record).
+#[cfg(feature = "parser")]
 const ZIP_EMPTY_MAGIC: &[u8] = b"PK\x05\x06";
+#[cfg(feature = "parser")]
 const OLE_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
+#[cfg(feature = "parser")]
 fn detect(bytes: &[u8], file_name: &str) -> Format {
     let extension = file_name
         .rsplit_once('.')
@@ -228,6 +238,7 @@ fn detect(bytes: &[u8], file_name: &str) -> Format {
 }
 
 /// Whether `bytes` hold `needle` in UTF-16 LE (how OLE directory entries name streams).
+#[cfg(feature = "parser")]
 fn contains_utf16(bytes: &[u8], needle: &str) -> bool {
     let pattern: Vec<u8> = needle.encode_utf16().flat_map(u16::to_le_bytes).collect();
     bytes

@@ -245,7 +245,7 @@ pub async fn submit(
                 RowResult::Rejected { .. } => None,
             })
             .collect();
-        provisioning.provision_soon(ids);
+        provisioning.provision_now(&ids).await;
     }
 
     tracing::info!(

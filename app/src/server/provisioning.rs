@@ -6,8 +6,7 @@
 //! (`status = 'held'`), all in one transaction. Then:
 //!
 //! - the request that stored it tries its own rows at once ([`Provisioning::provision_now`],
-//!   within a deadline), so the officer usually sees Created straight away; a batch chunk
-//!   answers first and its accounts are made right after ([`Provisioning::provision_soon`]);
+//!   within a deadline), so the officer usually sees Created straight away;
 //! - a worker in every instance ([`Provisioning::run`]) claims whatever is due, with a lease
 //!   as the relay does (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each row is in one hand
 //!   at a time and a dead instance's rows come back when the lease runs out.
@@ -77,10 +76,6 @@ pub struct Provisioning {
     /// A request's own rows ([`Provisioning::provision_now`]) are not the worker's: they
     /// finish with the request.
     stop: CancellationToken,
-    /// Batch chunks whose accounts are being made after their answer
-    /// ([`Provisioning::provision_soon`]), one chunk at a time per instance, so an officer's
-    /// twenty chunks do not put twenty times the calls in flight at the directory.
-    soon: Arc<tokio::sync::Semaphore>,
 }
 
 /// What one round did.
@@ -324,7 +319,6 @@ impl Provisioning {
             directory,
             options,
             stop: CancellationToken::new(),
-            soon: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -410,25 +404,6 @@ impl Provisioning {
             query = query.bind(id);
         }
         query.fetch_all(self.db.pool()).await
-    }
-
-    /// Makes the accounts of `invitations` (just committed by the caller) after the caller
-    /// has answered: a batch chunk's answer says its rows are invited, and the officer sees
-    /// each account become Created on Invite user status, without the chunk waiting for the
-    /// directory. One chunk at a time per instance; rows still waiting when their deadline
-    /// passes are the worker's (the claim holds each row in one hand).
-    pub fn provision_soon(&self, invitations: Vec<String>) {
-        use tracing::Instrument;
-        let this = self.clone();
-        tokio::spawn(
-            async move {
-                let Ok(_turn) = this.soon.clone().acquire_owned().await else {
-                    return;
-                };
-                this.provision_now(&invitations).await;
-            }
-            .in_current_span(),
-        );
     }
 
     /// Makes the accounts of `invitations` (just committed by the caller) now, as far as

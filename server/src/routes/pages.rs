@@ -149,8 +149,11 @@ pub(super) async fn fallback(
             file_req = file_req.header(k, v);
         }
         if let Ok(file_req) = file_req.body(Body::empty()) {
-            // scripts/build.sh writes a gzip copy next to the wasm, JS and CSS bundles.
-            let dir = ServeDir::new(&*state.leptos_options.site_root).precompressed_gzip();
+            // scripts/build.sh writes brotli and gzip copies next to the wasm, JS and CSS
+            // bundles; brotli goes to browsers that accept it (all current ones, over HTTPS).
+            let dir = ServeDir::new(&*state.leptos_options.site_root)
+                .precompressed_br()
+                .precompressed_gzip();
             let Ok(res) = dir.oneshot(file_req).await;
             if res.status() != StatusCode::NOT_FOUND {
                 return res.map(Body::new).into_response();
