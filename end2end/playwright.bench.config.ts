@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import base from './playwright.config';
 
-// `make bench` only (scripts/bench.sh, section "responsive"): browser measurements of the real
+// `make bench` only (scripts/bench.sh, section "endtoend"): browser measurements of the real
 // app, with the same server and browser as the tests. Not part of `make test`.
 const { projects: _tests, ...shared } = base;
 

@@ -70,6 +70,22 @@ layer "the test OpenID provider (end2end/oidc/provider.selftest.mjs)"
 layer "cargo fmt --check"
 cargo fmt --all -- --check
 
+# Every page loads the page's bundle; the parser's crates belong to the worker's bundle only
+# (`make bench` weighs both and fails when the page's passes its budget). The worker's crate
+# must have them, so the check is known to see them.
+layer "the page's bundle has no parser crate in it (cargo tree, wasm32)"
+parser_crates='^(csv|calamine|zip|encoding_rs|quick-xml)$'
+wasm_deps() {
+  cargo tree -p "$1" --target wasm32-unknown-unknown -e normal --prefix none | awk '{print $1}' | sort -u
+}
+worker_has=$(wasm_deps parse-worker | grep -E "$parser_crates" | tr '\n' ' ')
+[ "$(wc -w <<<"$worker_has")" -eq 5 ] ||
+  { echo "the worker's bundle should have csv, calamine, zip, encoding_rs and quick-xml; it has: $worker_has" >&2; exit 1; }
+page_has=$(wasm_deps frontend | grep -E "$parser_crates" | tr '\n' ' ' || true)
+[ -z "$page_has" ] ||
+  { echo "the page's bundle (crate frontend) depends on $page_has: move the code that needs it behind app's 'parser' feature" >&2; exit 1; }
+echo "the worker's bundle has $worker_has; the page's has none of them"
+
 # The two builds run side by side (their own target folders, no shared lock): each spends
 # long stretches on one core (the app crate's front end, the frontend crate), which the
 # other fills. Each one's own time is printed after it.

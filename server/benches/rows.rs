@@ -1,0 +1,105 @@
+//! `cargo bench -p server --bench rows` (release profile, native): where the parsing worker's
+//! time goes for each bench file (`target/bench/users-{10k,100k}.{csv,xlsx}`, written by
+//! `end2end/bench/make-data.mjs`; `make bench` makes them): the parse, the row rules, the
+//! clashes within the file and the encoding of the chunks, each the median of a few runs.
+//! Native code, so the figures are a share of the work, not the browser's times (those are
+//! `make bench`'s parse and endtoend sections). Prints figures and asserts nothing but the
+//! row counts.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use app::batch::model::{counts, recheck_duplicates, DraftRow, CHUNK_ROWS};
+use app::import::{parse, Limits};
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = f();
+        times.push(t.elapsed());
+        last = Some(out);
+    }
+    (median(times), last.expect("at least one run"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let dir = std::env::var_os("BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench"));
+    for (name, rows) in [
+        ("users-10k.csv", 10_000),
+        ("users-100k.csv", 100_000),
+        ("users-10k.xlsx", 10_000),
+        ("users-100k.xlsx", 100_000),
+    ] {
+        let path = dir.join(name);
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!(
+                "rows {name}: missing ({}); run make bench once",
+                path.display()
+            );
+            continue;
+        };
+        let runs = if rows >= 100_000 { 5 } else { 11 };
+        let (parse_t, sheet) = time(runs, || parse(&bytes, name, &Limits::default()));
+        let sheet = sheet.expect("the bench file parses");
+        assert_eq!(sheet.rows.len(), rows, "{name}: rows");
+        let (rules_t, checked) = time(runs, || {
+            sheet
+                .rows
+                .iter()
+                .map(|r| DraftRow::new(r.line, r.raw.clone()))
+                .collect::<Vec<_>>()
+        });
+        let (clone_t, _) = time(runs, || {
+            sheet.rows.iter().map(|r| r.raw.clone()).collect::<Vec<_>>()
+        });
+        let (clash_t, listed) = time(runs, || {
+            let mut list = checked.clone();
+            recheck_duplicates(&mut list);
+            list
+        });
+        let (copy_t, _) = time(runs, || checked.clone());
+        let (count_t, _) = time(runs, || counts(&listed));
+        let (encode_t, bytes_out) = time(runs, || {
+            listed
+                .chunks(CHUNK_ROWS)
+                .map(|c| serde_json::to_vec(c).expect("rows encode").len())
+                .sum::<usize>()
+        });
+        let (decode_t, _) = time(runs, || {
+            listed
+                .chunks(CHUNK_ROWS)
+                .map(|c| serde_json::to_vec(c).expect("rows encode"))
+                .map(|v| {
+                    serde_json::from_slice::<Vec<DraftRow>>(&v)
+                        .expect("rows decode")
+                        .len()
+                })
+                .sum::<usize>()
+        });
+        println!(
+            "rows {name}: parse {}, rules {} (less the copy of the raw rows, {}), clashes {}, counts {}, \
+             encode {} ({} MB of JSON), encode+decode {}",
+            ms(parse_t),
+            ms(rules_t.saturating_sub(clone_t)),
+            ms(clone_t),
+            ms(clash_t.saturating_sub(copy_t)),
+            ms(count_t),
+            ms(encode_t),
+            bytes_out / 1_000_000,
+            ms(decode_t),
+        );
+    }
+}
