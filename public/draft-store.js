@@ -44,15 +44,26 @@ function read(key) {
   });
 }
 
-// Replaces whatever list was kept with this one of `owner`, in one transaction: meta is JSON
-// text, chunks are the rows as UTF-8 JSON bytes.
-export function replaceDraft(owner, meta, chunks) {
-  return inTransaction('readwrite', (store) => {
+// Starts replacing whatever list was kept with this one of `owner` (meta: JSON text), in one
+// transaction, and resolves once it is open, to { put(i, bytes), done }: put() adds chunk i
+// (the rows as UTF-8 JSON bytes) and must be called in the same task as the promise resolved
+// in; done settles when the transaction has committed (or failed). The parsing worker calls
+// it before it sends the first rows, so any later write of the page's lands after this.
+export function beginReplace(owner, meta) {
+  return openDb().then((db) => {
+    const tx = db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    const done = new Promise((resolve, reject) => {
+      tx.oncomplete = () => { db.close(); resolve(); };
+      tx.onerror = () => { db.close(); reject(tx.error); };
+      tx.onabort = () => { db.close(); reject(tx.error); };
+    });
+    // A caller that never waits for done must not see an unhandled rejection.
+    done.catch(() => {});
     store.clear();
     store.put(owner, OWNER_KEY);
     store.put(meta, META_KEY);
-    chunks.forEach((chunk, i) => store.put(chunk, chunkKey(i)));
-    return {};
+    return { put: (i, chunk) => store.put(chunk, chunkKey(i)), done };
   });
 }
 

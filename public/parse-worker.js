@@ -1,11 +1,15 @@
 // Parses an uploaded batch file off the main thread, with the same Rust code (compiled to
 // wasm) that the page and the server use. One worker per file, started before the file is
-// chosen; the page terminates it.
-// Answers with the head and the row chunks as UTF-8 JSON bytes, transferred rather than
-// copied, after keeping the list in IndexedDB: the page then has nothing big to copy or
-// store on its main thread.
-import init, { parse_upload } from '/pkg/parser.js';
-import { replaceDraft } from '/draft-store.js';
+// chosen; the page terminates it once it has said it is done.
+//
+// It reads the chosen File itself (the page copies nothing), parses and checks every row,
+// then sends, as UTF-8 JSON bytes: the head (with the list's counts) and each chunk of rows
+// as soon as it is encoded, so the page shows the counts and the first rows while the rest
+// follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
+// transaction is opened before the first row is sent, so a change the page stores later is
+// always written after it.
+import init, { prepare } from '/pkg/parser.js';
+import { beginReplace } from '/draft-store.js';
 
 // The page sends the parser's module, compiled once for all its workers (app/js/batch.js),
 // before or after the file; null means load it here.
@@ -16,28 +20,60 @@ const ready = new Promise((resolve) => {
 // An unhandled failure here would surface as an error event; the file's message reports it.
 ready.catch(() => {});
 
+const decoder = new TextDecoder();
+
 self.onmessage = async (event) => {
   if ('module' in event.data) {
     moduleArrived(event.data.module);
     return;
   }
-  const { bytes, name, key, owner } = event.data.file;
+  const { file, name, key, owner } = event.data.file;
   try {
-    await ready;
-    const parts = parse_upload(bytes, name, key);
-    const head = JSON.parse(new TextDecoder().decode(parts[0]));
-    let stored = false;
-    if (head.Parsed) {
-      try {
-        await replaceDraft(owner, JSON.stringify(head.Parsed.meta), parts.slice(1));
-        stored = true;
-      } catch (err) {
-        // Private windows and full disks refuse; the list still works until a refresh.
-        console.warn('could not keep the list in this browser', err);
+    const [, buffer] = await Promise.all([ready, file.arrayBuffer()]);
+    const upload = prepare(new Uint8Array(buffer), name, key);
+    try {
+      const head = upload.head();
+      const parsed = JSON.parse(decoder.decode(head)).Parsed;
+      if (!parsed) {
+        self.postMessage({ part: head }, [head.buffer]);
+        self.postMessage({ done: true, stored: false });
+        return;
       }
+      // The store is opened now (IndexedDB may refuse: private windows, full disks; the list
+      // still works until a refresh).
+      let keeping = await beginReplace(owner, JSON.stringify(parsed.meta)).catch((err) => {
+        console.warn('could not keep the list in this browser', err);
+        return null;
+      });
+      self.postMessage({ part: head }, [head.buffer]);
+      const chunks = upload.chunks();
+      for (let i = 0; i < chunks; i++) {
+        const chunk = upload.chunk(i);
+        // IndexedDB copies the bytes when put() is called; the page gets its own copy.
+        try {
+          keeping?.put(i, chunk);
+        } catch (err) {
+          // The draft is incomplete and will not be restored (its meta counts more rows).
+          console.warn('could not keep the list in this browser', err);
+          keeping = null;
+        }
+        self.postMessage({ part: chunk });
+      }
+      let stored = false;
+      if (keeping) {
+        stored = await keeping.done.then(
+          () => true,
+          (err) => {
+            console.warn('could not keep the list in this browser', err);
+            return false;
+          },
+        );
+      }
+      self.postMessage({ done: true, stored });
+    } finally {
+      upload.free();
     }
-    self.postMessage({ ok: true, parts, stored }, parts.map((p) => p.buffer));
   } catch (err) {
-    self.postMessage({ ok: false, error: String((err && err.message) || err) });
+    self.postMessage({ error: String((err && err.message) || err) });
   }
 };

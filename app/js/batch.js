@@ -82,31 +82,64 @@ export function warmWorker() {
 }
 
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
-// parser fail (or run out of memory) takes only the worker down. Resolves to the worker's
-// answer: { parts: [head, chunk, ...] as UTF-8 JSON bytes, stored: whether it kept the list }.
-export function parseInWorker(bytes, name, key, owner) {
-  return new Promise((resolve, reject) => {
-    const worker = spare || startWorker();
-    spare = null;
-    let timer = null;
-    const finish = (settle, value) => {
-      clearTimeout(timer);
-      worker.terminate();
-      // The next file's worker.
-      warmWorker();
-      settle(value);
-    };
-    timer = setTimeout(() => finish(reject, new Error('timeout')), PARSE_TIMEOUT_MS);
-    worker.onmessage = (event) => {
-      if (event.data && event.data.ok) finish(resolve, event.data);
-      else finish(reject, new Error((event.data && event.data.error) || 'worker failed'));
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      finish(reject, new Error(event.message || 'worker failed'));
-    };
-    worker.postMessage({ file: { bytes, name, key, owner } }, [bytes.buffer]);
-  });
+// parser fail (or run out of memory) takes only the worker down. The worker reads the File
+// itself. Returns the answer as a stream: next() resolves to each part in turn (the head,
+// then the chunks of rows, as UTF-8 JSON bytes) and to null once the worker is done (the list
+// kept in IndexedDB, or not: it says so in the console); it rejects if the worker fails or
+// takes too long.
+export function parseInWorker(file, name, key, owner) {
+  const worker = spare || startWorker();
+  spare = null;
+  const parts = [];
+  let waiting = null;
+  let ended = false;
+  let failure = null;
+  const wake = () => {
+    if (!waiting) return;
+    const { resolve, reject } = waiting;
+    if (parts.length > 0) resolve(parts.shift());
+    else if (failure) reject(failure);
+    else if (ended) resolve(null);
+    else return;
+    waiting = null;
+  };
+  let timer = null;
+  const finish = (error) => {
+    if (ended || failure) return;
+    clearTimeout(timer);
+    worker.terminate();
+    // The next file's worker.
+    warmWorker();
+    if (error) failure = error;
+    else ended = true;
+    wake();
+  };
+  timer = setTimeout(() => finish(new Error('timeout')), PARSE_TIMEOUT_MS);
+  worker.onmessage = (event) => {
+    const data = event.data || {};
+    if (data.part) {
+      parts.push(data.part);
+      wake();
+    } else if (data.done) {
+      if (!data.stored) console.warn('could not keep the list in this browser');
+      finish(null);
+    } else {
+      finish(new Error(data.error || 'worker failed'));
+    }
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    finish(new Error(event.message || 'worker failed'));
+  };
+  worker.postMessage({ file: { file, name, key, owner } });
+  return {
+    next() {
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        wake();
+      });
+    },
+  };
 }
 
 // Lets the browser paint and handle input between two pieces of work.

@@ -67,6 +67,39 @@ test('opening Batch upload starts the parsing worker, whose module is fetched an
   await expect.poll(() => page.workers().length).toBe(1);
 });
 
+test('a big file shows its counts and first rows while the rest of its rows are still arriving', async ({ page }) => {
+  // When the counts first appear, the progress bar says how many rows have been taken so far.
+  await page.addInitScript(() => {
+    const w = window as unknown as { firstShown?: { counts: string; taken: number; of: number } | null };
+    w.firstShown = null;
+    new MutationObserver((_, observer) => {
+      const counts = document.querySelector('.counts');
+      if (!counts) return;
+      const bar = document.querySelector<HTMLProgressElement>('#batch-progress');
+      w.firstShown = { counts: counts.textContent ?? '', taken: bar ? bar.value : -1, of: bar ? bar.max : -1 };
+      observer.disconnect();
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const rows: Row[] = [];
+  for (let i = 0; i < 20_000; i++) rows.push(officer(`user${i}.${u}@tech.gov.sg`));
+  rows[19_999] = officer('not an address');
+  await batch.uploadBuffer(`big-${u}.csv`, csv(rows));
+  await expect(batch.counts()).toHaveText('20,000 users, 1 needs attention');
+  const first = await page.evaluate(() => (window as unknown as { firstShown: unknown }).firstShown);
+  // The whole list's counts, while fewer than all its rows were in.
+  expect(first).toMatchObject({ counts: '20,000 users, 1 needs attention', of: 20_000 });
+  expect((first as { taken: number }).taken).toBeGreaterThan(0);
+  expect((first as { taken: number }).taken).toBeLessThan(20_000);
+  // Then every row arrives and the page is free again.
+  await expect(page.locator('#batch-progress')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Submit' })).toBeEnabled();
+  await page.getByRole('checkbox', { name: /Show only rows that need attention/ }).check();
+  await expect(batch.row(20_001)).toBeVisible();
+});
+
 test('view details, edit and save; remove; reset with cancel and with confirm', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();

@@ -7,7 +7,7 @@
 //! there too): this side asks for the owner, the meta or a chunk by number ([`Part`]).
 
 #[cfg(feature = "hydrate")]
-use super::model::UploadHead;
+use super::model::{Counts, UploadHead};
 use super::model::{DraftMeta, DraftRow, Journal, CHUNK_ROWS};
 
 /// What the draft store keeps: whose list it is, the list's [`DraftMeta`], and its rows in
@@ -22,7 +22,8 @@ enum Part {
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 /// The message for a file the worker could not get through.
-const UNREADABLE: &str = "The file could not be read: it may be damaged or not really a \
+pub(crate) const UNREADABLE: &str =
+    "The file could not be read: it may be damaged or not really a \
     spreadsheet. Open it in Excel and save it again as .xlsx or .csv, then choose it again.";
 
 #[cfg(feature = "hydrate")]
@@ -31,13 +32,17 @@ mod js {
 
     #[wasm_bindgen(module = "/js/batch.js")]
     extern "C" {
+        /// The worker's answer, a part at a time (app/js/batch.js).
+        pub type UploadStream;
+        #[wasm_bindgen(method)]
+        pub fn next(this: &UploadStream) -> js_sys::Promise;
         #[wasm_bindgen(js_name = parseInWorker)]
         pub fn parse_in_worker(
-            bytes: js_sys::Uint8Array,
+            file: web_sys::File,
             name: &str,
             key: &str,
             owner: &str,
-        ) -> js_sys::Promise;
+        ) -> UploadStream;
         #[wasm_bindgen(js_name = draftPutChunks)]
         pub fn draft_put_chunks(entries: js_sys::Array) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftOwner)]
@@ -107,59 +112,74 @@ pub async fn next_task() {
     }
 }
 
-/// The worker's answer for a chosen file: UTF-8 JSON parts (a head, then the rows in
-/// chunks), and whether the worker kept the list in IndexedDB.
+/// The worker's answer for a chosen file, read a part at a time: the head, then the rows in
+/// chunks (UTF-8 JSON each).
 #[cfg(feature = "hydrate")]
-pub struct WorkerAnswer {
-    parts: js_sys::Array,
-    pub stored: bool,
-}
+pub struct WorkerAnswer(js::UploadStream);
 
 #[cfg(feature = "hydrate")]
 impl WorkerAnswer {
-    fn part(&self, i: u32) -> Option<Vec<u8>> {
+    /// The next part; `Ok(None)` once the worker is done (the list kept, or not).
+    async fn next(&self) -> Result<Option<Vec<u8>>, String> {
         use wasm_bindgen::JsCast;
-        let array: js_sys::Uint8Array = self.parts.get(i).dyn_into().ok()?;
-        Some(array.to_vec())
-    }
-}
-
-/// Reads the chosen file and has the worker parse it (and keep it for `owner`).
-#[cfg(feature = "hydrate")]
-pub async fn parse_file(
-    file: web_sys::File,
-    key: &str,
-    owner: &str,
-) -> Result<WorkerAnswer, String> {
-    use wasm_bindgen::JsCast;
-    let name = file.name();
-    let limits = crate::import::Limits::default();
-    // Refused before a byte is read: a huge file never reaches memory.
-    if file.size() > limits.max_bytes as f64 {
-        return Err(crate::import::ImportError::TooLarge {
-            bytes: file.size() as u64,
-            max_bytes: limits.max_bytes as u64,
-        }
-        .to_string());
-    }
-    let bytes = gloo_file::futures::read_as_bytes(&gloo_file::File::from(file))
-        .await
-        .map_err(|e| format!("The file could not be read ({e}). Choose it again."))?;
-    let array = js_sys::Uint8Array::from(bytes.as_slice());
-    drop(bytes);
-    let answer =
-        wasm_bindgen_futures::JsFuture::from(js::parse_in_worker(array, &name, key, owner))
+        let value = wasm_bindgen_futures::JsFuture::from(self.0.next())
             .await
             .map_err(|e| {
                 leptos::logging::warn!("parsing worker failed: {e:?}");
                 UNREADABLE.to_string()
             })?;
-    let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).ok();
-    let parts = field("parts")
-        .and_then(|p| p.dyn_into::<js_sys::Array>().ok())
-        .ok_or_else(|| UNREADABLE.to_string())?;
-    let stored = field("stored").and_then(|s| s.as_bool()).unwrap_or(false);
-    Ok(WorkerAnswer { parts, stored })
+        if value.is_null() {
+            return Ok(None);
+        }
+        let array: js_sys::Uint8Array = value.dyn_into().map_err(|_| UNREADABLE.to_string())?;
+        Ok(Some(array.to_vec()))
+    }
+
+    /// The head: the list's meta and counts, or why the file was refused.
+    pub async fn head(&self) -> Result<(DraftMeta, Counts), String> {
+        let head: UploadHead = self
+            .next()
+            .await?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| UNREADABLE.to_string())?;
+        match head {
+            UploadHead::Refused { message } => Err(message),
+            UploadHead::Parsed { meta, counts } => Ok((meta, counts)),
+        }
+    }
+
+    /// The next chunk of rows, or `None` after the last.
+    pub async fn chunk(&self) -> Result<Option<Vec<DraftRow>>, String> {
+        match self.next().await? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| UNREADABLE.to_string()),
+        }
+    }
+}
+
+/// Has the worker read and parse the chosen file (and keep it for `owner`).
+#[cfg(feature = "hydrate")]
+pub fn parse_file(file: web_sys::File, key: &str, owner: &str) -> Result<WorkerAnswer, String> {
+    let file = gloo_file::File::from(file);
+    let limits = crate::import::Limits::default();
+    // Refused before a byte is read: a huge file never reaches memory.
+    if file.size() > limits.max_bytes as u64 {
+        return Err(crate::import::ImportError::TooLarge {
+            bytes: file.size(),
+            max_bytes: limits.max_bytes as u64,
+        }
+        .to_string());
+    }
+    // The worker reads the bytes itself: nothing the size of the file is copied here.
+    let web: &web_sys::File = file.as_ref();
+    Ok(WorkerAnswer(js::parse_in_worker(
+        web.clone(),
+        &file.name(),
+        key,
+        owner,
+    )))
 }
 
 /// Stores chunks (their number and UTF-8 JSON) in one transaction.
@@ -316,34 +336,4 @@ async fn read_rows(
         next_task().await;
     }
     (rows.len() == meta.rows).then_some((meta, rows))
-}
-
-/// Reads the worker's answer: the head, then the rows a chunk per browser task.
-#[cfg(feature = "hydrate")]
-pub async fn take_upload(
-    answer: &WorkerAnswer,
-    progress: impl Fn(usize, usize),
-) -> Result<(DraftMeta, Vec<DraftRow>), String> {
-    let head: UploadHead = answer
-        .part(0)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| UNREADABLE.to_string())?;
-    let meta = match head {
-        UploadHead::Refused { message } => return Err(message),
-        UploadHead::Parsed { meta } => meta,
-    };
-    let mut rows = Vec::with_capacity(meta.rows);
-    for i in 1..answer.parts.length() {
-        let chunk: Vec<DraftRow> = answer
-            .part(i)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| UNREADABLE.to_string())?;
-        rows.extend(chunk);
-        progress(rows.len(), meta.rows);
-        next_task().await;
-    }
-    if rows.len() != meta.rows {
-        return Err(UNREADABLE.to_string());
-    }
-    Ok((meta, rows))
 }

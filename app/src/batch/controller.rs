@@ -10,7 +10,7 @@ use leptos::task::spawn_local;
 
 use super::browser;
 use super::model::{
-    self, chunks_of, counts, describe, group, DraftMeta, DraftRow, Journal, RowState,
+    self, chunks_of, counts, describe, group, Counts, DraftMeta, DraftRow, Journal, RowState,
     PRECHECK_ROWS, SAVE_CHUNKS,
 };
 use crate::api::batch::{precheck_batch, submit_batch};
@@ -35,6 +35,12 @@ pub(crate) struct Batch {
     owner: Signal<String>,
     pub(crate) meta: RwSignal<Option<DraftMeta>>,
     pub(crate) rows: RwSignal<Vec<DraftRow>>,
+    /// While a file's rows are still arriving: the whole list's counts, as the worker told
+    /// them (the rows so far would count too few).
+    pub(crate) loading: RwSignal<Option<Counts>>,
+    /// A row was removed or saved while the rows were arriving: the clashes within the file
+    /// are checked again over the whole list once it is in.
+    changed_while_loading: StoredValue<bool>,
     pub(crate) busy: RwSignal<Option<Busy>>,
     /// A file that was not taken: its name and why.
     pub(crate) refusal: RwSignal<Option<(String, String)>>,
@@ -62,6 +68,8 @@ impl Batch {
             owner,
             meta: RwSignal::new(None),
             rows: RwSignal::new(Vec::new()),
+            loading: RwSignal::new(None),
+            changed_while_loading: StoredValue::new(false),
             busy: RwSignal::new(None),
             refusal: RwSignal::new(None),
             failure: RwSignal::new(None),
@@ -144,6 +152,7 @@ impl Batch {
 
     /// Removes a row (kept as a tombstone so stored chunks stay aligned).
     pub(crate) fn remove(self, pos: usize) {
+        self.note_change_while_loading();
         let mut changed = BTreeSet::from([pos]);
         let mut gone = String::new();
         self.rows.update(|rows| {
@@ -160,6 +169,7 @@ impl Batch {
     /// Saves View details: checks the row again, and asks the server about its address and
     /// username.
     pub(crate) fn save(self, pos: usize, raw: RawAccount) {
+        self.note_change_while_loading();
         let mut changed = BTreeSet::from([pos]);
         self.rows.update(|rows| {
             if let Some(row) = rows.get_mut(pos) {
@@ -353,7 +363,9 @@ impl Batch {
         self.persist(chunk.iter().copied().collect());
     }
 
-    /// Takes a chosen file through the worker into the list.
+    /// Takes a chosen file through the worker into the list: the counts and the first rows
+    /// are shown as soon as the worker sends them, the rest of the rows follow a chunk per
+    /// browser task (the page stays busy, so nothing is submitted or reset meanwhile).
     #[cfg(feature = "hydrate")]
     pub(crate) fn upload(self, file: web_sys::File) {
         let file_name = file.name();
@@ -368,37 +380,16 @@ impl Batch {
         spawn_local(async move {
             let key = browser::new_key();
             let owner = self.owner();
-            let answer = browser::parse_file(file, &key, &owner).await;
-            let progress = |done: usize, total: usize| {
-                self.busy.set(Some(Busy {
-                    label: format!("Reading {file_name}"),
-                    done,
-                    total,
-                }))
-            };
-            let taken = match answer {
-                Ok(answer) => browser::take_upload(&answer, progress)
-                    .await
-                    .map(|(meta, rows)| (meta, rows, answer.stored)),
-                Err(message) => Err(message),
-            };
-            match taken {
-                Ok((meta, rows, stored)) => {
-                    if !stored {
-                        leptos::logging::warn!("could not keep the list in this browser");
-                    }
-                    let c = counts(&rows);
-                    self.announce
-                        .set(format!("Uploaded {}: {}", meta.file_name, describe(c)));
-                    let all: Vec<usize> = (0..rows.len()).collect();
-                    // A new list: the journal of the last one no longer applies.
-                    self.keep_journal(Journal::default());
-                    self.rows.set(rows);
-                    self.meta.set(Some(meta));
+            match self.take(file, &key, &owner, &file_name).await {
+                Ok(()) => {
                     self.busy.set(None);
+                    let all: Vec<usize> = (0..self.rows.with_untracked(Vec::len)).collect();
                     self.precheck(all).await;
                 }
                 Err(message) => {
+                    self.loading.set(None);
+                    self.meta.set(None);
+                    self.rows.set(Vec::new());
                     self.busy.set(None);
                     self.announce
                         .set(format!("{file_name} was not uploaded: {message}"));
@@ -407,6 +398,62 @@ impl Batch {
                 }
             }
         });
+    }
+
+    fn note_change_while_loading(self) {
+        if self.loading.with_untracked(Option::is_some) {
+            self.changed_while_loading.set_value(true);
+        }
+    }
+
+    /// The worker's answer into the list, as it arrives.
+    #[cfg(feature = "hydrate")]
+    async fn take(
+        self,
+        file: web_sys::File,
+        key: &str,
+        owner: &str,
+        file_name: &str,
+    ) -> Result<(), String> {
+        let answer = browser::parse_file(file, key, owner)?;
+        let (meta, told) = answer.head().await?;
+        let total = meta.rows;
+        let first = answer.chunk().await?.unwrap_or_default();
+        let progress = |done: usize| {
+            self.busy.set(Some(Busy {
+                label: format!("Reading {file_name}"),
+                done,
+                total,
+            }))
+        };
+        // A new list: the journal of the last one no longer applies.
+        self.keep_journal(Journal::default());
+        self.announce
+            .set(format!("Uploaded {}: {}", meta.file_name, describe(told)));
+        let mut taken = first.len();
+        self.changed_while_loading.set_value(false);
+        self.loading.set(Some(told));
+        self.rows.set(first);
+        self.meta.set(Some(meta));
+        progress(taken);
+        while let Some(chunk) = answer.chunk().await? {
+            taken += chunk.len();
+            self.rows.update(|rows| rows.extend(chunk));
+            progress(taken);
+            browser::next_task().await;
+        }
+        if taken != total {
+            return Err(browser::UNREADABLE.to_string());
+        }
+        if self.changed_while_loading.get_value() {
+            self.changed_while_loading.set_value(false);
+            let mut changed = BTreeSet::new();
+            self.rows
+                .update(|rows| changed = model::recheck_duplicates(rows));
+            self.persist(changed);
+        }
+        self.loading.set(None);
+        Ok(())
     }
 
     /// Brings back the list kept in this browser from before a refresh, if it is the signed-in

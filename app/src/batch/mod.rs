@@ -7,7 +7,7 @@
 //! It may import `domain`, `import`, `format`, `error`, `wire` and the server functions of
 //! `api`; never the server's services (`server/`), nor `pages` or `components`: the page
 //! (`pages/batch_upload/`) and the parsing worker (`frontend/worker/`, through
-//! `prepare_upload`, feature `parser`) import this, not the other way round.
+//! `PreparedUpload`, feature `parser`) import this, not the other way round.
 
 pub(crate) mod browser;
 mod controller;
@@ -15,4 +15,4 @@ pub mod model;
 
 pub(crate) use controller::Batch;
 #[cfg(feature = "parser")]
-pub use model::prepare_upload;
+pub use model::{prepare_upload, PreparedUpload};

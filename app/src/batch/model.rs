@@ -113,48 +113,94 @@ impl DraftMeta {
     }
 }
 
-/// What the parsing worker answers: either an error the officer can act on, or the meta
-/// line followed by the rows in chunks of [`CHUNK_ROWS`].
+/// What the parsing worker answers first: either an error the officer can act on, or the
+/// meta line with the list's counts, followed by the rows in chunks of [`CHUNK_ROWS`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum UploadHead {
-    Refused { message: String },
-    Parsed { meta: DraftMeta },
+    Refused {
+        message: String,
+    },
+    Parsed {
+        meta: DraftMeta,
+        /// Known once every row is checked, before the rows reach the page: the page shows
+        /// them with the first chunk while the rest streams in.
+        counts: Counts,
+    },
 }
 
-/// Parses a file and checks every row: the whole of the worker's job, as UTF-8 JSON (the
-/// head, then one part per chunk), so the page can take the rows in a chunk per task, and
-/// the worker can store and hand over bytes without converting them to text. Feature
-/// `parser`: the worker's bundle has it, the page's does not.
+/// A parsed and checked file, handed over a part at a time: the head (UTF-8 JSON of
+/// [`UploadHead`]), then each chunk of rows (UTF-8 JSON), encoded when asked for, so the
+/// worker can send the head and the first rows before it encodes the rest. Feature `parser`:
+/// the worker's bundle has it, the page's does not.
+#[cfg(feature = "parser")]
+pub struct PreparedUpload {
+    head: UploadHead,
+    rows: Vec<DraftRow>,
+}
+
+#[cfg(feature = "parser")]
+impl PreparedUpload {
+    /// Parses a file and checks every row: the whole of the worker's work but the encoding.
+    pub fn new(bytes: &[u8], file_name: &str, key: &str) -> PreparedUpload {
+        let sheet = match import::parse(bytes, file_name, &import::Limits::default()) {
+            Ok(sheet) => sheet,
+            Err(e) => {
+                return PreparedUpload {
+                    head: UploadHead::Refused {
+                        message: e.to_string(),
+                    },
+                    rows: Vec::new(),
+                }
+            }
+        };
+        let mut rows: Vec<DraftRow> = sheet
+            .rows
+            .into_iter()
+            .map(|r| DraftRow::new(r.line, r.raw))
+            .collect();
+        recheck_duplicates(&mut rows);
+        let meta = DraftMeta {
+            key: key.to_string(),
+            file_name: file_name.to_string(),
+            format: sheet.format,
+            notices: sheet.notices,
+            rows: rows.len(),
+        };
+        PreparedUpload {
+            head: UploadHead::Parsed {
+                meta,
+                counts: counts(&rows),
+            },
+            rows,
+        }
+    }
+
+    pub fn head(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.head).unwrap_or_default()
+    }
+
+    /// How many chunks of rows follow the head (none for a refused file).
+    pub fn chunks(&self) -> usize {
+        self.rows.len().div_ceil(CHUNK_ROWS)
+    }
+
+    /// Chunk `i` (empty past the last).
+    pub fn chunk(&self, i: usize) -> Vec<u8> {
+        self.rows
+            .chunks(CHUNK_ROWS)
+            .nth(i)
+            .map(|c| serde_json::to_vec(c).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+/// The worker's answer in one go: the head, then every chunk (the parse benchmark and tests).
 #[cfg(feature = "parser")]
 pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
-    let sheet = match import::parse(bytes, file_name, &import::Limits::default()) {
-        Ok(sheet) => sheet,
-        Err(e) => {
-            let head = UploadHead::Refused {
-                message: e.to_string(),
-            };
-            return vec![serde_json::to_vec(&head).unwrap_or_default()];
-        }
-    };
-    let mut rows: Vec<DraftRow> = sheet
-        .rows
-        .into_iter()
-        .map(|r| DraftRow::new(r.line, r.raw))
-        .collect();
-    recheck_duplicates(&mut rows);
-    let meta = DraftMeta {
-        key: key.to_string(),
-        file_name: file_name.to_string(),
-        format: sheet.format,
-        notices: sheet.notices,
-        rows: rows.len(),
-    };
-    let mut out = vec![serde_json::to_vec(&UploadHead::Parsed { meta }).unwrap_or_default()];
-    out.extend(
-        rows.chunks(CHUNK_ROWS)
-            .map(|c| serde_json::to_vec(c).unwrap_or_default()),
-    );
-    out
+    let upload = PreparedUpload::new(bytes, file_name, key);
+    std::iter::once(upload.head())
+        .chain((0..upload.chunks()).map(|i| upload.chunk(i)))
+        .collect()
 }
 
 /// Recomputes the clashes within the file (ignoring removed and already invited rows) and
@@ -260,7 +306,7 @@ impl Journal {
 }
 
 /// Counts for the heading and the live announcement.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub users: usize,
     pub attention: usize,
@@ -452,6 +498,43 @@ mod tests {
         journal.note("k2", &many, &BTreeSet::from([0]));
         assert_eq!((journal.key.as_str(), journal.rows.len()), ("k2", 1));
         assert!(!journal.is_empty() && Journal::default().is_empty());
+    }
+
+    #[cfg(feature = "parser")]
+    #[test]
+    fn the_head_carries_the_whole_lists_counts_and_the_chunks_carry_every_row_in_order() {
+        use crate::import::COLUMNS;
+        let header: Vec<&str> = COLUMNS.iter().map(|c| c.header).collect();
+        let mut csv = header.join(",") + "\n";
+        let n = CHUNK_ROWS + 7;
+        for i in 0..n {
+            // Every tenth row has no first name; rows 3 and 4 share an address.
+            let first = if i % 10 == 9 { "" } else { "Ann" };
+            let email = if i == 4 { 3 } else { i };
+            csv += &format!(
+                "user{email}@tech.gov.sg,,{first},Tan,91234567,GovTech,,No,Builds the portal\n"
+            );
+        }
+        let upload = PreparedUpload::new(csv.as_bytes(), "users.csv", "k");
+        assert_eq!(upload.chunks(), 2);
+        let UploadHead::Parsed { meta, counts: told } =
+            serde_json::from_slice(&upload.head()).unwrap()
+        else {
+            panic!("the file was refused");
+        };
+        let rows: Vec<DraftRow> = (0..upload.chunks())
+            .flat_map(|i| serde_json::from_slice::<Vec<DraftRow>>(&upload.chunk(i)).unwrap())
+            .collect();
+        assert_eq!((meta.rows, rows.len()), (n, n));
+        assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
+        assert_eq!(told, counts(&rows));
+        assert_eq!(
+            told.attention,
+            n / 10 + 1,
+            "the blank first names and the later of the clash"
+        );
+        assert!(upload.chunk(2).is_empty());
+        assert_eq!(prepare_upload(csv.as_bytes(), "users.csv", "k").len(), 3);
     }
 
     #[test]

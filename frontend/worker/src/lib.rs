@@ -4,9 +4,39 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The worker's whole job for an uploaded file: parse it, check every row with the shared
-/// rules, flag rows that clash within the file. Returns UTF-8 JSON as `Uint8Array`s, each
-/// with a buffer of its own that the worker can transfer: a head, then the rows in chunks
-/// (see `app::batch::prepare_upload`).
+/// rules, flag rows that clash within the file. The answer is handed over a part at a time
+/// (see `app::batch::PreparedUpload`): the head, then each chunk of rows, encoded when asked
+/// for, so the page can show the counts and the first rows while the rest is encoded.
+#[wasm_bindgen]
+pub struct Upload(app::batch::PreparedUpload);
+
+#[wasm_bindgen]
+impl Upload {
+    /// The head: UTF-8 JSON, with a buffer of its own that the worker can transfer.
+    pub fn head(&self) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(self.0.head().as_slice())
+    }
+
+    /// How many chunks of rows follow the head.
+    pub fn chunks(&self) -> u32 {
+        u32::try_from(self.0.chunks()).unwrap_or(u32::MAX)
+    }
+
+    /// Chunk `i` of the rows: UTF-8 JSON, with a buffer of its own.
+    pub fn chunk(&self, i: u32) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(self.0.chunk(i as usize).as_slice())
+    }
+}
+
+/// Parses and checks an uploaded file (see [`Upload`]).
+#[wasm_bindgen]
+pub fn prepare(bytes: &[u8], file_name: &str, key: &str) -> Upload {
+    console_error_panic_hook::set_once();
+    Upload(app::batch::PreparedUpload::new(bytes, file_name, key))
+}
+
+/// The worker's answer in one go (the parse benchmark's "validate"): the head, then every
+/// chunk, as UTF-8 JSON `Uint8Array`s.
 #[wasm_bindgen]
 pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
     console_error_panic_hook::set_once();

@@ -207,7 +207,13 @@ fn UploadPanel() -> impl IntoView {
 fn ListPanel(meta: DraftMeta) -> impl IntoView {
     let batch = expect_context::<Batch>();
     let only_attention = RwSignal::new(false);
-    let c = Memo::new(move |_| batch.rows.with(|r| counts(r)));
+    // While the rows are still arriving, the worker's counts of the whole list.
+    let c = Memo::new(move |_| {
+        batch
+            .loading
+            .get()
+            .unwrap_or_else(|| batch.rows.with(|r| counts(r)))
+    });
     let all_done = move || c.get().users > 0 && c.get().invited == c.get().users;
     let file_name = meta.file_name.clone();
     let another = move |_| {
