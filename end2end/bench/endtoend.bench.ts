@@ -144,9 +144,8 @@ for (const f of FILES) {
     expect(events.chosenAt, 'the file input fired no change event').not.toBeNull();
     const chosenAt = events.chosenAt as number;
     // Tasks that overlap the load: from the choice to the pre-check's answer applied.
-    const tasks = events.longTasks
-      .filter((t) => t.start + t.duration >= chosenAt && t.start <= settledAt)
-      .map((t) => t.duration);
+    const overlapping = events.longTasks.filter((t) => t.start + t.duration >= chosenAt && t.start <= settledAt);
+    const tasks = overlapping.map((t) => t.duration);
     results.uploads.push({
       file: f.file,
       rows: f.rows,
@@ -156,6 +155,8 @@ for (const f of FILES) {
       longTasks: tasks.length,
       longestMs: tasks.length ? Math.max(...tasks) : 0,
       tasks: tasks.map((t) => Math.round(t)),
+      // When each began, from the choice (the counts were shown at shownMs).
+      taskStartsMs: overlapping.map((t) => Math.round(t.start - chosenAt)),
     });
   });
 }

@@ -128,8 +128,11 @@ impl NewAccount {
     pub fn parse(raw: &RawAccount) -> Result<NewAccount, Vec<FieldError>> {
         let mut errors = Vec::new();
         let e = &mut errors;
-        let email = keep(e, "email", Email::parse(&raw.email));
-        let username = keep(e, "username", account_username_rule(raw));
+        // The address is parsed once: the username's rule depends on it.
+        let parsed = Email::parse(&raw.email);
+        let username = username_rule_for(&parsed, &raw.username);
+        let email = keep(e, "email", parsed);
+        let username = keep(e, "username", username);
         let first_name = keep(e, "first_name", PersonName::parse_first(&raw.first_name));
         let last_name = keep(e, "last_name", PersonName::parse_last(&raw.last_name));
         let contact_number = keep(
@@ -201,10 +204,18 @@ pub fn check_account_field(raw: &RawAccount, field: &str) -> Option<String> {
 /// valid the kind is unknown: an empty username is then not reported (the email field has the
 /// error), and a given one is checked only against the username pattern.
 fn account_username_rule(raw: &RawAccount) -> Result<Option<TechPassUsername>, String> {
-    match Email::parse(&raw.email) {
-        Ok(email) => username_rule(email.kind(), &raw.username),
-        Err(_) if raw.username.trim().is_empty() => Ok(None),
-        Err(_) => TechPassUsername::parse(&raw.username).map(Some),
+    username_rule_for(&Email::parse(&raw.email), &raw.username)
+}
+
+/// [`account_username_rule`] with the address already parsed.
+fn username_rule_for(
+    email: &Result<Email, String>,
+    username: &str,
+) -> Result<Option<TechPassUsername>, String> {
+    match email {
+        Ok(email) => username_rule(email.kind(), username),
+        Err(_) if username.trim().is_empty() => Ok(None),
+        Err(_) => TechPassUsername::parse(username).map(Some),
     }
 }
 
