@@ -8,7 +8,7 @@
 // follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
 // transaction is opened before the first row is sent, so a change the page stores later is
 // always written after it.
-import init, { prepare } from '/pkg/parser.js';
+import init, { prepare, Upload } from '/pkg/parser.js';
 import { beginReplace } from '/draft-store.js';
 
 // The page sends the parser's module, compiled once for all its workers (app/js/batch.js),
@@ -21,6 +21,8 @@ const ready = new Promise((resolve) => {
 ready.catch(() => {});
 
 const decoder = new TextDecoder();
+// Rows in the first part: more than a screenful of the list.
+const FIRST_ROWS = 100;
 
 self.onmessage = async (event) => {
   if ('module' in event.data) {
@@ -46,6 +48,13 @@ self.onmessage = async (event) => {
         return null;
       });
       self.postMessage({ part: head }, [head.buffer]);
+      // The first screenful goes on its own: the page shows it before it has to read the
+      // rest of the first chunk.
+      const rows = Math.min(parsed.meta.rows, Upload.chunk_rows());
+      if (rows > FIRST_ROWS) {
+        const first = upload.rows(0, FIRST_ROWS);
+        self.postMessage({ part: first }, [first.buffer]);
+      }
       const chunks = upload.chunks();
       for (let i = 0; i < chunks; i++) {
         const chunk = upload.chunk(i);
@@ -57,7 +66,12 @@ self.onmessage = async (event) => {
           console.warn('could not keep the list in this browser', err);
           keeping = null;
         }
-        self.postMessage({ part: chunk });
+        if (i === 0 && rows > FIRST_ROWS) {
+          const rest = upload.rows(FIRST_ROWS, rows);
+          self.postMessage({ part: rest }, [rest.buffer]);
+        } else {
+          self.postMessage({ part: chunk });
+        }
       }
       let stored = false;
       if (keeping) {

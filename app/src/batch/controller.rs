@@ -15,7 +15,7 @@ use super::model::{
 };
 use crate::api::batch::{precheck_batch, submit_batch};
 use crate::domain::limits::SUBMIT_CHUNK_ROWS;
-use crate::domain::{Email, FieldError, RawAccount};
+use crate::domain::{FieldError, RawAccount};
 use crate::error::AppError;
 use crate::wire::{BatchOutcome, BatchRow, PrecheckRow, RowResult};
 
@@ -205,7 +205,10 @@ impl Batch {
             positions
                 .iter()
                 .filter_map(|&p| rows.get(p))
-                .filter(|r| r.state == RowState::Ready && Email::parse(&r.raw.email).is_ok())
+                // A valid address (its rule's problem is kept with the row: no parse again).
+                .filter(|r| {
+                    r.state == RowState::Ready && !r.problems.iter().any(|p| p.field == "email")
+                })
                 .map(|r| PrecheckRow {
                     row_id: r.id.clone(),
                     email: r.raw.email.clone(),

@@ -16,7 +16,7 @@ use crate::import;
 pub const CHUNK_ROWS: usize = 2_000;
 /// Rows per pre-check call: the usual file is checked in one call, a big one in a call per
 /// browser task.
-pub const PRECHECK_ROWS: usize = 10_000;
+pub const PRECHECK_ROWS: usize = 5_000;
 /// Stored chunks serialised per browser task when many rows changed at once.
 pub const SAVE_CHUNKS: usize = 4;
 
@@ -186,11 +186,18 @@ impl PreparedUpload {
 
     /// Chunk `i` (empty past the last).
     pub fn chunk(&self, i: usize) -> Vec<u8> {
-        self.rows
-            .chunks(CHUNK_ROWS)
-            .nth(i)
-            .map(|c| serde_json::to_vec(c).unwrap_or_default())
-            .unwrap_or_default()
+        if i >= self.chunks() {
+            return Vec::new();
+        }
+        self.rows_json(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
+    }
+
+    /// Rows `start..end` (cut to the list) as UTF-8 JSON: the worker sends the first
+    /// screenful on its own, before the rest of the first chunk.
+    pub fn rows_json(&self, start: usize, end: usize) -> Vec<u8> {
+        let end = end.min(self.rows.len());
+        let start = start.min(end);
+        serde_json::to_vec(&self.rows[start..end]).unwrap_or_default()
     }
 }
 
@@ -534,6 +541,12 @@ mod tests {
             "the blank first names and the later of the clash"
         );
         assert!(upload.chunk(2).is_empty());
+        // A first screenful and the rest of the first chunk are the first chunk.
+        let first: Vec<DraftRow> = serde_json::from_slice(&upload.rows_json(0, 100)).unwrap();
+        let rest: Vec<DraftRow> =
+            serde_json::from_slice(&upload.rows_json(100, CHUNK_ROWS)).unwrap();
+        assert_eq!([first, rest].concat(), rows[..CHUNK_ROWS]);
+        assert_eq!(upload.rows_json(n + 5, n + 9), b"[]");
         assert_eq!(prepare_upload(csv.as_bytes(), "users.csv", "k").len(), 3);
     }
 

@@ -22,6 +22,16 @@ impl Upload {
         u32::try_from(self.0.chunks()).unwrap_or(u32::MAX)
     }
 
+    /// Rows per chunk (the draft store keeps the rows in chunks of this many).
+    pub fn chunk_rows() -> u32 {
+        app::batch::model::CHUNK_ROWS as u32
+    }
+
+    /// Rows `start..end` (cut to the list): UTF-8 JSON, with a buffer of its own.
+    pub fn rows(&self, start: u32, end: u32) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(self.0.rows_json(start as usize, end as usize).as_slice())
+    }
+
     /// Chunk `i` of the rows: UTF-8 JSON, with a buffer of its own.
     pub fn chunk(&self, i: u32) -> js_sys::Uint8Array {
         js_sys::Uint8Array::from(self.0.chunk(i as usize).as_slice())
