@@ -871,3 +871,154 @@ both_databases!(
         );
     }
 );
+
+// ---------------------------------------------------------------------------------------------
+// Accounts made together.
+
+/// The built-in directory, counting its calls; with `victim`, that address's account is made
+/// by someone else just before the accounts are made together, so the whole bulk create fails.
+#[derive(Debug)]
+struct CountingDirectory {
+    inner: app::server::directory::BuiltInDirectory,
+    victim: Option<String>,
+    creates: std::sync::atomic::AtomicUsize,
+    bulk_creates: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl app::server::directory::Directory for CountingDirectory {
+    async fn existing(&self, e: &[String], u: &[String]) -> Result<Existing, DirectoryError> {
+        self.inner.existing(e, u).await
+    }
+    async fn create(&self, user: &DirectoryUser) -> Result<RemoteUser, DirectoryError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        self.inner.create(user).await
+    }
+    async fn create_many(&self, users: &[DirectoryUser]) -> Option<Vec<RemoteUser>> {
+        self.bulk_creates.fetch_add(1, Ordering::SeqCst);
+        if let Some(victim) = &self.victim {
+            let user = users.iter().find(|u| &u.email.to_lowercase() == victim)?;
+            let elsewhere = DirectoryUser {
+                external_id: "made-elsewhere".into(),
+                user_name: "someone.else".into(),
+                ..user.clone()
+            };
+            self.inner.create(&elsewhere).await.ok()?;
+        }
+        self.inner.create_many(users).await
+    }
+    async fn find_by_external_id(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
+        self.inner.find_by_external_id(id).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
+        self.inner.get(id).await
+    }
+    async fn set_active(&self, id: &str, active: bool) -> Result<(), DirectoryError> {
+        self.inner.set_active(id, active).await
+    }
+}
+
+/// Submits five vendors through `directory`; gives the outcome.
+async fn submit_through(
+    app: &TestApp,
+    directory: std::sync::Arc<CountingDirectory>,
+) -> BatchOutcome {
+    let state = app.app_state.clone();
+    let provisioning = app::server::provisioning::Provisioning::new(
+        state.db.clone(),
+        directory,
+        Default::default(),
+    );
+    let inviter = crate::support::officer("boss@agency.gov.sg");
+    let out = app::server::batch::submit(
+        &state.db,
+        &provisioning,
+        &state.settings,
+        &inviter,
+        KEY,
+        "staff.csv",
+        &vendors(5, "t"),
+    )
+    .await
+    .expect("submitted");
+    BatchOutcome {
+        trace_id: String::new(),
+        rows: out,
+    }
+}
+
+fn counting(app: &TestApp, victim: Option<&str>) -> std::sync::Arc<CountingDirectory> {
+    std::sync::Arc::new(CountingDirectory {
+        inner: app::server::directory::BuiltInDirectory::new(app.app_state.db.clone()),
+        victim: victim.map(str::to_string),
+        creates: Default::default(),
+        bulk_creates: Default::default(),
+    })
+}
+
+both_databases!(
+    a_chunks_accounts_are_made_together_and_recorded_with_their_emails_released,
+    |b| async move {
+        let app = spawn(b).await;
+        let directory = counting(&app, None);
+        let outcome = submit_through(&app, directory.clone()).await;
+        assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
+        // Made within the answer, all in one call and none one by one.
+        assert_eq!(directory.bulk_creates.load(Ordering::SeqCst), 1);
+        assert_eq!(directory.creates.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created' AND account_id IS NOT NULL")
+                .await,
+            5
+        );
+        // Each invitation has its own account, the one made for it.
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM invitations i JOIN accounts a ON a.id = i.account_id \
+                 AND a.external_id = i.id AND a.email_key = i.email_key"
+            )
+            .await,
+            5
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM provisioning WHERE status = 'done'")
+                .await,
+            5
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sent')")
+                .await,
+            5
+        );
+    }
+);
+
+both_databases!(
+    when_the_accounts_cannot_be_made_together_each_row_gets_its_own_outcome,
+    |b| async move {
+        let app = spawn(b).await;
+        let directory = counting(&app, Some("t3@acme.com"));
+        let outcome = submit_through(&app, directory.clone()).await;
+        assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
+        assert_eq!(directory.bulk_creates.load(Ordering::SeqCst), 1);
+        provisioned(&app).await;
+        // Nothing of the failed bulk create stays; the rows were made one by one.
+        assert_eq!(directory.creates.load(Ordering::SeqCst), 5);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+                .await,
+            4
+        );
+        let status: String =
+            sqlx::query_scalar("SELECT status FROM invitations WHERE email_key = 't3@acme.com'")
+                .fetch_one(app.app_state.db.pool())
+                .await
+                .expect("t3");
+        assert_eq!(status, "provisioning_failed");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM accounts").await,
+            5,
+            "four and the racer's"
+        );
+    }
+);

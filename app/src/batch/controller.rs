@@ -439,6 +439,8 @@ impl Batch {
         self.rows.set(first);
         self.meta.set(Some(meta));
         progress(taken);
+        // The first rows are painted before more are read.
+        browser::next_task().await;
         while let Some(chunk) = answer.chunk().await? {
             taken += chunk.len();
             self.rows.update(|rows| rows.extend(chunk));

@@ -16,7 +16,25 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::now_millis;
 use super::db::Db;
-use super::sql::fetch_in_parts;
+use super::sql::{fetch_in_parts, Param, Rows};
+
+/// The columns the built-in directory writes for a new account.
+const ACCOUNT_COLUMNS: &[&str] = &[
+    "id",
+    "email",
+    "email_key",
+    "username",
+    "kind",
+    "first_name",
+    "last_name",
+    "contact_number",
+    "organisation",
+    "department",
+    "status",
+    "created_at",
+    "activated_at",
+    "external_id",
+];
 use crate::domain::{NewAccount, UserKind};
 
 pub fn kind_str(kind: UserKind) -> &'static str {
@@ -151,6 +169,13 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// Creates the account. An account that already holds the username (or, in the
     /// built-in directory, the address) is [`DirectoryError::Exists`].
     async fn create(&self, user: &DirectoryUser) -> Result<RemoteUser, DirectoryError>;
+    /// Creates all these accounts together (first tries: none of them can exist yet), all
+    /// or nothing: `None` when the directory cannot (the default) or any of them fails, and
+    /// the caller makes them one by one ([`ensure_created`]) to learn each one's outcome.
+    async fn create_many(&self, users: &[DirectoryUser]) -> Option<Vec<RemoteUser>> {
+        let _ = users;
+        None
+    }
     /// The account made for `external_id` (an invitation's id), if there is one.
     async fn find_by_external_id(
         &self,
@@ -277,6 +302,45 @@ impl Directory for BuiltInDirectory {
             external_id: Some(u.external_id.clone()),
             active: u.active,
         })
+    }
+
+    async fn create_many(&self, users: &[DirectoryUser]) -> Option<Vec<RemoteUser>> {
+        let now = now_millis();
+        let mut rows = Rows::new("accounts", ACCOUNT_COLUMNS);
+        let mut made = Vec::with_capacity(users.len());
+        for u in users {
+            let id = uuid::Uuid::new_v4().to_string();
+            let status = if u.active { "active" } else { "created" };
+            rows.push([
+                Param::from(id.as_str()),
+                u.email.as_str().into(),
+                u.email.to_lowercase().into(),
+                (u.kind == UserKind::Vendor)
+                    .then(|| u.user_name.clone())
+                    .into(),
+                kind_str(u.kind).into(),
+                u.given_name.as_str().into(),
+                u.family_name.as_str().into(),
+                u.phone.as_str().into(),
+                u.organisation.as_str().into(),
+                u.department.clone().into(),
+                status.into(),
+                now.into(),
+                u.active.then_some(now).map_or(Param::NoInt, Param::Int),
+                u.external_id.as_str().into(),
+            ]);
+            made.push(RemoteUser {
+                id,
+                external_id: Some(u.external_id.clone()),
+                active: u.active,
+            });
+        }
+        let mut tx = self.db.begin_write().await.ok()?;
+        // An address or username already taken fails the whole statement: the caller then
+        // goes row by row and learns which.
+        rows.insert(&mut tx).await.ok()?;
+        tx.commit().await.ok()?;
+        Some(made)
     }
 
     async fn find_by_external_id(

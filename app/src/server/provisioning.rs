@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use super::audit;
 use super::clock::now_millis;
 use super::db::{Backend, Db};
-use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser};
+use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser, RemoteUser};
 use super::sql::{placeholders, Param, Rows};
 use crate::domain::InvitationStatus;
 
@@ -198,6 +198,31 @@ async fn settle(
     .await?
     .rows_affected();
     Ok(settled == 1)
+}
+
+/// An account was made for an invitation that was settled meanwhile (no longer
+/// Provisioning): if it was revoked, the account is noted and deactivated, never used.
+async fn settled_meanwhile(
+    conn: &mut AnyConnection,
+    invitation_id: &str,
+    account_id: &str,
+    active: bool,
+) -> sqlx::Result<()> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
+        .bind(invitation_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if status.as_deref() == Some(InvitationStatus::Revoked.as_str()) {
+        sqlx::query("UPDATE invitations SET account_id = $1 WHERE id = $2 AND account_id IS NULL")
+            .bind(account_id)
+            .bind(invitation_id)
+            .execute(&mut *conn)
+            .await?;
+        if !active {
+            enqueue(conn, invitation_id, DEACTIVATE, account_id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues an operation, due at once.
@@ -414,7 +439,19 @@ impl Provisioning {
         for part in invitations.chunks(super::sql::IN_LIST) {
             match self.claim(Some(part), part.len()).await {
                 Ok(claimed) => {
-                    for o in self.work(claimed, Some(deadline)).await {
+                    // First tries of creates go to the directory together where it can take
+                    // them so; the rest (and whatever that cannot do) row by row.
+                    let (first, rest): (Vec<Claimed>, Vec<Claimed>) = claimed
+                        .into_iter()
+                        .partition(|c| c.op == CREATE && c.attempts <= 1);
+                    let (outcomes, left) = self.create_together(first).await;
+                    for o in outcomes {
+                        round.add(o);
+                    }
+                    for o in self
+                        .work(left.into_iter().chain(rest).collect(), Some(deadline))
+                        .await
+                    {
                         round.add(o);
                     }
                 }
@@ -430,6 +467,155 @@ impl Provisioning {
             left_to_worker = round.retrying,
             "accounts provisioned with the request"
         );
+    }
+
+    /// First tries of creates, made together: one look-up of the invitations still waiting,
+    /// one call to the directory for all their accounts ([`Directory::create_many`]) and
+    /// one transaction that records them (a few statements for all rows). Gives the
+    /// outcomes, and the rows left to be done one by one: those whose payload or invitation
+    /// needs a closer look, or all of them when the directory cannot make them together or
+    /// the record fails (a row's account is then found by its `externalId`, never made
+    /// twice).
+    async fn create_together(&self, claimed: Vec<Claimed>) -> (Vec<Outcome>, Vec<Claimed>) {
+        if claimed.len() < 2 {
+            return (Vec::new(), claimed);
+        }
+        let ids: Vec<String> = claimed.iter().map(|c| c.invitation_id.clone()).collect();
+        let waiting: Vec<(String,)> = match self.db.pool().acquire().await {
+            Ok(mut conn) => match super::sql::fetch_in_parts(
+                &mut conn,
+                "SELECT id FROM invitations WHERE status = $1 AND id IN ({})",
+                &[InvitationStatus::Provisioning.as_str()],
+                &ids,
+            )
+            .await
+            {
+                Ok(rows) => rows,
+                Err(_) => return (Vec::new(), claimed),
+            },
+            Err(_) => return (Vec::new(), claimed),
+        };
+        let waiting: std::collections::HashSet<String> =
+            waiting.into_iter().map(|(id,)| id).collect();
+        let mut together: Vec<(Claimed, DirectoryUser)> = Vec::new();
+        let mut left = Vec::new();
+        for c in claimed {
+            match serde_json::from_str::<DirectoryUser>(&c.payload) {
+                Ok(user) if waiting.contains(&c.invitation_id) => together.push((c, user)),
+                _ => left.push(c),
+            }
+        }
+        if together.len() < 2 {
+            left.extend(together.into_iter().map(|(c, _)| c));
+            return (Vec::new(), left);
+        }
+        let users: Vec<DirectoryUser> = together.iter().map(|(_, u)| u.clone()).collect();
+        let Some(accounts) = self.directory.create_many(&users).await else {
+            left.extend(together.into_iter().map(|(c, _)| c));
+            return (Vec::new(), left);
+        };
+        let made: Vec<(Claimed, RemoteUser)> =
+            together.into_iter().map(|(c, _)| c).zip(accounts).collect();
+        match self.record_created(&made).await {
+            Ok(outcomes) => (outcomes, left),
+            Err(e) => {
+                tracing::warn!(error = %e, rows = made.len(), "could not record the accounts made together: row by row");
+                left.extend(made.into_iter().map(|(c, _)| c));
+                (Vec::new(), left)
+            }
+        }
+    }
+
+    /// [`Provisioning::created`] for many rows of one claim, in one transaction.
+    async fn record_created(
+        &self,
+        made: &[(Claimed, RemoteUser)],
+    ) -> Result<Vec<Outcome>, sqlx::Error> {
+        let now = now_millis();
+        let mut tx = self.db.begin_write().await?;
+        let mut outcomes = Vec::with_capacity(made.len());
+        // Rows still in this hand (their lease is the one this claim stamped).
+        let mut ours: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for part in made.chunks(super::sql::IN_LIST) {
+            let mut params = super::sql::Params::default();
+            let done_at = params.add(now.into());
+            let mut checks = Vec::with_capacity(part.len());
+            for (c, _) in part {
+                let id = params.add(c.id.as_str().into());
+                let lease = params.add(c.locked_until.into());
+                checks.push(format!("(id = {id} AND locked_until = {lease})"));
+            }
+            let sql = format!(
+                "UPDATE provisioning SET status = 'done', done_at = {done_at}, locked_until = 0, \
+                 last_error = NULL WHERE {} RETURNING id",
+                checks.join(" OR ")
+            );
+            let settled: Vec<(String,)> = params
+                .bind_as(sqlx::query_as(&sql))
+                .fetch_all(&mut *tx)
+                .await?;
+            ours.extend(settled.into_iter().map(|(id,)| id));
+        }
+        let settled: Vec<&(Claimed, RemoteUser)> =
+            made.iter().filter(|(c, _)| ours.contains(&c.id)).collect();
+        // The link's days start when its email goes, not when the row was queued.
+        let mut now_made: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for part in settled.chunks(super::sql::IN_LIST) {
+            let mut params = super::sql::Params::default();
+            let status = params.add(InvitationStatus::Created.as_str().into());
+            let at = params.add(now.into());
+            let waiting = params.add(InvitationStatus::Provisioning.as_str().into());
+            let mut cases = Vec::with_capacity(part.len());
+            let mut ids = Vec::with_capacity(part.len());
+            for (c, account) in part {
+                let id = params.add(c.invitation_id.as_str().into());
+                let account = params.add(account.id.as_str().into());
+                cases.push(format!("WHEN {id} THEN {account}"));
+                ids.push(id);
+            }
+            let sql = format!(
+                "UPDATE invitations SET status = {status}, account_id = CASE id {} END, \
+                 provision_error = NULL, updated_at = {at}, checked_at = {at}, \
+                 expires_at = {at} + (expires_at - sent_at), sent_at = {at} \
+                 WHERE status = {waiting} AND id IN ({}) RETURNING id",
+                cases.join(" "),
+                ids.join(", ")
+            );
+            let rows: Vec<(String,)> = params
+                .bind_as(sqlx::query_as(&sql))
+                .fetch_all(&mut *tx)
+                .await?;
+            let released: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+            if !released.is_empty() {
+                let mut params = super::sql::Params::default();
+                let at = params.add(now.into());
+                let ids: Vec<String> = released
+                    .iter()
+                    .map(|id| params.add(id.as_str().into()))
+                    .collect();
+                let sql = format!(
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = {at} \
+                     WHERE status = 'held' AND invitation_id IN ({})",
+                    ids.join(", ")
+                );
+                params.bind(sqlx::query(&sql)).execute(&mut *tx).await?;
+            }
+            now_made.extend(released);
+        }
+        for (c, account) in made {
+            if !ours.contains(&c.id) {
+                tracing::warn!(invitation_id = %c.invitation_id, "provisioning lease lost: another worker has the row");
+                outcomes.push(Outcome::Retrying);
+                continue;
+            }
+            if !now_made.contains(&c.invitation_id) {
+                settled_meanwhile(&mut tx, &c.invitation_id, &account.id, account.active).await?;
+            }
+            tracing::debug!(invitation_id = %c.invitation_id, account_id = %account.id, "account provisioned");
+            outcomes.push(Outcome::Created);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     /// Runs `claimed`, `concurrency` at a time; rows not started by `deadline` are released.
@@ -588,24 +774,7 @@ impl Provisioning {
             .execute(&mut *tx)
             .await?;
         } else {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
-                    .bind(&row.invitation_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            // Revoked while the account was being made: it is deactivated, never used.
-            if status.as_deref() == Some(InvitationStatus::Revoked.as_str()) {
-                sqlx::query(
-                    "UPDATE invitations SET account_id = $1 WHERE id = $2 AND account_id IS NULL",
-                )
-                .bind(account_id)
-                .bind(&row.invitation_id)
-                .execute(&mut *tx)
-                .await?;
-                if !active {
-                    enqueue(&mut tx, &row.invitation_id, DEACTIVATE, account_id).await?;
-                }
-            }
+            settled_meanwhile(&mut tx, &row.invitation_id, account_id, active).await?;
         }
         tx.commit().await?;
         tracing::info!(invitation_id = %row.invitation_id, account_id, attempts = row.attempts, settled_meanwhile = !made, "account provisioned");

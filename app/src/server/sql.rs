@@ -23,6 +23,8 @@ pub(crate) enum Param {
     Bytes(Vec<u8>),
     /// NULL in a text column.
     NoText,
+    /// NULL in an integer column.
+    NoInt,
 }
 
 impl Param {
@@ -35,6 +37,7 @@ impl Param {
             Param::Text(v) => query.bind(v),
             Param::Bytes(v) => query.bind(v),
             Param::NoText => query.bind(None::<String>),
+            Param::NoInt => query.bind(None::<i64>),
         }
     }
 }
@@ -70,6 +73,23 @@ impl Params {
         format!("${}", self.values.len())
     }
 
+    /// [`Params::bind`] for a query whose rows are read as `T`.
+    pub(crate) fn bind_as<'q, T>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            query = match value {
+                Param::Int(v) => query.bind(*v),
+                Param::Text(v) => query.bind(v.clone()),
+                Param::Bytes(v) => query.bind(v.clone()),
+                Param::NoText => query.bind(None::<String>),
+                Param::NoInt => query.bind(None::<i64>),
+            };
+        }
+        query
+    }
+
     /// Binds the parameters, in order, to `query` (made from the SQL they were added to).
     pub(crate) fn bind<'q>(
         &self,
@@ -81,6 +101,7 @@ impl Params {
                 Param::Text(v) => query.bind(v.clone()),
                 Param::Bytes(v) => query.bind(v.clone()),
                 Param::NoText => query.bind(None::<String>),
+                Param::NoInt => query.bind(None::<i64>),
             };
         }
         query
