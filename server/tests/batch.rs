@@ -762,25 +762,39 @@ both_databases!(
 // ---------------------------------------------------------------------------------------------
 // An account made elsewhere after the checks, on the service itself.
 
-/// The built-in directory, except that one address's account is made by someone else just
-/// before the provisioning queue makes it (after the batch's checks): the directory's own
-/// unique index refuses the second, as a SCIM server answers 409.
+/// The built-in directory, counting its calls. With `victim`, that address's account is made
+/// by someone else just before the provisioning queue makes it (after the batch's checks):
+/// the directory's own unique index refuses the second, as a SCIM server answers 409. With
+/// `bulk` off, it cannot make accounts together (as SCIM), so every row goes one by one.
 #[derive(Debug)]
-struct RacingDirectory {
+struct TestDirectory {
     inner: app::server::directory::BuiltInDirectory,
-    victim: String,
+    victim: Option<String>,
+    bulk: bool,
     fired: AtomicBool,
+    creates: std::sync::atomic::AtomicUsize,
+    bulk_creates: std::sync::atomic::AtomicUsize,
 }
 
-use app::server::directory::{DirectoryError, DirectoryUser, Existing, RemoteUser};
+use app::server::directory::{Directory, DirectoryError, DirectoryUser, Existing, RemoteUser};
 
-#[async_trait::async_trait]
-impl app::server::directory::Directory for RacingDirectory {
-    async fn existing(&self, e: &[String], u: &[String]) -> Result<Existing, DirectoryError> {
-        self.inner.existing(e, u).await
+impl TestDirectory {
+    fn new(app: &TestApp, victim: Option<&str>, bulk: bool) -> std::sync::Arc<TestDirectory> {
+        std::sync::Arc::new(TestDirectory {
+            inner: app::server::directory::BuiltInDirectory::new(app.app_state.db.clone()),
+            victim: victim.map(str::to_string),
+            bulk,
+            fired: AtomicBool::new(false),
+            creates: Default::default(),
+            bulk_creates: Default::default(),
+        })
     }
-    async fn create(&self, user: &DirectoryUser) -> Result<RemoteUser, DirectoryError> {
-        if user.email.to_lowercase() == self.victim && !self.fired.swap(true, Ordering::SeqCst) {
+
+    /// Makes the victim's account elsewhere, once, if `user` is the victim.
+    async fn race(&self, user: &DirectoryUser) -> Result<(), DirectoryError> {
+        if self.victim.as_deref() == Some(user.email.to_lowercase().as_str())
+            && !self.fired.swap(true, Ordering::SeqCst)
+        {
             let elsewhere = DirectoryUser {
                 external_id: "made-elsewhere".into(),
                 user_name: "someone.else".into(),
@@ -788,122 +802,27 @@ impl app::server::directory::Directory for RacingDirectory {
             };
             self.inner.create(&elsewhere).await?;
         }
-        self.inner.create(user).await
+        Ok(())
     }
-    async fn find_by_external_id(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
-        self.inner.find_by_external_id(id).await
-    }
-    async fn get(&self, id: &str) -> Result<Option<RemoteUser>, DirectoryError> {
-        self.inner.get(id).await
-    }
-    async fn set_active(&self, id: &str, active: bool) -> Result<(), DirectoryError> {
-        self.inner.set_active(id, active).await
-    }
-}
-
-both_databases!(
-    an_account_made_elsewhere_after_the_checks_fails_only_its_row,
-    |b| async move {
-        let app = spawn(b).await;
-        let state = app.app_state.clone();
-        let directory = RacingDirectory {
-            inner: app::server::directory::BuiltInDirectory::new(state.db.clone()),
-            victim: "r3@acme.com".into(),
-            fired: AtomicBool::new(false),
-        };
-        let provisioning = app::server::provisioning::Provisioning::new(
-            state.db.clone(),
-            std::sync::Arc::new(directory),
-            Default::default(),
-        );
-        let inviter = crate::support::officer("boss@agency.gov.sg");
-        let rows = vendors(5, "r");
-        let out = app::server::batch::submit(
-            &state.db,
-            &provisioning,
-            &state.settings,
-            &inviter,
-            KEY,
-            "staff.csv",
-            &rows,
-        )
-        .await
-        .expect("submitted");
-        let outcome = BatchOutcome {
-            trace_id: String::new(),
-            rows: out,
-        };
-        assert_eq!(
-            invited(&outcome).len(),
-            5,
-            "every row was stored: {outcome:?}"
-        );
-        provisioned(&app).await;
-        // Four accounts made with their email released; the fifth row shows why not.
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
-                .await,
-            4
-        );
-        let (status, reason): (String, Option<String>) = sqlx::query_as(
-            "SELECT status, provision_error FROM invitations WHERE email_key = 'r3@acme.com'",
-        )
-        .fetch_one(state.db.pool())
-        .await
-        .expect("r3");
-        assert_eq!(status, "provisioning_failed");
-        assert_eq!(reason.as_deref(), Some("already has a TechPass account"));
-        // Released to the relay (which may have sent them by now).
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sent')")
-                .await,
-            4
-        );
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'")
-                .await,
-            1
-        );
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM accounts").await,
-            5,
-            "four and the racer's"
-        );
-    }
-);
-
-// ---------------------------------------------------------------------------------------------
-// Accounts made together.
-
-/// The built-in directory, counting its calls; with `victim`, that address's account is made
-/// by someone else just before the accounts are made together, so the whole bulk create fails.
-#[derive(Debug)]
-struct CountingDirectory {
-    inner: app::server::directory::BuiltInDirectory,
-    victim: Option<String>,
-    creates: std::sync::atomic::AtomicUsize,
-    bulk_creates: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
-impl app::server::directory::Directory for CountingDirectory {
+impl Directory for TestDirectory {
     async fn existing(&self, e: &[String], u: &[String]) -> Result<Existing, DirectoryError> {
         self.inner.existing(e, u).await
     }
     async fn create(&self, user: &DirectoryUser) -> Result<RemoteUser, DirectoryError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
+        self.race(user).await?;
         self.inner.create(user).await
     }
     async fn create_many(&self, users: &[DirectoryUser]) -> Option<Vec<RemoteUser>> {
+        if !self.bulk {
+            return None;
+        }
         self.bulk_creates.fetch_add(1, Ordering::SeqCst);
-        if let Some(victim) = &self.victim {
-            let user = users.iter().find(|u| &u.email.to_lowercase() == victim)?;
-            let elsewhere = DirectoryUser {
-                external_id: "made-elsewhere".into(),
-                user_name: "someone.else".into(),
-                ..user.clone()
-            };
-            self.inner.create(&elsewhere).await.ok()?;
+        for user in users {
+            self.race(user).await.ok()?;
         }
         self.inner.create_many(users).await
     }
@@ -918,11 +837,8 @@ impl app::server::directory::Directory for CountingDirectory {
     }
 }
 
-/// Submits five vendors through `directory`; gives the outcome.
-async fn submit_through(
-    app: &TestApp,
-    directory: std::sync::Arc<CountingDirectory>,
-) -> BatchOutcome {
+/// Submits five vendors (t1..t5@acme.com) through `directory`; gives the outcome.
+async fn submit_through(app: &TestApp, directory: std::sync::Arc<TestDirectory>) -> BatchOutcome {
     let state = app.app_state.clone();
     let provisioning = app::server::provisioning::Provisioning::new(
         state.db.clone(),
@@ -947,20 +863,61 @@ async fn submit_through(
     }
 }
 
-fn counting(app: &TestApp, victim: Option<&str>) -> std::sync::Arc<CountingDirectory> {
-    std::sync::Arc::new(CountingDirectory {
-        inner: app::server::directory::BuiltInDirectory::new(app.app_state.db.clone()),
-        victim: victim.map(str::to_string),
-        creates: Default::default(),
-        bulk_creates: Default::default(),
-    })
+/// After five rows where t3's account was made elsewhere: four made, t3's row failed.
+async fn assert_only_the_victims_row_failed(app: &TestApp) {
+    provisioned(app).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
+            .await,
+        4
+    );
+    let (status, reason): (String, Option<String>) = sqlx::query_as(
+        "SELECT status, provision_error FROM invitations WHERE email_key = 't3@acme.com'",
+    )
+    .fetch_one(app.app_state.db.pool())
+    .await
+    .expect("t3");
+    assert_eq!(status, "provisioning_failed");
+    assert_eq!(reason.as_deref(), Some("already has a TechPass account"));
+    // Released to the relay (which may have sent them by now).
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sent')")
+            .await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM accounts").await,
+        5,
+        "four and the racer's"
+    );
 }
+
+both_databases!(
+    an_account_made_elsewhere_after_the_checks_fails_only_its_row,
+    |b| async move {
+        let app = spawn(b).await;
+        let directory = TestDirectory::new(&app, Some("t3@acme.com"), false);
+        let outcome = submit_through(&app, directory.clone()).await;
+        assert_eq!(
+            invited(&outcome).len(),
+            5,
+            "every row was stored: {outcome:?}"
+        );
+        assert_eq!(directory.creates.load(Ordering::SeqCst), 5);
+        assert_only_the_victims_row_failed(&app).await;
+    }
+);
 
 both_databases!(
     a_chunks_accounts_are_made_together_and_recorded_with_their_emails_released,
     |b| async move {
         let app = spawn(b).await;
-        let directory = counting(&app, None);
+        let directory = TestDirectory::new(&app, None, true);
         let outcome = submit_through(&app, directory.clone()).await;
         assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
         // Made within the answer, all in one call and none one by one.
@@ -997,28 +954,12 @@ both_databases!(
     when_the_accounts_cannot_be_made_together_each_row_gets_its_own_outcome,
     |b| async move {
         let app = spawn(b).await;
-        let directory = counting(&app, Some("t3@acme.com"));
+        let directory = TestDirectory::new(&app, Some("t3@acme.com"), true);
         let outcome = submit_through(&app, directory.clone()).await;
         assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
+        // The bulk call failed as a whole; the rows were then made one by one.
         assert_eq!(directory.bulk_creates.load(Ordering::SeqCst), 1);
-        provisioned(&app).await;
-        // Nothing of the failed bulk create stays; the rows were made one by one.
         assert_eq!(directory.creates.load(Ordering::SeqCst), 5);
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM invitations WHERE status = 'created'")
-                .await,
-            4
-        );
-        let status: String =
-            sqlx::query_scalar("SELECT status FROM invitations WHERE email_key = 't3@acme.com'")
-                .fetch_one(app.app_state.db.pool())
-                .await
-                .expect("t3");
-        assert_eq!(status, "provisioning_failed");
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM accounts").await,
-            5,
-            "four and the racer's"
-        );
+        assert_only_the_victims_row_failed(&app).await;
     }
 );

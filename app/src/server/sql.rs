@@ -17,6 +17,7 @@ pub(crate) struct Params {
 }
 
 /// A parameter of a query built at run time.
+#[derive(Clone)]
 pub(crate) enum Param {
     Int(i64),
     Text(String),
@@ -27,18 +28,25 @@ pub(crate) enum Param {
     NoInt,
 }
 
+/// Binds one [`Param`] (owned) to a `Query` or a `QueryAs`: their `bind`s are not one trait.
+macro_rules! bind_param {
+    ($query:expr, $param:expr) => {
+        match $param {
+            Param::Int(v) => $query.bind(v),
+            Param::Text(v) => $query.bind(v),
+            Param::Bytes(v) => $query.bind(v),
+            Param::NoText => $query.bind(None::<String>),
+            Param::NoInt => $query.bind(None::<i64>),
+        }
+    };
+}
+
 impl Param {
     fn bind_to<'q>(
         self,
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        match self {
-            Param::Int(v) => query.bind(v),
-            Param::Text(v) => query.bind(v),
-            Param::Bytes(v) => query.bind(v),
-            Param::NoText => query.bind(None::<String>),
-            Param::NoInt => query.bind(None::<i64>),
-        }
+        bind_param!(query, self)
     }
 }
 
@@ -78,14 +86,8 @@ impl Params {
         &self,
         mut query: sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>> {
-        for value in &self.values {
-            query = match value {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::Bytes(v) => query.bind(v.clone()),
-                Param::NoText => query.bind(None::<String>),
-                Param::NoInt => query.bind(None::<i64>),
-            };
+        for value in self.values.iter().cloned() {
+            query = bind_param!(query, value);
         }
         query
     }
@@ -95,14 +97,8 @@ impl Params {
         &self,
         mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for value in &self.values {
-            query = match value {
-                Param::Int(v) => query.bind(*v),
-                Param::Text(v) => query.bind(v.clone()),
-                Param::Bytes(v) => query.bind(v.clone()),
-                Param::NoText => query.bind(None::<String>),
-                Param::NoInt => query.bind(None::<i64>),
-            };
+        for value in self.values.iter().cloned() {
+            query = bind_param!(query, value);
         }
         query
     }
