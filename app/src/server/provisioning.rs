@@ -441,9 +441,11 @@ impl Provisioning {
                 Ok(claimed) => {
                     // First tries of creates go to the directory together where it can take
                     // them so; the rest (and whatever that cannot do) row by row.
+                    // (None once the deadline has passed: the worker's then, like the rest.)
+                    let in_time = Instant::now() < deadline;
                     let (first, rest): (Vec<Claimed>, Vec<Claimed>) = claimed
                         .into_iter()
-                        .partition(|c| c.op == CREATE && c.attempts <= 1);
+                        .partition(|c| in_time && c.op == CREATE && c.attempts <= 1);
                     let (outcomes, left) = self.create_together(first).await;
                     for o in outcomes {
                         round.add(o);
