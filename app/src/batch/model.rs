@@ -120,6 +120,11 @@ pub enum UploadHead {
     Refused {
         message: String,
     },
+    /// The officer must say which sheet, or which column is which, before the file is read
+    /// (nothing is stored; the page asks the worker again with the answer).
+    Ask {
+        question: import::Question,
+    },
     Parsed {
         meta: DraftMeta,
         /// Known once every row is checked, before the rows reach the page: the page shows
@@ -141,9 +146,21 @@ pub struct PreparedUpload {
 #[cfg(feature = "parser")]
 impl PreparedUpload {
     /// Parses a file and checks every row: the whole of the worker's work but the encoding.
-    pub fn new(bytes: &[u8], file_name: &str, key: &str) -> PreparedUpload {
-        let sheet = match import::parse(bytes, file_name, &import::Limits::default()) {
-            Ok(sheet) => sheet,
+    /// `choice` is the officer's answer to an earlier question about this file.
+    pub fn new(
+        bytes: &[u8],
+        file_name: &str,
+        key: &str,
+        choice: &import::Choice,
+    ) -> PreparedUpload {
+        let sheet = match import::read(bytes, file_name, &import::Limits::default(), choice) {
+            Ok(import::Reading::Read(sheet)) => sheet,
+            Ok(import::Reading::Ask(question)) => {
+                return PreparedUpload {
+                    head: UploadHead::Ask { question },
+                    rows: Vec::new(),
+                }
+            }
             Err(e) => {
                 return PreparedUpload {
                     head: UploadHead::Refused {
@@ -204,7 +221,7 @@ impl PreparedUpload {
 /// The worker's answer in one go: the head, then every chunk (the parse benchmark and tests).
 #[cfg(feature = "parser")]
 pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
-    let upload = PreparedUpload::new(bytes, file_name, key);
+    let upload = PreparedUpload::new(bytes, file_name, key, &import::Choice::default());
     std::iter::once(upload.head())
         .chain((0..upload.chunks()).map(|i| upload.chunk(i)))
         .collect()
@@ -522,7 +539,8 @@ mod tests {
                 "user{email}@tech.gov.sg,,{first},Tan,91234567,GovTech,,No,Builds the portal\n"
             );
         }
-        let upload = PreparedUpload::new(csv.as_bytes(), "users.csv", "k");
+        let upload =
+            PreparedUpload::new(csv.as_bytes(), "users.csv", "k", &import::Choice::default());
         assert_eq!(upload.chunks(), 2);
         let UploadHead::Parsed { meta, counts: told } =
             serde_json::from_slice(&upload.head()).unwrap()

@@ -15,6 +15,9 @@ pub struct Column {
     pub aliases: &'static [&'static str],
 }
 
+/// The template's sheet that explains the columns: never read for users.
+pub const INSTRUCTIONS_SHEET: &str = "Instructions";
+
 /// The template's columns, in order.
 pub const COLUMNS: [Column; 9] = [
     Column {

@@ -14,6 +14,8 @@
 
 mod columns;
 #[cfg(feature = "parser")]
+mod mapping;
+#[cfg(feature = "parser")]
 mod records;
 #[cfg(feature = "parser")]
 mod table;
@@ -29,7 +31,7 @@ mod testkit;
 #[cfg(all(test, feature = "parser"))]
 mod tests;
 
-pub use columns::{Column, COLUMNS};
+pub use columns::{Column, COLUMNS, INSTRUCTIONS_SHEET};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +90,126 @@ pub struct Sheet {
     pub notices: Vec<String>,
 }
 
+/// What the officer chose for a file the reader asked about ([`Question`]); the default
+/// chooses nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The worksheet that holds the users (a workbook with more than one sheet with data).
+    pub sheet: Option<String>,
+    /// Which column of the file is which template field.
+    pub mapping: Option<Mapping>,
+}
+
+/// The officer's match of a file's columns to the template's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// The header row's number (the rows above it are title rows).
+    pub header_line: usize,
+    /// For each of [`COLUMNS`], in order, the file's column (0 = A) that fills it.
+    pub columns: Vec<Option<usize>>,
+}
+
+/// What reading a file came to when the reader may ask ([`read`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    Read(Sheet),
+    Ask(Question),
+}
+
+/// What the officer must say before a file can be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Question {
+    /// A workbook has more than one sheet with data: which one holds the users?
+    Sheet {
+        sheets: Vec<SheetSummary>,
+        /// The index in `sheets` of the one whose header matches the template best.
+        suggested: usize,
+    },
+    /// The header row does not match the template: which column is which?
+    Columns(ColumnQuestion),
+}
+
+/// A worksheet, as the sheet question shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetSummary {
+    pub name: String,
+    /// How many template columns its best header row matches.
+    pub matched: usize,
+    /// Its non-blank rows among the first few read (`more`: there are others below).
+    pub rows: usize,
+    pub more: bool,
+}
+
+/// The header row of a file whose headers do not all match the template's, for the officer
+/// to say which column is which.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnQuestion {
+    /// The worksheet it is about (none for a CSV).
+    pub sheet: Option<String>,
+    pub header_line: usize,
+    /// The file's columns with a header or a value in the first rows, left to right.
+    pub columns: Vec<FileColumn>,
+    /// For each of [`COLUMNS`], in order, the file's column (0 = A) that looks like it: by
+    /// header (the template's names and aliases, then similar words) or by its values.
+    pub guess: Vec<Option<usize>>,
+    /// The header cells, normalised: the officer's answer is remembered under it and offered
+    /// for the next file with the same headers.
+    pub signature: String,
+}
+
+impl ColumnQuestion {
+    /// The template headers of required fields that the guess leaves without a column.
+    pub fn unfilled_required(&self) -> Vec<String> {
+        unfilled_required(&self.guess)
+    }
+}
+
+/// The template headers of required fields that `columns` (one per [`COLUMNS`]) leaves
+/// without a column, in the template's order.
+pub fn unfilled_required(columns: &[Option<usize>]) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.required && columns.get(*i).copied().flatten().is_none())
+        .map(|(_, c)| c.header.to_string())
+        .collect()
+}
+
+/// One column of a file, for the column question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileColumn {
+    /// 0 = A.
+    pub index: usize,
+    /// Its header cell as written (may be empty).
+    pub header: String,
+    /// Its values in the first rows below the header (blank ones as empty text).
+    pub samples: Vec<String>,
+}
+
+impl FileColumn {
+    /// "Work email (column A)", or "Column C" for a column without a header.
+    pub fn label(&self) -> String {
+        let letter = column_letter(self.index);
+        if self.header.is_empty() {
+            format!("Column {letter}")
+        } else {
+            format!("{} (column {letter})", self.header)
+        }
+    }
+}
+
+/// 0 → "A", 25 → "Z", 26 → "AA".
+pub fn column_letter(index: usize) -> String {
+    let mut n = index as u64 + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(char::from(b'A' + rem));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
 /// One row of the file: a user's details as written, trimmed, not yet checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportedRow {
@@ -143,6 +265,9 @@ pub enum ImportError {
     #[error("This workbook has no worksheet with cells to read. Put the users on the first sheet, below the template's header row, and upload it again.")]
     NoWorksheet,
 
+    #[error("This workbook has no sheet “{name}” any more. Choose the file again.")]
+    NoSuchSheet { name: String },
+
     #[error("The file has no column for: {}. Add {} (download the template to see the headers).", columns.join(", "), if columns.len() == 1 { "it" } else { "them" })]
     MissingColumns {
         /// The template headers of the missing required columns, in the template's order.
@@ -158,9 +283,38 @@ pub enum ImportError {
 
 /// Reads a batch upload file (feature `parser`): detects the format from `file_name`'s extension and from the
 /// bytes (an xlsx is a zip archive, whatever its name), reads the cells, finds the header row
-/// and returns the users' rows.
+/// and returns the users' rows. It never asks: a file missing a required column is refused,
+/// and of a workbook's sheets the first with an email column is read.
 #[cfg(feature = "parser")]
 pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, ImportError> {
+    match open(bytes, file_name, limits, None)? {
+        Reading::Read(sheet) => Ok(sheet),
+        // Never asked without a choice to make.
+        Reading::Ask(_) => Err(ImportError::NoWorksheet),
+    }
+}
+
+/// Reads a batch upload file as [`parse`] does, but asks the officer ([`Question`]) where
+/// the file leaves it open: a workbook with more than one sheet with data (unless `choice`
+/// names one), or headers that do not all match the template (unless `choice` maps them).
+/// Asking reads only the first rows; a file whose headers all match is read at once.
+#[cfg(feature = "parser")]
+pub fn read(
+    bytes: &[u8],
+    file_name: &str,
+    limits: &Limits,
+    choice: &Choice,
+) -> Result<Reading, ImportError> {
+    open(bytes, file_name, limits, Some(choice))
+}
+
+#[cfg(feature = "parser")]
+fn open(
+    bytes: &[u8],
+    file_name: &str,
+    limits: &Limits,
+    choice: Option<&Choice>,
+) -> Result<Reading, ImportError> {
     if bytes.len() > limits.max_bytes {
         return Err(ImportError::TooLarge {
             bytes: bytes.len() as u64,
@@ -171,8 +325,8 @@ pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, Im
         return Err(ImportError::Empty);
     }
     match detect(bytes, file_name) {
-        Format::Xlsx => xlsx::parse(bytes, limits),
-        Format::Text(kind) => text::parse(bytes, kind, limits),
+        Format::Xlsx => xlsx::parse(bytes, limits, choice),
+        Format::Text(kind) => text::parse(bytes, kind, limits, mode(choice)),
         Format::Ole => Err(if contains_utf16(bytes, "EncryptedPackage") {
             ImportError::PasswordProtected
         } else {
@@ -181,6 +335,19 @@ pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, Im
             }
         }),
         Format::Unsupported(description) => Err(ImportError::UnsupportedFormat { description }),
+    }
+}
+
+/// How the columns are found: by the headers alone, asking, or as the officer said.
+#[cfg(feature = "parser")]
+fn mode(choice: Option<&Choice>) -> table::Mode {
+    match choice {
+        None => table::Mode::Headers,
+        Some(Choice {
+            mapping: Some(mapping),
+            ..
+        }) => table::Mode::Mapped(mapping.clone()),
+        Some(_) => table::Mode::Ask,
     }
 }
 

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use super::{ImportError, ImportedRow, COLUMNS};
+use super::{ColumnQuestion, ImportError, ImportedRow, Mapping, COLUMNS};
 use crate::domain::RawAccount;
 
 /// The header row is looked for among this many first non-blank rows (title rows may sit
@@ -108,6 +108,51 @@ impl Header {
             .collect()
     }
 
+    /// The header the officer chose: `columns[i]` is the file's column for `COLUMNS[i]`. A
+    /// column chosen for two fields fills the first of them.
+    pub(crate) fn from_mapping(line: usize, columns: &[Option<usize>]) -> Header {
+        let mut fields = [None; COLUMNS.len()];
+        let mut taken: Vec<usize> = Vec::new();
+        for (slot, column) in fields.iter_mut().zip(columns.iter()) {
+            if let Some(c) = column.filter(|c| *c < MAX_HEADER_COLUMNS && !taken.contains(c)) {
+                taken.push(c);
+                *slot = Some(c);
+            }
+        }
+        Header::with_fields(line, fields, Vec::new())
+    }
+
+    fn with_fields(
+        line: usize,
+        fields: [Option<usize>; COLUMNS.len()],
+        notices: Vec<String>,
+    ) -> Header {
+        let width = fields.iter().flatten().max().map_or(0, |c| c + 1);
+        let mut field_of = vec![None; width];
+        for (field, column) in fields.iter().enumerate() {
+            if let Some(slot) = column.and_then(|c| field_of.get_mut(c)) {
+                *slot = Some(field);
+            }
+        }
+        Header {
+            line,
+            fields,
+            notices,
+            field_of,
+        }
+    }
+
+    /// Whether the officer should say which column is which: a header cell is not the
+    /// template's while a template field has no column (a file whose every header matches, or
+    /// whose unknown columns could fill nothing, is read as it is).
+    fn needs_mapping(&self, cells: &[(usize, Cow<'_, str>)]) -> bool {
+        let unfilled = self.fields.iter().any(Option::is_none);
+        unfilled
+            && cells.iter().any(|(column, text)| {
+                !normalise(text).is_empty() && !self.fields.contains(&Some(*column))
+            })
+    }
+
     /// Matches a row's cells against the template's headers and aliases.
     pub(crate) fn match_row(line: usize, cells: &[(usize, Cow<'_, str>)]) -> Header {
         let mut fields = [None; COLUMNS.len()];
@@ -146,19 +191,7 @@ impl Header {
                 column_letter(first),
             ));
         }
-        let width = fields.iter().flatten().max().map_or(0, |c| c + 1);
-        let mut field_of = vec![None; width];
-        for (field, column) in fields.iter().enumerate() {
-            if let Some(slot) = column.and_then(|c| field_of.get_mut(c)) {
-                *slot = Some(field);
-            }
-        }
-        Header {
-            line,
-            fields,
-            notices,
-            field_of,
-        }
+        Header::with_fields(line, fields, notices)
     }
 }
 
@@ -188,17 +221,7 @@ pub(crate) fn normalise(header: &str) -> String {
         .collect()
 }
 
-/// 0 → "A", 25 → "Z", 26 → "AA".
-pub(crate) fn column_letter(index: usize) -> String {
-    let mut n = index as u64 + 1;
-    let mut letters = Vec::new();
-    while n > 0 {
-        let rem = ((n - 1) % 26) as u8;
-        letters.push(char::from(b'A' + rem));
-        n = (n - 1) / 26;
-    }
-    letters.iter().rev().collect()
-}
+pub(crate) use super::column_letter;
 
 /// "a, b, c and 4 more".
 fn list_some(items: &[&str], max: usize) -> String {
@@ -209,9 +232,29 @@ fn list_some(items: &[&str], max: usize) -> String {
     }
 }
 
+/// How the assembler finds the columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// By the headers alone; a file missing a required column is refused.
+    Headers,
+    /// By the headers, but when they do not all match ([`Header::needs_mapping`]), stop and
+    /// ask the officer: the header row, each column's header and first values, and a guess.
+    Ask,
+    /// As the officer said (after being asked).
+    Mapped(Mapping),
+}
+
+/// What a file's rows came to: its users, or a question for the officer.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    Table(Table),
+    Ask(ColumnQuestion),
+}
+
 /// Takes rows in the file's order and makes the users' rows.
 pub(crate) struct Assembler {
     max_rows: usize,
+    mode: Mode,
     state: State,
 }
 
@@ -219,6 +262,9 @@ enum State {
     /// Looking for the header among the first non-blank rows.
     Searching(Vec<Row<'static>>),
     Reading(Box<Reading>),
+    /// The officer must say which column is which ([`Mode::Ask`]); the rest of the file is
+    /// not read.
+    Asking(Box<ColumnQuestion>),
 }
 
 struct Reading {
@@ -241,11 +287,24 @@ struct Reading {
 const BLANK_LINES_LISTED: usize = 5;
 
 impl Assembler {
-    pub(crate) fn new(max_rows: usize) -> Self {
+    pub(crate) fn with_mode(max_rows: usize, mode: Mode) -> Self {
+        let state = match &mode {
+            // The header row is known: rows down to it are title rows.
+            Mode::Mapped(mapping) => State::Reading(Box::new(Reading::below(
+                Header::from_mapping(mapping.header_line, &mapping.columns),
+            ))),
+            Mode::Headers | Mode::Ask => State::Searching(Vec::new()),
+        };
         Assembler {
             max_rows,
-            state: State::Searching(Vec::new()),
+            mode,
+            state,
         }
+    }
+
+    /// Whether the officer must be asked first: nothing more of the file is needed.
+    pub(crate) fn is_asking(&self) -> bool {
+        matches!(self.state, State::Asking(_))
     }
 
     /// Whether cells of `column` are wanted: every column while looking for the header (up to
@@ -254,13 +313,14 @@ impl Assembler {
         match &self.state {
             State::Searching(_) => column < MAX_HEADER_COLUMNS,
             State::Reading(r) => r.header.keeps(column),
+            State::Asking(_) => false,
         }
     }
 
     /// The header, once found.
     pub(crate) fn header(&self) -> Option<&Header> {
         match &self.state {
-            State::Searching(_) => None,
+            State::Searching(_) | State::Asking(_) => None,
             State::Reading(r) => Some(&r.header),
         }
     }
@@ -303,7 +363,15 @@ impl Assembler {
                 }
                 Ok(())
             }
+            State::Reading(r) if row.line <= r.header.line => {
+                // Above a header the officer chose: a title row.
+                if row.has_data() {
+                    r.first_line = r.first_line.min(row.line);
+                }
+                Ok(())
+            }
             State::Reading(_) => self.push_data(row),
+            State::Asking(_) => Ok(()),
         }
     }
 
@@ -330,17 +398,15 @@ impl Assembler {
         let Some((index, header)) = best else {
             return Ok(());
         };
-        let last_line = header.line;
-        self.state = State::Reading(Box::new(Reading {
-            header,
-            first_line,
-            last_line,
-            rows: Vec::new(),
-            blank: 0,
-            blank_lines: Vec::new(),
-            pending_blank: 0,
-            pending_lines: Vec::new(),
-        }));
+        if self.mode == Mode::Ask && header.needs_mapping(&window[index].cells) {
+            let question =
+                super::mapping::question(&header, &window[index].cells, &window[index + 1..]);
+            self.state = State::Asking(Box::new(question));
+            return Ok(());
+        }
+        let mut reading = Reading::below(header);
+        reading.first_line = first_line;
+        self.state = State::Reading(Box::new(reading));
         for mut row in window.into_iter().skip(index + 1) {
             // The window kept every column; keep only the matched ones now.
             let Some(header) = self.header() else { break };
@@ -427,13 +493,24 @@ impl Assembler {
         matches!(self.state, State::Reading(_))
     }
 
-    /// The users' rows, or why there are none.
-    pub(crate) fn finish(mut self) -> Result<Table, ImportError> {
+    /// The users' rows, or why there are none ([`Mode::Headers`]: never a question).
+    pub(crate) fn finish(self) -> Result<Table, ImportError> {
+        match self.end()? {
+            Ended::Table(table) => Ok(table),
+            Ended::Ask(question) => Err(ImportError::MissingColumns {
+                columns: question.unfilled_required(),
+            }),
+        }
+    }
+
+    /// The users' rows, a question for the officer, or why there are none.
+    pub(crate) fn end(mut self) -> Result<Ended, ImportError> {
         self.resolve_header()?;
-        let State::Reading(r) = self.state else {
-            return Err(ImportError::Empty);
+        let r = match self.state {
+            State::Searching(_) => return Err(ImportError::Empty),
+            State::Asking(question) => return Ok(Ended::Ask(*question)),
+            State::Reading(r) => *r,
         };
-        let r = *r;
         let missing = r.header.missing();
         if !missing.is_empty() {
             return Err(ImportError::MissingColumns { columns: missing });
@@ -462,10 +539,26 @@ impl Assembler {
                 join_and(&lines),
             ));
         }
-        Ok(Table {
+        Ok(Ended::Table(Table {
             rows: r.rows,
             notices,
-        })
+        }))
+    }
+}
+
+impl Reading {
+    /// Reading the rows below `header`.
+    fn below(header: Header) -> Reading {
+        Reading {
+            first_line: header.line,
+            last_line: header.line,
+            header,
+            rows: Vec::new(),
+            blank: 0,
+            blank_lines: Vec::new(),
+            pending_blank: 0,
+            pending_lines: Vec::new(),
+        }
     }
 }
 

@@ -1385,3 +1385,214 @@ proptest! {
         prop_assert_eq!(our_records(&text, delimiter), csv_crate_records(&text, delimiter));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Asking the officer: which column is which, which sheet
+
+fn read_ok(bytes: &[u8], name: &str, choice: &Choice) -> Reading {
+    match read(bytes, name, &Limits::default(), choice) {
+        Ok(reading) => reading,
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+fn asked_columns(reading: Reading) -> ColumnQuestion {
+    match reading {
+        Reading::Ask(Question::Columns(q)) => q,
+        other => panic!("expected a column question, got {other:?}"),
+    }
+}
+
+fn read_sheet(reading: Reading) -> Sheet {
+    match reading {
+        Reading::Read(sheet) => sheet,
+        other => panic!("expected the users, got {other:?}"),
+    }
+}
+
+fn field(name: &str) -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| c.field == name)
+        .expect("a field")
+}
+
+const OTHER_HEADERS: &str = "Work email,Given name,Surname,Handphone,Company,Unit,SEED?,Why";
+const OTHER_ROW: &str = "a@tech.gov.sg,Ann,Tan,91234567,GovTech,Ops,Yes,Builds the portal";
+
+#[test]
+fn other_headers_are_asked_about_with_a_guess_and_samples() {
+    let bytes = csv(&[
+        "Staff list",
+        OTHER_HEADERS,
+        OTHER_ROW,
+        "b@vendor.com,Ben,Lim,,,,No,",
+    ]);
+    // Without asking, as before: refused for the column it cannot find.
+    assert_eq!(
+        err(&bytes, "x.csv"),
+        ImportError::MissingColumns {
+            columns: vec!["Reason".into()]
+        }
+    );
+    let q = asked_columns(read_ok(&bytes, "x.csv", &Choice::default()));
+    assert_eq!(q.sheet, None);
+    assert_eq!(q.header_line, 2);
+    let headers: Vec<&str> = q.columns.iter().map(|c| c.header.as_str()).collect();
+    assert_eq!(headers, OTHER_HEADERS.split(',').collect::<Vec<_>>());
+    assert_eq!(q.columns[0].samples, ["a@tech.gov.sg", "b@vendor.com"]);
+    assert_eq!(q.columns[7].label(), "Why (column H)");
+    // Every field the aliases know; the reason is the officer's to say.
+    let mut expected = vec![
+        Some(0),
+        None,
+        Some(1),
+        Some(2),
+        Some(3),
+        Some(4),
+        Some(5),
+        Some(6),
+        None,
+    ];
+    assert_eq!(q.guess, expected);
+    assert_eq!(q.unfilled_required(), ["Reason"]);
+    assert_eq!(
+        q.signature,
+        "workemail|givenname|surname|handphone|company|unit|seed|why"
+    );
+
+    // Answered: every row is read with the columns as mapped, title row skipped.
+    expected[field("reason")] = Some(7);
+    let choice = Choice {
+        sheet: None,
+        mapping: Some(Mapping {
+            header_line: q.header_line,
+            columns: expected,
+        }),
+    };
+    let sheet = read_sheet(read_ok(&bytes, "x.csv", &choice));
+    assert_eq!(lines(&sheet), [3, 4]);
+    assert_eq!(
+        cells(&sheet.rows[0].raw),
+        [
+            "a@tech.gov.sg",
+            "",
+            "Ann",
+            "Tan",
+            "91234567",
+            "GovTech",
+            "Ops",
+            "Yes",
+            "Builds the portal"
+        ]
+    );
+    assert_eq!(
+        sheet.notices,
+        ["Used row 2 as the header row; ignored the rows above it"]
+    );
+}
+
+#[test]
+fn matching_headers_are_not_asked_about() {
+    // Every template field found: an extra column is only a notice.
+    let bytes = csv(&[&format!("{HEADER},Notes"), &format!("{ROW_A},hello")]);
+    let sheet = read_sheet(read_ok(&bytes, "x.csv", &Choice::default()));
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg"]);
+    // A required column missing, and nothing unknown that could fill it: refused, as before.
+    let bytes = csv(&["Email address,First name", "a@tech.gov.sg,Ann"]);
+    assert!(matches!(
+        read(&bytes, "x.csv", &Limits::default(), &Choice::default()),
+        Err(ImportError::MissingColumns { .. })
+    ));
+}
+
+#[test]
+fn a_file_without_a_header_row_is_asked_about_by_its_values() {
+    let bytes = csv(&[
+        "a@tech.gov.sg,Ann,Tan,91234567,GovTech,Ops,Yes,Builds",
+        "b@vendor.com,Ben,Lim,81234567,Vendor,Ops,No,Helps",
+    ]);
+    let q = asked_columns(read_ok(&bytes, "x.csv", &Choice::default()));
+    assert_eq!(q.guess[field("email")], Some(0));
+    assert_eq!(q.guess[field("contact_number")], Some(3));
+    assert_eq!(q.guess[field("seed_required")], Some(6));
+}
+
+#[test]
+fn a_workbook_with_two_sheets_of_users_asks_which() {
+    let users = SheetSpec::new("Users").rows(text_rows(&[
+        &header_cells(),
+        &ROW_A.split(',').collect::<Vec<_>>(),
+    ]));
+    let vendors = SheetSpec::new("Vendors").rows(text_rows(&[
+        &["Email address", "First name"],
+        &["b@vendor.com", "Ben"],
+        &["c@vendor.com", "Cat"],
+    ]));
+    let instructions = SheetSpec::new("Instructions").rows(text_rows(&[
+        &["How to fill in this file"],
+        &["One user per row"],
+    ]));
+    let bytes =
+        WorkbookSpec::new(vec![instructions.clone(), vendors.clone(), users.clone()]).to_bytes();
+    match read_ok(&bytes, "x.xlsx", &Choice::default()) {
+        Reading::Ask(Question::Sheet { sheets, suggested }) => {
+            // The instructions are never a choice; the best header is suggested.
+            let names: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, ["Vendors", "Users"]);
+            assert_eq!(suggested, 1);
+            assert_eq!(
+                (sheets[0].matched, sheets[0].rows, sheets[0].more),
+                (2, 3, false)
+            );
+            assert_eq!(sheets[1].matched, 9);
+        }
+        other => panic!("expected a sheet question, got {other:?}"),
+    }
+    let chosen = |name: &str| Choice {
+        sheet: Some(name.into()),
+        mapping: None,
+    };
+    let sheet = read_sheet(read_ok(&bytes, "x.xlsx", &chosen("Users")));
+    assert_eq!(sheet.format, "Excel workbook (sheet “Users”)");
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg"]);
+    // The other sheet lacks columns it could map: refused, naming them.
+    assert!(matches!(
+        read(&bytes, "x.xlsx", &Limits::default(), &chosen("Vendors")),
+        Err(ImportError::MissingColumns { .. })
+    ));
+    assert_eq!(
+        read(&bytes, "x.xlsx", &Limits::default(), &chosen("Gone")),
+        Err(ImportError::NoSuchSheet {
+            name: "Gone".into()
+        })
+    );
+
+    // The template's layout (users and instructions) is read at once.
+    let bytes = WorkbookSpec::new(vec![users, instructions]).to_bytes();
+    let sheet = read_sheet(read_ok(&bytes, "x.xlsx", &Choice::default()));
+    assert_eq!(sheet.format, "Excel workbook (sheet “Users”)");
+}
+
+#[test]
+fn a_sheet_with_other_headers_is_asked_about_and_read_as_mapped() {
+    let other = SheetSpec::new("Staff").rows(text_rows(&[
+        &OTHER_HEADERS.split(',').collect::<Vec<_>>(),
+        &OTHER_ROW.split(',').collect::<Vec<_>>(),
+    ]));
+    let bytes = WorkbookSpec::new(vec![other, SheetSpec::new("Empty")]).to_bytes();
+    let q = asked_columns(read_ok(&bytes, "x.xlsx", &Choice::default()));
+    assert_eq!(q.sheet.as_deref(), Some("Staff"));
+    let mut columns = q.guess.clone();
+    columns[field("reason")] = Some(7);
+    let choice = Choice {
+        sheet: q.sheet.clone(),
+        mapping: Some(Mapping {
+            header_line: q.header_line,
+            columns,
+        }),
+    };
+    let sheet = read_sheet(read_ok(&bytes, "x.xlsx", &choice));
+    assert_eq!(sheet.rows[0].raw.reason, "Builds the portal");
+    assert_eq!(sheet.rows[0].raw.department, "Ops");
+}

@@ -12,12 +12,17 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 use super::records::Records;
-use super::table::{Assembler, Header, Row, HEADER_WINDOW};
-use super::{ImportError, Limits, Sheet, COLUMNS};
+use super::table::{Assembler, Ended, Header, Mode, Row, HEADER_WINDOW};
+use super::{ImportError, Limits, Question, Reading, Sheet, COLUMNS};
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
-pub(super) fn parse(bytes: &[u8], kind: &str, limits: &Limits) -> Result<Sheet, ImportError> {
+pub(super) fn parse(
+    bytes: &[u8],
+    kind: &str,
+    limits: &Limits,
+    mode: Mode,
+) -> Result<Reading, ImportError> {
     let (text, encoding) = decode(bytes);
     if looks_binary(&text) {
         return Err(ImportError::NotText);
@@ -27,18 +32,21 @@ pub(super) fn parse(bytes: &[u8], kind: &str, limits: &Limits) -> Result<Sheet, 
         Some(d) => d,
         None => choose_delimiter(text, kind),
     };
-    let table = read(text, delimiter, limits.max_rows)?;
+    let table = match read(text, delimiter, limits.max_rows, mode)? {
+        Ended::Table(table) => table,
+        Ended::Ask(question) => return Ok(Reading::Ask(Question::Columns(question))),
+    };
     let separated = match delimiter {
         b',' => "comma-separated".to_string(),
         b';' => "semicolon-separated".to_string(),
         b'\t' => "tab-separated".to_string(),
         other => format!("separated by “{}”", char::from(other)),
     };
-    Ok(Sheet {
+    Ok(Reading::Read(Sheet {
         format: format!("{kind}, {encoding}, {separated}"),
         rows: table.rows,
         notices: table.notices,
-    })
+    }))
 }
 
 /// The text and the name of its encoding.
@@ -178,13 +186,13 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
     best.map_or(b',', |(_, _, d)| d)
 }
 
-/// Reads every record into the assembler.
-fn read(text: &str, delimiter: u8, max_rows: usize) -> Result<super::table::Table, ImportError> {
+/// Reads every record into the assembler (only the first few when it asks the officer).
+fn read(text: &str, delimiter: u8, max_rows: usize, mode: Mode) -> Result<Ended, ImportError> {
     let mut records = Records::new(text, delimiter);
-    let mut assembler = Assembler::new(max_rows);
+    let mut assembler = Assembler::with_mode(max_rows, mode);
     let mut cells = Vec::with_capacity(COLUMNS.len());
-    while read_row(&mut records, &mut cells, &mut assembler)? {}
-    assembler.finish()
+    while read_row(&mut records, &mut cells, &mut assembler)? && !assembler.is_asking() {}
+    assembler.end()
 }
 
 /// Reads the next record into the assembler; `false` at the end of the text. `cells` is

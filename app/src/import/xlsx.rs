@@ -23,13 +23,20 @@ use calamine::{
 use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
-use super::table::{Assembler, Row, Table};
-use super::{ImportError, Limits, Sheet, COLUMNS};
+use super::table::{Assembler, Ended, Header, Mode, Row, Table, HEADER_WINDOW, MAX_HEADER_COLUMNS};
+use super::{
+    Choice, ColumnQuestion, ImportError, Limits, Question, Reading, Sheet, SheetSummary, COLUMNS,
+    INSTRUCTIONS_SHEET,
+};
 
 /// How much of the start of an XML part is unpacked to read its first element.
 const HEAD_BYTES: u64 = 64 * 1024;
 
-pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Sheet, ImportError> {
+pub(super) fn parse(
+    bytes: &[u8],
+    limits: &Limits,
+    choice: Option<&Choice>,
+) -> Result<Reading, ImportError> {
     check_archive(bytes, limits)?;
     let mut workbook: Xlsx<Cursor<&[u8]>> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| calamine_error(&e))?;
@@ -49,11 +56,16 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Sheet, ImportError>
     if sheets.is_empty() {
         return Err(ImportError::NoWorksheet);
     }
+    if let Some(choice) = choice {
+        if let Some(reading) = ask_or_read(&mut workbook, &sheets, limits, choice)? {
+            return Ok(reading);
+        }
+    }
 
     let choose = sheets.len() > 1;
     let mut first_refusal: Option<ImportError> = None;
     for (index, name) in sheets.iter().enumerate() {
-        match read_sheet(&mut workbook, name, limits, choose)? {
+        match read_sheet(&mut workbook, name, limits, choose, Mode::Headers)? {
             Outcome::Read(table) => {
                 let mut notices = Vec::new();
                 if index > 0 {
@@ -67,11 +79,11 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Sheet, ImportError>
                     ));
                 }
                 notices.extend(table.notices);
-                return Ok(Sheet {
+                return Ok(Reading::Read(Sheet {
                     format: format!("Excel workbook (sheet “{name}”)"),
                     rows: table.rows,
                     notices,
-                });
+                }));
             }
             Outcome::NotThisSheet(refusal) => {
                 // Report what is wrong with the first sheet that has anything on it.
@@ -84,13 +96,139 @@ pub(super) fn parse(bytes: &[u8], limits: &Limits) -> Result<Sheet, ImportError>
                     first_refusal = Some(refusal);
                 }
             }
+            // Only asked in `Mode::Ask`.
+            Outcome::Ask(_) => {}
         }
     }
     Err(first_refusal.unwrap_or(ImportError::NoWorksheet))
 }
 
+/// When the officer may be asked: the chosen sheet, read; else the question which sheet
+/// when more than one (the template's Instructions aside) has users on it; else the one
+/// sheet with users, read (asking about its columns if need be). `None`: no sheet has
+/// users, and the plain reading says why.
+fn ask_or_read(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    sheets: &[String],
+    limits: &Limits,
+    choice: &Choice,
+) -> Result<Option<Reading>, ImportError> {
+    let mode = match &choice.mapping {
+        Some(mapping) => Mode::Mapped(mapping.clone()),
+        None => Mode::Ask,
+    };
+    if let Some(name) = &choice.sheet {
+        if !sheets.contains(name) {
+            return Err(ImportError::NoSuchSheet { name: name.clone() });
+        }
+        return read_chosen(workbook, name, limits, mode).map(Some);
+    }
+    let candidates: Vec<&String> = sheets
+        .iter()
+        .filter(|name| !is_instructions(name))
+        .collect();
+    let mut with_users = Vec::new();
+    for name in candidates {
+        if let Some(summary) = summarise(workbook, name)? {
+            // A header and one user at least.
+            if summary.rows >= 2 {
+                with_users.push(summary);
+            }
+        }
+    }
+    match with_users.len() {
+        0 => Ok(None),
+        1 => read_chosen(workbook, &with_users[0].name, limits, mode).map(Some),
+        _ => {
+            let best = with_users.iter().map(|s| s.matched).max().unwrap_or(0);
+            let suggested = with_users
+                .iter()
+                .position(|s| s.matched == best)
+                .unwrap_or(0);
+            Ok(Some(Reading::Ask(Question::Sheet {
+                sheets: with_users,
+                suggested,
+            })))
+        }
+    }
+}
+
+/// The template's sheet of instructions, never read for users.
+fn is_instructions(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case(INSTRUCTIONS_SHEET)
+}
+
+/// Reads the sheet the officer chose (or the only one with users).
+fn read_chosen(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+    limits: &Limits,
+    mode: Mode,
+) -> Result<Reading, ImportError> {
+    match read_sheet(workbook, name, limits, false, mode)? {
+        Outcome::Read(table) => Ok(Reading::Read(Sheet {
+            format: format!("Excel workbook (sheet “{name}”)"),
+            rows: table.rows,
+            notices: table.notices,
+        })),
+        Outcome::Ask(mut question) => {
+            question.sheet = Some(name.to_string());
+            Ok(Reading::Ask(Question::Columns(question)))
+        }
+        // Only when choosing among sheets.
+        Outcome::NotThisSheet(refusal) => Err(refusal),
+    }
+}
+
+/// A sheet's first rows, for the sheet question: `None` for a sheet that is not a
+/// worksheet's cells (a chart).
+fn summarise(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Option<SheetSummary>, ImportError> {
+    let mut cells = match workbook.worksheet_cells_reader(name) {
+        Ok(cells) => cells,
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(None),
+        Err(e) => return Err(calamine_error(&e)),
+    };
+    let mut rows: Vec<Vec<(usize, Cow<'static, str>)>> = Vec::new();
+    let mut current: Option<u32> = None;
+    let mut more = false;
+    while let Some(cell) = next_cell(&mut cells)? {
+        let value = cell.get_value();
+        let (r, c) = cell.get_position();
+        if is_blank(value) || c as usize >= MAX_HEADER_COLUMNS {
+            continue;
+        }
+        if current != Some(r) {
+            if rows.len() == HEADER_WINDOW {
+                more = true;
+                break;
+            }
+            current = Some(r);
+            rows.push(Vec::new());
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push((c as usize, Cow::Owned(cell_text(value))));
+        }
+    }
+    let matched = rows
+        .iter()
+        .map(|cells| Header::match_row(0, cells).fields.iter().flatten().count())
+        .max()
+        .unwrap_or(0);
+    Ok(Some(SheetSummary {
+        name: name.to_string(),
+        matched,
+        rows: rows.len(),
+        more,
+    }))
+}
+
 enum Outcome {
     Read(Table),
+    /// The officer must say which column is which.
+    Ask(ColumnQuestion),
     /// The sheet has no email column (when there are other sheets to try): why it would be
     /// refused.
     NotThisSheet(ImportError),
@@ -103,6 +241,7 @@ fn read_sheet(
     name: &str,
     limits: &Limits,
     choose: bool,
+    mode: Mode,
 ) -> Result<Outcome, ImportError> {
     let mut cells = match workbook.worksheet_cells_reader(name) {
         Ok(cells) => cells,
@@ -111,7 +250,7 @@ fn read_sheet(
         }
         Err(e) => return Err(calamine_error(&e)),
     };
-    let mut assembler = Assembler::new(limits.max_rows);
+    let mut assembler = Assembler::with_mode(limits.max_rows, mode);
     let mut decided = !choose;
     let mut row = Row {
         cells: Vec::with_capacity(COLUMNS.len()),
@@ -124,6 +263,9 @@ fn read_sheet(
             if current.is_some() {
                 assembler.push(&mut row)?;
                 row.clear();
+                if assembler.is_asking() {
+                    break;
+                }
                 if !decided && assembler.header_found() {
                     decided = true;
                     if !assembler.header().is_some_and(|h| h.has("email")) {
@@ -147,13 +289,16 @@ fn read_sheet(
         }
     }
     drop(cells);
-    if current.is_some() {
+    if current.is_some() && !assembler.is_asking() {
         assembler.push(&mut row)?;
     }
     if !decided && !assembler.settle_header()?.is_some_and(|h| h.has("email")) {
         return Ok(Outcome::NotThisSheet(refusal(assembler)));
     }
-    assembler.finish().map(Outcome::Read)
+    Ok(match assembler.end()? {
+        Ended::Table(table) => Outcome::Read(table),
+        Ended::Ask(question) => Outcome::Ask(question),
+    })
 }
 
 /// The next cell of a sheet. A function of its own, called once a cell, so that the

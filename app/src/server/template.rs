@@ -19,7 +19,7 @@ pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
 /// The sheet people fill in, and the one that explains it.
 pub const USERS_SHEET: &str = "Users";
-pub const INSTRUCTIONS_SHEET: &str = "Instructions";
+pub use crate::import::INSTRUCTIONS_SHEET;
 
 /// The xlsx template, built once.
 pub fn xlsx() -> Result<&'static [u8], XlsxError> {

@@ -38,11 +38,15 @@ impl Upload {
     }
 }
 
-/// Parses and checks an uploaded file (see [`Upload`]).
+/// Parses and checks an uploaded file (see [`Upload`]). `choice` is the officer's answer to
+/// an earlier question about the file (JSON of `app::import::Choice`; empty for none).
 #[wasm_bindgen]
-pub fn prepare(bytes: &[u8], file_name: &str, key: &str) -> Upload {
+pub fn prepare(bytes: &[u8], file_name: &str, key: &str, choice: &str) -> Upload {
     console_error_panic_hook::set_once();
-    Upload(app::batch::PreparedUpload::new(bytes, file_name, key))
+    let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
+    Upload(app::batch::PreparedUpload::new(
+        bytes, file_name, key, &choice,
+    ))
 }
 
 /// The worker's answer in one go (the parse benchmark's "validate"): the head, then every
