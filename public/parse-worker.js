@@ -2,13 +2,14 @@
 // wasm) that the page and the server use. One worker per file, started before the file is
 // chosen; the page terminates it once it has said it is done.
 //
-// It reads the chosen File itself (the page copies nothing), parses and checks every row,
+// It reads the chosen File itself (the page copies nothing), parses and checks every row
+// (with the officer's choice of sheet and columns, when the page was told to ask),
 // then sends, as UTF-8 JSON bytes: the head (with the list's counts) and each chunk of rows
 // as soon as it is encoded, so the page shows the counts and the first rows while the rest
 // follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
 // transaction is opened before the first row is sent, so a change the page stores later is
 // always written after it.
-import init, { prepare, Upload } from '/pkg/parser.js';
+import init, { export_xlsx as exportXlsx, prepare, Upload } from '/pkg/parser.js';
 import { beginReplace } from '/draft-store.js';
 
 // The page sends the parser's module, compiled once for all its workers (app/js/batch.js),
@@ -29,13 +30,27 @@ self.onmessage = async (event) => {
     moduleArrived(event.data.module);
     return;
   }
-  const { file, name, key, owner } = event.data.file;
+  if ('export' in event.data) {
+    // The rows to fix, as a workbook.
+    try {
+      await ready;
+      const bytes = exportXlsx(event.data.export.table, event.data.export.sheet);
+      self.postMessage({ exported: bytes }, [bytes.buffer]);
+    } catch (err) {
+      self.postMessage({ error: String((err && err.message) || err) });
+    }
+    return;
+  }
+  // keep: store the list in IndexedDB (a new list); not for a file to merge into the open one.
+  const { file, name, key, owner, choice, keep } = event.data.file;
   try {
     const [, buffer] = await Promise.all([ready, file.arrayBuffer()]);
-    const upload = prepare(new Uint8Array(buffer), name, key);
+    const upload = prepare(new Uint8Array(buffer), name, key, choice || '');
     try {
       const head = upload.head();
       const parsed = JSON.parse(decoder.decode(head)).Parsed;
+      // Refused, or a question for the officer (which sheet, which column is which): nothing
+      // is stored, the page asks again with the answer.
       if (!parsed) {
         self.postMessage({ part: head }, [head.buffer]);
         self.postMessage({ done: true, stored: false });
@@ -43,10 +58,12 @@ self.onmessage = async (event) => {
       }
       // The store is opened now (IndexedDB may refuse: private windows, full disks; the list
       // still works until a refresh).
-      let keeping = await beginReplace(owner, JSON.stringify(parsed.meta)).catch((err) => {
-        console.warn('could not keep the list in this browser', err);
-        return null;
-      });
+      let keeping = !keep
+        ? null
+        : await beginReplace(owner, JSON.stringify(parsed.meta)).catch((err) => {
+            console.warn('could not keep the list in this browser', err);
+            return null;
+          });
       self.postMessage({ part: head }, [head.buffer]);
       // The first screenful goes on its own: the page shows it before it has to read the
       // rest of the first chunk.
@@ -73,7 +90,7 @@ self.onmessage = async (event) => {
           self.postMessage({ part: chunk });
         }
       }
-      let stored = false;
+      let stored = !keep;
       if (keeping) {
         stored = await keeping.done.then(
           () => true,

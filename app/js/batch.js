@@ -4,6 +4,8 @@
 
 // The draft store's functions, under the names the Rust side imports. Its key scheme is
 // the draft store's own: chunks are asked for by number.
+import { beginReplace } from '/draft-store.js';
+
 export {
   putChunks as draftPutChunks,
   readOwner as draftOwner,
@@ -87,7 +89,9 @@ export function warmWorker() {
 // then the chunks of rows, as UTF-8 JSON bytes) and to null once the worker is done (the list
 // kept in IndexedDB, or not: it says so in the console); it rejects if the worker fails or
 // takes too long.
-export function parseInWorker(file, name, key, owner) {
+// `choice` is the officer's answer to the worker's question about this file (JSON), or ''.
+// `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
+export function parseInWorker(file, name, key, owner, choice, keep) {
   const worker = spare || startWorker();
   spare = null;
   const parts = [];
@@ -131,7 +135,7 @@ export function parseInWorker(file, name, key, owner) {
     event.preventDefault();
     finish(new Error(event.message || 'worker failed'));
   };
-  worker.postMessage({ file: { file, name, key, owner } });
+  worker.postMessage({ file: { file, name, key, owner, choice, keep } });
   return {
     next() {
       return new Promise((resolve, reject) => {
@@ -140,6 +144,82 @@ export function parseInWorker(file, name, key, owner) {
       });
     },
   };
+}
+
+// The officer's matches of a file's columns to the template's, by the file's headers
+// (normalised), offered for the next file with the same headers. The newest few are kept.
+const MAPPINGS = 'techbiz-invite.column-mappings';
+const MAPPINGS_KEPT = 20;
+
+function readMappings() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(MAPPINGS) || '[]');
+    return Array.isArray(kept) ? kept : [];
+  } catch (e) {
+    return [];
+  }
+}
+
+export function mappingRead(signature) {
+  const found = readMappings().find((m) => m && m.signature === signature);
+  return found ? JSON.stringify(found.columns) : null;
+}
+
+export function mappingWrite(signature, columns) {
+  const kept = readMappings().filter((m) => m && m.signature !== signature);
+  kept.unshift({ signature, columns: JSON.parse(columns) });
+  try {
+    localStorage.setItem(MAPPINGS, JSON.stringify(kept.slice(0, MAPPINGS_KEPT)));
+  } catch (e) {
+    // Storage full or switched off: the mapping is simply not offered next time.
+  }
+}
+
+// The whole list stored again, replacing what was kept (a merged or replaced list): meta is
+// JSON text, entries [i, bytes, i, bytes, ...] its chunks. Resolves once committed.
+export function draftReplace(owner, meta, entries) {
+  return beginReplace(owner, meta).then(({ put, done }) => {
+    for (let n = 0; n + 1 < entries.length; n += 2) put(entries[n], entries[n + 1]);
+    return done;
+  });
+}
+
+// A table (JSON of rows of cells) as an Excel workbook, made by a parsing worker (which has
+// the zip writer the page's bundle leaves out). Resolves to the bytes.
+export function exportXlsx(table, sheet) {
+  const worker = spare || startWorker();
+  spare = null;
+  return new Promise((resolve, reject) => {
+    const finish = (bytes, error) => {
+      worker.terminate();
+      warmWorker();
+      if (bytes) resolve(bytes);
+      else reject(error);
+    };
+    worker.onmessage = (event) => {
+      const data = event.data || {};
+      if (data.exported) finish(data.exported, null);
+      else finish(null, new Error(data.error || 'worker failed'));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      finish(null, new Error(event.message || 'worker failed'));
+    };
+    worker.postMessage({ export: { table, sheet } });
+  });
+}
+
+// Saves bytes as a download named `name`.
+export function downloadBytes(name, type, bytes) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 // Lets the browser paint and handle input between two pieces of work.

@@ -1,4 +1,34 @@
-//! Numbers and times as the pages and exports show them.
+//! Numbers, times and spreadsheet cells as the pages and exports show them.
+
+/// A cell a spreadsheet would run as a formula (it begins with `=`, `+`, `-` or `@`, or a
+/// tab or CR, which some strip first), made text with a leading `'` (OWASP's advice): a
+/// reason typed as `=HYPERLINK(...)` shows as text instead of running. For CSV files only:
+/// an xlsx text cell is never evaluated.
+pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// The cell as typed, from a CSV cell [`defuse`] wrote (the batch upload reads back the
+/// rows it let the officer download): a `'` before `=`, `+`, `-` or `@` goes.
+pub fn undefuse(cell: &str) -> &str {
+    match cell.as_bytes() {
+        [b'\'', b'=' | b'+' | b'-' | b'@', ..] => &cell[1..],
+        _ => cell,
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
 
 /// 1234567 → "1,234,567".
 pub fn thousands(n: u64) -> String {
@@ -58,6 +88,18 @@ pub fn sg_iso_date_time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_defused_cell_reads_back_as_typed() {
+        for typed in ["=1+1", "+65 9123 4567", "-x", "@me", "plain", "'quoted", ""] {
+            assert_eq!(undefuse(&defuse(typed)), typed);
+        }
+        assert_eq!(undefuse("'+65 9123 4567"), "+65 9123 4567");
+        assert_eq!(undefuse("'quoted"), "'quoted");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
 
     #[test]
     fn times_are_shown_in_singapore_time() {

@@ -1,7 +1,8 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
 import { expectAccessible } from './fixtures/app';
-import { BatchPage, csv, mailCount, unique, type Row } from './fixtures/batch';
+import XLSX from 'xlsx';
+import { BatchPage, csv, HEADERS, mailCount, unique, type Row } from './fixtures/batch';
 
 const officer = (email: string, first = 'Ann', reason = 'Joins the platform team'): Row => [
   email, '', first, 'Tan', '+65 9123 4567', 'GovTech', 'Platform', 'Yes', reason,
@@ -154,6 +155,75 @@ test('view details, edit and save; remove; reset with cancel and with confirm', 
   await confirm.getByRole('button', { name: 'Confirm' }).click();
   await expect(batch.uploaded(`team-${u}.csv`)).toHaveCount(0);
   await expect(batch.fileInput()).toBeVisible();
+});
+
+test('remove and reset can be undone, by the Undo button and by Ctrl+Z, and a refresh keeps what Undo brought back', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const name = `undo-${u}.csv`;
+  await batch.uploadBuffer(name, csv([
+    officer(`ann.${u}@tech.gov.sg`),
+    officer(`bob.${u}@tech.gov.sg`, 'Bob'),
+    officer(`ann.${u}@tech.gov.sg`, 'Ann again'),
+  ]));
+  await expect(batch.counts()).toHaveText('3 users, 1 needs attention');
+  const undo = page.locator('#undo-notice');
+
+  // Remove, then Undo: the row is back, with its clash with row 2.
+  await batch.remove(4);
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(undo).toContainText(`Removed row 4 (ann.${u}@tech.gov.sg)`);
+  await expect(page.getByRole('status').filter({ hasText: 'Undo is available' })).toHaveCount(1);
+  await expectAccessible(page, 'batch list with Undo');
+  await undo.getByRole('button', { name: 'Undo' }).click();
+  await expect(batch.counts()).toHaveText('3 users, 1 needs attention');
+  await expect(batch.row(4)).toContainText('Row 2 already has the email address');
+  await expect(page.getByRole('button', { name: 'Actions for row 4' })).toBeFocused();
+  await expect(undo).toHaveCount(0);
+
+  // Remove, then Ctrl+Z with the list focused.
+  await batch.remove(3);
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+  await page.locator('.batch-table').focus();
+  await page.keyboard.press('Control+z');
+  await expect(batch.counts()).toHaveText('3 users, 1 needs attention');
+  await expect(batch.row(3)).toContainText('Bob Tan');
+
+  // Another change ends the chance to undo: a second Ctrl+Z does nothing.
+  await batch.remove(3);
+  const dialog = await batch.viewDetails(2);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(undo).toHaveCount(0);
+  await page.locator('.batch-table').focus();
+  await page.keyboard.press('Control+z');
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+
+  // Reset, then Undo: the list is back, and a refresh keeps it.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await expect(batch.uploaded(name)).toHaveCount(0);
+  await expect(undo).toContainText(`Removed all users of ${name}`);
+  await undo.getByRole('button', { name: 'Undo' }).click();
+  await expect(batch.uploaded(name)).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+  await page.reload();
+  await expect(batch.uploaded(name)).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+
+  // Reset, Ctrl+Z on the page, refresh: still there. Reset and refresh: gone.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await expect(batch.uploaded(name)).toHaveCount(0);
+  await page.locator('#undo-notice button').focus();
+  await page.keyboard.press('Control+z');
+  await expect(batch.uploaded(name)).toBeVisible();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await page.reload();
+  await batch.restored();
+  await expect(batch.fileInput()).toBeVisible();
+  await expect(batch.uploaded(name)).toHaveCount(0);
 });
 
 test('a refresh keeps the unsubmitted list, edits included, until it is reset', async ({ page }) => {
@@ -312,12 +382,92 @@ test('real-world-shaped files show the right rows and the right problems', async
     await expect(batch.uploaded(file)).toHaveCount(0);
   }
 
-  // A missing required column is one clear error naming it; the unknown column is ignored.
+  // A missing required column, and a column the template does not know: the officer is asked
+  // which column is which, Continue held back naming the field without one.
   await batch.uploadFixture('extra-and-missing.csv');
-  await expect(batch.uploadError()).toContainText('extra-and-missing.csv could not be uploaded');
-  await expect(batch.uploadError()).toContainText('The file has no column for: Reason');
+  await expect(page.getByRole('heading', { name: 'Match the columns of extra-and-missing.csv' })).toBeVisible();
+  await expect(page.locator('#mapping-problems')).toHaveText('Choose a column for: Reason. Each is required.');
+  await expect(page.getByRole('button', { name: 'Continue' })).toBeDisabled();
+  await page.getByRole('button', { name: 'Choose another file' }).click();
+  await expect(batch.fileInput()).toBeFocused();
+
+  // A missing required column and nothing that could be it: one clear error naming it.
+  await batch.uploadBuffer('no-reason.csv', Buffer.from('Email address,First name\r\nann@tech.gov.sg,Ann\r\n'));
+  await expect(batch.uploadError()).toContainText('no-reason.csv could not be uploaded');
+  await expect(batch.uploadError()).toContainText('The file has no column for: Last name, Contact number, Organisation');
   await expect(page).toHaveTitle(/^Error: Batch upload/);
   await expectAccessible(page, 'batch upload refused');
+});
+
+test('a file with other headers is matched to the template, and the match is offered for the next such file', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const file = (name: string) =>
+    Buffer.from(
+      [
+        'Work email,Given name,Surname,Handphone,Company,Unit,SEED?,Why',
+        `ann.${u}@tech.gov.sg,Ann,Tan,91234567,GovTech,Platform,Yes,Joins the platform team`,
+        `raj.${u}@tech.gov.sg,Raj,Kumar,81234567,Acme Pte Ltd,,No,${name}`,
+      ].join('\r\n'),
+    );
+  await batch.uploadBuffer('staff.csv', file('Builds the portal'));
+  await expect(page.getByRole('heading', { name: 'Match the columns of staff.csv' })).toBeFocused();
+  // The guess: every field the headers name, with the file's first values beside it.
+  await expect(page.getByLabel('Email address')).toHaveValue('0');
+  await expect(page.getByRole('row', { name: /Email address/ })).toContainText(`ann.${u}@tech.gov.sg, raj.${u}@tech.gov.sg`);
+  await expect(page.getByLabel('Department')).toHaveValue('5');
+  await expect(page.getByLabel('Is onboarding to SEED required?')).toHaveValue('6');
+  await expect(page.getByLabel('Reason')).toHaveValue('');
+  await expect(page.locator('#mapping-problems')).toHaveText('Choose a column for: Reason. Each is required.');
+  await expect(page.getByRole('button', { name: 'Continue' })).toBeDisabled();
+  await expectAccessible(page, 'batch upload: match the columns');
+  // One column for two fields is held back too.
+  await page.getByLabel('Reason').selectOption({ label: 'Unit (column F)' });
+  await expect(page.locator('#mapping-problems')).toHaveText('Unit (column F) is chosen for Department and Reason: choose one column for each field.');
+  await page.getByLabel('Reason').selectOption({ label: 'Why (column H)' });
+  await expect(page.getByRole('row', { name: /Reason/ })).toContainText('Joins the platform team, Builds the portal');
+  await expect(page.locator('#mapping-problems')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(batch.uploaded('staff.csv')).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(batch.row(2)).toContainText(`ann.${u}@tech.gov.sg`);
+  const dialog = await batch.viewDetails(3);
+  await expect(dialog.getByLabel('Reason')).toHaveValue('Builds the portal');
+  await expect(dialog.getByLabel('Organisation')).toHaveValue('Acme Pte Ltd');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // The next file with these headers: the officer's own match is offered.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await batch.uploadBuffer('staff-2.csv', file('Tests the portal'));
+  await expect(page.getByRole('heading', { name: 'Match the columns of staff-2.csv' })).toBeVisible();
+  await expect(page.locator('#mapping-remembered')).toBeVisible();
+  await expect(page.getByLabel('Reason')).toHaveValue('7');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(batch.counts()).toHaveText('2 users');
+});
+
+test('a workbook with two sheets of users asks which one; the template\'s Instructions sheet is never a choice', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const book = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet([['How to fill in this file'], ['One user per row']]), 'Instructions');
+  XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet([['Email', 'Name'], [`x.${u}@tech.gov.sg`, 'X'], [`y.${u}@tech.gov.sg`, 'Y']]), 'Old list');
+  XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet([HEADERS, officer(`ann.${u}@tech.gov.sg`), officer(`bo.${u}@tech.gov.sg`, 'Bo')]), 'Users');
+  const bytes = XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer;
+  await batch.uploadBuffer('two-sheets.xlsx', bytes, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  await expect(page.getByRole('heading', { name: 'Choose the sheet of two-sheets.xlsx' })).toBeFocused();
+  const sheets = page.getByRole('radio');
+  await expect(sheets).toHaveCount(2);
+  await expect(page.getByRole('radio', { name: /^Users: 9 of 9 template columns found, 3 rows \(suggested\)/ })).toBeChecked();
+  await expect(page.getByRole('radio', { name: /^Old list: 1 of 9/ })).not.toBeChecked();
+  await expectAccessible(page, 'batch upload: choose the sheet');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(batch.uploaded('two-sheets.xlsx')).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users');
+  await expect(page.locator('.hint', { hasText: 'Excel workbook' })).toHaveText('Excel workbook (sheet “Users”)');
 });
 
 test('hostile files get a clear error each, and the page stays alive', async ({ page }) => {

@@ -42,7 +42,19 @@ mod js {
             name: &str,
             key: &str,
             owner: &str,
+            choice: &str,
+            keep: bool,
         ) -> UploadStream;
+        #[wasm_bindgen(js_name = draftReplace)]
+        pub fn draft_replace(owner: &str, meta: &str, entries: js_sys::Array) -> js_sys::Promise;
+        #[wasm_bindgen(js_name = exportXlsx)]
+        pub fn export_xlsx(table: &str, sheet: &str) -> js_sys::Promise;
+        #[wasm_bindgen(js_name = downloadBytes)]
+        pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]);
+        #[wasm_bindgen(js_name = mappingRead)]
+        pub fn mapping_read(signature: &str) -> Option<String>;
+        #[wasm_bindgen(js_name = mappingWrite)]
+        pub fn mapping_write(signature: &str, columns: &str);
         #[wasm_bindgen(js_name = draftPutChunks)]
         pub fn draft_put_chunks(entries: js_sys::Array) -> js_sys::Promise;
         #[wasm_bindgen(js_name = draftOwner)]
@@ -135,8 +147,9 @@ impl WorkerAnswer {
         Ok(Some(array.to_vec()))
     }
 
-    /// The head: the list's meta and counts, or why the file was refused.
-    pub async fn head(&self) -> Result<(DraftMeta, Counts), String> {
+    /// The head: the list's meta and counts, a question for the officer, or why the file
+    /// was refused.
+    pub async fn head(&self) -> Result<Head, String> {
         let head: UploadHead = self
             .next()
             .await?
@@ -144,7 +157,8 @@ impl WorkerAnswer {
             .ok_or_else(|| UNREADABLE.to_string())?;
         match head {
             UploadHead::Refused { message } => Err(message),
-            UploadHead::Parsed { meta, counts } => Ok((meta, counts)),
+            UploadHead::Ask { question } => Ok(Head::Ask(question)),
+            UploadHead::Parsed { meta, counts } => Ok(Head::List(meta, counts)),
         }
     }
 
@@ -159,9 +173,25 @@ impl WorkerAnswer {
     }
 }
 
-/// Has the worker read and parse the chosen file (and keep it for `owner`).
+/// What the worker answers first for a file.
 #[cfg(feature = "hydrate")]
-pub fn parse_file(file: web_sys::File, key: &str, owner: &str) -> Result<WorkerAnswer, String> {
+pub enum Head {
+    /// The list's meta and counts; its rows follow.
+    List(DraftMeta, Counts),
+    /// The officer must say which sheet, or which column is which; nothing follows.
+    Ask(crate::import::Question),
+}
+
+/// Has the worker read and parse the chosen file (and, with `keep`, keep it for `owner`),
+/// with the officer's `choice` of sheet and columns.
+#[cfg(feature = "hydrate")]
+pub fn parse_file(
+    file: web_sys::File,
+    key: &str,
+    owner: &str,
+    choice: &crate::import::Choice,
+    keep: bool,
+) -> Result<WorkerAnswer, String> {
     let file = gloo_file::File::from(file);
     let limits = crate::import::Limits::default();
     // Refused before a byte is read: a huge file never reaches memory.
@@ -174,12 +204,95 @@ pub fn parse_file(file: web_sys::File, key: &str, owner: &str) -> Result<WorkerA
     }
     // The worker reads the bytes itself: nothing the size of the file is copied here.
     let web: &web_sys::File = file.as_ref();
+    let choice = serde_json::to_string(choice).unwrap_or_default();
     Ok(WorkerAnswer(js::parse_in_worker(
         web.clone(),
         &file.name(),
         key,
         owner,
+        &choice,
+        keep,
     )))
+}
+
+/// Stores the whole list again for `owner`, replacing what was kept (after a merge, or a list
+/// replaced by another file): `entries` are all its chunks, from [`chunk_entries`].
+pub async fn replace_draft(
+    owner: &str,
+    meta: &DraftMeta,
+    entries: Vec<(usize, Vec<u8>)>,
+) -> Result<(), String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let meta = serde_json::to_string(meta).map_err(|e| e.to_string())?;
+        let array = js_sys::Array::new();
+        for (i, v) in entries {
+            array.push(&(i as u32).into());
+            array.push(&js_sys::Uint8Array::from(v.as_slice()));
+        }
+        wasm_bindgen_futures::JsFuture::from(js::draft_replace(owner, &meta, array))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (owner, meta, entries);
+        Ok(())
+    }
+}
+
+/// A table as an Excel workbook (made in a parsing worker).
+pub async fn export_xlsx(table: &[Vec<String>], sheet: &str) -> Result<Vec<u8>, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let table = serde_json::to_string(table).map_err(|e| e.to_string())?;
+        let value = wasm_bindgen_futures::JsFuture::from(js::export_xlsx(&table, sheet))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let bytes: js_sys::Uint8Array = value.dyn_into().map_err(|_| "no workbook".to_string())?;
+        Ok(bytes.to_vec())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (table, sheet);
+        Err("only in the browser".into())
+    }
+}
+
+/// Saves `bytes` as a download called `name`.
+pub fn download(name: &str, mime: &str, bytes: &[u8]) {
+    #[cfg(feature = "hydrate")]
+    js::download_bytes(name, mime, bytes);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, mime, bytes);
+}
+
+/// The columns the officer matched last time for a file with these headers (the
+/// `ColumnQuestion`'s signature), if this browser kept them.
+pub fn remembered_columns(signature: &str) -> Option<Vec<Option<usize>>> {
+    #[cfg(feature = "hydrate")]
+    {
+        js::mapping_read(signature).and_then(|text| serde_json::from_str(&text).ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = signature;
+        None
+    }
+}
+
+/// Keeps the officer's match of columns for the next file with these headers.
+pub fn remember_columns(signature: &str, columns: &[Option<usize>]) {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(text) = serde_json::to_string(columns) {
+            js::mapping_write(signature, &text);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (signature, columns);
 }
 
 /// Stores chunks (their number and UTF-8 JSON) in one transaction.

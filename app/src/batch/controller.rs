@@ -10,13 +10,14 @@ use leptos::task::spawn_local;
 
 use super::browser;
 use super::model::{
-    self, chunks_of, counts, describe, group, Counts, DraftMeta, DraftRow, Journal, RowState,
-    PRECHECK_ROWS, SAVE_CHUNKS,
+    self, chunks_of, counts, describe, group, plural, Counts, DraftMeta, DraftRow, Journal,
+    RowState, PRECHECK_ROWS, SAVE_CHUNKS,
 };
 use crate::api::batch::{precheck_batch, submit_batch};
 use crate::domain::limits::SUBMIT_CHUNK_ROWS;
 use crate::domain::{FieldError, RawAccount};
 use crate::error::AppError;
+use crate::import::{Choice, Question};
 use crate::wire::{BatchOutcome, BatchRow, PrecheckRow, RowResult};
 
 /// What the page is busy with, for the progress bar.
@@ -25,6 +26,40 @@ pub(crate) struct Busy {
     pub(crate) label: String,
     pub(crate) done: usize,
     pub(crate) total: usize,
+}
+
+/// What Undo takes back: the last Remove or Reset, until the next change or submit.
+#[derive(Clone, Debug)]
+enum Undo {
+    Remove {
+        pos: usize,
+        state: RowState,
+    },
+    Reset {
+        meta: DraftMeta,
+        rows: Vec<DraftRow>,
+        /// The journal before the reset marked the list cleared.
+        journal: Journal,
+        /// The chunks that were still to be stored.
+        unsaved: BTreeSet<usize>,
+    },
+}
+
+/// A corrected file read while a list is open, for the officer to merge into the list or to
+/// replace it with.
+#[derive(Clone, Debug)]
+pub(crate) struct Incoming {
+    pub(crate) meta: DraftMeta,
+    pub(crate) rows: Vec<DraftRow>,
+    /// What a merge would do.
+    pub(crate) preview: model::Merged,
+}
+
+/// The worker's question about a chosen file, for the step that asks the officer.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Asked {
+    pub(crate) file_name: String,
+    pub(crate) question: Question,
 }
 
 /// The page's state, shared with its parts.
@@ -44,6 +79,14 @@ pub(crate) struct Batch {
     pub(crate) busy: RwSignal<Option<Busy>>,
     /// A file that was not taken: its name and why.
     pub(crate) refusal: RwSignal<Option<(String, String)>>,
+    /// A chosen file the worker asked about (which sheet, which column is which): shown as a
+    /// step before the list.
+    pub(crate) asking: RwSignal<Option<Asked>>,
+    /// A file chosen while a list was open, read, waiting for Merge or Replace.
+    pub(crate) incoming: RwSignal<Option<Incoming>>,
+    /// That file, read again with the officer's answer.
+    #[cfg(feature = "hydrate")]
+    file: StoredValue<Option<web_sys::File>, LocalStorage>,
     pub(crate) failure: RwSignal<Option<AppError>>,
     /// The live region's text.
     pub(crate) announce: RwSignal<String>,
@@ -52,6 +95,9 @@ pub(crate) struct Batch {
     /// The row whose View details is open.
     pub(crate) editing: RwSignal<Option<usize>>,
     pub(crate) confirm_reset: RwSignal<bool>,
+    /// What the last Remove or Reset did, shown with Undo while it can be taken back.
+    pub(crate) undoable: RwSignal<Option<String>>,
+    undo: StoredValue<Option<Undo>>,
     /// Chunks changed since they were last stored, and whether a task is storing them.
     unsaved: StoredValue<BTreeSet<usize>>,
     saving: StoredValue<bool>,
@@ -72,11 +118,17 @@ impl Batch {
             changed_while_loading: StoredValue::new(false),
             busy: RwSignal::new(None),
             refusal: RwSignal::new(None),
+            asking: RwSignal::new(None),
+            incoming: RwSignal::new(None),
+            #[cfg(feature = "hydrate")]
+            file: StoredValue::new_local(None),
             failure: RwSignal::new(None),
             announce: RwSignal::new(String::new()),
             summary: RwSignal::new(None),
             editing: RwSignal::new(None),
             confirm_reset: RwSignal::new(false),
+            undoable: RwSignal::new(None),
+            undo: StoredValue::new(None),
             unsaved: StoredValue::new(BTreeSet::new()),
             saving: StoredValue::new(false),
             journal: StoredValue::new(Journal::default()),
@@ -150,26 +202,94 @@ impl Batch {
         });
     }
 
-    /// Removes a row (kept as a tombstone so stored chunks stay aligned).
+    /// Removes a row (kept as a tombstone so stored chunks stay aligned); Undo brings it
+    /// back.
     pub(crate) fn remove(self, pos: usize) {
         self.note_change_while_loading();
         let mut changed = BTreeSet::from([pos]);
-        let mut gone = String::new();
+        let mut gone = None;
         self.rows.update(|rows| {
             if let Some(row) = rows.get_mut(pos) {
+                gone = Some((
+                    row.state,
+                    format!("Removed row {} ({})", row.line, row.raw.email.trim()),
+                ));
                 row.state = RowState::Removed;
-                gone = format!("Removed row {} ({})", row.line, row.raw.email.trim());
             }
             changed.extend(model::recheck_duplicates(rows));
         });
-        self.announce.set(gone);
+        if let Some((state, text)) = gone {
+            self.offer_undo(Undo::Remove { pos, state }, text);
+        }
         self.persist(changed);
+    }
+
+    fn offer_undo(self, undo: Undo, text: String) {
+        self.undo.set_value(Some(undo));
+        self.announce.set(format!("{text}. Undo is available"));
+        self.undoable.set(Some(text));
+    }
+
+    /// The last Remove or Reset can no longer be undone (another change, a submit, a file).
+    fn forget_undo(self) {
+        if self.undo.with_value(Option::is_some) {
+            self.undo.set_value(None);
+            self.undoable.set(None);
+        }
+    }
+
+    /// The row the last Remove took away, while it can be undone.
+    pub(crate) fn undoable_row(self) -> Option<usize> {
+        self.undo.with_value(|u| match u {
+            Some(Undo::Remove { pos, .. }) => Some(*pos),
+            _ => None,
+        })
+    }
+
+    /// Takes back the last Remove or Reset: the list, and the copy kept in the browser, are
+    /// as they were before it. Returns whether there was one.
+    pub(crate) fn undo(self) -> bool {
+        let Some(undo) = self.undo.try_update_value(Option::take).flatten() else {
+            return false;
+        };
+        self.undoable.set(None);
+        match undo {
+            Undo::Remove { pos, state } => {
+                let mut changed = BTreeSet::from([pos]);
+                let mut line = 0;
+                self.rows.update(|rows| {
+                    if let Some(row) = rows.get_mut(pos) {
+                        row.state = state;
+                        line = row.line;
+                    }
+                    changed.extend(model::recheck_duplicates(rows));
+                });
+                self.announce.set(format!("Row {line} is back in the list"));
+                self.persist(changed);
+            }
+            Undo::Reset {
+                meta,
+                rows,
+                journal,
+                unsaved,
+            } => {
+                let text = format!("{} is back: {}", meta.file_name, describe(counts(&rows)));
+                self.rows.set(rows);
+                self.meta.set(Some(meta));
+                // The kept list was never cleared: the journal's marker goes, its notes stay.
+                self.keep_journal(journal);
+                self.persist(unsaved.into_iter().map(|c| c * model::CHUNK_ROWS).collect());
+                self.announce.set(text);
+            }
+        }
+        true
     }
 
     /// Saves View details: checks the row again, and asks the server about its address and
     /// username.
     pub(crate) fn save(self, pos: usize, raw: RawAccount) {
         self.note_change_while_loading();
+        self.forget_undo();
         let mut changed = BTreeSet::from([pos]);
         self.rows.update(|rows| {
             if let Some(row) = rows.get_mut(pos) {
@@ -255,6 +375,7 @@ impl Batch {
         };
         self.failure.set(None);
         self.summary.set(None);
+        self.forget_undo();
         let ready = |rows: &Vec<DraftRow>| -> Vec<usize> {
             (0..rows.len())
                 .filter(|&i| rows[i].is_submittable())
@@ -366,15 +487,47 @@ impl Batch {
         self.persist(chunk.iter().copied().collect());
     }
 
-    /// Takes a chosen file through the worker into the list: the counts and the first rows
-    /// are shown as soon as the worker sends them, the rest of the rows follow a chunk per
-    /// browser task (the page stays busy, so nothing is submitted or reset meanwhile).
+    /// Takes a chosen file through the worker into the list (see [`Batch::read_file`]).
     #[cfg(feature = "hydrate")]
     pub(crate) fn upload(self, file: web_sys::File) {
+        self.file.set_value(Some(file));
+        self.read_file(Choice::default());
+    }
+
+    /// Reads the chosen file again with the officer's answer to the worker's question.
+    pub(crate) fn answer(self, choice: Choice) {
+        #[cfg(feature = "hydrate")]
+        self.read_file(choice);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = choice;
+    }
+
+    /// Leaves the question unanswered: back to choosing a file.
+    pub(crate) fn cancel_question(self) {
+        #[cfg(feature = "hydrate")]
+        self.file.set_value(None);
+        self.asking.set(None);
+        self.announce.set("Choose a file".into());
+        browser::focus("batch-file");
+    }
+
+    /// Has the worker read the chosen file: the counts and the first rows are shown as soon
+    /// as the worker sends them, the rest of the rows follow a chunk per browser task (the
+    /// page stays busy, so nothing is submitted or reset meanwhile). When the worker asks
+    /// which sheet or which column is which, the question is shown instead.
+    #[cfg(feature = "hydrate")]
+    fn read_file(self, choice: Choice) {
+        let Some(file) = self.file.get_value() else {
+            return;
+        };
         let file_name = file.name();
+        // A file chosen while a list is open is merged into it or replaces it, as the officer
+        // says once it is read: the worker does not store it.
+        let merging = self.meta.with_untracked(Option::is_some);
         self.refusal.set(None);
         self.failure.set(None);
         self.summary.set(None);
+        self.forget_undo();
         self.busy.set(Some(Busy {
             label: format!("Reading {file_name}"),
             done: 0,
@@ -383,13 +536,50 @@ impl Batch {
         spawn_local(async move {
             let key = browser::new_key();
             let owner = self.owner();
-            match self.take(file, &key, &owner, &file_name).await {
-                Ok(()) => {
+            let taken = if merging {
+                self.take_incoming(file, &key, &owner, &file_name, &choice)
+                    .await
+            } else {
+                self.take(file, &key, &owner, &file_name, &choice).await
+            };
+            match taken {
+                Ok(None) => {
+                    self.file.set_value(None);
+                    self.asking.set(None);
                     self.busy.set(None);
-                    let all: Vec<usize> = (0..self.rows.with_untracked(Vec::len)).collect();
-                    self.precheck(all).await;
+                    if !merging {
+                        let all: Vec<usize> = (0..self.rows.with_untracked(Vec::len)).collect();
+                        self.precheck(all).await;
+                    }
+                }
+                Ok(Some(question)) => {
+                    self.busy.set(None);
+                    self.announce.set(match &question {
+                        Question::Sheet { .. } => {
+                            format!("{file_name} has more than one sheet: choose the one with the users")
+                        }
+                        Question::Columns(_) => {
+                            format!("Match the columns of {file_name} to the template's")
+                        }
+                    });
+                    self.asking.set(Some(Asked {
+                        file_name,
+                        question,
+                    }));
+                    browser::focus("question-heading");
+                }
+                Err(message) if merging => {
+                    self.file.set_value(None);
+                    self.asking.set(None);
+                    self.busy.set(None);
+                    self.announce
+                        .set(format!("{file_name} was not read: {message}"));
+                    self.refusal.set(Some((file_name, message)));
+                    browser::focus("upload-error");
                 }
                 Err(message) => {
+                    self.file.set_value(None);
+                    self.asking.set(None);
                     self.loading.set(None);
                     self.meta.set(None);
                     self.rows.set(Vec::new());
@@ -409,7 +599,7 @@ impl Batch {
         }
     }
 
-    /// The worker's answer into the list, as it arrives.
+    /// The worker's answer into the list, as it arrives; or its question.
     #[cfg(feature = "hydrate")]
     async fn take(
         self,
@@ -417,9 +607,14 @@ impl Batch {
         key: &str,
         owner: &str,
         file_name: &str,
-    ) -> Result<(), String> {
-        let answer = browser::parse_file(file, key, owner)?;
-        let (meta, told) = answer.head().await?;
+        choice: &Choice,
+    ) -> Result<Option<Question>, String> {
+        let answer = browser::parse_file(file, key, owner, choice, true)?;
+        let (meta, told) = match answer.head().await? {
+            browser::Head::List(meta, told) => (meta, told),
+            browser::Head::Ask(question) => return Ok(Some(question)),
+        };
+        self.asking.set(None);
         let total = meta.rows;
         let first = answer.chunk().await?.unwrap_or_default();
         let progress = |done: usize| {
@@ -458,7 +653,138 @@ impl Batch {
             self.persist(changed);
         }
         self.loading.set(None);
-        Ok(())
+        Ok(None)
+    }
+
+    /// A file chosen while a list is open, read whole into [`Batch::incoming`] (a chunk per
+    /// browser task) for the officer to merge or replace; or the worker's question.
+    #[cfg(feature = "hydrate")]
+    async fn take_incoming(
+        self,
+        file: web_sys::File,
+        key: &str,
+        owner: &str,
+        file_name: &str,
+        choice: &Choice,
+    ) -> Result<Option<Question>, String> {
+        let answer = browser::parse_file(file, key, owner, choice, false)?;
+        let meta = match answer.head().await? {
+            browser::Head::List(meta, _) => meta,
+            browser::Head::Ask(question) => return Ok(Some(question)),
+        };
+        self.asking.set(None);
+        let mut rows: Vec<DraftRow> = Vec::with_capacity(meta.rows);
+        while let Some(chunk) = answer.chunk().await? {
+            rows.extend(chunk);
+            self.busy.set(Some(Busy {
+                label: format!("Reading {file_name}"),
+                done: rows.len(),
+                total: meta.rows,
+            }));
+            browser::next_task().await;
+        }
+        if rows.len() != meta.rows {
+            return Err(browser::UNREADABLE.to_string());
+        }
+        let preview = self
+            .rows
+            .with_untracked(|list| model::merge_preview(list, &rows));
+        self.announce.set(format!(
+            "{file_name} is read: merge it into the list, or replace the list with it"
+        ));
+        self.incoming.set(Some(Incoming {
+            meta,
+            rows,
+            preview,
+        }));
+        Ok(None)
+    }
+
+    /// Merges the file read while the list was open into the list (see [`model::merge`]) and
+    /// stores the whole list again.
+    pub(crate) fn merge_incoming(self) {
+        let Some(incoming) = self.incoming.try_update(Option::take).flatten() else {
+            return;
+        };
+        let Some(mut meta) = self.meta.get_untracked() else {
+            return;
+        };
+        self.forget_undo();
+        let mut merged = model::Merged::default();
+        let before = self.rows.with_untracked(Vec::len);
+        self.rows
+            .update(|rows| merged = model::merge(rows, incoming.rows));
+        let text = format!(
+            "Merged {}: {} replaced, {} added{}",
+            incoming.meta.file_name,
+            plural(merged.replaced.len(), "row", "rows"),
+            group(merged.added),
+            if merged.invited > 0 {
+                format!(", {} already invited left out", group(merged.invited))
+            } else {
+                String::new()
+            }
+        );
+        meta.rows = self.rows.with_untracked(Vec::len);
+        meta.notices.push(text.clone());
+        self.meta.set(Some(meta));
+        self.announce.set(text);
+        let changed: Vec<usize> = merged
+            .replaced
+            .iter()
+            .copied()
+            .chain(before..before + merged.added)
+            .collect();
+        spawn_local(async move {
+            self.store_whole().await;
+            self.precheck(changed).await;
+        });
+        browser::focus("list-heading");
+    }
+
+    /// Replaces the list with the file read while it was open (as a new list, under its own
+    /// key).
+    pub(crate) fn replace_with_incoming(self) {
+        let Some(incoming) = self.incoming.try_update(Option::take).flatten() else {
+            return;
+        };
+        self.forget_undo();
+        let text = format!(
+            "Uploaded {}: {}",
+            incoming.meta.file_name,
+            describe(counts(&incoming.rows))
+        );
+        let all: Vec<usize> = (0..incoming.rows.len()).collect();
+        self.rows.set(incoming.rows);
+        self.meta.set(Some(incoming.meta));
+        self.announce.set(text);
+        spawn_local(async move {
+            self.store_whole().await;
+            self.precheck(all).await;
+        });
+        browser::focus("list-heading");
+    }
+
+    /// Neither merge nor replace: the list stays as it is.
+    pub(crate) fn drop_incoming(self) {
+        self.incoming.set(None);
+        self.announce.set("The list is as it was".into());
+    }
+
+    /// Stores the whole list, replacing what this browser kept; the journal then starts over.
+    async fn store_whole(self) {
+        let Some(meta) = self.meta.get_untracked() else {
+            return;
+        };
+        self.unsaved.set_value(BTreeSet::new());
+        let owner = self.owner();
+        let stored = self
+            .rows
+            .with_untracked(|rows| browser::chunk_entries(rows, 0..meta.chunks()));
+        match browser::replace_draft(&owner, &meta, stored).await {
+            Ok(()) => self.keep_journal(Journal::default()),
+            Err(e) => leptos::logging::warn!("could not keep the list in this browser: {e}"),
+        }
     }
 
     /// Brings back the list kept in this browser from before a refresh, if it is the signed-in
@@ -505,31 +831,33 @@ impl Batch {
         self.busy.set(None);
     }
 
-    /// Reset (after Confirm): the list and its stored copy are gone.
+    /// Reset (after Confirm): the list is gone, and Undo brings it back until the next file.
+    /// The copy kept in the browser stays, with the journal marked cleared: a refresh forgets
+    /// it (see [`Batch::restore`]), a new file replaces it, Undo takes the mark away.
     pub(crate) fn reset(self) {
-        let name = self
-            .meta
-            .with_untracked(|m| m.as_ref().map(|m| m.file_name.clone()))
-            .unwrap_or_default();
-        let key = self
-            .meta
-            .with_untracked(|m| m.as_ref().map(|m| m.key.clone()))
-            .unwrap_or_default();
+        let Some(meta) = self.meta.get_untracked() else {
+            return;
+        };
+        let rows = self.rows.try_update(std::mem::take).unwrap_or_default();
         self.meta.set(None);
-        self.rows.set(Vec::new());
-        self.unsaved.set_value(BTreeSet::new());
-        // Noted at once: a refresh before IndexedDB is cleared must not bring the list back.
-        self.keep_journal(Journal::cleared(&key));
+        let unsaved = self
+            .unsaved
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let journal = self.journal.get_value();
+        // Noted at once: a refresh must not bring the list back.
+        self.keep_journal(Journal::cleared(&meta.key));
         self.summary.set(None);
         self.failure.set(None);
-        self.announce.set(format!(
-            "Removed all users of {name}. Choose a file to start again"
-        ));
-        spawn_local(async move {
-            let cleared = browser::clear_draft().await;
-            if cleared && self.journal.with_value(|j| j.cleared && j.key == key) {
-                self.keep_journal(Journal::default());
-            }
-        });
+        let text = format!("Removed all users of {}", meta.file_name);
+        self.offer_undo(
+            Undo::Reset {
+                meta,
+                rows,
+                journal,
+                unsaved,
+            },
+            text,
+        );
     }
 }

@@ -13,6 +13,6 @@ pub(crate) mod browser;
 mod controller;
 pub mod model;
 
-pub(crate) use controller::Batch;
+pub(crate) use controller::{Asked, Batch, Incoming};
 #[cfg(feature = "parser")]
 pub use model::{prepare_upload, PreparedUpload};

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::batch::{in_file_duplicates, row_problems};
+use crate::domain::batch::{email_key, in_file_duplicates, row_problems};
 use crate::domain::{Email, FieldError, RawAccount, UserKind};
 use crate::import;
 
@@ -250,6 +250,97 @@ pub fn recheck_duplicates(rows: &mut [DraftRow]) -> BTreeSet<usize> {
     changed
 }
 
+/// What merging a corrected file into the list did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Positions of the list's rows that the file's rows replaced (matched by address).
+    pub replaced: BTreeSet<usize>,
+    /// Rows of the file with an address the list did not have, added at its end.
+    pub added: usize,
+    /// Rows of the file whose address the list has already invited: left out.
+    pub invited: usize,
+}
+
+/// Merges a corrected file's rows into the list: a row whose address (compared as the server
+/// does) is a row of the list waiting to be submitted replaces that row's values (the row
+/// keeps its place, number and id, so a submit under the list's key stays idempotent); a row
+/// whose address was already invited from this list is left out; any other row is added at
+/// the end, numbered after the list's last row. The clashes within the list are checked again.
+pub fn merge(rows: &mut Vec<DraftRow>, incoming: Vec<DraftRow>) -> Merged {
+    let targets = merge_plan(rows, &incoming);
+    let mut merged = Merged::default();
+    let mut next_line = rows.iter().map(|r| r.line).max().unwrap_or(1) + 1;
+    for (row, target) in incoming.into_iter().zip(targets) {
+        match target {
+            Target::Replace(p) => {
+                rows[p].edit(row.raw);
+                merged.replaced.insert(p);
+            }
+            Target::Invited => merged.invited += 1,
+            Target::Add => {
+                rows.push(DraftRow::new(next_line, row.raw));
+                next_line += 1;
+                merged.added += 1;
+            }
+        }
+    }
+    recheck_duplicates(rows);
+    merged
+}
+
+/// What [`merge`] would do, without doing it (for the officer to choose merge or replace).
+pub fn merge_preview(rows: &[DraftRow], incoming: &[DraftRow]) -> Merged {
+    let mut merged = Merged::default();
+    for target in merge_plan(rows, incoming) {
+        match target {
+            Target::Replace(p) => {
+                merged.replaced.insert(p);
+            }
+            Target::Invited => merged.invited += 1,
+            Target::Add => merged.added += 1,
+        }
+    }
+    merged
+}
+
+/// Where each of a corrected file's rows goes in a merge.
+enum Target {
+    Replace(usize),
+    Invited,
+    Add,
+}
+
+fn merge_plan(rows: &[DraftRow], incoming: &[DraftRow]) -> Vec<Target> {
+    let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
+    let mut invited: BTreeSet<String> = BTreeSet::new();
+    for (p, row) in rows.iter().enumerate() {
+        let Some(key) = email_key(&row.raw.email) else {
+            continue;
+        };
+        match row.state {
+            RowState::Ready => {
+                waiting.entry(key).or_insert(p);
+            }
+            RowState::Invited => {
+                invited.insert(key);
+            }
+            RowState::Removed => {}
+        }
+    }
+    let mut taken: BTreeSet<usize> = BTreeSet::new();
+    incoming
+        .iter()
+        .map(|row| {
+            let key = email_key(&row.raw.email);
+            match key.as_ref().and_then(|k| waiting.get(k)) {
+                Some(&p) if taken.insert(p) => Target::Replace(p),
+                _ if key.as_ref().is_some_and(|k| invited.contains(k)) => Target::Invited,
+                _ => Target::Add,
+            }
+        })
+        .collect()
+}
+
 /// The chunks holding these row positions (what the draft store must save again).
 pub fn chunks_of(positions: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
     positions.into_iter().map(|i| i / CHUNK_ROWS).collect()
@@ -384,6 +475,54 @@ pub fn group(n: usize) -> String {
 }
 
 /// The form's label for a field name, for messages shown away from the form.
+/// The header of the download's column of problems.
+pub const ERRORS_HEADER: &str = "Errors";
+
+/// The rows that need attention, for the officer to fix in a spreadsheet and upload again:
+/// the template's headers and an Errors column, then each row as it is now with what is
+/// wrong with it.
+pub fn attention_table(rows: &[DraftRow]) -> Vec<Vec<String>> {
+    let header = import::COLUMNS
+        .iter()
+        .map(|c| c.header.to_string())
+        .chain(std::iter::once(ERRORS_HEADER.to_string()))
+        .collect();
+    std::iter::once(header)
+        .chain(
+            rows.iter()
+                .filter(|r| r.is_active() && r.needs_attention())
+                .map(|row| {
+                    let errors = row
+                        .all_problems()
+                        .map(|p| format!("{}: {}", field_label(&p.field), p.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    row.raw
+                        .values()
+                        .iter()
+                        .map(|v| v.to_string())
+                        .chain(std::iter::once(errors))
+                        .collect()
+                }),
+        )
+        .collect()
+}
+
+/// A table as CSV the way Excel reads it: UTF-8 with a byte-order mark, CRLF line ends,
+/// formula-like cells defused.
+pub fn to_csv(table: &[Vec<String>]) -> String {
+    let mut out = String::from("\u{feff}");
+    for row in table {
+        let line: Vec<String> = row
+            .iter()
+            .map(|c| crate::format::csv_field(&crate::format::defuse(c)).into_owned())
+            .collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
 pub fn field_label(field: &str) -> &'static str {
     import::COLUMNS
         .iter()
@@ -410,6 +549,69 @@ mod tests {
                 ..RawAccount::default()
             },
         )
+    }
+
+    #[cfg(feature = "parser")]
+    #[test]
+    fn the_rows_that_need_attention_download_and_read_back_as_they_are() {
+        let mut bad = officer(3, "not an address");
+        bad.raw.contact_number = "+65 =1".into();
+        bad.raw.reason = "Needs, \"quotes\"\nand lines".into();
+        bad.edit(bad.raw.clone());
+        let rows = vec![officer(2, "ann@tech.gov.sg"), bad.clone()];
+        let table = attention_table(&rows);
+        assert_eq!(
+            table.len(),
+            2,
+            "the header and the one row that needs attention"
+        );
+        assert_eq!(table[0].last().map(String::as_str), Some(ERRORS_HEADER));
+        assert!(
+            table[1][9].starts_with("Email address: "),
+            "{}",
+            table[1][9]
+        );
+        let csv = to_csv(&table);
+        let sheet = import::parse(csv.as_bytes(), "fix.csv", &import::Limits::default())
+            .expect("our own download reads back");
+        assert_eq!(sheet.rows.len(), 1);
+        assert_eq!(sheet.rows[0].raw, bad.raw);
+        assert_eq!(
+            sheet.notices,
+            ["Ignored columns not in the template: Errors"]
+        );
+    }
+
+    #[test]
+    fn a_corrected_file_merges_by_address() {
+        let mut bad = officer(3, "bob@tech.gov.sg");
+        bad.raw.contact_number = "12".into();
+        bad.edit(bad.raw.clone());
+        let mut invited = officer(4, "cat@tech.gov.sg");
+        invited.state = RowState::Invited;
+        let mut rows = vec![officer(2, "ann@tech.gov.sg"), bad, invited];
+        let bob_id = rows[1].id.clone();
+        assert!(rows[1].needs_attention());
+        let mut fixed = officer(2, "BOB@tech.gov.sg");
+        fixed.raw.contact_number = "91234567".into();
+        let incoming = vec![
+            fixed,
+            officer(3, "cat@tech.gov.sg"),
+            officer(4, "dan@tech.gov.sg"),
+            officer(5, "dan@tech.gov.sg"),
+        ];
+        let preview = merge_preview(&rows, &incoming);
+        let merged = merge(&mut rows, incoming);
+        assert_eq!(merged, preview);
+        assert_eq!(merged.replaced, BTreeSet::from([1]));
+        assert_eq!((merged.added, merged.invited), (2, 1));
+        assert_eq!(rows.len(), 5);
+        // Bob's row keeps its place, number and id, and is fixed.
+        assert_eq!((rows[1].line, &rows[1].id), (3, &bob_id));
+        assert!(rows[1].is_submittable(), "{:?}", rows[1].problems);
+        // The new rows are numbered after the list's last, and the second Dan clashes.
+        assert_eq!((rows[3].line, rows[4].line), (5, 6));
+        assert!(rows[4].needs_attention());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub fn row_problems(raw: &RawAccount) -> Vec<FieldError> {
 
 /// How rows are compared: addresses case-insensitively (as the server does), usernames
 /// case-insensitively and trimmed.
-fn email_key(email: &str) -> Option<String> {
+pub fn email_key(email: &str) -> Option<String> {
     let trimmed = email.trim();
     if trimmed.is_empty() {
         return None;

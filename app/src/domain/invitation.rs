@@ -106,6 +106,37 @@ impl RawAccount {
         "seed_required",
         "reason",
     ];
+
+    /// The values, in the order of [`RawAccount::FIELDS`].
+    pub fn values(&self) -> [&str; 9] {
+        [
+            &self.email,
+            &self.username,
+            &self.first_name,
+            &self.last_name,
+            &self.contact_number,
+            &self.organisation,
+            &self.department,
+            &self.seed_required,
+            &self.reason,
+        ]
+    }
+
+    /// The value of the field named `field` (one of [`RawAccount::FIELDS`]).
+    pub fn value_mut(&mut self, field: &str) -> Option<&mut String> {
+        Some(match field {
+            "email" => &mut self.email,
+            "username" => &mut self.username,
+            "first_name" => &mut self.first_name,
+            "last_name" => &mut self.last_name,
+            "contact_number" => &mut self.contact_number,
+            "organisation" => &mut self.organisation,
+            "department" => &mut self.department,
+            "seed_required" => &mut self.seed_required,
+            "reason" => &mut self.reason,
+            _ => return None,
+        })
+    }
 }
 
 /// A valid new TechPass account. `kind` follows from `email`; `username` is `Some` exactly

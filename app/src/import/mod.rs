@@ -22,6 +22,8 @@ mod table;
 #[cfg(feature = "parser")]
 mod text;
 #[cfg(feature = "parser")]
+mod write;
+#[cfg(feature = "parser")]
 mod xlsx;
 
 #[cfg(all(test, feature = "parser"))]
@@ -32,6 +34,8 @@ mod testkit;
 mod tests;
 
 pub use columns::{Column, COLUMNS, INSTRUCTIONS_SHEET};
+#[cfg(feature = "parser")]
+pub use write::xlsx as write_xlsx;
 
 use serde::{Deserialize, Serialize};
 

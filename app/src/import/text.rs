@@ -14,6 +14,7 @@ use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use super::records::Records;
 use super::table::{Assembler, Ended, Header, Mode, Row, HEADER_WINDOW};
 use super::{ImportError, Limits, Question, Reading, Sheet, COLUMNS};
+use crate::format::undefuse;
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
@@ -219,7 +220,8 @@ fn read_row(
         other_data: false,
     };
     for (column, text) in records.cells().enumerate() {
-        let text = trim_str(text);
+        // A cell our own download defused ("'+65 …") reads back as typed.
+        let text = undefuse(trim_str(text));
         if text.is_empty() {
             continue;
         }

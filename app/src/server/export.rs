@@ -83,14 +83,7 @@ fn cells(row: &StatusRow) -> [String; 12] {
     ]
 }
 
-/// A cell a spreadsheet would run as a formula, made text with a leading `'`.
-pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
-}
+pub use crate::format::defuse;
 
 /// "Invite user status.csv" as Excel reads it: UTF-8 with a byte-order mark, CRLF line ends.
 pub fn to_csv(rows: &[StatusRow]) -> Result<Vec<u8>, csv::Error> {

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use rust_xlsxwriter::{DataValidation, Format, FormatAlign, Workbook, XlsxError};
 
 use crate::domain::limits::MAX_BATCH_ROWS;
+use crate::format::csv_field;
 use crate::import::COLUMNS;
 
 pub const XLSX_FILE_NAME: &str = "techbiz-invite-users.xlsx";
@@ -44,14 +45,6 @@ pub fn csv() -> &'static str {
             .join(",");
         format!("\u{feff}{line}\r\n")
     })
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// What the Instructions sheet says about a column: whether it is required, what to enter,

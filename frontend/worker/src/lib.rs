@@ -49,6 +49,15 @@ pub fn prepare(bytes: &[u8], file_name: &str, key: &str, choice: &str) -> Upload
     ))
 }
 
+/// A table as an Excel workbook (the rows the officer downloads to fix): `table` is JSON of
+/// rows of cells, the first row the header; `sheet` names its one sheet.
+#[wasm_bindgen]
+pub fn export_xlsx(table: &str, sheet: &str) -> js_sys::Uint8Array {
+    console_error_panic_hook::set_once();
+    let table: Vec<Vec<String>> = serde_json::from_str(table).unwrap_or_default();
+    js_sys::Uint8Array::from(app::import::write_xlsx(sheet, &table).as_slice())
+}
+
 /// The worker's answer in one go (the parse benchmark's "validate"): the head, then every
 /// chunk, as UTF-8 JSON `Uint8Array`s.
 #[wasm_bindgen]

@@ -11,6 +11,8 @@
 //! page, they never import the server's services.
 
 mod details;
+mod fix;
+mod question;
 mod table;
 
 use leptos::prelude::*;
@@ -22,6 +24,8 @@ use crate::batch::Batch;
 use crate::components::ErrorNotice;
 use crate::components::{ConfirmDialog, PageHeading, SessionContext};
 use details::DetailsDialog;
+use fix::{FixPanel, MergeDialog, Refusal};
+use question::QuestionPanel;
 use table::BatchTable;
 
 /// Whose list the page shows: the signed-in officer's address in lowercase (the layout shows
@@ -57,7 +61,22 @@ pub fn BatchUploadPage() -> impl IntoView {
     // twice (once before its session is known), and the first copy's closures can still be
     // read after that copy was dropped; a plain `get` would panic and fail the request.
     let refused = Signal::derive(move || batch.refusal.try_with(Option::is_some).unwrap_or(false));
+    // Ctrl+Z (or ⌘Z) anywhere on the page takes back the last Remove or Reset.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if (ev.ctrl_key() || ev.meta_key()) && !ev.shift_key() && ev.key().eq_ignore_ascii_case("z")
+        {
+            // A text field keeps its own undo.
+            let target: leptos::web_sys::Element = event_target(&ev);
+            let typing = target
+                .matches("input:not([type=file]):not([type=checkbox]):not([type=radio]), textarea, select, [contenteditable]")
+                .unwrap_or(false);
+            if !typing && undo(batch) {
+                ev.prevent_default();
+            }
+        }
+    };
     view! {
+        <div class="batch-page" on:keydown=on_key>
         <PageHeading
             title="Batch upload"
             lead="Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."
@@ -68,10 +87,13 @@ pub fn BatchUploadPage() -> impl IntoView {
         </div>
         {move || batch.failure.try_get().flatten().map(|error| view! { <ErrorNotice error/> })}
         <BusyBar/>
-        {move || match batch.meta.try_get().flatten() {
-            None => view! { <UploadPanel/> }.into_any(),
-            Some(meta) => view! { <ListPanel meta/> }.into_any(),
+        <UndoNotice/>
+        {move || match (batch.asking.try_get().flatten(), batch.meta.try_get().flatten()) {
+            (Some(asked), _) => view! { <QuestionPanel asked/> }.into_any(),
+            (None, Some(meta)) => view! { <ListPanel meta/> }.into_any(),
+            (None, None) => view! { <UploadPanel/> }.into_any(),
         }}
+        {move || batch.incoming.try_get().flatten().map(|incoming| view! { <MergeDialog incoming/> })}
         {move || batch.editing.try_get().flatten().map(|pos| view! { <DetailsDialog pos/> })}
         {move || {
             batch
@@ -101,6 +123,47 @@ pub fn BatchUploadPage() -> impl IntoView {
                     }
                 })
         }}
+        </div>
+    }
+}
+
+/// Undo, then focus where the officer can carry on: the restored row's actions, or the
+/// restored list.
+fn undo(batch: Batch) -> bool {
+    let row = batch.undoable_row();
+    let list_was_gone = batch.meta.with_untracked(Option::is_none);
+    if !batch.undo() {
+        return false;
+    }
+    match row {
+        Some(pos) if !list_was_gone => browser::focus(&format!("row-actions-{pos}")),
+        _ => browser::focus("list-heading"),
+    }
+    true
+}
+
+/// "Removed row 3 (…)" or "Removed all users of …", with Undo, while it can be taken back.
+#[component]
+fn UndoNotice() -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    move || {
+        batch.undoable.try_get().flatten().map(|text| {
+            view! {
+                <div class="notice notice--undo" id="undo-notice">
+                    <p class="undo__text">{text}</p>
+                    <button
+                        type="button"
+                        class="button button--secondary"
+                        aria-keyshortcuts="Control+Z"
+                        on:click=move |_| {
+                            undo(batch);
+                        }
+                    >
+                        "Undo"
+                    </button>
+                </div>
+            }
+        })
     }
 }
 
@@ -167,21 +230,7 @@ fn UploadPanel() -> impl IntoView {
         </section>
         <section class="panel" aria-labelledby="upload-heading">
             <h2 id="upload-heading">"2. Upload user list"</h2>
-            {move || {
-                batch
-                    .refusal
-                    .get()
-                    .map(|(file, message)| {
-                        view! {
-                            <div class="error-summary" role="alert" tabindex="-1" id="upload-error">
-                                <h3 class="error-summary__title">
-                                    {format!("{file} could not be uploaded")}
-                                </h3>
-                                <p>{message}</p>
-                            </div>
-                        }
-                    })
-            }}
+            <Refusal/>
             <div class="field">
                 <label class="field__label" for="batch-file">"Choose a file"</label>
                 <p class="field__hint" id="batch-file-hint">
@@ -222,7 +271,7 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="list-heading">
-            <h2 id="list-heading">{format!("Uploaded {file_name}")}</h2>
+            <h2 id="list-heading" tabindex="-1">{format!("Uploaded {file_name}")}</h2>
             <p class="counts">{move || describe(c.get())}</p>
             <p class="hint">
                 {move || {
@@ -242,6 +291,7 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
             <SubmitSummary all_done=Signal::derive(all_done)/>
             <AttentionFilter only_attention attention=Signal::derive(move || c.get().attention)/>
             <BatchTable only_attention/>
+            <FixPanel attention=Signal::derive(move || c.get().attention)/>
             <div class="actions">
                 {move || {
                     if all_done() {
