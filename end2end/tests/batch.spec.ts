@@ -1,6 +1,7 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
 import { expectAccessible } from './fixtures/app';
+import fs from 'node:fs';
 import XLSX from 'xlsx';
 import { BatchPage, csv, HEADERS, mailCount, unique, type Row } from './fixtures/batch';
 
@@ -446,6 +447,78 @@ test('a file with other headers is matched to the template, and the match is off
   await expect(page.getByLabel('Reason')).toHaveValue('7');
   await page.getByRole('button', { name: 'Continue' }).click();
   await expect(batch.counts()).toHaveText('2 users');
+});
+
+test('the rows that need attention download as xlsx and CSV, are fixed in the file, and merge back into the list', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const name = `fix-${u}.csv`;
+  const bad = officer(`bo.${u}@tech.gov.sg`, 'Bo');
+  bad[4] = '12';
+  await batch.uploadBuffer(name, csv([
+    officer(`ann.${u}@tech.gov.sg`),
+    bad,
+    vendor(`raj.${u}@acme.com.sg`, ''),
+  ]));
+  await expect(batch.counts()).toHaveText('3 users, 2 need attention');
+
+  const csvDownload = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'CSV', exact: true }).click();
+  const csvFile = await csvDownload;
+  expect(csvFile.suggestedFilename()).toBe(`fix-${u} - rows to fix.csv`);
+  const text = fs.readFileSync(await csvFile.path(), 'utf8');
+  const lines = text.replace(/^\uFEFF/, '').trim().split('\r\n');
+  expect(lines[0]).toBe([...HEADERS, 'Errors'].join(','));
+  expect(lines).toHaveLength(3);
+  // The contact number is defused for spreadsheets ('+65…) and the errors say what is wrong.
+  expect(lines[1]).toContain(`bo.${u}@tech.gov.sg`);
+  expect(lines[1]).toMatch(/Contact number: /);
+  expect(lines[2]).toMatch(/TechPass username: /);
+
+  const xlsxDownload = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Excel (.xlsx)' }).click();
+  const xlsxFile = await xlsxDownload;
+  expect(xlsxFile.suggestedFilename()).toBe(`fix-${u} - rows to fix.xlsx`);
+  const book = XLSX.read(fs.readFileSync(await xlsxFile.path()), { type: 'buffer' });
+  expect(book.SheetNames).toEqual(['Rows to fix']);
+  const sheet = book.Sheets['Rows to fix'];
+  const table = XLSX.utils.sheet_to_json<string[]>(sheet, { header: 1, defval: '' });
+  expect(table[0]).toEqual([...HEADERS, 'Errors']);
+  expect(table.slice(1).map((r) => r[0])).toEqual([`bo.${u}@tech.gov.sg`, `raj.${u}@acme.com.sg`]);
+
+  // Fixed in the workbook, one new user added, and merged back.
+  table[1][4] = '91234567';
+  table[2][1] = `raj${u}`.slice(0, 30);
+  table.push(officer(`cy.${u}@tech.gov.sg`, 'Cy'));
+  const fixed = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(fixed, XLSX.utils.aoa_to_sheet(table), 'Rows to fix');
+  await page.getByLabel('Upload a corrected file').setInputFiles({
+    name: 'fixed.xlsx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    buffer: XLSX.write(fixed, { type: 'buffer', bookType: 'xlsx' }) as Buffer,
+  });
+  const merge = page.getByRole('dialog', { name: 'Merge fixed.xlsx into the list?' });
+  await expect(merge).toBeVisible();
+  await expect(merge).toContainText('Merge: 2 rows of the file with an address in the list will replace them; 1 new row will be added.');
+  await expect(merge).toContainText('Replace: the list becomes fixed.xlsx (3 users).');
+  await expectAccessible(page, 'merge or replace');
+  await merge.getByRole('button', { name: 'Merge' }).click();
+  await expect(batch.counts()).toHaveText('4 users');
+  await expect(page.locator('.notices')).toContainText('Merged fixed.xlsx: 2 rows replaced, 1 added');
+  await expect(batch.row(3)).toContainText('Ready');
+  await expect(batch.row(5)).toContainText(`cy.${u}@tech.gov.sg`);
+  await page.reload();
+  await expect(batch.counts()).toHaveText('4 users');
+  await expect(batch.row(5)).toContainText(`cy.${u}@tech.gov.sg`);
+
+  // Replace instead: the list becomes the file.
+  await page.getByLabel('Upload a corrected file').setInputFiles({ name: 'other.csv', mimeType: 'text/csv', buffer: csv([officer(`di.${u}@tech.gov.sg`, 'Di')]) });
+  await page.getByRole('dialog', { name: 'Merge other.csv into the list?' }).getByRole('button', { name: 'Replace the list' }).click();
+  await expect(batch.uploaded('other.csv')).toBeVisible();
+  await expect(batch.counts()).toHaveText('1 user');
+  await page.reload();
+  await expect(batch.uploaded('other.csv')).toBeVisible();
 });
 
 test('a workbook with two sheets of users asks which one; the template\'s Instructions sheet is never a choice', async ({ page }) => {
