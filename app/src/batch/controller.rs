@@ -305,6 +305,37 @@ impl Batch {
         spawn_local(async move { self.precheck(vec![pos]).await });
     }
 
+    /// Set a value: one field of the selected rows (those not yet invited) gets `value`; each
+    /// row is checked again, as after View details.
+    pub(crate) fn set_value(self, positions: &BTreeSet<usize>, field: &str, value: String) {
+        self.note_change_while_loading();
+        self.forget_undo();
+        let mut changed = BTreeSet::new();
+        self.rows.update(|rows| {
+            for &p in positions {
+                let Some(row) = rows.get_mut(p).filter(|r| r.state == RowState::Ready) else {
+                    continue;
+                };
+                let mut raw = row.raw.clone();
+                if let Some(slot) = raw.value_mut(field) {
+                    slot.clone_from(&value);
+                    row.edit(raw);
+                    changed.insert(p);
+                }
+            }
+            changed.extend(model::recheck_duplicates(rows));
+        });
+        self.announce.set(format!(
+            "Set {} to “{}” for {}",
+            model::field_label(field),
+            value.trim(),
+            plural(changed.len(), "row", "rows")
+        ));
+        let recheck: Vec<usize> = changed.iter().copied().collect();
+        self.persist(changed);
+        spawn_local(async move { self.precheck(recheck).await });
+    }
+
     /// Asks the server which rows clash with existing accounts, pending invitations or taken
     /// usernames, and marks them: one call for up to [`PRECHECK_ROWS`] rows, one call per
     /// browser task for more, so no main-thread task grows with the file.

@@ -19,14 +19,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::batch::browser;
-use crate::batch::model::{counts, describe, group, plural, DraftMeta};
+use crate::batch::model::{counts, describe, field_label, group, plural, DraftMeta};
 use crate::batch::Batch;
 use crate::components::ErrorNotice;
 use crate::components::{ConfirmDialog, PageHeading, SessionContext};
 use details::DetailsDialog;
 use fix::{FixPanel, MergeDialog, Refusal};
 use question::QuestionPanel;
-use table::BatchTable;
+use table::{BatchTable, Grid};
 
 /// Whose list the page shows: the signed-in officer's address in lowercase (the layout shows
 /// this page only to a signed-in officer).
@@ -265,6 +265,8 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
     });
     let all_done = move || c.get().users > 0 && c.get().invited == c.get().users;
     let file_name = meta.file_name.clone();
+    let grid = Grid::new();
+    grid.provide();
     let another = move |_| {
         batch.reset();
         browser::focus("batch-file");
@@ -272,7 +274,7 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="list-heading">
             <h2 id="list-heading" tabindex="-1">{format!("Uploaded {file_name}")}</h2>
-            <p class="counts">{move || describe(c.get())}</p>
+            <p class="counts" aria-live="polite">{move || describe(c.get())}</p>
             <p class="hint">
                 {move || {
                     let ready = c.get().ready;
@@ -290,7 +292,8 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
                 })}
             <SubmitSummary all_done=Signal::derive(all_done)/>
             <AttentionFilter only_attention attention=Signal::derive(move || c.get().attention)/>
-            <BatchTable only_attention/>
+            <SetValue grid/>
+            <BatchTable only_attention grid/>
             <FixPanel attention=Signal::derive(move || c.get().attention)/>
             <div class="actions">
                 {move || {
@@ -354,6 +357,78 @@ fn SubmitSummary(all_done: Signal<bool>) -> impl IntoView {
                             }
                         })}
                 </div>
+            }
+        })
+    }
+}
+
+/// Set a value: one column of the selected rows at once.
+#[component]
+fn SetValue(grid: Grid) -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    let field = RwSignal::new("organisation".to_string());
+    let value = RwSignal::new(String::new());
+    let count = move || grid.selected.with(|s| s.len());
+    let apply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let selected = grid.selected.get_untracked();
+        if selected.is_empty() {
+            return;
+        }
+        batch.set_value(&selected, &field.get_untracked(), value.get_untracked());
+        grid.selected.set(Default::default());
+        value.set(String::new());
+        browser::focus("batch-caption");
+    };
+    move || {
+        (count() > 0).then(|| {
+            view! {
+                <form class="set-value" aria-labelledby="set-value-heading" on:submit=apply>
+                    <p id="set-value-heading" class="set-value__count">
+                        {format!("{} selected: set a value", plural(count(), "row", "rows"))}
+                    </p>
+                    <div class="field">
+                        <label class="field__label" for="set-value-field">"Column"</label>
+                        <select
+                            id="set-value-field"
+                            class="input"
+                            on:change=move |ev| field.set(event_target_value(&ev))
+                        >
+                            {crate::domain::RawAccount::FIELDS
+                                .iter()
+                                .map(|f| {
+                                    view! {
+                                        <option value=*f selected=move || field.get() == *f>
+                                            {field_label(f)}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label class="field__label" for="set-value-value">"Value"</label>
+                        <input
+                            type="text"
+                            id="set-value-value"
+                            class="input"
+                            prop:value=move || value.get()
+                            on:input=move |ev| value.set(event_target_value(&ev))
+                        />
+                    </div>
+                    <div class="actions">
+                        <button type="submit" class="button">
+                            {move || format!("Set for {}", plural(count(), "row", "rows"))}
+                        </button>
+                        <button
+                            type="button"
+                            class="button button--secondary"
+                            on:click=move |_| grid.selected.set(Default::default())
+                        >
+                            "Clear selection"
+                        </button>
+                    </div>
+                </form>
             }
         })
     }
