@@ -52,12 +52,16 @@ pub(super) fn question(
         .map(|(_, text)| normalise(text))
         .collect::<Vec<_>>()
         .join("|");
+    let headerless = cells
+        .iter()
+        .any(|(_, text)| value_score("email", &[text.to_string()]) > 0.0);
     ColumnQuestion {
         sheet: None,
         header_line: header.line,
         guess: guess(&header.fields, &columns),
         columns,
         signature,
+        headerless,
     }
 }
 

@@ -159,6 +159,10 @@ pub struct ColumnQuestion {
     /// The header cells, normalised: the officer's answer is remembered under it and offered
     /// for the next file with the same headers.
     pub signature: String,
+    /// The "header" row looks like a user (it holds an email address): the file may have no
+    /// header row, and the officer is offered to read that row as a user too.
+    #[serde(default)]
+    pub headerless: bool,
 }
 
 impl ColumnQuestion {

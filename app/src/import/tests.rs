@@ -1528,9 +1528,27 @@ fn a_file_without_a_header_row_is_asked_about_by_its_values() {
         "b@vendor.com,Ben,Lim,81234567,Vendor,Ops,No,Helps",
     ]);
     let q = asked_columns(read_ok(&bytes, "x.csv", &Choice::default()));
+    assert!(q.headerless, "the first row holds an address");
     assert_eq!(q.guess[field("email")], Some(0));
     assert_eq!(q.guess[field("contact_number")], Some(3));
     assert_eq!(q.guess[field("seed_required")], Some(6));
+    // Read with the first row as a user: the header line is the one above it.
+    let mut columns = q.guess.clone();
+    columns[field("first_name")] = Some(1);
+    columns[field("last_name")] = Some(2);
+    columns[field("organisation")] = Some(4);
+    columns[field("reason")] = Some(7);
+    let choice = Choice {
+        sheet: None,
+        mapping: Some(Mapping {
+            header_line: q.header_line - 1,
+            columns,
+        }),
+    };
+    let sheet = read_sheet(read_ok(&bytes, "x.csv", &choice));
+    assert_eq!(lines(&sheet), [1, 2]);
+    assert_eq!(emails(&sheet), ["a@tech.gov.sg", "b@vendor.com"]);
+    assert!(sheet.notices.is_empty(), "{:?}", sheet.notices);
 }
 
 #[test]

@@ -61,22 +61,27 @@ pub fn BatchUploadPage() -> impl IntoView {
     // twice (once before its session is known), and the first copy's closures can still be
     // read after that copy was dropped; a plain `get` would panic and fail the request.
     let refused = Signal::derive(move || batch.refusal.try_with(Option::is_some).unwrap_or(false));
-    // Ctrl+Z (or ⌘Z) anywhere on the page takes back the last Remove or Reset.
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+    // Ctrl+Z (or ⌘Z) anywhere on the page takes back the last Remove or Reset (the listener
+    // is the window's: focus may be on the page's body once a removed row has gone).
+    let listener = window_event_listener(leptos::ev::keydown, move |ev| {
         if (ev.ctrl_key() || ev.meta_key()) && !ev.shift_key() && ev.key().eq_ignore_ascii_case("z")
         {
             // A text field keeps its own undo.
-            let target: leptos::web_sys::Element = event_target(&ev);
-            let typing = target
-                .matches("input:not([type=file]):not([type=checkbox]):not([type=radio]), textarea, select, [contenteditable]")
-                .unwrap_or(false);
+            let typing = ev
+                .target()
+                .and_then(|t| leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(t).ok())
+                .is_some_and(|el| {
+                    el.matches("input:not([type=file]):not([type=checkbox]):not([type=radio]), textarea, select, [contenteditable]")
+                        .unwrap_or(false)
+                });
             if !typing && undo(batch) {
                 ev.prevent_default();
             }
         }
-    };
+    });
+    on_cleanup(move || listener.remove());
     view! {
-        <div class="batch-page" on:keydown=on_key>
+        <div class="batch-page">
         <PageHeading
             title="Batch upload"
             lead="Create TechPass accounts for many public officers and vendors at once, from a spreadsheet."

@@ -161,6 +161,8 @@ fn ColumnStep(file_name: String, question: ColumnQuestion) -> impl IntoView {
     let signature = question.signature.clone();
     let sheet = question.sheet.clone();
     let header_line = question.header_line;
+    // A file without a header row: its first row is a user too.
+    let first_is_user = RwSignal::new(question.headerless);
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !problems.get_untracked().is_empty() {
@@ -171,7 +173,11 @@ fn ColumnStep(file_name: String, question: ColumnQuestion) -> impl IntoView {
         batch.answer(Choice {
             sheet: sheet.clone(),
             mapping: Some(Mapping {
-                header_line,
+                header_line: if first_is_user.get_untracked() {
+                    header_line.saturating_sub(1)
+                } else {
+                    header_line
+                },
                 columns,
             }),
         });
@@ -260,6 +266,19 @@ fn ColumnStep(file_name: String, question: ColumnQuestion) -> impl IntoView {
                     }
                 })}
             <form on:submit=go>
+                <div class="checkbox">
+                    <input
+                        type="checkbox"
+                        id="first-is-user"
+                        prop:checked=move || first_is_user.get()
+                        on:change=move |ev| first_is_user.set(event_target_checked(&ev))
+                    />
+                    <label for="first-is-user">
+                        {format!(
+                            "Row {header_line} is a user, not headers (the file has no header row)",
+                        )}
+                    </label>
+                </div>
                 <table class="mapping">
                     <thead>
                         <tr>

@@ -82,6 +82,7 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
                 .collect::<Vec<usize>>()
         })
     });
+    provide_context(Shown(shown));
     // A changed filter starts at the top.
     Effect::new(move |_| {
         only_attention.track();
@@ -589,7 +590,21 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                                             on:click=move |_| {
                                                 open_menu.set(None);
                                                 batch.remove(pos);
-                                                browser::focus("batch-caption");
+                                                // Focus moves to the same place in the next row
+                                                // (the last row when this was the last).
+                                                let next = use_context::<Shown>().and_then(|Shown(shown)| {
+                                                    shown.with_untracked(|s| {
+                                                        let k = index.min(s.len().checked_sub(1)?);
+                                                        Some((k, *s.get(k)?))
+                                                    })
+                                                });
+                                                match next {
+                                                    Some((k, next)) => {
+                                                        grid.active.set((k, COL_ACTIONS));
+                                                        browser::focus(&focus_id(next, COL_ACTIONS));
+                                                    }
+                                                    None => browser::focus("list-heading"),
+                                                }
                                             }
                                         >
                                             "Remove"
@@ -659,6 +674,10 @@ fn CellEditor(pos: usize, col: usize, field: &'static str, raw: RawAccount) -> i
         />
     }
 }
+
+/// The positions of the rows the grid shows, for a row to find its neighbour.
+#[derive(Clone, Copy)]
+struct Shown(Memo<Vec<usize>>);
 
 /// The grid's editing cell, for its editor to end the edit.
 #[derive(Clone, Copy)]
