@@ -37,8 +37,16 @@ export default defineConfig({
   // The clock test moves the server's clock on, so it runs alone, after everything else.
   projects: [
     { name: 'main', testIgnore: /(clock|oidc)\.spec\.ts$/ },
+    // The batch upload's flows again, every action by keyboard alone (tests/fixtures/keyboard.ts);
+    // not the ones about speed, limits or the mouse.
+    {
+      name: 'keyboard',
+      testMatch: /batch\.spec\.ts$/,
+      grepInvert: /100,000 rows|big file|parsing worker|hostile files|click is never lost|slow to store|templates download/,
+      use: { keyboard: true },
+    },
     { name: 'oidc', testMatch: /oidc\.spec\.ts$/, use: { baseURL: oidcApp } },
-    { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main', 'oidc'] },
+    { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main', 'keyboard', 'oidc'] },
   ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,

@@ -579,6 +579,8 @@ impl Batch {
                     self.asking.set(None);
                     self.busy.set(None);
                     if !merging {
+                        // The control that chose the file is gone: focus the list's heading.
+                        browser::focus("list-heading");
                         let all: Vec<usize> = (0..self.rows.with_untracked(Vec::len)).collect();
                         self.precheck(all).await;
                     }

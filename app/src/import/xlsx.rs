@@ -127,6 +127,10 @@ fn ask_or_read(
         .iter()
         .filter(|name| !is_instructions(name))
         .collect();
+    if let [only] = candidates.as_slice() {
+        // Nothing to choose (the template: Users and Instructions): read it at once.
+        return read_chosen(workbook, only, limits, mode).map(Some);
+    }
     let mut with_users = Vec::new();
     for name in candidates {
         if let Some(summary) = summarise(workbook, name)? {

@@ -412,14 +412,11 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
         ev.prevent_default();
         browser::focus(&item_ids[next]);
     };
-    let open_with = move |first: bool| {
+    // Enter or Space on the button (its click) opens the menu on its first item; in the grid
+    // the arrow keys move between cells, so they do not open it.
+    let open_first = move || {
         open_menu.set(Some(pos));
-        let id = if first || invited {
-            format!("row-view-{pos}")
-        } else {
-            format!("row-remove-{pos}")
-        };
-        browser::focus(&id);
+        browser::focus(&format!("row-view-{pos}"));
     };
     let fields = RawAccount::FIELDS
         .iter()
@@ -535,22 +532,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                             if open_menu.get_untracked() == Some(pos) {
                                 open_menu.set(None);
                             } else {
-                                open_with(true);
-                            }
-                        }
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                            match ev.key().as_str() {
-                                "ArrowDown" => {
-                                    ev.prevent_default();
-                                    ev.stop_propagation();
-                                    open_with(true);
-                                }
-                                "ArrowUp" => {
-                                    ev.prevent_default();
-                                    ev.stop_propagation();
-                                    open_with(false);
-                                }
-                                _ => {}
+                                open_first();
                             }
                         }
                     >
