@@ -236,7 +236,9 @@ export function newKey() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+// Focuses the element now; whether it is there.
 export function focusById(id) {
   const el = document.getElementById(id);
   if (el) el.focus();
+  return !!el;
 }

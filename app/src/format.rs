@@ -21,6 +21,23 @@ pub fn undefuse(cell: &str) -> &str {
     }
 }
 
+/// Text for HTML or XML content and attributes: `&`, `<`, `>`, `"` and `'` escaped (as a
+/// numeric reference, which both read).
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
 pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\r', '\n']) {

@@ -76,7 +76,7 @@ mod js {
         #[wasm_bindgen(js_name = newKey)]
         pub fn new_key() -> String;
         #[wasm_bindgen(js_name = focusById)]
-        pub fn focus_by_id(id: &str);
+        pub fn focus_by_id(id: &str) -> bool;
         #[wasm_bindgen(js_name = warmWorker)]
         pub fn warm_worker();
     }
@@ -114,6 +114,16 @@ pub fn focus(id: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// Moves focus to an element at once if it is in the page (so that a key pressed next goes
+/// to it), else once the page has caught up ([`focus`]).
+pub fn focus_now(id: &str) {
+    #[cfg(feature = "hydrate")]
+    if js::focus_by_id(id) {
+        return;
+    }
+    focus(id);
 }
 
 /// Gives the browser a turn (paint, input) between two pieces of work.

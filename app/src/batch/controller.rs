@@ -567,13 +567,10 @@ impl Batch {
         spawn_local(async move {
             let key = browser::new_key();
             let owner = self.owner();
-            let taken = if merging {
-                self.take_incoming(file, &key, &owner, &file_name, &choice)
-                    .await
-            } else {
-                self.take(file, &key, &owner, &file_name, &choice).await
-            };
-            match taken {
+            match self
+                .take(file, &key, &owner, &file_name, &choice, merging)
+                .await
+            {
                 Ok(None) => {
                     self.file.set_value(None);
                     self.asking.set(None);
@@ -641,13 +638,18 @@ impl Batch {
         owner: &str,
         file_name: &str,
         choice: &Choice,
+        merging: bool,
     ) -> Result<Option<Question>, String> {
-        let answer = browser::parse_file(file, key, owner, choice, true)?;
+        let answer = browser::parse_file(file, key, owner, choice, !merging)?;
         let (meta, told) = match answer.head().await? {
             browser::Head::List(meta, told) => (meta, told),
             browser::Head::Ask(question) => return Ok(Some(question)),
         };
         self.asking.set(None);
+        if merging {
+            self.take_incoming(answer, meta, file_name).await?;
+            return Ok(None);
+        }
         let total = meta.rows;
         let first = answer.chunk().await?.unwrap_or_default();
         let progress = |done: usize| {
@@ -690,22 +692,14 @@ impl Batch {
     }
 
     /// A file chosen while a list is open, read whole into [`Batch::incoming`] (a chunk per
-    /// browser task) for the officer to merge or replace; or the worker's question.
+    /// browser task) for the officer to merge or replace.
     #[cfg(feature = "hydrate")]
     async fn take_incoming(
         self,
-        file: web_sys::File,
-        key: &str,
-        owner: &str,
+        answer: browser::WorkerAnswer,
+        meta: DraftMeta,
         file_name: &str,
-        choice: &Choice,
-    ) -> Result<Option<Question>, String> {
-        let answer = browser::parse_file(file, key, owner, choice, false)?;
-        let meta = match answer.head().await? {
-            browser::Head::List(meta, _) => meta,
-            browser::Head::Ask(question) => return Ok(Some(question)),
-        };
-        self.asking.set(None);
+    ) -> Result<(), String> {
         let mut rows: Vec<DraftRow> = Vec::with_capacity(meta.rows);
         while let Some(chunk) = answer.chunk().await? {
             rows.extend(chunk);
@@ -730,7 +724,7 @@ impl Batch {
             rows,
             preview,
         }));
-        Ok(None)
+        Ok(())
     }
 
     /// Merges the file read while the list was open into the list (see [`model::merge`]) and

@@ -18,20 +18,7 @@ pub struct OutgoingEmail {
     pub html: String,
 }
 
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::format::escape_markup as escape_html;
 
 fn html_page(paragraphs: &[String], link: &str, button: &str) -> String {
     let body: String = paragraphs

@@ -27,6 +27,47 @@ pub(super) fn Refusal() -> impl IntoView {
     }
 }
 
+/// A batch file's chooser: the file goes to the worker ([`Batch::upload`]); while a list is
+/// open, it is read for a merge.
+#[component]
+pub(super) fn FileChooser(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    let batch = expect_context::<Batch>();
+    let on_change = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            let file = input.files().and_then(|f| f.get(0));
+            if let Some(file) = file {
+                // Choosing the same file again (after fixing it) fires a change again.
+                input.set_value("");
+                batch.upload(file);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, batch);
+    };
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label class="field__label" for=id>{label}</label>
+            <p class="field__hint" id=hint_id.clone()>{hint}</p>
+            <input
+                type="file"
+                id=id
+                class="file-input"
+                accept=".xlsx,.xlsm,.csv,.txt,.tsv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
+                aria-describedby=hint_id
+                disabled=move || batch.busy.get().is_some()
+                on:change=on_change
+            />
+        </div>
+    }
+}
+
 /// "report.csv" → "report - rows to fix".
 fn fix_name(file_name: &str) -> String {
     let stem = file_name
@@ -75,19 +116,6 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
             }
         });
     };
-    let on_change = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            let input: web_sys::HtmlInputElement = event_target(&ev);
-            let file = input.files().and_then(|f| f.get(0));
-            if let Some(file) = file {
-                input.set_value("");
-                batch.upload(file);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, batch);
-    };
     view! {
         <section class="fix" aria-labelledby="fix-heading">
             <h3 id="fix-heading">"Fix rows in a spreadsheet"</h3>
@@ -114,21 +142,11 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
             }}
             {move || failed.get().map(|f| view! { <p class="error-message" role="alert">{f}</p> })}
             <Refusal/>
-            <div class="field">
-                <label class="field__label" for="batch-more">"Upload a corrected file"</label>
-                <p class="field__hint" id="batch-more-hint">
-                    "Its rows replace the rows of the list with the same email address, and new addresses are added; or it replaces the whole list. You choose once it is read."
-                </p>
-                <input
-                    type="file"
-                    id="batch-more"
-                    class="file-input"
-                    accept=".xlsx,.xlsm,.csv,.txt,.tsv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
-                    aria-describedby="batch-more-hint"
-                    disabled=move || batch.busy.get().is_some()
-                    on:change=on_change
-                />
-            </div>
+            <FileChooser
+                id="batch-more"
+                label="Upload a corrected file"
+                hint="Its rows replace the rows of the list with the same email address, and new addresses are added; or it replaces the whole list. You choose once it is read."
+            />
         </section>
     }
 }

@@ -24,7 +24,7 @@ use crate::batch::Batch;
 use crate::components::ErrorNotice;
 use crate::components::{ConfirmDialog, PageHeading, SessionContext};
 use details::DetailsDialog;
-use fix::{FixPanel, MergeDialog, Refusal};
+use fix::{FileChooser, FixPanel, MergeDialog, Refusal};
 use question::QuestionPanel;
 use table::{BatchTable, Grid};
 
@@ -197,21 +197,6 @@ fn BusyBar() -> impl IntoView {
 /// Template links and the file chooser.
 #[component]
 fn UploadPanel() -> impl IntoView {
-    let batch = expect_context::<Batch>();
-    let on_change = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            let input: web_sys::HtmlInputElement = event_target(&ev);
-            let file = input.files().and_then(|f| f.get(0));
-            if let Some(file) = file {
-                // Choosing the same file again (after fixing it) fires a change again.
-                input.set_value("");
-                batch.upload(file);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, batch);
-    };
     view! {
         <section class="panel" aria-labelledby="template-heading">
             <h2 id="template-heading">"1. Download the template"</h2>
@@ -236,21 +221,11 @@ fn UploadPanel() -> impl IntoView {
         <section class="panel" aria-labelledby="upload-heading">
             <h2 id="upload-heading">"2. Upload user list"</h2>
             <Refusal/>
-            <div class="field">
-                <label class="field__label" for="batch-file">"Choose a file"</label>
-                <p class="field__hint" id="batch-file-hint">
-                    "Excel workbook (.xlsx) or CSV, up to 40 MB and 100,000 users. The file is read in your browser; nothing is sent until you submit."
-                </p>
-                <input
-                    type="file"
-                    id="batch-file"
-                    class="file-input"
-                    accept=".xlsx,.xlsm,.csv,.txt,.tsv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
-                    aria-describedby="batch-file-hint"
-                    disabled=move || batch.busy.get().is_some()
-                    on:change=on_change
-                />
-            </div>
+            <FileChooser
+                id="batch-file"
+                label="Choose a file"
+                hint="Excel workbook (.xlsx) or CSV, up to 40 MB and 100,000 users. The file is read in your browser; nothing is sent until you submit."
+            />
         </section>
     }
     .into_any()

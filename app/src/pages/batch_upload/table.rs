@@ -137,8 +137,10 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
                 el.set_scroll_top(wanted as i32);
             }
         }
+        // At once when the cell is rendered: a focus that landed later would make an older
+        // cell the active one again, under keys pressed meanwhile.
         if let Some(pos) = shown.with_untracked(|s| s.get(k).copied()) {
-            browser::focus(&focus_id(pos, col));
+            browser::focus_now(&focus_id(pos, col));
         }
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
