@@ -235,11 +235,7 @@ pub async fn replace_draft(
     #[cfg(feature = "hydrate")]
     {
         let meta = serde_json::to_string(meta).map_err(|e| e.to_string())?;
-        let array = js_sys::Array::new();
-        for (i, v) in entries {
-            array.push(&(i as u32).into());
-            array.push(&js_sys::Uint8Array::from(v.as_slice()));
-        }
+        let array = entries_array(entries);
         wasm_bindgen_futures::JsFuture::from(js::draft_replace(owner, &meta, array))
             .await
             .map(|_| ())
@@ -305,15 +301,22 @@ pub fn remember_columns(signature: &str, columns: &[Option<usize>]) {
     let _ = (signature, columns);
 }
 
+/// Chunks as the draft store takes them: `[i, bytes, i, bytes, …]`.
+#[cfg(feature = "hydrate")]
+fn entries_array(entries: Vec<(usize, Vec<u8>)>) -> js_sys::Array {
+    let array = js_sys::Array::new();
+    for (i, v) in entries {
+        array.push(&(i as u32).into());
+        array.push(&js_sys::Uint8Array::from(v.as_slice()));
+    }
+    array
+}
+
 /// Stores chunks (their number and UTF-8 JSON) in one transaction.
 async fn put_chunks(entries: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
-        let array = js_sys::Array::new();
-        for (i, v) in entries {
-            array.push(&(i as u32).into());
-            array.push(&js_sys::Uint8Array::from(v.as_slice()));
-        }
+        let array = entries_array(entries);
         wasm_bindgen_futures::JsFuture::from(js::draft_put_chunks(array))
             .await
             .map(|_| ())

@@ -96,8 +96,7 @@ pub(crate) struct Batch {
     pub(crate) editing: RwSignal<Option<usize>>,
     pub(crate) confirm_reset: RwSignal<bool>,
     /// What the last Remove or Reset did, shown with Undo while it can be taken back.
-    pub(crate) undoable: RwSignal<Option<String>>,
-    undo: StoredValue<Option<Undo>>,
+    undo: RwSignal<Option<(Undo, String)>>,
     /// Chunks changed since they were last stored, and whether a task is storing them.
     unsaved: StoredValue<BTreeSet<usize>>,
     saving: StoredValue<bool>,
@@ -127,8 +126,7 @@ impl Batch {
             summary: RwSignal::new(None),
             editing: RwSignal::new(None),
             confirm_reset: RwSignal::new(false),
-            undoable: RwSignal::new(None),
-            undo: StoredValue::new(None),
+            undo: RwSignal::new(None),
             unsaved: StoredValue::new(BTreeSet::new()),
             saving: StoredValue::new(false),
             journal: StoredValue::new(Journal::default()),
@@ -225,23 +223,28 @@ impl Batch {
     }
 
     fn offer_undo(self, undo: Undo, text: String) {
-        self.undo.set_value(Some(undo));
+        self.undo.set(Some((undo, text.clone())));
         self.announce.set(format!("{text}. Undo is available"));
-        self.undoable.set(Some(text));
     }
 
     /// The last Remove or Reset can no longer be undone (another change, a submit, a file).
     fn forget_undo(self) {
-        if self.undo.with_value(Option::is_some) {
-            self.undo.set_value(None);
-            self.undoable.set(None);
+        if self.undo.with_untracked(Option::is_some) {
+            self.undo.set(None);
         }
+    }
+
+    /// What the last Remove or Reset did ("Removed row 3 (…)"), while it can be undone.
+    pub(crate) fn undoable(self) -> Option<String> {
+        self.undo
+            .try_with(|u| u.as_ref().map(|(_, text)| text.clone()))
+            .flatten()
     }
 
     /// The row the last Remove took away, while it can be undone.
     pub(crate) fn undoable_row(self) -> Option<usize> {
-        self.undo.with_value(|u| match u {
-            Some(Undo::Remove { pos, .. }) => Some(*pos),
+        self.undo.with_untracked(|u| match u {
+            Some((Undo::Remove { pos, .. }, _)) => Some(*pos),
             _ => None,
         })
     }
@@ -249,10 +252,9 @@ impl Batch {
     /// Takes back the last Remove or Reset: the list, and the copy kept in the browser, are
     /// as they were before it. Returns whether there was one.
     pub(crate) fn undo(self) -> bool {
-        let Some(undo) = self.undo.try_update_value(Option::take).flatten() else {
+        let Some((undo, _)) = self.undo.try_update(Option::take).flatten() else {
             return false;
         };
-        self.undoable.set(None);
         match undo {
             Undo::Remove { pos, state } => {
                 let mut changed = BTreeSet::from([pos]);

@@ -123,6 +123,12 @@ impl RawAccount {
     }
 
     /// The value of the field named `field` (one of [`RawAccount::FIELDS`]).
+    pub fn value(&self, field: &str) -> Option<&str> {
+        let i = Self::FIELDS.iter().position(|f| *f == field)?;
+        Some(self.values()[i])
+    }
+
+    /// The value of the field named `field`, to change it.
     pub fn value_mut(&mut self, field: &str) -> Option<&mut String> {
         Some(match field {
             "email" => &mut self.email,

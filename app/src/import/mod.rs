@@ -183,6 +183,35 @@ pub fn unfilled_required(columns: &[Option<usize>]) -> Vec<String> {
         .collect()
 }
 
+/// What keeps an officer's match of columns from being used: required fields without a
+/// column, a column chosen for two fields. Each is a sentence for the officer.
+pub fn mapping_problems(columns: &[Option<usize>], file: &[FileColumn]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let missing = unfilled_required(columns);
+    if !missing.is_empty() {
+        problems.push(format!(
+            "Choose a column for: {}. Each is required.",
+            missing.join(", ")
+        ));
+    }
+    for f in file {
+        let fields: Vec<&str> = columns
+            .iter()
+            .zip(COLUMNS.iter())
+            .filter(|(c, _)| **c == Some(f.index))
+            .map(|(_, t)| t.header)
+            .collect();
+        if fields.len() > 1 {
+            problems.push(format!(
+                "{} is chosen for {}: choose one column for each field.",
+                f.label(),
+                fields.join(" and ")
+            ));
+        }
+    }
+    problems
+}
+
 /// One column of a file, for the column question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileColumn {

@@ -298,19 +298,7 @@ pub(crate) fn cell_ref(row: usize, column: usize) -> String {
 }
 
 /// Text for XML content and attributes.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::format::escape_markup as escape;
 
 /// Sets the uncompressed size that the local header and the central directory declare for
 /// every entry named `name` (for files that lie about their sizes).

@@ -152,7 +152,7 @@ fn undo(batch: Batch) -> bool {
 fn UndoNotice() -> impl IntoView {
     let batch = expect_context::<Batch>();
     move || {
-        batch.undoable.try_get().flatten().map(|text| {
+        batch.undoable().map(|text| {
             view! {
                 <div class="notice notice--undo" id="undo-notice">
                     <p class="undo__text">{text}</p>

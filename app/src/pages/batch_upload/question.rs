@@ -8,7 +8,7 @@ use crate::batch::model::plural;
 use crate::batch::Asked;
 use crate::batch::Batch;
 use crate::import::{
-    unfilled_required, Choice, ColumnQuestion, FileColumn, Mapping, Question, SheetSummary, COLUMNS,
+    mapping_problems, Choice, ColumnQuestion, Mapping, Question, SheetSummary, COLUMNS,
 };
 
 /// The step for the worker's question.
@@ -111,34 +111,6 @@ fn SheetStep(file_name: String, sheets: Vec<SheetSummary>, suggested: usize) -> 
             </form>
         </section>
     }
-}
-
-/// What stops Continue: required fields without a column, a column chosen twice.
-fn mapping_problems(columns: &[Option<usize>], file: &[FileColumn]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let missing = unfilled_required(columns);
-    if !missing.is_empty() {
-        problems.push(format!(
-            "Choose a column for: {}. Each is required.",
-            missing.join(", ")
-        ));
-    }
-    for f in file {
-        let fields: Vec<&str> = columns
-            .iter()
-            .zip(COLUMNS.iter())
-            .filter(|(c, _)| **c == Some(f.index))
-            .map(|(_, t)| t.header)
-            .collect();
-        if fields.len() > 1 {
-            problems.push(format!(
-                "{} is chosen for {}: choose one column for each field.",
-                f.label(),
-                fields.join(" and ")
-            ));
-        }
-    }
-    problems
 }
 
 #[component]

@@ -313,13 +313,9 @@ fn start_edit(batch: Batch, grid: Grid, pos: usize, col: usize) {
         return;
     };
     let multiline = batch.rows.with_untracked(|rows| {
-        rows.get(pos).is_some_and(|r| {
-            r.raw.values()[RawAccount::FIELDS
-                .iter()
-                .position(|f| *f == field)
-                .unwrap_or(0)]
-            .contains('\n')
-        })
+        rows.get(pos)
+            .and_then(|r| r.raw.value(field))
+            .is_some_and(|v| v.contains('\n'))
     });
     if multiline {
         batch.editing.set(Some(pos));
@@ -610,11 +606,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
 fn CellEditor(pos: usize, col: usize, field: &'static str, raw: RawAccount) -> impl IntoView {
     let batch = expect_context::<Batch>();
     let grid_editing = use_context::<GridEditing>();
-    let value = raw.values()[RawAccount::FIELDS
-        .iter()
-        .position(|f| *f == field)
-        .unwrap_or(0)]
-    .to_string();
+    let value = raw.value(field).unwrap_or_default().to_string();
     let done = move || {
         if let Some(GridEditing(editing)) = grid_editing {
             editing.set(None);
