@@ -21,7 +21,18 @@ wasm_profile="${WASM_PROFILE:-wasm-release}"
 wasm_bundle() {
   local crate=$1 name=$2 profile=$3 level=$4
   echo "build: $name bundle (crate $crate, wasm32, std built from rust-web-src, profile $profile)"
-  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" cargo build -p "$crate" --lib \
+  # The page's production bundle aborts on a panic without formatting it and keeps no source
+  # locations: the panic machinery, file names and line numbers are a good part of a
+  # size-optimised Leptos bundle, and a production page has no one to print them to. (The
+  # variable replaces .cargo/config.toml's wasm32 flags, so it repeats them.) The parser
+  # keeps its messages: the worker reports them.
+  local flags
+  flags=$(sed -n 's/^rustflags = \[\(.*\)\]$/\1/p' .cargo/config.toml | tr -d '",')
+  if [ "$profile" = wasm-page ]; then
+    flags="$flags -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+  fi
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
+    cargo build -p "$crate" --lib \
     --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile "$profile"
   mkdir -p "$pkg"
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \

@@ -114,7 +114,11 @@ async fn run() -> anyhow::Result<()> {
 /// the same rows again (the idempotent path), and how long after the last answer every
 /// account had been made (each chunk makes its own within its deadline; the worker the rest).
 async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
+    // SUBMIT_BENCH_INLINE_MS: how long each call may spend making its accounts (the
+    // instance's PROVISIONING_INLINE_MS; 0 leaves them all to the worker).
+    let inline_ms = std::env::var("SUBMIT_BENCH_INLINE_MS").unwrap_or_else(|_| "5000".into());
     let vars = [
+        ("PROVISIONING_INLINE_MS", inline_ms.as_str()),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("DATABASE_URL", url),
         ("SIGN_IN_MODE", "dev"),

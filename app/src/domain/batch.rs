@@ -1,18 +1,26 @@
 //! The rules of a batch as a whole: each row is a Create account request, and rows of one
 //! file must not ask for the same email address or TechPass username twice.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
 
 use super::{Email, FieldError, NewAccount, RawAccount};
 
 /// Every problem of one row against the Create account rules (empty when it is fine).
 pub fn row_problems(raw: &RawAccount) -> Vec<FieldError> {
-    NewAccount::parse(raw).err().unwrap_or_default()
+    NewAccount::problems(raw)
 }
 
 /// How rows are compared: addresses case-insensitively (as the server does), usernames
 /// case-insensitively and trimmed.
 pub fn email_key(email: &str) -> Option<String> {
+    email_key_cow(email).map(Cow::into_owned)
+}
+
+/// [`email_key`], borrowed where the address is its own key (most addresses of a file are).
+fn email_key_cow(email: &str) -> Option<Cow<'_, str>> {
     let trimmed = email.trim();
     if trimmed.is_empty() {
         return None;
@@ -21,18 +29,33 @@ pub fn email_key(email: &str) -> Option<String> {
     // invalid one's is its lower case. So an ASCII address without a trailing dot needs no
     // parse to find its key.
     if trimmed.is_ascii() && !trimmed.ends_with('.') {
-        return Some(trimmed.to_ascii_lowercase());
+        return Some(lower_ascii(trimmed));
     }
-    Some(
+    Some(Cow::Owned(
         Email::parse(trimmed)
             .map(|e| e.key())
             .unwrap_or_else(|_| trimmed.to_lowercase()),
-    )
+    ))
 }
 
-fn username_key(username: &str) -> Option<String> {
+fn username_key(username: &str) -> Option<Cow<'_, str>> {
     let trimmed = username.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_lowercase())
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.is_ascii() {
+        Some(lower_ascii(trimmed))
+    } else {
+        Some(Cow::Owned(trimmed.to_lowercase()))
+    }
+}
+
+/// ASCII text in lower case, copied only when it has a capital.
+fn lower_ascii(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// The same address twice in one list. `first` is the row of the file that has it first,
@@ -74,24 +97,32 @@ pub fn username_twice(username: &str, first: Option<usize>) -> FieldError {
 pub fn in_file_duplicates<'a>(
     rows: impl IntoIterator<Item = (usize, &'a RawAccount)>,
 ) -> Vec<Vec<FieldError>> {
-    let mut emails: HashMap<String, usize> = HashMap::new();
-    let mut usernames: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
+    let rows = rows.into_iter();
+    let size = rows.size_hint().0;
+    // Keys borrow the rows' own text where it is already the key.
+    let mut emails: FxHashMap<Cow<'a, str>, usize> =
+        FxHashMap::with_capacity_and_hasher(size, Default::default());
+    let mut usernames: FxHashMap<Cow<'a, str>, usize> = FxHashMap::default();
+    let mut out = Vec::with_capacity(size);
     for (line, raw) in rows {
         let mut problems = Vec::new();
-        if let Some(key) = email_key(&raw.email) {
-            match emails.get(&key) {
-                Some(first) => problems.push(email_twice(raw.email.trim(), Some(*first))),
-                None => {
-                    emails.insert(key, line);
+        if let Some(key) = email_key_cow(&raw.email) {
+            match emails.entry(key) {
+                Entry::Occupied(first) => {
+                    problems.push(email_twice(raw.email.trim(), Some(*first.get())));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(line);
                 }
             }
         }
         if let Some(key) = username_key(&raw.username) {
-            match usernames.get(&key) {
-                Some(first) => problems.push(username_twice(raw.username.trim(), Some(*first))),
-                None => {
-                    usernames.insert(key, line);
+            match usernames.entry(key) {
+                Entry::Occupied(first) => {
+                    problems.push(username_twice(raw.username.trim(), Some(*first.get())));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(line);
                 }
             }
         }
@@ -124,6 +155,13 @@ mod tests {
             email in "[ ]?[a-zA-Z0-9.+_@ -]{0,12}@?[a-zA-Z0-9.-]{0,12}(\\.gov\\.sg|\\.COM|\\.)?[ ]?|\\PC{0,20}"
         ) {
             prop_assert_eq!(email_key(&email), email_key_reference(&email));
+        }
+
+        #[test]
+        fn the_username_key_is_the_trimmed_lower_case(username in "[ ]?[a-zA-Z0-9._-]{0,8}[ ]?|\\PC{0,12}") {
+            let trimmed = username.trim();
+            let expected = (!trimmed.is_empty()).then(|| trimmed.to_lowercase());
+            prop_assert_eq!(username_key(&username).map(Cow::into_owned), expected);
         }
     }
 

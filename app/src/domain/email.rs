@@ -1,5 +1,6 @@
 //! Email addresses, and who counts as a public officer.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,18 @@ fn is_local_symbol(c: char) -> bool {
 impl Email {
     /// Parses what a user typed; the error is a message naming what to fix.
     pub fn parse(input: &str) -> Result<Email, String> {
+        let (local, domain) = Self::checked(input)?;
+        Ok(Email(format!("{local}@{domain}")))
+    }
+
+    /// The rule without keeping the address: whose it is, or the message.
+    pub fn check(input: &str) -> Result<UserKind, String> {
+        Self::checked(input).map(|(_, domain)| kind_of(&domain))
+    }
+
+    /// The rule of [`Email::parse`]: the part before @ and the domain in lower case without
+    /// a trailing dot (borrowed from `input` where it is already so).
+    fn checked(input: &str) -> Result<(&str, Cow<'_, str>), String> {
         let s = input.trim();
         if s.is_empty() {
             return Err("Enter an email address".into());
@@ -68,7 +81,13 @@ impl Email {
                 "Email address must be {MAX_ADDRESS} characters or fewer"
             ));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let blank = if s.is_ascii() {
+            s.bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        } else {
+            s.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if blank {
             return Err("Email address must not contain spaces".into());
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
@@ -98,8 +117,16 @@ impl Email {
         {
             return Err(format!("Email address must not contain \"{bad}\""));
         }
-        let domain = domain.to_lowercase();
-        let domain = domain.strip_suffix('.').unwrap_or(&domain);
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        let domain: Cow<str> = if !domain.is_ascii() {
+            // (Lower case can end with a dot only where the original did.)
+            let lower = domain.to_lowercase();
+            Cow::Owned(lower)
+        } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(domain.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(domain)
+        };
         if !domain.contains('.') {
             return Err("Enter the full domain after @, like agency.gov.sg".into());
         }
@@ -125,7 +152,7 @@ impl Email {
                 );
             }
         }
-        Ok(Email(format!("{local}@{domain}")))
+        Ok((local, domain))
     }
 
     pub fn as_str(&self) -> &str {
@@ -143,16 +170,21 @@ impl Email {
 
     /// Public officers are those with an address on gov.sg or any subdomain of it.
     pub fn kind(&self) -> UserKind {
-        let d = self.domain();
-        if d == "gov.sg" || d.ends_with(".gov.sg") {
-            UserKind::PublicOfficer
-        } else {
-            UserKind::Vendor
-        }
+        kind_of(self.domain())
     }
 
     pub fn is_public_officer(&self) -> bool {
         self.kind() == UserKind::PublicOfficer
+    }
+}
+
+/// Public officers are those with an address on gov.sg or any subdomain of it (`domain` in
+/// lower case).
+fn kind_of(domain: &str) -> UserKind {
+    if domain == "gov.sg" || domain.ends_with(".gov.sg") {
+        UserKind::PublicOfficer
+    } else {
+        UserKind::Vendor
     }
 }
 

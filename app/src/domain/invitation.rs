@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::person::{
-    username_rule, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
-    TechPassUsername,
+    check_username, username_rule, ContactNumber, Department, Organisation, PersonName, Reason,
+    SeedRequired, TechPassUsername,
 };
 use super::{Email, FieldError, UserKind};
 
@@ -223,28 +223,54 @@ impl NewAccount {
 /// is no such field): for checking a field as the user leaves it. The username's rule
 /// depends on the email address, so check `username` again when `email` changes.
 pub fn check_account_field(raw: &RawAccount, field: &str) -> Option<String> {
+    check_field(raw, field, || Email::check(&raw.email))
+}
+
+impl NewAccount {
+    /// What [`NewAccount::parse`] would find wrong with `raw`, the same messages in the same
+    /// order, without keeping any value: the batch upload checks every row of a file so.
+    pub fn problems(raw: &RawAccount) -> Vec<FieldError> {
+        // The address once: the username's rule depends on it.
+        let email = Email::check(&raw.email);
+        RawAccount::FIELDS
+            .iter()
+            .filter_map(|&field| {
+                check_field(raw, field, || email.clone())
+                    .map(|message| FieldError::new(field, message))
+            })
+            .collect()
+    }
+}
+
+/// One field's rule; `email` checks the address (whose it is, or why not) for the fields that
+/// depend on it.
+fn check_field(
+    raw: &RawAccount,
+    field: &str,
+    email: impl FnOnce() -> Result<UserKind, String>,
+) -> Option<String> {
     match field {
-        "email" => Email::parse(&raw.email).err(),
-        "username" => account_username_rule(raw).err(),
-        "first_name" => PersonName::parse_first(&raw.first_name).err(),
-        "last_name" => PersonName::parse_last(&raw.last_name).err(),
+        "email" => email().err(),
+        "username" => match email() {
+            Ok(kind) => check_username(kind, &raw.username),
+            Err(_) if raw.username.trim().is_empty() => Ok(()),
+            Err(_) => TechPassUsername::check(&raw.username),
+        }
+        .err(),
+        "first_name" => PersonName::check_first(&raw.first_name).err(),
+        "last_name" => PersonName::check_last(&raw.last_name).err(),
         "contact_number" => ContactNumber::parse(&raw.contact_number).err(),
-        "organisation" => Organisation::parse(&raw.organisation).err(),
-        "department" => Department::parse_optional(&raw.department).err(),
+        "organisation" => Organisation::check(&raw.organisation).err(),
+        "department" => Department::check_optional(&raw.department).err(),
         "seed_required" => SeedRequired::parse(&raw.seed_required).err(),
-        "reason" => Reason::parse(&raw.reason).err(),
+        "reason" => Reason::check(&raw.reason).err(),
         _ => None,
     }
 }
 
-/// The username against the kind of user the email address makes. While the address is not
-/// valid the kind is unknown: an empty username is then not reported (the email field has the
-/// error), and a given one is checked only against the username pattern.
-fn account_username_rule(raw: &RawAccount) -> Result<Option<TechPassUsername>, String> {
-    username_rule_for(&Email::parse(&raw.email), &raw.username)
-}
-
-/// [`account_username_rule`] with the address already parsed.
+/// The username against the kind of user the email address makes (already parsed). While the
+/// address is not valid the kind is unknown: an empty username is then not reported (the
+/// email field has the error), and a given one is checked only against the username pattern.
 fn username_rule_for(
     email: &Result<Email, String>,
     username: &str,
@@ -483,7 +509,7 @@ mod tests {
         }
         (
             (
-                field("[a-z]{1,8}@([a-z]{1,5}\\.)?(gov\\.sg|example\\.com)"),
+                field("[ ]?[A-Za-z]{1,8}@([a-zA-Z]{1,5}\\.)?(gov\\.sg|GOV\\.SG|example\\.com)\\.?[ ]?"),
                 field("|[A-Za-z][a-z0-9._-]{1,12}[a-z0-9]"),
                 field("[A-Za-z][a-z' .-]{0,12}"),
                 field("\\pL{1,3}( \\pL{1,3})?"),
@@ -558,6 +584,21 @@ mod tests {
                     }
                 }
             }
+        }
+
+        /// The batch's check (no value kept) against the parse it stands in for: the same
+        /// messages in the same order, and the same kind of user.
+        #[test]
+        fn problems_are_the_parse_s_errors(raw in raw_account()) {
+            let parsed = NewAccount::parse(&raw);
+            prop_assert_eq!(
+                NewAccount::problems(&raw),
+                parsed.as_ref().err().cloned().unwrap_or_default()
+            );
+            prop_assert_eq!(
+                Email::check(&raw.email).ok(),
+                Email::parse(&raw.email).ok().map(|e| e.kind())
+            );
         }
 
         #[test]

@@ -9,6 +9,7 @@
 //! Deserialising any of these types runs the same parser, so a value that arrives over the
 //! wire is as trustworthy as one parsed here.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -36,17 +37,17 @@ fn is_invisible_junk(c: char) -> bool {
 
 /// Text for a one-line field: control characters and invisible junk dropped, every run of
 /// whitespace (including line breaks, tabs and non-breaking spaces) made one space, trimmed.
-fn single_line(input: &str) -> String {
+fn single_line(input: &str) -> Cow<'_, str> {
     // Most cells are printable ASCII with single spaces between words, already as the rule
-    // would leave them: one copy instead of three passes and three allocations.
+    // would leave them: no copy at all instead of three passes and three allocations.
     if is_plain_single_line(input) {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     let kept: String = input
         .chars()
         .filter(|&c| c.is_whitespace() || !(c.is_control() || is_invisible_junk(c)))
         .collect();
-    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+    Cow::Owned(kept.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Printable ASCII (no control characters, tabs or line breaks), not starting or ending with
@@ -114,6 +115,22 @@ impl PersonName {
     /// A name for a field labelled `label` (in lower case, e.g. "first name"), which the
     /// error messages use.
     pub fn parse_labelled(input: &str, label: &str) -> Result<PersonName, String> {
+        Self::check_labelled(input, label).map(|s| PersonName(s.into_owned()))
+    }
+
+    /// The "First name" field's rule without keeping the name: the message, if any.
+    pub fn check_first(input: &str) -> Result<(), String> {
+        Self::check_labelled(input, "first name").map(drop)
+    }
+
+    /// The "Last name" field's rule without keeping the name.
+    pub fn check_last(input: &str) -> Result<(), String> {
+        Self::check_labelled(input, "last name").map(drop)
+    }
+
+    /// The rule of [`PersonName::parse_labelled`]: the name as it would be kept, borrowed
+    /// from `input` where it is already so.
+    fn check_labelled<'a>(input: &'a str, label: &str) -> Result<Cow<'a, str>, String> {
         let s = single_line(input);
         if s.is_empty() {
             return Err(format!("Enter {} {label}", article(label)));
@@ -139,7 +156,7 @@ impl PersonName {
                 sentence_case(label)
             ));
         }
-        Ok(PersonName(s))
+        Ok(s)
     }
 
     pub fn as_str(&self) -> &str {
@@ -444,6 +461,15 @@ impl Organisation {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(input: &str) -> Result<Organisation, String> {
+        Self::checked(input).map(|s| Organisation(s.into_owned()))
+    }
+
+    /// The rule without keeping the value: the message, if any.
+    pub fn check(input: &str) -> Result<(), String> {
+        Self::checked(input).map(drop)
+    }
+
+    fn checked(input: &str) -> Result<Cow<'_, str>, String> {
         let s = single_line(input);
         if s.is_empty() {
             return Err("Enter an organisation".into());
@@ -452,7 +478,7 @@ impl Organisation {
         if count > Self::MAX_CHARS {
             return Err(too_long("organisation", Self::MAX_CHARS, count));
         }
-        Ok(Organisation(s))
+        Ok(s)
     }
 
     pub fn as_str(&self) -> &str {
@@ -480,6 +506,15 @@ impl Department {
 
     /// The optional "Department" field: empty (or only spaces) is `None`.
     pub fn parse_optional(input: &str) -> Result<Option<Department>, String> {
+        Self::checked_optional(input).map(|s| s.map(|s| Department(s.into_owned())))
+    }
+
+    /// The optional field's rule without keeping the value: the message, if any.
+    pub fn check_optional(input: &str) -> Result<(), String> {
+        Self::checked_optional(input).map(drop)
+    }
+
+    fn checked_optional(input: &str) -> Result<Option<Cow<'_, str>>, String> {
         let s = single_line(input);
         if s.is_empty() {
             return Ok(None);
@@ -488,7 +523,7 @@ impl Department {
         if count > Self::MAX_CHARS {
             return Err(too_long("department", Self::MAX_CHARS, count));
         }
-        Ok(Some(Department(s)))
+        Ok(Some(s))
     }
 
     pub fn as_str(&self) -> &str {
@@ -550,6 +585,15 @@ impl TechPassUsername {
     pub const MAX_CHARS: usize = 30;
 
     pub fn parse(input: &str) -> Result<TechPassUsername, String> {
+        Self::checked(input).map(|s| TechPassUsername(s.into_owned()))
+    }
+
+    /// The rule without keeping the username: the message, if any.
+    pub fn check(input: &str) -> Result<(), String> {
+        Self::checked(input).map(drop)
+    }
+
+    fn checked(input: &str) -> Result<Cow<'_, str>, String> {
         let s = input.trim();
         if s.is_empty() {
             return Err("Enter a TechPass username".into());
@@ -557,7 +601,11 @@ impl TechPassUsername {
         if s.chars().any(char::is_whitespace) {
             return Err("TechPass username must not contain spaces".into());
         }
-        let s = s.to_ascii_lowercase();
+        let s = if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        };
         if let Some(bad) = s
             .chars()
             .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || is_separator(c)))
@@ -590,7 +638,7 @@ impl TechPassUsername {
                     .into(),
             );
         }
-        Ok(TechPassUsername(s))
+        Ok(s)
     }
 
     pub fn as_str(&self) -> &str {
@@ -605,17 +653,34 @@ fn is_separator(c: char) -> bool {
 /// The "TechPass username" field for a user of the given kind: vendors must give one; public
 /// officers must leave it empty, as their username comes from their email address.
 pub fn username_rule(kind: UserKind, input: &str) -> Result<Option<TechPassUsername>, String> {
+    if username_given(kind, input)? {
+        TechPassUsername::parse(input).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// [`username_rule`] without keeping the username: the message, if any.
+pub fn check_username(kind: UserKind, input: &str) -> Result<(), String> {
+    if username_given(kind, input)? {
+        TechPassUsername::check(input)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a username is given, where the kind of user allows what was done.
+fn username_given(kind: UserKind, input: &str) -> Result<bool, String> {
     let given = !input.trim().is_empty();
     match (kind, given) {
-        (UserKind::Vendor, true) => TechPassUsername::parse(input).map(Some),
         (UserKind::Vendor, false) => {
             Err("Enter a TechPass username: it is required for vendors".into())
         }
-        (UserKind::PublicOfficer, false) => Ok(None),
         (UserKind::PublicOfficer, true) => Err("Leave TechPass username empty for public \
                                                 officers: their username comes from their \
                                                 email address"
             .into()),
+        (_, given) => Ok(given),
     }
 }
 
@@ -632,7 +697,16 @@ impl Reason {
     pub const MAX_CHARS: usize = 500;
 
     pub fn parse(input: &str) -> Result<Reason, String> {
-        let s = Self::normalise(input);
+        Self::checked(input).map(|s| Reason(s.into_owned()))
+    }
+
+    /// The rule without keeping the reason: the message, if any.
+    pub fn check(input: &str) -> Result<(), String> {
+        Self::checked(input).map(drop)
+    }
+
+    fn checked(input: &str) -> Result<Cow<'_, str>, String> {
+        let s = Self::normalised(input);
         if s.is_empty() {
             return Err("Enter a reason".into());
         }
@@ -640,17 +714,21 @@ impl Reason {
         if count > Self::MAX_CHARS {
             return Err(too_long("reason", Self::MAX_CHARS, count));
         }
-        Ok(Reason(s))
+        Ok(s)
     }
 
     /// The text as it would be stored, so a form can count characters the same way.
     pub fn normalise(input: &str) -> String {
+        Self::normalised(input).into_owned()
+    }
+
+    fn normalised(input: &str) -> Cow<'_, str> {
         // Printable ASCII and line feeds only: nothing to unify or drop, only the trim.
         if input
             .bytes()
             .all(|b| (0x20..=0x7e).contains(&b) || b == b'\n')
         {
-            return input.trim().to_string();
+            return Cow::Borrowed(input.trim());
         }
         let unified = input.replace("\r\n", "\n").replace('\r', "\n");
         let kept: String = unified
@@ -658,7 +736,7 @@ impl Reason {
             .map(|c| if c == '\t' { ' ' } else { c })
             .filter(|&c| c == '\n' || !(c.is_control() || is_invisible_junk(c)))
             .collect();
-        kept.trim().to_string()
+        Cow::Owned(kept.trim().to_string())
     }
 
     pub fn as_str(&self) -> &str {
@@ -677,10 +755,11 @@ impl SeedRequired {
     /// Accepts yes/no, y/n and true/false in any case (so spreadsheet cells with `Yes` or
     /// `TRUE` work), trimmed.
     pub fn parse(input: &str) -> Result<SeedRequired, String> {
-        let s = input.trim().to_ascii_lowercase();
-        match s.as_str() {
-            "yes" | "y" | "true" => Ok(SeedRequired(true)),
-            "no" | "n" | "false" => Ok(SeedRequired(false)),
+        let s = input.trim();
+        let is_one_of = |words: [&str; 3]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+        match s {
+            _ if is_one_of(["yes", "y", "true"]) => Ok(SeedRequired(true)),
+            _ if is_one_of(["no", "n", "false"]) => Ok(SeedRequired(false)),
             "" => Err("Select whether onboarding to SEED is required".into()),
             _ => Err(
                 "Onboarding to SEED required must be yes or no: select whether onboarding to \

@@ -1,12 +1,11 @@
 //! A table as an Excel workbook, for the rows the officer downloads to fix (in the parsing
-//! worker: it has the zip writer; the page's bundle does not). One sheet, every cell an
-//! inline text cell (Excel never evaluates text, and keeps "0091234567" as typed), the header
-//! row frozen.
-
-use std::io::{Cursor, Write};
-
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+//! worker: the page's bundle has no zip code). One sheet, every cell an inline text cell
+//! (Excel never evaluates text, and keeps "0091234567" as typed), the header row frozen.
+//!
+//! The parts are stored in the zip uncompressed: the download holds only the rows to fix, and
+//! a deflate compressor (the zip crate's writer links one) would add a third to the worker's
+//! bundle for every officer who never downloads. The container is written here: local
+//! headers, the central directory and its end record (APPNOTE 6.3.10, sections 4.3-4.4).
 
 use super::column_letter;
 
@@ -19,14 +18,68 @@ pub fn xlsx(sheet: &str, table: &[Vec<String>]) -> Vec<u8> {
         ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.to_string()),
         ("xl/worksheets/sheet1.xml", worksheet(table)),
     ];
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    for (name, text) in parts {
-        // Writing to memory cannot fail.
-        let _ = zip.start_file(name, options);
-        let _ = zip.write_all(text.as_bytes());
+    stored_zip(&parts)
+}
+
+/// A zip of `parts` (name, text), each stored as it is. Sizes and offsets are 32-bit: the
+/// parts are a few megabytes at most (a list has at most 100,000 rows to fix).
+fn stored_zip(parts: &[(&str, String)]) -> Vec<u8> {
+    fn u16le(out: &mut Vec<u8>, v: u16) {
+        out.extend_from_slice(&v.to_le_bytes());
     }
-    zip.finish().map(Cursor::into_inner).unwrap_or_default()
+    fn u32le(out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    // 1 January 2025, 00:00, in MS-DOS form: the parts carry no meaningful time.
+    const DOS_TIME: u16 = 0;
+    const DOS_DATE: u16 = ((2025 - 1980) << 9) | (1 << 5) | 1;
+    let mut out = Vec::with_capacity(parts.iter().map(|(_, t)| t.len() + 100).sum());
+    let mut directory = Vec::new();
+    for (name, text) in parts {
+        let offset = out.len() as u32;
+        let crc = crc32fast::hash(text.as_bytes());
+        let size = text.len() as u32;
+        // Version 2.0, no flags, stored, time, date, CRC, sizes, name length, no extra.
+        let fields = |out: &mut Vec<u8>| {
+            u16le(out, 20);
+            u16le(out, 0);
+            u16le(out, 0);
+            u16le(out, DOS_TIME);
+            u16le(out, DOS_DATE);
+            u32le(out, crc);
+            u32le(out, size);
+            u32le(out, size);
+            u16le(out, name.len() as u16);
+            u16le(out, 0);
+        };
+        u32le(&mut out, 0x0403_4b50);
+        fields(&mut out);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(text.as_bytes());
+        // Made by version 2.0; then the local header's fields; no comment, disk 0, no
+        // attributes; where the local header is.
+        u32le(&mut directory, 0x0201_4b50);
+        u16le(&mut directory, 20);
+        fields(&mut directory);
+        u16le(&mut directory, 0);
+        u16le(&mut directory, 0);
+        u16le(&mut directory, 0);
+        u32le(&mut directory, 0);
+        u32le(&mut directory, offset);
+        directory.extend_from_slice(name.as_bytes());
+    }
+    let directory_at = out.len() as u32;
+    let directory_len = directory.len() as u32;
+    out.extend_from_slice(&directory);
+    u32le(&mut out, 0x0605_4b50);
+    u16le(&mut out, 0);
+    u16le(&mut out, 0);
+    u16le(&mut out, parts.len() as u16);
+    u16le(&mut out, parts.len() as u16);
+    u32le(&mut out, directory_len);
+    u32le(&mut out, directory_at);
+    u16le(&mut out, 0);
+    out
 }
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>

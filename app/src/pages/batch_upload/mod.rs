@@ -246,7 +246,6 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
     let all_done = move || c.get().users > 0 && c.get().invited == c.get().users;
     let file_name = meta.file_name.clone();
     let grid = Grid::new();
-    grid.provide();
     let another = move |_| {
         batch.reset();
         browser::focus("batch-file");

@@ -362,10 +362,22 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
     let open_menu = grid.open_menu;
     let open = move || open_menu.get() == Some(pos);
     let invited = row.state == RowState::Invited;
+    // What of the grid's state concerns this row: its cells follow these, so a move of the
+    // active cell or an edit wakes two rows, not every cell of every row.
+    let active_col = Memo::new(move |_| {
+        let (k, col) = grid.active.get();
+        (k == index).then_some(col)
+    });
+    let editing_col = Memo::new(move |_| {
+        grid.editing
+            .get()
+            .and_then(|(p, col)| (p == pos).then_some(col))
+    });
+    let selected = Memo::new(move |_| grid.selected.with(|s| s.contains(&pos)));
     // The roving tab stop: only the active cell (or its control) is in the tab order.
     let tab = move |col: usize| {
         move || {
-            if grid.active.get() == (index, col) {
+            if active_col.get() == Some(col) {
                 "0"
             } else {
                 "-1"
@@ -426,8 +438,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                 .all_problems()
                 .find(|p| p.field == *field)
                 .map(|p| p.message.clone());
-            let raw = row.raw.clone();
-            let is_editing = move || grid.editing.get() == Some((pos, col));
+            let is_editing = move || editing_col.get() == Some(col);
             let cell_value = value.clone();
             let cell_problem = problem.clone();
             view! {
@@ -446,8 +457,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                 >
                     {move || {
                         if is_editing() {
-                            let raw = raw.clone();
-                            view! { <CellEditor pos col field raw/> }.into_any()
+                            view! { <CellEditor pos col field grid/> }.into_any()
                         } else {
                             view! {
                                 <span class="cell-field__value">{cell_value.clone()}</span>
@@ -465,7 +475,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
     view! {
         <tr
             aria-rowindex=index + 2
-            aria-selected=move || grid.selected.with(|s| s.contains(&pos)).to_string()
+            aria-selected=move || selected.get().to_string()
             class:row--attention=row.needs_attention()
         >
             <td class="col-select" aria-colindex=COL_SELECT + 1>
@@ -474,7 +484,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                     id=format!("select-{pos}")
                     aria-label=format!("Select row {line}")
                     tabindex=tab(COL_SELECT)
-                    prop:checked=move || grid.selected.with(|s| s.contains(&pos))
+                    prop:checked=selected
                     on:focus=activate(COL_SELECT)
                     on:change=move |_| toggle(grid, pos)
                 />
@@ -603,14 +613,16 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
 /// A field's value edited in its cell: Enter saves it (the row is checked again, as View
 /// details does), Escape cancels; either way focus returns to the cell.
 #[component]
-fn CellEditor(pos: usize, col: usize, field: &'static str, raw: RawAccount) -> impl IntoView {
+fn CellEditor(pos: usize, col: usize, field: &'static str, grid: Grid) -> impl IntoView {
     let batch = expect_context::<Batch>();
-    let grid_editing = use_context::<GridEditing>();
+    // The row as it is now (the grid's rows carry no copy of their values for this).
+    let raw = batch
+        .rows
+        .with_untracked(|rows| rows.get(pos).map(|r| r.raw.clone()))
+        .unwrap_or_default();
     let value = raw.value(field).unwrap_or_default().to_string();
     let done = move || {
-        if let Some(GridEditing(editing)) = grid_editing {
-            editing.set(None);
-        }
+        grid.editing.set(None);
         browser::focus(&focus_id(pos, col));
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
@@ -641,10 +653,8 @@ fn CellEditor(pos: usize, col: usize, field: &'static str, raw: RawAccount) -> i
             value=value
             on:keydown=on_key
             on:blur=move |_| {
-                if let Some(GridEditing(editing)) = grid_editing {
-                    if editing.get_untracked() == Some((pos, col)) {
-                        editing.set(None);
-                    }
+                if grid.editing.get_untracked() == Some((pos, col)) {
+                    grid.editing.set(None);
                 }
             }
         />
@@ -654,14 +664,3 @@ fn CellEditor(pos: usize, col: usize, field: &'static str, raw: RawAccount) -> i
 /// The positions of the rows the grid shows, for a row to find its neighbour.
 #[derive(Clone, Copy)]
 struct Shown(Memo<Vec<usize>>);
-
-/// The grid's editing cell, for its editor to end the edit.
-#[derive(Clone, Copy)]
-pub(super) struct GridEditing(RwSignal<Option<(usize, usize)>>);
-
-impl Grid {
-    /// Makes the editing cell known to the editors (call where the grid is made).
-    pub(super) fn provide(self) {
-        provide_context(GridEditing(self.editing));
-    }
-}
