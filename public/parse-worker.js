@@ -4,8 +4,8 @@
 //
 // It reads the chosen File itself (the page copies nothing), parses and checks every row
 // (with the officer's choice of sheet and columns, when the page was told to ask),
-// then sends, as UTF-8 JSON bytes: the head (with the list's counts) and each chunk of rows
-// as soon as it is encoded, so the page shows the counts and the first rows while the rest
+// then sends, as UTF-8 JSON bytes: the head (with the list's counts) and the rows in parts
+// as soon as each is encoded, so the page shows the counts and the first rows while the rest
 // follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
 // transaction is opened before the first row is sent, so a change the page stores later is
 // always written after it.
@@ -24,6 +24,8 @@ ready.catch(() => {});
 const decoder = new TextDecoder();
 // Rows in the first part: more than a screenful of the list.
 const FIRST_ROWS = 100;
+// Rows in each part after it.
+const PAGE_ROWS = 500;
 
 self.onmessage = async (event) => {
   if ('module' in event.data) {
@@ -65,30 +67,32 @@ self.onmessage = async (event) => {
             return null;
           });
       self.postMessage({ part: head }, [head.buffer]);
-      // The first screenful goes on its own: the page shows it before it has to read the
-      // rest of the first chunk.
-      const rows = Math.min(parsed.meta.rows, Upload.chunk_rows());
-      if (rows > FIRST_ROWS) {
-        const first = upload.rows(0, FIRST_ROWS);
-        self.postMessage({ part: first }, [first.buffer]);
-      }
+      // The rows go to the page in parts of PAGE_ROWS (each read in a few milliseconds, so
+      // the page never spends a long task on one), the first screenful on its own; the list
+      // is kept in IndexedDB in chunks of Upload.chunk_rows().
+      const total = parsed.meta.rows;
+      const send = (start, end) => {
+        for (let s = start; s < end; ) {
+          const e = Math.min(end, s === 0 ? FIRST_ROWS : s + PAGE_ROWS);
+          const part = upload.rows(s, e);
+          self.postMessage({ part }, [part.buffer]);
+          s = e;
+        }
+      };
       const chunks = upload.chunks();
+      const chunkRows = Upload.chunk_rows();
       for (let i = 0; i < chunks; i++) {
-        const chunk = upload.chunk(i);
-        // IndexedDB copies the bytes when put() is called; the page gets its own copy.
-        try {
-          keeping?.put(i, chunk);
-        } catch (err) {
-          // The draft is incomplete and will not be restored (its meta counts more rows).
-          console.warn('could not keep the list in this browser', err);
-          keeping = null;
+        if (keeping) {
+          // IndexedDB copies the bytes when put() is called.
+          try {
+            keeping.put(i, upload.chunk(i));
+          } catch (err) {
+            // The draft is incomplete and will not be restored (its meta counts more rows).
+            console.warn('could not keep the list in this browser', err);
+            keeping = null;
+          }
         }
-        if (i === 0 && rows > FIRST_ROWS) {
-          const rest = upload.rows(FIRST_ROWS, rows);
-          self.postMessage({ part: rest }, [rest.buffer]);
-        } else {
-          self.postMessage({ part: chunk });
-        }
+        send(i * chunkRows, Math.min(total, (i + 1) * chunkRows));
       }
       let stored = !keep;
       if (keeping) {

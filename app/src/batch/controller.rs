@@ -668,10 +668,12 @@ impl Batch {
         let mut taken = first.len();
         self.changed_while_loading.set_value(false);
         self.loading.set(Some(told));
-        self.rows.set(first);
         self.meta.set(Some(meta));
         progress(taken);
-        // The first rows are painted before more are read.
+        // The list's frame and counts in one task, its first rows in the next, each painted
+        // before more is read: no one task builds the whole page section.
+        browser::next_task().await;
+        self.rows.set(first);
         browser::next_task().await;
         while let Some(chunk) = answer.chunk().await? {
             taken += chunk.len();

@@ -89,12 +89,14 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
         scroll_top.set(0.0);
         grid.active.update(|a| a.0 = 0);
     });
+    // The rows in view and OVERSCAN on either side (none above the first: at the top of the
+    // list, the first render is a screenful and OVERSCAN rows, not twice OVERSCAN).
     let window = Memo::new(move |_| {
         let total = shown.with(Vec::len);
-        let first = ((scroll_top.get() / ROW_PX) as usize).saturating_sub(OVERSCAN);
-        let count = (view_px.get() / ROW_PX).ceil() as usize + 2 * OVERSCAN;
-        let first = first.min(total);
-        (first, (first + count).min(total), total)
+        let top = (scroll_top.get() / ROW_PX) as usize;
+        let in_view = (view_px.get() / ROW_PX).ceil() as usize;
+        let first = top.saturating_sub(OVERSCAN).min(total);
+        (first, (top + in_view + OVERSCAN).min(total), total)
     });
     let visible = move || {
         let (first, last, _) = window.get();
