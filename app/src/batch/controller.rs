@@ -668,12 +668,12 @@ impl Batch {
         let mut taken = first.len();
         self.changed_while_loading.set_value(false);
         self.loading.set(Some(told));
+        // The rows with the counts, in one task: what the counts say is in the list (a
+        // download of the rows to fix, say) must be there as soon as they show.
+        self.rows.set(first);
         self.meta.set(Some(meta));
         progress(taken);
-        // The list's frame and counts in one task, its first rows in the next, each painted
-        // before more is read: no one task builds the whole page section.
-        browser::next_task().await;
-        self.rows.set(first);
+        // The first rows are painted before more are read.
         browser::next_task().await;
         while let Some(chunk) = answer.chunk().await? {
             taken += chunk.len();
