@@ -90,6 +90,21 @@ pub fn username_twice(username: &str, first: Option<usize>) -> FieldError {
     )
 }
 
+/// The row that had `key` first, or `None` when `line` is the first (and is now noted).
+fn seen<'a>(
+    rows: &mut FxHashMap<Cow<'a, str>, usize>,
+    key: Cow<'a, str>,
+    line: usize,
+) -> Option<usize> {
+    match rows.entry(key) {
+        Entry::Occupied(first) => Some(*first.get()),
+        Entry::Vacant(slot) => {
+            slot.insert(line);
+            None
+        }
+    }
+}
+
 /// For rows given as (row number, values), the clashes within the file: a row whose address
 /// or username already appeared in an earlier row gets a problem naming that row. The first
 /// occurrence stays clean, so removing or fixing the later one is enough. The result is
@@ -106,25 +121,12 @@ pub fn in_file_duplicates<'a>(
     let mut out = Vec::with_capacity(size);
     for (line, raw) in rows {
         let mut problems = Vec::new();
-        if let Some(key) = email_key_cow(&raw.email) {
-            match emails.entry(key) {
-                Entry::Occupied(first) => {
-                    problems.push(email_twice(raw.email.trim(), Some(*first.get())));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(line);
-                }
-            }
+        if let Some(first) = email_key_cow(&raw.email).and_then(|k| seen(&mut emails, k, line)) {
+            problems.push(email_twice(raw.email.trim(), Some(first)));
         }
-        if let Some(key) = username_key(&raw.username) {
-            match usernames.entry(key) {
-                Entry::Occupied(first) => {
-                    problems.push(username_twice(raw.username.trim(), Some(*first.get())));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(line);
-                }
-            }
+        if let Some(first) = username_key(&raw.username).and_then(|k| seen(&mut usernames, k, line))
+        {
+            problems.push(username_twice(raw.username.trim(), Some(first)));
         }
         out.push(problems);
     }

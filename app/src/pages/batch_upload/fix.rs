@@ -87,17 +87,25 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
             .with_untracked(|m| m.as_ref().map(|m| fix_name(&m.file_name)))
             .unwrap_or_default()
     };
+    // A download asked for while the file's rows are still arriving waits for the last of
+    // them: the counts that offer it are the whole file's.
     let download_csv = move |_| {
-        let table = batch.rows.with_untracked(|rows| attention_table(rows));
-        browser::download(
-            &format!("{}.csv", name()),
-            "text/csv;charset=utf-8",
-            to_csv(&table).as_bytes(),
-        );
+        spawn_local(async move {
+            let Some(table) = rows_to_fix(batch).await else {
+                return;
+            };
+            browser::download(
+                &format!("{}.csv", name()),
+                "text/csv;charset=utf-8",
+                to_csv(&table).as_bytes(),
+            );
+        });
     };
     let download_xlsx = move |_| {
-        let table = batch.rows.with_untracked(|rows| attention_table(rows));
         spawn_local(async move {
+            let Some(table) = rows_to_fix(batch).await else {
+                return;
+            };
             match browser::export_xlsx(&table, "Rows to fix").await {
                 Ok(bytes) => {
                     failed.set(None);
@@ -149,6 +157,15 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
             />
         </section>
     }
+}
+
+/// The rows that need attention as a table to download, once every row of the file being
+/// read is in the list (`None` if the page was left meanwhile).
+async fn rows_to_fix(batch: Batch) -> Option<Vec<Vec<String>>> {
+    while batch.loading.try_with_untracked(Option::is_some)? {
+        browser::next_task().await;
+    }
+    batch.rows.try_with_untracked(|rows| attention_table(rows))
 }
 
 /// Merge the file read into the list, or replace the list with it.
