@@ -29,7 +29,7 @@ fn email_key_cow(email: &str) -> Option<Cow<'_, str>> {
     // invalid one's is its lower case. So an ASCII address without a trailing dot needs no
     // parse to find its key.
     if trimmed.is_ascii() && !trimmed.ends_with('.') {
-        return Some(lower_ascii(trimmed));
+        return Some(super::lower_ascii(trimmed));
     }
     Some(Cow::Owned(
         Email::parse(trimmed)
@@ -43,18 +43,9 @@ fn username_key(username: &str) -> Option<Cow<'_, str>> {
     if trimmed.is_empty() {
         None
     } else if trimmed.is_ascii() {
-        Some(lower_ascii(trimmed))
+        Some(super::lower_ascii(trimmed))
     } else {
         Some(Cow::Owned(trimmed.to_lowercase()))
-    }
-}
-
-/// ASCII text in lower case, copied only when it has a capital.
-fn lower_ascii(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(text.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(text)
     }
 }
 

@@ -126,14 +126,10 @@ impl Email {
             return Err(format!("Email address must not contain \"{bad}\""));
         }
         let domain = domain.strip_suffix('.').unwrap_or(domain);
-        let domain: Cow<str> = if !domain.is_ascii() {
-            // (Lower case can end with a dot only where the original did.)
-            let lower = domain.to_lowercase();
-            Cow::Owned(lower)
-        } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(domain.to_ascii_lowercase())
+        let domain = if domain.is_ascii() {
+            super::lower_ascii(domain)
         } else {
-            Cow::Borrowed(domain)
+            Cow::Owned(domain.to_lowercase())
         };
         if !domain.contains('.') {
             return Err("Enter the full domain after @, like agency.gov.sg".into());

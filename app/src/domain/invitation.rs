@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::person::{
-    check_username, username_rule, ContactNumber, Department, Organisation, PersonName, Reason,
-    SeedRequired, TechPassUsername,
+    username_given, ContactNumber, Department, Organisation, PersonName, Reason, SeedRequired,
+    TechPassUsername,
 };
 use super::{Email, FieldError, UserKind};
 
@@ -251,12 +251,11 @@ fn check_field(
 ) -> Option<String> {
     match field {
         "email" => email().err(),
-        "username" => match email() {
-            Ok(kind) => check_username(kind, &raw.username),
-            Err(_) if raw.username.trim().is_empty() => Ok(()),
-            Err(_) => TechPassUsername::check(&raw.username),
-        }
-        .err(),
+        "username" => match username_wanted(email().ok(), &raw.username) {
+            Ok(true) => TechPassUsername::check(&raw.username).err(),
+            Ok(false) => None,
+            Err(message) => Some(message),
+        },
         "first_name" => PersonName::check_first(&raw.first_name).err(),
         "last_name" => PersonName::check_last(&raw.last_name).err(),
         "contact_number" => ContactNumber::parse(&raw.contact_number).err(),
@@ -268,17 +267,26 @@ fn check_field(
     }
 }
 
-/// The username against the kind of user the email address makes (already parsed). While the
-/// address is not valid the kind is unknown: an empty username is then not reported (the
-/// email field has the error), and a given one is checked only against the username pattern.
+/// The username against the kind of user the email address makes (already parsed).
 fn username_rule_for(
     email: &Result<Email, String>,
     username: &str,
 ) -> Result<Option<TechPassUsername>, String> {
-    match email {
-        Ok(email) => username_rule(email.kind(), username),
-        Err(_) if username.trim().is_empty() => Ok(None),
-        Err(_) => TechPassUsername::parse(username).map(Some),
+    if username_wanted(email.as_ref().ok().map(Email::kind), username)? {
+        TechPassUsername::parse(username).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether the username is to be checked against its pattern, for the kind of user the
+/// address makes (`None` while the address is not valid); or why the kind refuses it. While
+/// the kind is unknown, an empty username is not reported (the email field has the error)
+/// and a given one is checked only against the pattern.
+fn username_wanted(kind: Option<UserKind>, username: &str) -> Result<bool, String> {
+    match kind {
+        Some(kind) => username_given(kind, username),
+        None => Ok(!username.trim().is_empty()),
     }
 }
 

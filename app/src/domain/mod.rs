@@ -25,7 +25,19 @@ pub use state::{
     seed_request_refusal, AccountState, Delivery, InvitationStatus, SeedState, WAS_REVOKED,
 };
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+/// ASCII text in lower case, copied only when it has a capital (addresses, usernames and
+/// their keys are compared so).
+fn lower_ascii(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// A rejected field: which field, and a message that tells the user how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -601,11 +601,7 @@ impl TechPassUsername {
         if s.chars().any(char::is_whitespace) {
             return Err("TechPass username must not contain spaces".into());
         }
-        let s = if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(s.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(s)
-        };
+        let s = super::lower_ascii(s);
         if let Some(bad) = s
             .chars()
             .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || is_separator(c)))
@@ -660,17 +656,8 @@ pub fn username_rule(kind: UserKind, input: &str) -> Result<Option<TechPassUsern
     }
 }
 
-/// [`username_rule`] without keeping the username: the message, if any.
-pub fn check_username(kind: UserKind, input: &str) -> Result<(), String> {
-    if username_given(kind, input)? {
-        TechPassUsername::check(input)
-    } else {
-        Ok(())
-    }
-}
-
 /// Whether a username is given, where the kind of user allows what was done.
-fn username_given(kind: UserKind, input: &str) -> Result<bool, String> {
+pub(super) fn username_given(kind: UserKind, input: &str) -> Result<bool, String> {
     let given = !input.trim().is_empty();
     match (kind, given) {
         (UserKind::Vendor, false) => {
