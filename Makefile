@@ -28,7 +28,7 @@ watch:
 	@WITH_CARGO_LEPTOS=1 scripts/setup.sh
 	@mkdir -p data
 	. scripts/env.sh && RUSTC_BOOTSTRAP=1 SIGN_IN_MODE=$${SIGN_IN_MODE:-dev} \
-	  LOG_FORMAT=$${LOG_FORMAT:-pretty} cargo leptos watch
+	  LOG_FORMAT=$${LOG_FORMAT:-pretty} cargo leptos watch --split
 
 # make watch on a fresh clone of HEAD: served, and an edit served (scripts/watch-check.sh).
 watch-check:

@@ -23,9 +23,10 @@
 #           and with 3 instances behind haproxy on PostgreSQL, requests/s and p50/p99 with the
 #           3/1 ratios, and the time of a rolling restart of three under a light load with its
 #           failed requests.
-#   bundles each wasm bundle's raw, gzip and brotli size as served (the page's and the parsing
-#           worker's), against the page bundle's budget of 350 KB brotli: over it, the section
-#           and so `make bench` fail;
+#   bundles each wasm bundle's raw, gzip and brotli size as served (the page's main module,
+#           the lazily loaded parts of its split routes and the parsing worker's), against the
+#           main module's budget of 350 KB brotli: over it, the section and so `make bench`
+#           fail; and each split route's total (main module and its parts);
 # Each section is a function bench_<name> that writes its summary to target/bench/<name>.txt;
 # the summaries are printed together at the end. To add a section, write its function and
 # add its name to SECTIONS.
@@ -59,29 +60,57 @@ bench_data() {
 PAGE_BUDGET_BR=$((350 * 1024))
 bench_bundles() {
   step "bundles: sizes of the production bundles as served (target/site/pkg)"
-  local pkg="$LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR" name f raw gz br failed=0
-  for name in "$LEPTOS_OUTPUT_NAME" parser; do
-    for f in "$pkg/$name.wasm" "$pkg/$name.js"; do
-      [ -f "$f" ] && [ -f "$f.gz" ] && [ -f "$f.br" ] ||
-        { echo "bench: $f or its .gz/.br copy is missing (scripts/build.sh makes them)" >&2; return 1; }
-      raw=$(stat -c %s "$f"); gz=$(stat -c %s "$f.gz"); br=$(stat -c %s "$f.br")
-      local role="parsing worker"
-      [ "$name" = parser ] || role="page (every page)"
-      local verdict=""
-      if [ "$f" = "$pkg/$LEPTOS_OUTPUT_NAME.wasm" ]; then
-        if [ "$br" -le "$PAGE_BUDGET_BR" ]; then
-          verdict="  budget ≤ $((PAGE_BUDGET_BR / 1024)) KB brotli: meets"
-        else
-          verdict="  budget ≤ $((PAGE_BUDGET_BR / 1024)) KB brotli: OVER by $(((br - PAGE_BUDGET_BR + 1023) / 1024)) KB"
-          failed=1
-        fi
-      fi
-      printf 'bundle %-22s %-18s %9s B raw  %8s B gzip  %8s B brotli (%d KB)%s\n' \
-        "$(basename "$f")" "$role" "$raw" "$gz" "$br" $(((br + 1023) / 1024)) "$verdict" >>"$out/bundles.txt"
-    done
+  local pkg="$LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR" f raw gz br failed=0 role verdict
+  # The page's main module (every page), the lazily loaded parts of its routes (a part of
+  # its own for each split route, and the parts they share), their loader, and the worker's.
+  local files=("$pkg/$LEPTOS_OUTPUT_NAME.wasm" "$pkg/$LEPTOS_OUTPUT_NAME.js")
+  local part
+  for part in "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm "$pkg"/__wasm_split.*.js; do
+    [ -f "$part" ] && files+=("$part")
   done
+  files+=("$pkg/parser.wasm" "$pkg/parser.js")
+  for f in "${files[@]}"; do
+    [ -f "$f" ] && [ -f "$f.gz" ] && [ -f "$f.br" ] ||
+      { echo "bench: $f or its .gz/.br copy is missing (scripts/build.sh makes them)" >&2; return 1; }
+    raw=$(stat -c %s "$f"); gz=$(stat -c %s "$f.gz"); br=$(stat -c %s "$f.br")
+    case "$(basename "$f")" in
+      parser.*) role="parsing worker" ;;
+      split_*) role="route part" ;;
+      chunk_*) role="shared part" ;;
+      __wasm_split*) role="parts' loader" ;;
+      *) role="page (every page)" ;;
+    esac
+    verdict=""
+    if [ "$f" = "$pkg/$LEPTOS_OUTPUT_NAME.wasm" ]; then
+      if [ "$br" -le "$PAGE_BUDGET_BR" ]; then
+        verdict="  budget ≤ $((PAGE_BUDGET_BR / 1024)) KB brotli: meets"
+      else
+        verdict="  budget ≤ $((PAGE_BUDGET_BR / 1024)) KB brotli: OVER by $(((br - PAGE_BUDGET_BR + 1023) / 1024)) KB"
+        failed=1
+      fi
+    fi
+    printf 'bundle %-22s %-18s %9s B raw  %8s B gzip  %8s B brotli (%d KB)%s\n' \
+      "$(basename "$f" | cut -c1-22)" "$role" "$raw" "$gz" "$br" $(((br + 1023) / 1024)) "$verdict" >>"$out/bundles.txt"
+  done
+  # Each split route's wasm as a browser loads it: the main module and the parts the
+  # manifest lists for it.
+  if [ -f "$pkg/__wasm_split_manifest.json" ]; then
+    node -e '
+      const fs = require("fs"), path = require("path");
+      const [pkg, main] = process.argv.slice(1);
+      const manifest = JSON.parse(fs.readFileSync(path.join(pkg, "__wasm_split_manifest.json")));
+      const br = (f) => fs.statSync(path.join(pkg, f + ".br")).size;
+      for (const [route, parts] of Object.entries(manifest)) {
+        const name = route.replace(/^__/, "").replace(/_route_view_[0-9]+$/, "").replace(/_/g, " ");
+        const total = br(main) + parts.reduce((n, p) => n + br(p + ".wasm"), 0);
+        console.log(`route ${name}: main module + ${parts.join(" + ")} = ${total} B brotli (${Math.ceil(total / 1024)} KB)`);
+      }' "$pkg" "$LEPTOS_OUTPUT_NAME.wasm" >>"$out/bundles.txt"
+  else
+    echo "bench: no __wasm_split_manifest.json: the page's bundle was not split (scripts/build.sh splits it)" >&2
+    failed=1
+  fi
   cat "$out/bundles.txt"
-  [ "$failed" -eq 0 ] || { echo "bench: the page's bundle is over its budget" >&2; return 1; }
+  [ "$failed" -eq 0 ] || { echo "bench: the page's bundle is over its budget or not split" >&2; return 1; }
 }
 
 bench_parse() {

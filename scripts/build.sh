@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the site exactly as cargo-leptos would lay it out, without needing cargo-leptos:
-#   target/site/pkg/techbiz-invite{.js,_bg.wasm→.wasm,.css} (the page's bundle),
+#   target/site/pkg/techbiz-invite{.js,_bg.wasm→.wasm,.css} (the page's bundle), split as
+#   `cargo leptos build --split` does: the main module every page loads, and the lazily
+#   loaded parts of the lazy routes (split_*.wasm, shared chunk_*.wasm, their loader
+#   __wasm_split.*.js and __wasm_split_manifest.json, from which a page preloads its parts),
 #   target/site/pkg/parser.{js,wasm} (the parsing worker's), public/ copied to target/site/,
 #   and the server binary target/release/techbiz-invite.
 # BUILD_ONLY=wasm stops after the front end (the server binary is left as it is);
@@ -31,12 +34,27 @@ wasm_bundle() {
   if [ "$profile" = wasm-page ]; then
     flags="$flags -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   fi
+  # The page's bundle is split at its lazy routes: the linker keeps the relocations that
+  # wasm-split reads.
+  if [ "$split" = 1 ]; then flags="$flags -Clink-args=--emit-relocs"; fi
   RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
     cargo build -p "$crate" --lib \
     --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile "$profile"
   mkdir -p "$pkg"
-  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
-    "$WASM_TARGET_DIR/wasm32-unknown-unknown/$profile/${crate//-/_}.wasm"
+  local input="$WASM_TARGET_DIR/wasm32-unknown-unknown/$profile/${crate//-/_}.wasm"
+  local bindgen_flags=()
+  local parts=()
+  if [ "$split" = 1 ]; then
+    # The main module (every page) to $pkg/NAME_split.wasm for wasm-bindgen; each lazy
+    # route's part and the parts they share to $pkg, with their loader and manifest.
+    rm -f "$pkg"/__wasm_split* "$pkg"/split_*.wasm* "$pkg"/chunk_*.wasm*
+    "$split_tool" "$input" "$pkg" "$name"
+    input="$pkg/${name}_split.wasm"
+    bindgen_flags=(--keep-lld-exports --no-demangle)
+    mapfile -t parts < <(ls "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm 2>/dev/null || true)
+  fi
+  wasm-bindgen --target web --no-typescript "${bindgen_flags[@]}" --out-dir "$pkg" --out-name "$name" "$input"
+  if [ "$split" = 1 ]; then rm -f "$input"; fi
   mv -f "$pkg/${name}_bg.wasm" "$pkg/$name.wasm"
   sed -i "s/${name}_bg.wasm/${name}.wasm/" "$pkg/$name.js"
   local opt_version
@@ -44,9 +62,11 @@ wasm_bundle() {
   if [ "$profile" = wasm-quick ]; then
     echo "build: wasm-opt skipped (profile $profile)"
   elif [ "${opt_version:-0}" -ge 116 ]; then
-    wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-      --enable-reference-types --enable-mutable-globals --enable-multivalue \
-      "$pkg/$name.wasm" -o "$pkg/$name.wasm"
+    for f in "$pkg/$name.wasm" "${parts[@]}"; do
+      wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+        --enable-reference-types --enable-mutable-globals --enable-multivalue \
+        "$f" -o "$f"
+    done
   else
     echo "build: wasm-opt ${opt_version:-missing} is too old or absent; run scripts/setup.sh" >&2
     exit 1
@@ -58,13 +78,19 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   # size. The parsing worker's (loaded by the batch page's worker only): the CSV and xlsx
   # parser, built for speed. WASM_PROFILE=wasm-quick builds both without LTO or wasm-opt.
   if [ "$wasm_profile" = wasm-quick ]; then page_profile=wasm-quick; else page_profile=wasm-page; fi
-  wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
-  wasm_bundle parse-worker parser "$wasm_profile" -O3
+  # The splitter (frontend/split), built natively in a target folder of its own (make test
+  # builds the native tests beside this script: no wait on their lock).
+  if [ "$wasm_profile" = wasm-quick ]; then tool_profile=quick; else tool_profile=release; fi
+  CARGO_TARGET_DIR="$ROOT/target/tools" env -u RUSTC_BOOTSTRAP cargo build -p wasm-split --profile "$tool_profile"
+  split_tool="$ROOT/target/tools/$tool_profile/wasm-split"
+  split=1 wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
+  split=0 wasm_bundle parse-worker parser "$wasm_profile" -O3
   cp style/main.css "$pkg/$LEPTOS_OUTPUT_NAME.css"
   cp -r public/. "$site/"
   # Gzip and brotli copies, served to browsers that accept them (ServeDir::precompressed_*);
   # brotli by Node's zlib (Node is here for the tests), at its highest quality.
-  bundles=("$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css} "$pkg"/parser.{wasm,js})
+  bundles=("$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css} "$pkg"/parser.{wasm,js} "$pkg"/__wasm_split*.js
+    "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm)
   for f in "${bundles[@]}"; do gzip -9 -k -f "$f"; done
   node -e '
     const fs = require("fs"), zlib = require("zlib");

@@ -26,8 +26,8 @@ use leptos_router::path;
 
 use components::AppLayout;
 use pages::{
-    AcceptInvitationPage, BatchUploadPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage,
-    InviteStatusPage, InviteUsersPage, NotFoundPage, OverviewPage, SignInPage, SignedOutPage,
+    AcceptInvitationPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage, InviteUsersPage,
+    NotFoundPage, OverviewPage, SignInPage, SignedOutPage,
 };
 
 /// The HTML document around the app (rendered on the server only).
@@ -67,10 +67,71 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("invite-users") view=InviteUsersPage/>
                     <Route path=path!("invite-users/email") view=EmailInvitationPage/>
                     <Route path=path!("invite-users/create") view=CreateAccountPage/>
-                    <Route path=path!("invite-users/batch") view=BatchUploadPage/>
-                    <Route path=path!("invite-users/status") view=InviteStatusPage/>
+                    <Route path=path!("invite-users/batch") view=lazy::batch_upload()/>
+                    <Route path=path!("invite-users/status") view=lazy::invite_status()/>
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// The two heaviest pages are loaded with their route, not with every page: the page's
+/// bundle is split at them (scripts/build.sh runs `wasm-split`), and a page that shows one of
+/// them preloads its part. On the server they render as any route does. (The parsing
+/// worker's bundle, which has neither feature, never routes: it takes the pages as they are.)
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
+mod lazy {
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, ChooseView, Lazy, LazyRoute};
+
+    use crate::pages::{BatchUploadPage, InviteStatusPage};
+
+    pub fn batch_upload() -> impl ChooseView {
+        Lazy::<BatchUploadRoute>::new()
+    }
+
+    pub fn invite_status() -> impl ChooseView {
+        Lazy::<InviteStatusRoute>::new()
+    }
+
+    /// The batch upload page (its list, grid and the worker's hand-over).
+    struct BatchUploadRoute;
+
+    #[lazy_route]
+    impl LazyRoute for BatchUploadRoute {
+        fn data() -> Self {
+            BatchUploadRoute
+        }
+
+        fn view(_this: Self) -> AnyView {
+            view! { <BatchUploadPage/> }.into_any()
+        }
+    }
+
+    /// The invite user status page (its table, filters and search).
+    struct InviteStatusRoute;
+
+    #[lazy_route]
+    impl LazyRoute for InviteStatusRoute {
+        fn data() -> Self {
+            InviteStatusRoute
+        }
+
+        fn view(_this: Self) -> AnyView {
+            view! { <InviteStatusPage/> }.into_any()
+        }
+    }
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "ssr")))]
+mod lazy {
+    use leptos_router::ChooseView;
+
+    pub fn batch_upload() -> impl ChooseView {
+        crate::pages::BatchUploadPage
+    }
+
+    pub fn invite_status() -> impl ChooseView {
+        crate::pages::InviteStatusPage
     }
 }

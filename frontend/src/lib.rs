@@ -7,9 +7,18 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets tests (and anything else) know the page is interactive.
-    if let Some(body) = leptos::prelude::document().body() {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    // Lazily: a route whose code is a part of its own (the batch upload, the status page)
+    // hydrates once its part has loaded.
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body();
+        if let Some(body) = body.clone() {
+            leptos::mount::hydrate_from_async(body, app::App)
+                .await
+                .forget();
+        }
+        // Lets tests (and anything else) know the page is interactive.
+        if let Some(body) = body {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
