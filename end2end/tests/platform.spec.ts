@@ -1,3 +1,4 @@
+import type { APIRequestContext } from '@playwright/test';
 import { expect, test } from './fixtures/test';
 import { expectAccessible, hydrated, SignInPage, signInAs } from './fixtures/app';
 
@@ -109,8 +110,36 @@ test('every response carries a Trace ID and unknown pages say so', async ({ page
   await expectAccessible(page, 'not found');
 });
 
+/** The lazily loaded parts of the page's bundle, by route, as the build's manifest lists them
+ * (each route's own part and the parts it shares with another). */
+async function routeParts(request: APIRequestContext): Promise<Record<string, string[]>> {
+  const manifest = await request.get('/pkg/__wasm_split_manifest.json');
+  expect(manifest.status(), 'the split manifest is served').toBe(200);
+  const byRoute: Record<string, string[]> = {};
+  for (const [key, parts] of Object.entries((await manifest.json()) as Record<string, string[]>)) {
+    const route = /^__(batch_upload|invite_status)_route_view_/.exec(key)?.[1];
+    if (route) byRoute[route] = parts.map((p) => `/pkg/${p}.wasm`);
+  }
+  expect(Object.keys(byRoute).sort(), 'the batch upload and status routes are split').toEqual([
+    'batch_upload',
+    'invite_status',
+  ]);
+  return byRoute;
+}
+
 test('the bundles are served brotli- and gzip-compressed to browsers that accept them', async ({ request }) => {
-  const files = ['techbiz-invite.wasm', 'techbiz-invite.js', 'techbiz-invite.css', 'parser.wasm', 'parser.js'];
+  const parts = Object.values(await routeParts(request))
+    .flat()
+    .map((p) => p.replace('/pkg/', ''));
+  const files = [
+    'techbiz-invite.wasm',
+    'techbiz-invite.js',
+    'techbiz-invite.css',
+    'parser.wasm',
+    'parser.js',
+    '__wasm_split.______________________.js',
+    ...new Set(parts),
+  ];
   for (const file of files) {
     const plain = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'identity' } });
     expect(plain.status(), file).toBe(200);
@@ -135,4 +164,38 @@ test('the page bundle holds no parser: every page loads it, only the batch page 
   await hydrated(page);
   expect(loaded).toContain('/pkg/techbiz-invite.wasm');
   expect(loaded).not.toContain('/pkg/parser.wasm');
+});
+
+test('a page loads only its own parts of the bundle: sign-in neither split route\'s, each split route its own', async ({
+  page,
+  request,
+}) => {
+  const parts = await routeParts(request);
+  const own = (route: string) => parts[route].filter((p) => !p.includes('/chunk_'));
+  const [batchPart] = own('batch_upload');
+  const [statusPart] = own('invite_status');
+  expect(batchPart && statusPart && batchPart !== statusPart, 'each route has a part of its own').toBeTruthy();
+  const loaded: string[] = [];
+  page.on('request', (req) => {
+    const path = new URL(req.url()).pathname;
+    if (path.endsWith('.wasm')) loaded.push(path);
+  });
+
+  await page.goto('/sign-in');
+  await hydrated(page);
+  expect(loaded, 'the sign-in page').toEqual(['/pkg/techbiz-invite.wasm']);
+  await signInAs(page, 'officer@tech.gov.sg');
+  expect(loaded.filter((p) => p !== '/pkg/techbiz-invite.wasm'), 'the Overview').toEqual([]);
+
+  // Opened directly: the server's page preloads its parts, and it hydrates with them.
+  await page.goto('/invite-users/batch');
+  await hydrated(page);
+  await expect(page.getByRole('heading', { level: 1, name: 'Batch upload' })).toBeVisible();
+  expect(loaded, 'the batch page').toEqual(expect.arrayContaining(parts.batch_upload));
+  expect(loaded, 'the batch page').not.toContain(statusPart);
+
+  // Reached by a link: the router loads the route's part before it shows the page.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Invite user status' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Invite user status' })).toBeVisible();
+  expect(loaded, 'the status page, by a link').toContain(statusPart);
 });
