@@ -89,8 +89,11 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   cp -r public/. "$site/"
   # Gzip and brotli copies, served to browsers that accept them (ServeDir::precompressed_*);
   # brotli by Node's zlib (Node is here for the tests), at its highest quality.
+  # And every other script a page or the worker loads: wasm-bindgen's snippets (app/js/) and
+  # the site root's (public/*.js).
   bundles=("$pkg/$LEPTOS_OUTPUT_NAME".{wasm,js,css} "$pkg"/parser.{wasm,js} "$pkg"/__wasm_split*.js
     "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm)
+  mapfile -t -O "${#bundles[@]}" bundles < <(find "$pkg/snippets" -name '*.js'; find "$site" -maxdepth 1 -name '*.js')
   for f in "${bundles[@]}"; do gzip -9 -k -f "$f"; done
   node -e '
     const fs = require("fs"), zlib = require("zlib");

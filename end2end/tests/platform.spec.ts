@@ -128,24 +128,21 @@ async function routeParts(request: APIRequestContext): Promise<Record<string, st
 }
 
 test('the bundles are served brotli- and gzip-compressed to browsers that accept them', async ({ request }) => {
-  const parts = Object.values(await routeParts(request))
-    .flat()
-    .map((p) => p.replace('/pkg/', ''));
+  const bundles = ['techbiz-invite.wasm', 'techbiz-invite.js', 'techbiz-invite.css', 'parser.wasm', 'parser.js'];
   const files = [
-    'techbiz-invite.wasm',
-    'techbiz-invite.js',
-    'techbiz-invite.css',
-    'parser.wasm',
-    'parser.js',
-    '__wasm_split.______________________.js',
-    ...new Set(parts),
+    ...bundles.map((f) => `/pkg/${f}`),
+    // The split routes' parts and their loader, and the worker's scripts (from the site root).
+    ...new Set(Object.values(await routeParts(request)).flat()),
+    '/pkg/__wasm_split.______________________.js',
+    '/parse-worker.js',
+    '/draft-store.js',
   ];
   for (const file of files) {
-    const plain = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': 'identity' } });
+    const plain = await request.get(file, { headers: { 'accept-encoding': 'identity' } });
     expect(plain.status(), file).toBe(200);
     expect(plain.headers()['content-encoding'], file).toBeUndefined();
     for (const encoding of ['br', 'gzip']) {
-      const packed = await request.get(`/pkg/${file}`, { headers: { 'accept-encoding': encoding } });
+      const packed = await request.get(file, { headers: { 'accept-encoding': encoding } });
       expect(packed.status(), file).toBe(200);
       expect(packed.headers()['content-encoding'], `${file} ${encoding}`).toBe(encoding);
       // Playwright undoes the encoding: every body is the same file.
