@@ -48,6 +48,7 @@ wasm_bundle() {
     # The main module (every page) to $pkg/NAME_split.wasm for wasm-bindgen; each lazy
     # route's part and the parts they share to $pkg, with their loader and manifest.
     rm -f "$pkg"/__wasm_split* "$pkg"/split_*.wasm* "$pkg"/chunk_*.wasm*
+    wait "$split_build" || { echo "build: the wasm-split tool (frontend/split) did not build" >&2; exit 1; }
     "$split_tool" "$input" "$pkg" "$name"
     input="$pkg/${name}_split.wasm"
     bindgen_flags=(--keep-lld-exports --no-demangle)
@@ -78,10 +79,11 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   # size. The parsing worker's (loaded by the batch page's worker only): the CSV and xlsx
   # parser, built for speed. WASM_PROFILE=wasm-quick builds both without LTO or wasm-opt.
   if [ "$wasm_profile" = wasm-quick ]; then page_profile=wasm-quick; else page_profile=wasm-page; fi
-  # The splitter (frontend/split), built natively in a target folder of its own (make test
-  # builds the native tests beside this script: no wait on their lock).
+  # The splitter (frontend/split), built natively beside the page's wasm, in a target folder
+  # of its own (make test builds the native tests beside this script: no wait on their lock).
   if [ "$wasm_profile" = wasm-quick ]; then tool_profile=quick; else tool_profile=release; fi
-  CARGO_TARGET_DIR="$ROOT/target/tools" env -u RUSTC_BOOTSTRAP cargo build -p wasm-split --profile "$tool_profile"
+  CARGO_TARGET_DIR="$ROOT/target/tools" env -u RUSTC_BOOTSTRAP cargo build -p wasm-split --profile "$tool_profile" &
+  split_build=$!
   split_tool="$ROOT/target/tools/$tool_profile/wasm-split"
   split=1 wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
   split=0 wasm_bundle parse-worker parser "$wasm_profile" -O3

@@ -258,7 +258,7 @@ fn check_field(
         },
         "first_name" => PersonName::check_first(&raw.first_name).err(),
         "last_name" => PersonName::check_last(&raw.last_name).err(),
-        "contact_number" => ContactNumber::parse(&raw.contact_number).err(),
+        "contact_number" => ContactNumber::check(&raw.contact_number).err(),
         "organisation" => Organisation::check(&raw.organisation).err(),
         "department" => Department::check_optional(&raw.department).err(),
         "seed_required" => SeedRequired::parse(&raw.seed_required).err(),
