@@ -10,15 +10,13 @@ pub fn hydrate() {
     // Lazily: a route whose code is a part of its own (the batch upload, the status page)
     // hydrates once its part has loaded.
     wasm_bindgen_futures::spawn_local(async {
-        let body = leptos::prelude::document().body();
-        if let Some(body) = body.clone() {
-            leptos::mount::hydrate_from_async(body, app::App)
-                .await
-                .forget();
-        }
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
         // Lets tests (and anything else) know the page is interactive.
-        if let Some(body) = body {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
+        let _ = body.set_attribute("data-hydrated", "true");
     });
 }
