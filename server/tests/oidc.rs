@@ -2,7 +2,7 @@
 //! databases: the good path, and the callback driven with forged and replayed inputs.
 
 use crate::support::oidc::{
-    app_with_provider, app_with_provider_and, client_key, free_port, oidc_vars, ADMIN_GROUP,
+    app_with_provider, app_with_provider_and, client_key, oidc_vars, ADMIN_GROUP,
 };
 use crate::support::*;
 

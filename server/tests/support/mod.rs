@@ -255,6 +255,39 @@ impl TestApp {
         call.json(body).send().await.expect("POST")
     }
 
+    /// The status of a server function call that declares a JSON body of `len` bytes and
+    /// sends none of it: an answer from the headers alone, as a limit on the declared length
+    /// gives. (Sending the body as well races the server's refusal, which closes the
+    /// connection, against the client still writing: reqwest then fails with a reset instead
+    /// of reading the 413; a CI run did.)
+    pub async fn status_of_call_declaring(&self, endpoint: &str, len: usize) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+        let head = format!(
+            "POST /api/{endpoint} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\n\
+             Content-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        );
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .expect("send the head");
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("an answer to the head alone within 10 s")
+        .expect("read the answer");
+        let answer = String::from_utf8_lossy(&answer);
+        answer
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
+    }
+
     /// The single number a `SELECT COUNT(*) ...` returns, on the app's own database.
     pub async fn count(&self, sql: &str) -> i64 {
         let row: (i64,) = sqlx::query_as(sql)
@@ -454,11 +487,32 @@ pub async fn wait_ready(port: u16) {
     panic!("the server on {port} did not become ready within 10 s");
 }
 
+/// A port nobody listens on now, for a process a test starts (the app, a provider, a mail or
+/// SCIM server), which binds it a moment later.
+///
+/// The port comes from below the OS's ephemeral range (32768 and up on Linux), so no socket
+/// bound to port 0 and no outgoing connection takes it in that moment: the OS's own pick,
+/// probed and released, had been free again for exactly those, and a CI run lost the OpenID
+/// provider to EADDRINUSE that way. Each test process starts at its own offset (its pid) and
+/// never hands out a port twice; a port something already holds is skipped.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000; // up to 31,999
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7_919) % SPAN,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {LOW}..{}", LOW + SPAN);
 }
 
 impl SmtpSink {

@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{spawn_with, Backend, TestApp};
+use super::{free_port, spawn_with, Backend, TestApp};
 
 pub const CLIENT_ID: &str = "techbiz-test";
 pub const CLIENT_SECRET: &str = "test-client-secret";
@@ -20,14 +20,6 @@ pub struct Provider {
     pub issuer: String,
     control: reqwest::Client,
     _child: tokio::process::Child,
-}
-
-/// A port nobody listens on now (the OS's pick; free again once the probe closes).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 impl Provider {
