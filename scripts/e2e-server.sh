@@ -12,6 +12,10 @@ port="${1:-3100}"
 smtp_url="${2:-}"
 issuer="${3:-}"
 db_dir=$(mktemp -d)
+# The server's log (Playwright ignores its output), which make test shows the warnings and
+# errors of when a browser test fails.
+mkdir -p "$ROOT/target/e2e-logs"
+log="$ROOT/target/e2e-logs/server-$port.log"
 trap 'rm -rf "$db_dir"' EXIT
 cd "$ROOT"
 if [ -n "$issuer" ]; then
@@ -29,7 +33,7 @@ fi
 # then one every 6 s); the rate limits have tests of their own (server/tests/limits.rs).
 SMTP_URL="$smtp_url" RATE_LIMIT_SIGN_IN=1000/100ms RELAY_INTERVAL_MS=200 LEPTOS_SITE_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$db_dir/e2e.db" \
   SUPPORT_EMAIL=techbiz-support@tech.gov.sg LOG_FORMAT=pretty LEPTOS_SITE_ROOT="$ROOT/target/site" \
-  "${SERVER_BIN:-$ROOT/target/release/techbiz-invite}" &
+  "${SERVER_BIN:-$ROOT/target/release/techbiz-invite}" >"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$db_dir"' EXIT INT TERM
 wait $pid

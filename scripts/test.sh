@@ -129,7 +129,16 @@ echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 export SERVER_BIN="$server_bin"
 
 layer "Playwright (headless Debian Chromium)"
-(cd end2end && npx playwright test)
+rm -rf target/e2e-logs
+(cd end2end && npx playwright test) || {
+  # What the servers said went wrong, for the failure above (scripts/e2e-server.sh).
+  for log in target/e2e-logs/*.log; do
+    [ -f "$log" ] || continue
+    echo "--- warnings and errors in $log (the last 80)"
+    grep -E 'WARN|ERROR' "$log" | tail -n 80 || true
+  done
+  exit 1
+}
 
 # The same binary, three times on the PostgreSQL started above (a database of its own),
 # behind haproxy: kill -9 and a rolling SIGTERM deploy while officers upload (SERVER_BIN).

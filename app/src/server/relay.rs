@@ -258,7 +258,7 @@ impl Relay {
     }
 
     /// Claims the next due message, for one lease.
-    async fn claim(&self) -> Result<Option<Claimed>, sqlx::Error> {
+    async fn claim(&self, conn: &mut sqlx::AnyConnection) -> Result<Option<Claimed>, sqlx::Error> {
         let now = now_millis();
         let lock = match self.db.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -273,7 +273,7 @@ impl Relay {
         sqlx::query_as(&sql)
             .bind(now + self.options.lease.as_millis() as i64)
             .bind(now)
-            .fetch_optional(self.db.pool())
+            .fetch_optional(conn)
             .await
     }
 
@@ -302,6 +302,12 @@ impl Relay {
             if self.stop.is_cancelled() {
                 break;
             }
+            // The connection that records the send is taken before the claim: a message is
+            // never claimed (and so held for the lease) by a relay that then cannot record
+            // what became of it. And between the mail server's acceptance and the record, an
+            // instance killed sends the message again (at least once), so that window is one
+            // statement, with no wait for the pool.
+            let mut conn = self.db.pool().acquire().await?;
             let Some(Claimed {
                 id,
                 recipient,
@@ -309,7 +315,7 @@ impl Relay {
                 body_text,
                 body_html,
                 attempts,
-            }) = self.claim().await?
+            }) = self.claim(&mut conn).await?
             else {
                 break;
             };
@@ -319,10 +325,6 @@ impl Relay {
                 text: self.links.render(&id, &body_text),
                 html: self.links.render(&id, &body_html),
             };
-            // The connection that records the send is taken before it: between the mail
-            // server's acceptance and the record, an instance killed sends the message again
-            // (at least once), so that window is one statement, with no wait for the pool.
-            let mut conn = self.db.pool().acquire().await?;
             match self.mailer.send(&id, &mail).await {
                 Ok(()) => {
                     sqlx::query(
