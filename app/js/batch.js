@@ -65,15 +65,8 @@ function parserModule() {
   return compiled;
 }
 
-// A file this big is checked by two workers at once, where the machine has the cores: each
-// parses it, and checks half of its rows (public/parse-worker.js). Smaller files are done
-// before a second worker would pay for itself.
-const SPLIT_BYTES = 2 * 1024 * 1024;
-const twoAtOnce = () => (navigator.hardwareConcurrency || 1) >= 2;
-
-// Workers started ahead of the file, already instantiating the parser: two where a big file
-// would use two.
-const spares = [];
+// A worker started ahead of the file, already instantiating the parser.
+let spare = null;
 
 function startWorker() {
   const worker = new Worker('/parse-worker.js', { type: 'module' });
@@ -85,13 +78,9 @@ function startWorker() {
   return worker;
 }
 
-function takeWorker() {
-  return spares.pop() || startWorker();
-}
-
-// Starts the workers for the next file (the batch page calls it when it opens).
+// Starts a worker for the next file (the batch page calls it when it opens).
 export function warmWorker() {
-  while (spares.length < (twoAtOnce() ? 2 : 1)) spares.push(startWorker());
+  if (!spare) spare = startWorker();
 }
 
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
@@ -103,8 +92,8 @@ export function warmWorker() {
 // `choice` is the officer's answer to the worker's question about this file (JSON), or ''.
 // `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
 export function parseInWorker(file, name, key, owner, choice, keep) {
-  const worker = takeWorker();
-  const helper = file.size >= SPLIT_BYTES && twoAtOnce() ? takeWorker() : null;
+  const worker = spare || startWorker();
+  spare = null;
   const parts = [];
   let waiting = null;
   let ended = false;
@@ -123,8 +112,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     if (ended || failure) return;
     clearTimeout(timer);
     worker.terminate();
-    if (helper) helper.terminate();
-    // The next file's workers.
+    // The next file's worker.
     warmWorker();
     if (error) failure = error;
     else ended = true;
@@ -147,19 +135,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     event.preventDefault();
     finish(new Error(event.message || 'worker failed'));
   };
-  if (helper) {
-    // The helper answers the worker, over a channel of their own; if it dies, the worker
-    // is told, and checks the rest itself.
-    const channel = new MessageChannel();
-    helper.onerror = (event) => {
-      event.preventDefault();
-      worker.postMessage({ helperLost: event.message || 'the helper failed' });
-    };
-    helper.postMessage({ help: { file, name, key, choice, port: channel.port2 } }, [channel.port2]);
-    worker.postMessage({ file: { file, name, key, owner, choice, keep, helper: channel.port1 } }, [channel.port1]);
-  } else {
-    worker.postMessage({ file: { file, name, key, owner, choice, keep } });
-  }
+  worker.postMessage({ file: { file, name, key, owner, choice, keep } });
   return {
     next() {
       return new Promise((resolve, reject) => {
@@ -211,7 +187,8 @@ export function draftReplace(owner, meta, entries) {
 // A table (JSON of rows of cells) as an Excel workbook, made by a parsing worker (which has
 // the zip writer the page's bundle leaves out). Resolves to the bytes.
 export function exportXlsx(table, sheet) {
-  const worker = takeWorker();
+  const worker = spare || startWorker();
+  spare = null;
   return new Promise((resolve, reject) => {
     const finish = (bytes, error) => {
       worker.terminate();

@@ -137,16 +137,10 @@ pub enum UploadHead {
 /// [`UploadHead`]), then each chunk of rows (UTF-8 JSON), encoded when asked for, so the
 /// worker can send the head and the first rows before it encodes the rest. Feature `parser`:
 /// the worker's bundle has it, the page's does not.
-///
-/// A big file is checked by two workers at once ([`PreparedUpload::part`]): each parses the
-/// whole file and finds the clashes among all its rows, but checks only its own share of the
-/// chunks, and its head counts only those; the page's worker adds the counts up.
 #[cfg(feature = "parser")]
 pub struct PreparedUpload {
     head: UploadHead,
-    /// The rows of this part's chunks, `chunks` of the whole list.
     rows: Vec<DraftRow>,
-    chunks: std::ops::Range<usize>,
 }
 
 #[cfg(feature = "parser")]
@@ -159,58 +153,35 @@ impl PreparedUpload {
         key: &str,
         choice: &import::Choice,
     ) -> PreparedUpload {
-        Self::part(bytes, file_name, key, choice, 0, 1)
-    }
-
-    /// Parses a file and checks the rows of part `part` of `of` (the list's chunks shared out
-    /// in order, as evenly as whole chunks allow): the head has the whole list's meta and this
-    /// part's counts, and only this part's chunks are given. A refused file or a question is
-    /// the same answer in every part.
-    pub fn part(
-        bytes: &[u8],
-        file_name: &str,
-        key: &str,
-        choice: &import::Choice,
-        part: usize,
-        of: usize,
-    ) -> PreparedUpload {
-        let unanswered = |head| PreparedUpload {
-            head,
-            rows: Vec::new(),
-            chunks: 0..0,
-        };
         let sheet = match import::read(bytes, file_name, &import::Limits::default(), choice) {
             Ok(import::Reading::Read(sheet)) => sheet,
-            Ok(import::Reading::Ask(question)) => return unanswered(UploadHead::Ask { question }),
+            Ok(import::Reading::Ask(question)) => {
+                return PreparedUpload {
+                    head: UploadHead::Ask { question },
+                    rows: Vec::new(),
+                }
+            }
             Err(e) => {
-                return unanswered(UploadHead::Refused {
-                    message: e.to_string(),
-                })
+                return PreparedUpload {
+                    head: UploadHead::Refused {
+                        message: e.to_string(),
+                    },
+                    rows: Vec::new(),
+                }
             }
         };
-        let total = sheet.rows.len();
-        let chunks = part_chunks(total.div_ceil(CHUNK_ROWS), part, of);
-        let first = chunks.start * CHUNK_ROWS;
-        let end = (chunks.end * CHUNK_ROWS).min(total);
-        // Every row is new and ready, so its clashes are those among all the file's rows.
-        let clashes = in_file_duplicates(sheet.rows.iter().map(|r| (r.line, &r.raw)));
-        let rows: Vec<DraftRow> = sheet
+        let mut rows: Vec<DraftRow> = sheet
             .rows
             .into_iter()
-            .zip(clashes)
-            .take(end)
-            .skip(first)
-            .map(|(r, duplicates)| DraftRow {
-                duplicates,
-                ..DraftRow::new(r.line, r.raw)
-            })
+            .map(|r| DraftRow::new(r.line, r.raw))
             .collect();
+        recheck_duplicates(&mut rows);
         let meta = DraftMeta {
             key: key.to_string(),
             file_name: file_name.to_string(),
             format: sheet.format,
             notices: sheet.notices,
-            rows: total,
+            rows: rows.len(),
         };
         PreparedUpload {
             head: UploadHead::Parsed {
@@ -218,7 +189,6 @@ impl PreparedUpload {
                 counts: counts(&rows),
             },
             rows,
-            chunks,
         }
     }
 
@@ -226,45 +196,26 @@ impl PreparedUpload {
         serde_json::to_vec(&self.head).unwrap_or_default()
     }
 
-    /// How many chunks of rows follow the head in the whole list (none for a refused file).
+    /// How many chunks of rows follow the head (none for a refused file).
     pub fn chunks(&self) -> usize {
-        match &self.head {
-            UploadHead::Parsed { meta, .. } => meta.chunks(),
-            _ => 0,
-        }
+        self.rows.len().div_ceil(CHUNK_ROWS)
     }
 
-    /// The chunks of the list this part has.
-    pub fn own_chunks(&self) -> std::ops::Range<usize> {
-        self.chunks.clone()
-    }
-
-    /// Chunk `i` of the list (empty if it is not this part's).
+    /// Chunk `i` (empty past the last).
     pub fn chunk(&self, i: usize) -> Vec<u8> {
-        if !self.chunks.contains(&i) {
+        if i >= self.chunks() {
             return Vec::new();
         }
         self.rows_json(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
     }
 
-    /// Rows `start..end` of the list (cut to this part's) as UTF-8 JSON: the worker sends the
-    /// first screenful on its own, before the rest of the first chunk.
+    /// Rows `start..end` (cut to the list) as UTF-8 JSON: the worker sends the first
+    /// screenful on its own, before the rest of the first chunk.
     pub fn rows_json(&self, start: usize, end: usize) -> Vec<u8> {
-        let first = self.chunks.start * CHUNK_ROWS;
-        let end = end.saturating_sub(first).min(self.rows.len());
-        let start = start.saturating_sub(first).min(end);
+        let end = end.min(self.rows.len());
+        let start = start.min(end);
         serde_json::to_vec(&self.rows[start..end]).unwrap_or_default()
     }
-}
-
-/// Part `part` of `of` of `chunks` chunks: in order, the first parts one chunk longer where
-/// they do not share out evenly.
-#[cfg(feature = "parser")]
-fn part_chunks(chunks: usize, part: usize, of: usize) -> std::ops::Range<usize> {
-    let of = of.max(1);
-    let part = part.min(of - 1);
-    let at = |p: usize| (p * chunks).div_ceil(of);
-    at(part)..at(part + 1)
 }
 
 /// The worker's answer in one go: the head, then every chunk (the parse benchmark and tests).
@@ -817,80 +768,6 @@ mod tests {
         assert_eq!([first, rest].concat(), rows[..CHUNK_ROWS]);
         assert_eq!(upload.rows_json(n + 5, n + 9), b"[]");
         assert_eq!(prepare_upload(csv.as_bytes(), "users.csv", "k").len(), 3);
-    }
-
-    #[cfg(feature = "parser")]
-    #[test]
-    fn parts_checked_apart_add_up_to_the_whole_list_clashes_across_parts_included() {
-        use crate::import::COLUMNS;
-        let header: Vec<&str> = COLUMNS.iter().map(|c| c.header).collect();
-        let mut csv = header.join(",") + "\n";
-        // Five chunks and a bit; the last row repeats the first row's address, so its clash
-        // is found in another part than the row it clashes with.
-        let n = 5 * CHUNK_ROWS + 3;
-        for i in 0..n {
-            let first = if i % 7 == 3 { "" } else { "Ann" };
-            let email = if i == n - 1 { 0 } else { i };
-            csv += &format!(
-                "user{email}@tech.gov.sg,,{first},Tan,91234567,GovTech,,No,Builds the portal\n"
-            );
-        }
-        let choice = import::Choice::default();
-        let whole = PreparedUpload::new(csv.as_bytes(), "users.csv", "k", &choice);
-        let whole_rows: Vec<Vec<u8>> = (0..whole.chunks()).map(|i| whole.chunk(i)).collect();
-        for of in [2, 3, 4] {
-            let parts: Vec<PreparedUpload> = (0..of)
-                .map(|p| PreparedUpload::part(csv.as_bytes(), "users.csv", "k", &choice, p, of))
-                .collect();
-            // The parts' chunks follow one another and cover the list.
-            let mut next = 0;
-            for part in &parts {
-                assert_eq!(part.own_chunks().start, next, "{of} parts");
-                assert!(!part.own_chunks().is_empty(), "{of} parts");
-                next = part.own_chunks().end;
-            }
-            assert_eq!(next, whole.chunks());
-            // Each chunk comes from the part that has it, the same bytes as the whole's.
-            for (i, expected) in whole_rows.iter().enumerate() {
-                let owner = parts.iter().find(|p| p.own_chunks().contains(&i)).unwrap();
-                assert_eq!(&owner.chunk(i), expected, "chunk {i} of {of} parts");
-                for other in parts.iter().filter(|p| !p.own_chunks().contains(&i)) {
-                    assert!(other.chunk(i).is_empty());
-                }
-            }
-            // The heads: the same meta, and counts that add up to the whole's.
-            let heads: Vec<UploadHead> = parts
-                .iter()
-                .map(|p| serde_json::from_slice(&p.head()).unwrap())
-                .collect();
-            let mut sum = Counts::default();
-            for head in &heads {
-                let UploadHead::Parsed { meta, counts } = head else {
-                    panic!("refused");
-                };
-                assert_eq!(meta.rows, n);
-                sum.users += counts.users;
-                sum.attention += counts.attention;
-                sum.invited += counts.invited;
-                sum.ready += counts.ready;
-            }
-            let UploadHead::Parsed { counts: told, .. } =
-                serde_json::from_slice(&whole.head()).unwrap()
-            else {
-                panic!("refused");
-            };
-            assert_eq!(sum, told, "{of} parts");
-        }
-        // The clash across parts is on the last row.
-        let last: Vec<DraftRow> = serde_json::from_slice(&whole.chunk(whole.chunks() - 1)).unwrap();
-        assert_eq!(last.last().unwrap().duplicates.len(), 1);
-        // A refused file is refused in every part.
-        let refused = PreparedUpload::part(b"", "users.csv", "k", &choice, 1, 2);
-        assert!(matches!(
-            serde_json::from_slice(&refused.head()).unwrap(),
-            UploadHead::Refused { .. }
-        ));
-        assert_eq!((refused.chunks(), refused.own_chunks()), (0, 0..0));
     }
 
     #[test]

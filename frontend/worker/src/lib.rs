@@ -17,19 +17,9 @@ impl Upload {
         js_sys::Uint8Array::from(self.0.head().as_slice())
     }
 
-    /// How many chunks of rows the whole list has.
+    /// How many chunks of rows follow the head.
     pub fn chunks(&self) -> u32 {
         u32::try_from(self.0.chunks()).unwrap_or(u32::MAX)
-    }
-
-    /// The first of this part's chunks (see [`prepare_part`]).
-    pub fn first_chunk(&self) -> u32 {
-        u32::try_from(self.0.own_chunks().start).unwrap_or(u32::MAX)
-    }
-
-    /// One past the last of this part's chunks.
-    pub fn end_chunk(&self) -> u32 {
-        u32::try_from(self.0.own_chunks().end).unwrap_or(u32::MAX)
     }
 
     /// Rows per chunk (the draft store keeps the rows in chunks of this many).
@@ -56,30 +46,6 @@ pub fn prepare(bytes: &[u8], file_name: &str, key: &str, choice: &str) -> Upload
     let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
     Upload(app::batch::PreparedUpload::new(
         bytes, file_name, key, &choice,
-    ))
-}
-
-/// [`prepare`] for part `part` of `of` of a big file, which that many workers check at once:
-/// each parses the whole file, checks only its share of the chunks, and counts only those
-/// in its head (see `app::batch::PreparedUpload::part`).
-#[wasm_bindgen]
-pub fn prepare_part(
-    bytes: &[u8],
-    file_name: &str,
-    key: &str,
-    choice: &str,
-    part: u32,
-    of: u32,
-) -> Upload {
-    console_error_panic_hook::set_once();
-    let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
-    Upload(app::batch::PreparedUpload::part(
-        bytes,
-        file_name,
-        key,
-        &choice,
-        part as usize,
-        of as usize,
     ))
 }
 
