@@ -14,6 +14,7 @@ mod support;
 
 mod batch;
 mod concurrency;
+mod database;
 mod delivery;
 mod http;
 mod integrity;

@@ -1,0 +1,53 @@
+//! The database layer's own promises, where they are SQLite's alone.
+
+use app::server::db::{Db, CHECKPOINT_EVERY};
+
+/// SQLite's write-ahead log is copied into the database by a task of its own, never by a
+/// commit (`wal_autocheckpoint = 0` on every connection), and it stays short: 8 MB written
+/// in 8 commits, with pauses, never leave more than a few MB of log.
+#[tokio::test]
+async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log.db");
+    let db = Db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("connect");
+    for _ in 0..3 {
+        // Each of the pool's connections, as it is handed out.
+        let (every,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+            .fetch_one(db.pool())
+            .await
+            .expect("pragma");
+        assert_eq!(every, 0, "a commit would checkpoint");
+    }
+    sqlx::query("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        .execute(db.pool())
+        .await
+        .expect("create");
+    let wal = dir.path().join("log.db-wal");
+    let body = "x".repeat(4_000);
+    let mut longest = 0;
+    for round in 0..8 {
+        let mut tx = db.begin_write().await.expect("begin");
+        for i in 0..250 {
+            sqlx::query("INSERT INTO filler (id, body) VALUES ($1, $2)")
+                .bind(round * 1_000 + i)
+                .bind(body.as_str())
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        longest = longest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
+    }
+    assert!(
+        longest < 4 * 1024 * 1024,
+        "the log grew to {longest} bytes: nothing checkpointed it"
+    );
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM filler")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 2_000);
+}
