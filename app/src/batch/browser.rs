@@ -116,6 +116,25 @@ pub fn focus(id: &str) {
     let _ = id;
 }
 
+/// Moves focus to an element as soon as the change just made is rendered, before the browser
+/// takes its next event: a key already waiting (a fast typist's next key after Enter) goes to
+/// it, not to the page. The render and this focus are both queued as microtasks, the render
+/// first (it was queued by the change); if the element is not there yet, [`focus`].
+pub fn focus_after_render(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let id = id.to_string();
+        leptos::task::spawn_local(async move {
+            if !js::focus_by_id(&id) {
+                next_task().await;
+                js::focus_by_id(&id);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 /// Moves focus to an element at once if it is in the page (so that a key pressed next goes
 /// to it), else once the page has caught up ([`focus`]).
 pub fn focus_now(id: &str) {

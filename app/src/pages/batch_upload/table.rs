@@ -636,8 +636,10 @@ fn CellEditor(pos: usize, col: usize, field: &'static str, grid: Grid) -> impl I
             if let Some(slot) = raw.value_mut(field) {
                 *slot = input.value();
             }
-            done();
+            grid.editing.set(None);
             batch.save(pos, raw);
+            // The saved row is drawn anew: focus its cell once it is, before the next key.
+            browser::focus_after_render(&focus_id(pos, col));
         }
         "Escape" => {
             ev.prevent_default();
