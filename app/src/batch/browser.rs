@@ -126,8 +126,7 @@ pub fn focus_after_render(id: &str) {
         let id = id.to_string();
         leptos::task::spawn_local(async move {
             if !js::focus_by_id(&id) {
-                next_task().await;
-                js::focus_by_id(&id);
+                focus(&id);
             }
         });
     }
