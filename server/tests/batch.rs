@@ -909,6 +909,7 @@ both_databases!(
             5,
             "every row was stored: {outcome:?}"
         );
+        provisioned(&app).await;
         assert_eq!(directory.creates.load(Ordering::SeqCst), 5);
         assert_only_the_victims_row_failed(&app).await;
     }
@@ -921,7 +922,8 @@ both_databases!(
         let directory = TestDirectory::new(&app, None, true);
         let outcome = submit_through(&app, directory.clone()).await;
         assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
-        // Made within the answer, all in one call and none one by one.
+        // Made right after the answer, all in one call and none one by one.
+        provisioned(&app).await;
         assert_eq!(directory.bulk_creates.load(Ordering::SeqCst), 1);
         assert_eq!(directory.creates.load(Ordering::SeqCst), 0);
         assert_eq!(
@@ -959,6 +961,7 @@ both_databases!(
         let outcome = submit_through(&app, directory.clone()).await;
         assert_eq!(invited(&outcome).len(), 5, "{outcome:?}");
         // The bulk call failed as a whole; the rows were then made one by one.
+        provisioned(&app).await;
         assert_eq!(directory.bulk_creates.load(Ordering::SeqCst), 1);
         assert_eq!(directory.creates.load(Ordering::SeqCst), 5);
         assert_only_the_victims_row_failed(&app).await;

@@ -178,6 +178,41 @@ both_databases!(
 );
 
 both_databases!(
+    a_batch_chunk_answers_once_stored_and_its_accounts_are_made_right_after,
+    |b| async move {
+        // Every directory call takes a second: a chunk that waited for its accounts would
+        // answer only once they were made.
+        let scim = ScimServer::start_with(&[("SCIM_DELAY_MS", "1000")]).await;
+        // No worker: what makes the accounts is the instance's maker of batch accounts.
+        let app = app_on(b, &scim, REQUEST_ONLY).await;
+        let res = submit(
+            &app,
+            "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+            &rows(3, "soon"),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM invitations WHERE status = 'provisioning' AND email_key LIKE 'soon%'",
+        )
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("invitations");
+        assert_eq!(ids.len(), 3, "answered before the accounts were made");
+        for id in &ids {
+            assert_eq!(outbox_status(&app, id).await, "held");
+        }
+        for id in &ids {
+            let (_, account_id, _) = wait_status(&app, id, "created").await;
+            let users = scim.users_for(id).await;
+            assert_eq!(users.len(), 1, "{users:?}");
+            assert_eq!(account_id.as_deref(), users[0]["id"].as_str());
+            assert_eq!(outbox_status(&app, id).await, "pending");
+        }
+    }
+);
+
+both_databases!(
     unavailable_and_429_are_retried_with_retry_after_honoured,
     |b| async move {
         let scim = ScimServer::start().await;

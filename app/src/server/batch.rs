@@ -236,8 +236,9 @@ pub async fn submit(
         }
     }
     if tally.invited > 0 {
-        // The accounts of the rows this call invited (answers already given are skipped by
-        // the queue: their rows are done or in another hand).
+        // The accounts of the rows this call invited, made once the batch's chunks pause
+        // (answers already given are skipped by the queue: their rows are done or in another
+        // hand). The answer does not wait for them.
         let ids: Vec<String> = results
             .iter()
             .filter_map(|r| match r {
@@ -245,7 +246,7 @@ pub async fn submit(
                 RowResult::Rejected { .. } => None,
             })
             .collect();
-        provisioning.provision_now(&ids).await;
+        provisioning.provision_soon(ids);
     }
 
     tracing::info!(

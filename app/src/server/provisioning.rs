@@ -6,7 +6,10 @@
 //! (`status = 'held'`), all in one transaction. Then:
 //!
 //! - the request that stored it tries its own rows at once ([`Provisioning::provision_now`],
-//!   within a deadline), so the officer usually sees Created straight away;
+//!   within a deadline), so the officer usually sees Created straight away; a batch's chunk
+//!   answers once its rows are stored and hands their accounts to this instance's maker
+//!   ([`Provisioning::provision_soon`]), which makes them as soon as the batch's chunks
+//!   stop arriving, so the officer's upload never waits on the directory;
 //! - a worker in every instance ([`Provisioning::run`]) claims whatever is due, with a lease
 //!   as the relay does (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each row is in one hand
 //!   at a time and a dead instance's rows come back when the lease runs out.
@@ -76,7 +79,22 @@ pub struct Provisioning {
     /// A request's own rows ([`Provisioning::provision_now`]) are not the worker's: they
     /// finish with the request.
     stop: CancellationToken,
+    /// The batches' accounts waiting for a pause in their chunks ([`Provisioning::provision_soon`]).
+    soon: Arc<Soon>,
 }
+
+/// The way to this instance's maker of batch accounts: started by the first batch that
+/// needs it, and again if it ever ended.
+#[derive(Debug, Default)]
+struct Soon {
+    to_maker: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<String>>>>,
+}
+
+/// The maker waits this long after the latest chunk for another one before it makes what it
+/// holds: the page sends a batch's chunks one straight after another.
+const SOON_QUIET: Duration = Duration::from_millis(100);
+/// ... but never holds accounts longer than this while chunks keep coming.
+const SOON_AT_MOST: Duration = Duration::from_secs(2);
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +362,62 @@ impl Provisioning {
             directory,
             options,
             stop: CancellationToken::new(),
+            soon: Arc::default(),
+        }
+    }
+
+    /// Makes the accounts of `invitations` (just committed by a batch's chunk) in the
+    /// background, as [`Provisioning::provision_now`] does, once the batch's chunks pause
+    /// (no chunk for [`SOON_QUIET`]; at most [`SOON_AT_MOST`] after the first waiting one):
+    /// the chunk's answer does not wait on the directory, and the accounts of a whole batch
+    /// are made together instead of between its chunks' writes. If the instance stops first,
+    /// the rows are the workers' once their request's deadline has passed, as for a request
+    /// that died.
+    pub fn provision_soon(&self, invitations: Vec<String>) {
+        // (No time for requests' rows: they are all the workers'.)
+        if invitations.is_empty() || self.options.inline_deadline.is_zero() {
+            return;
+        }
+        // (A poisoned lock only means another chunk panicked while holding it.)
+        let mut to_maker = self
+            .soon
+            .to_maker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let invitations = match to_maker.as_ref() {
+            Some(tx) => match tx.send(invitations) {
+                Ok(()) => return,
+                Err(tokio::sync::mpsc::error::SendError(back)) => back,
+            },
+            None => invitations,
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if tx.send(invitations).is_err() {
+            return; // (unreachable: `rx` is alive)
+        }
+        *to_maker = Some(tx);
+        tokio::spawn(self.clone().make_soon(rx));
+    }
+
+    /// The maker: gathers ids until the chunks pause, then makes their accounts.
+    async fn make_soon(self, mut from_chunks: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
+        let mut waiting: Vec<String> = Vec::new();
+        loop {
+            if waiting.is_empty() {
+                match from_chunks.recv().await {
+                    Some(ids) => waiting.extend(ids),
+                    None => return,
+                }
+            }
+            let first = Instant::now();
+            while first.elapsed() < SOON_AT_MOST {
+                match tokio::time::timeout(SOON_QUIET, from_chunks.recv()).await {
+                    Ok(Some(ids)) => waiting.extend(ids),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let ids = std::mem::take(&mut waiting);
+            self.provision_now(&ids).await;
         }
     }
 
