@@ -2,6 +2,36 @@
 
 use app::server::db::{Db, CHECKPOINT_EVERY};
 
+/// Every SQLite connection keeps 32 MiB of pages (the default is 2 MiB) and reads the
+/// database through a memory map (`mmap_size`, 256 MiB): a batch chunk reads the pages of a
+/// dozen indexes, which a 2 MiB cache read again and again through read calls.
+#[tokio::test]
+async fn sqlite_connections_cache_32_mib_and_read_through_a_memory_map() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("cache.db").display()
+    ))
+    .await
+    .expect("connect");
+    // Hold several of the pool's connections at once, so that more than one is asked.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = db.pool().acquire().await.expect("a connection");
+        let (bytes,): (i64,) = sqlx::query_as("PRAGMA mmap_size")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pragma");
+        assert_eq!(bytes, 256 << 20, "pages would be copied by read calls");
+        let (pages,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pragma");
+        assert_eq!(pages, -32768, "the cache would be SQLite's default 2 MiB");
+        held.push(conn);
+    }
+}
+
 /// SQLite's write-ahead log is copied into the database by a task of its own, never by a
 /// commit (`wal_autocheckpoint = 0` on every connection), and it stays short: 8 MB written
 /// in 8 commits, with pauses, never leave more than a few MB of log.

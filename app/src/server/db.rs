@@ -115,10 +115,15 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // cache_size (32 MiB a connection, the default is 2) and mmap_size
+                        // (256 MiB, shared): a batch chunk reads the pages of a dozen
+                        // indexes, which a 2 MiB cache read again and again, each copied
+                        // by a read call.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                             PRAGMA wal_autocheckpoint = 0;",
+                             PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -32768; \
+                             PRAGMA mmap_size = 268435456;",
                         )
                         .await?;
                     }
