@@ -2,7 +2,7 @@
 //! submitted to a running instance through the server function (`POST /api/submit_batch`,
 //! signed in) in chunks of 500, the way the browser sends them one after another, on a fresh
 //! SQLite file and (when `TEST_POSTGRES_URL` is set and reachable) a fresh PostgreSQL
-//! database, each chunk's accounts made within its answer as far as its deadline allows; then
+//! database, each chunk's accounts made by the instance right after its answer; then
 //! how long after the last answer every account was made; then the same 10,000 rows again (the idempotent path).
 //! It prints figures (`submit 10000 rows sqlite: 3.21 s, 3115 rows/s`) and asserts nothing
 //! but that every row was invited.
@@ -112,10 +112,11 @@ async fn run() -> anyhow::Result<()> {
 /// (development sign-in, its own provisioning worker and built-in directory), an officer's
 /// session, and twenty `POST /api/submit_batch` calls of 500 rows one after another. Then
 /// the same rows again (the idempotent path), and how long after the last answer every
-/// account had been made (each chunk makes its own within its deadline; the worker the rest).
+/// account had been made (the instance's maker makes them once the chunks pause; the worker
+/// what it leaves).
 async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
-    // SUBMIT_BENCH_INLINE_MS: how long each call may spend making its accounts (the
-    // instance's PROVISIONING_INLINE_MS; 0 leaves them all to the worker).
+    // SUBMIT_BENCH_INLINE_MS: the deadline of the instance's maker of batch accounts (its
+    // PROVISIONING_INLINE_MS; 0 leaves them all to the worker).
     let inline_ms = std::env::var("SUBMIT_BENCH_INLINE_MS").unwrap_or_else(|_| "5000".into());
     let vars = [
         ("PROVISIONING_INLINE_MS", inline_ms.as_str()),
