@@ -2,9 +2,19 @@
 
 use app::server::db::{Db, CHECKPOINT_EVERY};
 
+/// `PRAGMA name` on `conn`.
+async fn pragma(conn: &mut sqlx::AnyConnection, name: &str) -> i64 {
+    let (value,): (i64,) = sqlx::query_as(&format!("PRAGMA {name}"))
+        .fetch_one(conn)
+        .await
+        .expect("pragma");
+    value
+}
+
 /// Every SQLite connection keeps 32 MiB of pages (the default is 2 MiB) and reads the
 /// database through a memory map (`mmap_size`, 256 MiB): a batch chunk reads the pages of a
-/// dozen indexes, which a 2 MiB cache read again and again through read calls.
+/// dozen indexes, which a 2 MiB cache read again and again through read calls. And none
+/// checkpoints on commit (`wal_autocheckpoint = 0`; see the next test).
 #[tokio::test]
 async fn sqlite_connections_cache_32_mib_and_read_through_a_memory_map() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -18,23 +28,28 @@ async fn sqlite_connections_cache_32_mib_and_read_through_a_memory_map() {
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut conn = db.pool().acquire().await.expect("a connection");
-        let (bytes,): (i64,) = sqlx::query_as("PRAGMA mmap_size")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("pragma");
-        assert_eq!(bytes, 256 << 20, "pages would be copied by read calls");
-        let (pages,): (i64,) = sqlx::query_as("PRAGMA cache_size")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("pragma");
-        assert_eq!(pages, -32768, "the cache would be SQLite's default 2 MiB");
+        assert_eq!(
+            pragma(&mut conn, "mmap_size").await,
+            256 << 20,
+            "pages would be copied by read calls"
+        );
+        assert_eq!(
+            pragma(&mut conn, "cache_size").await,
+            -32768,
+            "the cache would be SQLite's default 2 MiB"
+        );
+        assert_eq!(
+            pragma(&mut conn, "wal_autocheckpoint").await,
+            0,
+            "a commit would checkpoint"
+        );
         held.push(conn);
     }
 }
 
 /// SQLite's write-ahead log is copied into the database by a task of its own, never by a
-/// commit (`wal_autocheckpoint = 0` on every connection), and it stays short: 8 MB written
-/// in 8 commits, with pauses, never leave more than a few MB of log.
+/// commit (`wal_autocheckpoint = 0` on every connection, checked above), and it stays
+/// short: 8 MB written in 8 commits, with pauses, never leave more than a few MB of log.
 #[tokio::test]
 async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -42,14 +57,6 @@ async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
     let db = Db::connect(&format!("sqlite://{}", path.display()))
         .await
         .expect("connect");
-    for _ in 0..3 {
-        // Each of the pool's connections, as it is handed out.
-        let (every,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
-            .fetch_one(db.pool())
-            .await
-            .expect("pragma");
-        assert_eq!(every, 0, "a commit would checkpoint");
-    }
     sqlx::query("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         .execute(db.pool())
         .await
