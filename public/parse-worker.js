@@ -9,7 +9,7 @@
 // follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
 // transaction is opened before the first row is sent, so a change the page stores later is
 // always written after it.
-import init, { export_xlsx as exportXlsx, prepare, Upload } from '/pkg/parser.js';
+import init, { export_xlsx as exportXlsx, prepare, Upload, warm_up as warmUp } from '/pkg/parser.js';
 import { beginReplace } from '/draft-store.js';
 
 // The page sends the parser's module, compiled once for all its workers (app/js/batch.js),
@@ -20,6 +20,26 @@ const ready = new Promise((resolve) => {
 }).then((module) => (module ? init({ module_or_path: module }) : init()));
 // An unhandled failure here would surface as an error event; the file's message reports it.
 ready.catch(() => {});
+
+// While it waits for the file, the worker parses and checks small files of its own, CSV and
+// xlsx in turn, each a task of a few milliseconds: the browser runs wasm first through its
+// baseline compiler and optimises a function only once it has run a while, and never
+// switches a call already running, so the officer's file would otherwise be parsed and
+// checked wholly by baseline code. The module is shared with the next file's worker, its
+// optimised code too. A message stops it at the next task.
+const WARM_UP_STEPS = 12;
+let busy = false;
+ready.then(async () => {
+  try {
+    for (let i = 0; i < WARM_UP_STEPS && !busy; i++) {
+      warmUp(i % 2 === 1);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } catch (err) {
+    // Only the officer's first file is slower for it.
+    console.warn('the parser did not warm up', err);
+  }
+}, () => {});
 
 const decoder = new TextDecoder();
 // Rows in the first part: more than a screenful of the list.
@@ -32,6 +52,7 @@ self.onmessage = async (event) => {
     moduleArrived(event.data.module);
     return;
   }
+  busy = true;
   if ('export' in event.data) {
     // The rows to fix, as a workbook.
     try {

@@ -195,6 +195,103 @@ fn random_xlsx() -> Vec<u8> {
     pseudo_random_bytes(4096, 0x05EE_D0FB_A7C4)
 }
 
+/// The rows of the parsing worker's warm-up files (`frontend/worker/warm-up.{csv,xlsx}`, see
+/// `warm_up` there): 200 made-up people, officers and vendors, with a mistake in some field
+/// every few rows and a few repeated addresses, so that every rule, message and clash runs.
+fn warm_up_rows() -> Vec<Vec<String>> {
+    let header = TEMPLATE_HEADER.split(',').map(str::to_string).collect();
+    let mut rows = vec![header];
+    let first = ["Wei Ling", "Muhammad", "Priya", "Zoë", "Siew-Ling", "Arun"];
+    let last = ["Tan", "bin Abdullah", "Nair", "O'Brien", "Ng", "Kumar"];
+    for i in 0..200 {
+        let vendor = i % 3 == 1;
+        let mut row = vec![
+            if vendor {
+                format!("vendor.{i}@acme-consulting.com.sg")
+            } else {
+                format!("officer_{i}@tech.gov.sg")
+            },
+            if vendor {
+                format!("vendor-{i}")
+            } else {
+                String::new()
+            },
+            first[i % first.len()].to_string(),
+            last[i % last.len()].to_string(),
+            if i % 4 == 0 {
+                format!("9{:03} {:04}", i % 1000, (i * 7) % 10_000)
+            } else {
+                format!("+65 8{:03} {:04}", i % 1000, (i * 7) % 10_000)
+            },
+            ["GovTech", "Acme Consulting Pte Ltd"][usize::from(vendor)].to_string(),
+            if i % 2 == 0 {
+                "Product, Engineering".to_string()
+            } else {
+                String::new()
+            },
+            ["Yes", "No"][i % 2].to_string(),
+            "Developer on the \"Parking.sg\" revamp, as approved by the director.".to_string(),
+        ];
+        match i % 19 {
+            3 => row[0] = format!("officer {i}@tech"),
+            6 => row[1] = String::new(),
+            9 => row[2] = "R2-D2".to_string(),
+            11 => row[4] = "12".to_string(),
+            13 => row[0] = "officer_0@tech.gov.sg".to_string(),
+            15 => row[7] = "Maybe".to_string(),
+            17 => row[8] = String::new(),
+            _ => {}
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+fn warm_up_csv() -> Vec<u8> {
+    let lines: Vec<String> = warm_up_rows()
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| {
+                    if cell.contains([',', '"']) {
+                        format!("\"{}\"", cell.replace('"', "\"\""))
+                    } else {
+                        cell.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(crlf(&lines).as_bytes());
+    bytes
+}
+
+/// As Excel writes a workbook: shared strings, deflated.
+fn warm_up_xlsx() -> Vec<u8> {
+    let rows = warm_up_rows();
+    let rows: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|row| row.iter().map(String::as_str).collect())
+        .collect();
+    let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+    WorkbookSpec::new(vec![SheetSpec::new("Users").rows(text_rows(&rows))]).to_bytes()
+}
+
+fn worker_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/worker")
+}
+
+/// The parsing worker's warm-up files: file name and bytes.
+fn warm_ups() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("warm-up.csv", warm_up_csv()),
+        ("warm-up.xlsx", warm_up_xlsx()),
+    ]
+}
+
 /// Every fixture: file name and bytes.
 fn all() -> Vec<(&'static str, Vec<u8>)> {
     vec![
@@ -225,6 +322,48 @@ fn write_fixtures() {
         assert!(bytes.len() < 100 * 1024, "{name} is {} bytes", bytes.len());
         std::fs::write(dir.join(name), bytes).expect("write a fixture");
     }
+    for (name, bytes) in warm_ups() {
+        std::fs::write(worker_dir().join(name), bytes).expect("write a warm-up file");
+    }
+}
+
+/// The worker's warm-up files are as generated, and hold what they are for: 200 rows, most
+/// of them fine, some with a mistake in each kind of field and some clashing.
+#[test]
+fn the_worker_warm_up_files_are_as_generated_and_exercise_every_rule() {
+    for (name, bytes) in warm_ups() {
+        let file = std::fs::read(worker_dir().join(name)).unwrap_or_else(|e| {
+            panic!("{name} is missing ({e}): run the write_fixtures test with --ignored")
+        });
+        if !name.ends_with(".xlsx") {
+            assert_eq!(file, bytes, "{name} differs from its generator");
+        }
+        assert!(file.len() < 64 * 1024, "{name} is {} bytes", file.len());
+        let sheet = parse(&file, name, &Limits::default()).expect("parses");
+        assert_eq!(sheet.rows.len(), 200, "{name}");
+        let upload = crate::batch::PreparedUpload::new(&file, name, "k", &super::Choice::default());
+        let head: serde_json::Value = serde_json::from_slice(&upload.head()).expect("head");
+        let head = &head["Parsed"]["meta"];
+        assert_eq!(head["rows"], 200, "{name}: {head}");
+        let mut fields: Vec<String> = problems(&file, name)
+            .into_iter()
+            .flat_map(|(_, f)| f)
+            .collect();
+        fields.sort();
+        fields.dedup();
+        assert_eq!(
+            fields,
+            [
+                "contact_number",
+                "email",
+                "first_name",
+                "reason",
+                "seed_required",
+                "username"
+            ],
+            "{name}"
+        );
+    }
 }
 
 /// The committed files, read back.
@@ -235,8 +374,8 @@ fn committed(name: &str) -> Vec<u8> {
 }
 
 /// Which rows of a fixture the domain rules refuse, and on which fields.
-fn problems(name: &str) -> Vec<(usize, Vec<String>)> {
-    let sheet = parse(&committed(name), name, &Limits::default()).expect("parses");
+fn problems(bytes: &[u8], name: &str) -> Vec<(usize, Vec<String>)> {
+    let sheet = parse(bytes, name, &Limits::default()).expect("parses");
     sheet
         .rows
         .iter()
@@ -280,7 +419,11 @@ fn valid_fixtures_read_as_documented() {
         assert_eq!(sheet.notices, Vec::<String>::new(), "{name}");
         let lines: Vec<usize> = sheet.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, (2..2 + count).collect::<Vec<_>>(), "{name}");
-        assert_eq!(problems(name), vec![], "{name}: every row is valid");
+        assert_eq!(
+            problems(&committed(name), name),
+            vec![],
+            "{name}: every row is valid"
+        );
     }
 
     let sheet = parse(&committed("excel-windows-1252.csv"), "x.csv", &limits).expect("reads");
@@ -320,7 +463,7 @@ fn some_invalid_has_three_problem_rows_and_a_duplicate() {
     .expect("reads");
     assert_eq!(sheet.rows.len(), 8);
     assert_eq!(
-        problems("some-invalid.csv"),
+        problems(&committed("some-invalid.csv"), "some-invalid.csv"),
         vec![
             (3, vec!["email".to_string()]),
             (5, vec!["username".to_string()]),
