@@ -50,6 +50,37 @@ fn single_line(input: &str) -> Cow<'_, str> {
     Cow::Owned(kept.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// One pass for the rows of a file ([`Organisation::plainly_valid`],
+/// [`Department::plainly_valid`]): text that [`single_line`] gives back unchanged (no
+/// control characters, invisible junk or whitespace but single spaces between words), not
+/// empty, at most `max` characters.
+fn is_plain_line_within(input: &str, max: usize) -> bool {
+    let bytes = input.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' {
+        return false;
+    }
+    let (mut count, mut after_space) = (0usize, false);
+    for c in input.chars() {
+        count += 1;
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if ('!'..='~').contains(&c)
+            || !(c.is_ascii() || c.is_whitespace() || c.is_control() || is_invisible_junk(c))
+        {
+            after_space = false;
+        } else {
+            return false;
+        }
+    }
+    count <= max
+}
+
 /// Printable ASCII (no control characters, tabs or line breaks), not starting or ending with
 /// a space, with no two spaces in a row: text [`single_line`] gives back unchanged.
 fn is_plain_single_line(input: &str) -> bool {
@@ -126,6 +157,38 @@ impl PersonName {
     /// The "Last name" field's rule without keeping the name.
     pub fn check_last(input: &str) -> Result<(), String> {
         Self::check_labelled(input, "last name").map(drop)
+    }
+
+    /// One pass that answers for an ordinary name: true only for a name the rule accepts as
+    /// it is (letters of any script and the name marks, single spaces between words, at
+    /// least one letter, at most [`PersonName::MAX_CHARS`]); false for anything else, which
+    /// the rule then judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        let bytes = input.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+            return false;
+        };
+        if first == b' ' || last == b' ' {
+            return false;
+        }
+        let (mut count, mut letter, mut after_space) = (0usize, false, false);
+        for c in input.chars() {
+            count += 1;
+            match c {
+                'a'..='z' | 'A'..='Z' => {
+                    letter = true;
+                    after_space = false;
+                }
+                ' ' if !after_space => after_space = true,
+                '-' | '\'' | '.' => after_space = false,
+                c if !c.is_ascii() && is_name_char(c) => {
+                    letter |= c.is_alphabetic();
+                    after_space = false;
+                }
+                _ => return false,
+            }
+        }
+        letter && count <= Self::MAX_CHARS
     }
 
     /// The rule of [`PersonName::parse_labelled`]: the name as it would be kept, borrowed
@@ -284,6 +347,40 @@ impl ContactNumber {
     /// (the batch upload checks 100,000 at a time).
     pub fn check(input: &str) -> Result<(), String> {
         Self::rule(input).map(|_| ())
+    }
+
+    /// One pass over the bytes that answers for an ordinary number: true only for a number
+    /// the rule accepts (digits, spaces and hyphens, a + only first); false for anything
+    /// else, which the rule then judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        let bytes = input.as_bytes();
+        let (plus, rest) = match bytes.split_first() {
+            Some((b'+', rest)) => (true, rest),
+            _ => (false, bytes),
+        };
+        let mut digits = Digits::default();
+        for &b in rest {
+            match b {
+                b'0'..=b'9' => digits.push(b),
+                b' ' | b'-' => {}
+                _ => return false,
+            }
+        }
+        if digits.len > Digits::KEPT {
+            return false;
+        }
+        let kept = digits.kept();
+        let singapore_with_code =
+            digits.len == 10 && kept.starts_with(b"65") && is_singapore_subscriber(&kept[2..]);
+        if plus {
+            if kept.starts_with(b"65") {
+                singapore_with_code
+            } else {
+                !kept.starts_with(b"0") && (8..=15).contains(&digits.len)
+            }
+        } else {
+            is_singapore_subscriber(kept) || singapore_with_code
+        }
     }
 
     /// The rule: the number's E.164 form, on the stack.
@@ -536,6 +633,13 @@ impl Organisation {
         Self::checked(input).map(drop)
     }
 
+    /// One pass over the bytes: true only for an organisation the rule accepts as it is
+    /// (printable ASCII, single spaces, nothing to trim); false for anything else, which the
+    /// rule then judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        is_plain_line_within(input, Self::MAX_CHARS)
+    }
+
     fn checked(input: &str) -> Result<Cow<'_, str>, String> {
         let s = single_line(input);
         if s.is_empty() {
@@ -579,6 +683,13 @@ impl Department {
     /// The optional field's rule without keeping the value: the message, if any.
     pub fn check_optional(input: &str) -> Result<(), String> {
         Self::checked_optional(input).map(drop)
+    }
+
+    /// One pass over the bytes: true only for a department the rule accepts as it is (empty,
+    /// or printable ASCII with single spaces and nothing to trim); false for anything else,
+    /// which the rule then judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        input.is_empty() || is_plain_line_within(input, Self::MAX_CHARS)
     }
 
     fn checked_optional(input: &str) -> Result<Option<Cow<'_, str>>, String> {
@@ -658,6 +769,30 @@ impl TechPassUsername {
     /// The rule without keeping the username: the message, if any.
     pub fn check(input: &str) -> Result<(), String> {
         Self::checked(input).map(drop)
+    }
+
+    /// One pass over the bytes: true only for a username the rule accepts (letters a-z in
+    /// either case, digits and single separators, starting with a letter and ending with a
+    /// letter or digit, 3 to 30 long, nothing to trim); false for anything else, which the
+    /// rule then judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        let bytes = input.as_bytes();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&bytes.len())
+            || !bytes[0].is_ascii_alphabetic()
+        {
+            return false;
+        }
+        let mut after_separator = false;
+        for &b in bytes {
+            if b.is_ascii_alphanumeric() {
+                after_separator = false;
+            } else if matches!(b, b'.' | b'_' | b'-') && !after_separator {
+                after_separator = true;
+            } else {
+                return false;
+            }
+        }
+        !after_separator
     }
 
     fn checked(input: &str) -> Result<Cow<'_, str>, String> {
@@ -774,6 +909,25 @@ impl Reason {
     /// The text as it would be stored, so a form can count characters the same way.
     pub fn normalise(input: &str) -> String {
         Self::normalised(input).into_owned()
+    }
+
+    /// One pass that answers for an ordinary reason: true only for a reason the rule accepts
+    /// as it is (no control characters but line feeds, no invisible junk, not blank, at most
+    /// [`Reason::MAX_CHARS`] once trimmed); false for anything else, which the rule then
+    /// judges.
+    pub(super) fn plainly_valid(input: &str) -> bool {
+        let text = input.trim();
+        let mut count = 0usize;
+        for c in text.chars() {
+            count += 1;
+            let plain = ('\u{20}'..='~').contains(&c)
+                || c == '\n'
+                || !(c.is_ascii() || c.is_control() || is_invisible_junk(c));
+            if !plain {
+                return false;
+            }
+        }
+        count > 0 && count <= Self::MAX_CHARS
     }
 
     fn normalised(input: &str) -> Cow<'_, str> {
