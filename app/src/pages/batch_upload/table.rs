@@ -89,14 +89,27 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
         scroll_top.set(0.0);
         grid.active.update(|a| a.0 = 0);
     });
-    // The rows in view and OVERSCAN on either side (none above the first: at the top of the
-    // list, the first render is a screenful and OVERSCAN rows, not twice OVERSCAN).
+    // The grid's first render is the rows in view alone, so that a new list's first rows
+    // paint in one short task; the OVERSCAN rows around them follow in a task of their own.
+    let overscan = RwSignal::new(0);
+    Effect::new(move |_| {
+        // (try_set: the grid may be gone by then.)
+        set_timeout(
+            move || {
+                let _ = overscan.try_set(OVERSCAN);
+            },
+            std::time::Duration::ZERO,
+        );
+    });
+    // The rows in view and the overscan on either side (none above the first: at the top of
+    // the list, a screenful and OVERSCAN rows, not twice OVERSCAN).
     let window = Memo::new(move |_| {
         let total = shown.with(Vec::len);
         let top = (scroll_top.get() / ROW_PX) as usize;
         let in_view = (view_px.get() / ROW_PX).ceil() as usize;
-        let first = top.saturating_sub(OVERSCAN).min(total);
-        (first, (top + in_view + OVERSCAN).min(total), total)
+        let overscan = overscan.get();
+        let first = top.saturating_sub(overscan).min(total);
+        (first, (top + in_view + overscan).min(total), total)
     });
     let visible = move || {
         let (first, last, _) = window.get();
