@@ -737,40 +737,25 @@ mod tests {
         }
 
         #[test]
-        fn a_name_the_scan_passes_the_rule_accepts(name in NAME_NEAR) {
-            if PersonName::plainly_valid(&name) {
-                prop_assert_eq!(PersonName::check_first(&name), Ok(()));
-            }
-        }
-
-        #[test]
-        fn a_number_the_scan_passes_the_rule_accepts(number in CONTACT_NEAR) {
-            if ContactNumber::plainly_valid(&number) {
-                prop_assert_eq!(ContactNumber::check(&number), Ok(()));
-            }
-        }
-
-        #[test]
-        fn a_line_the_scans_pass_the_rules_accept(text in LINE_NEAR) {
-            if Organisation::plainly_valid(&text) {
-                prop_assert_eq!(Organisation::check(&text), Ok(()));
-            }
-            if Department::plainly_valid(&text) {
-                prop_assert_eq!(Department::check_optional(&text), Ok(()));
-            }
-        }
-
-        #[test]
-        fn a_reason_the_scan_passes_the_rule_accepts(text in REASON_NEAR) {
-            if Reason::plainly_valid(&text) {
-                prop_assert_eq!(Reason::check(&text), Ok(()));
-            }
-        }
-
-        #[test]
-        fn a_username_the_scan_passes_the_rule_accepts(username in USERNAME_NEAR) {
-            if TechPassUsername::plainly_valid(&username) {
-                prop_assert_eq!(TechPassUsername::check(&username), Ok(()));
+        fn a_field_the_scan_passes_the_rule_accepts(
+            name in NAME_NEAR,
+            number in CONTACT_NEAR,
+            line in LINE_NEAR,
+            reason in REASON_NEAR,
+            username in USERNAME_NEAR,
+        ) {
+            let checks: [(&str, fn(&str) -> bool, fn(&str) -> Result<(), String>); 6] = [
+                (&name, PersonName::plainly_valid, PersonName::check_first),
+                (&number, ContactNumber::plainly_valid, ContactNumber::check),
+                (&line, Organisation::plainly_valid, Organisation::check),
+                (&line, Department::plainly_valid, Department::check_optional),
+                (&reason, Reason::plainly_valid, Reason::check),
+                (&username, TechPassUsername::plainly_valid, TechPassUsername::check),
+            ];
+            for (text, scan, rule) in checks {
+                if scan(text) {
+                    prop_assert_eq!(rule(text), Ok(()), "{:?}", text);
+                }
             }
         }
     }
