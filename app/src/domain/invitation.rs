@@ -549,6 +549,33 @@ mod tests {
     const LINE_NEAR: &str = "[ ]?[A-Za-z]{0,4}([ .\t\n~é\u{a0}\u{200b}\u{3000}’\u{7f}\u{85}]{1,2}[A-Za-z]{0,4}){0,2}[ ]?|[a-z]{198,202}|[é]{199,201}|[a ]{0,6}|[Ab \t]{1,6}|[\u{80}\u{200b}\u{feff} ]{1,3}";
     const REASON_NEAR: &str = "[ \n]?[A-Za-z]{0,4}([ .\t\n\r~é\u{a0}\u{200b}\u{3000}’\u{7f}\u{85}]{1,2}[A-Za-z]{0,4}){0,2}[ \n\u{a0}]?|[a-z]{498,502}|[é ]{499,502}|[ \n\t]{0,3}|[\u{80}\u{200b}\u{feff} ]{1,3}";
 
+    /// The nine fields, in the form's order, as a row.
+    type Fields = (
+        (String, String, String, String, String),
+        (String, String, String, String),
+    );
+
+    fn account_of(fields: Fields) -> RawAccount {
+        let (
+            (email, username, first_name, last_name, contact_number),
+            (organisation, department, seed_required, reason),
+        ) = fields;
+        RawAccount {
+            email,
+            username,
+            first_name,
+            last_name,
+            contact_number,
+            organisation,
+            department,
+            seed_required,
+            reason,
+        }
+    }
+
+    /// A field's byte scan and its rule.
+    type ScanAndRule<'a> = (&'a str, fn(&str) -> bool, fn(&str) -> Result<(), String>);
+
     /// Rows as files hold them, mostly ASCII, each field often just inside or just outside
     /// what its byte scan passes.
     fn plain_account() -> impl Strategy<Value = RawAccount> {
@@ -600,22 +627,7 @@ mod tests {
                 ),
             ),
         )
-            .prop_map(
-                |(
-                    (email, username, first_name, last_name, contact_number),
-                    (organisation, department, seed_required, reason),
-                )| RawAccount {
-                    email,
-                    username,
-                    first_name,
-                    last_name,
-                    contact_number,
-                    organisation,
-                    department,
-                    seed_required,
-                    reason,
-                },
-            )
+            .prop_map(account_of)
     }
 
     /// Rows as the bench files and the template's example hold them take the byte scans'
@@ -681,22 +693,7 @@ mod tests {
                 field("\\PC{1,60}"),
             ),
         )
-            .prop_map(
-                |(
-                    (email, username, first_name, last_name, contact_number),
-                    (organisation, department, seed_required, reason),
-                )| RawAccount {
-                    email,
-                    username,
-                    first_name,
-                    last_name,
-                    contact_number,
-                    organisation,
-                    department,
-                    seed_required,
-                    reason,
-                },
-            )
+            .prop_map(account_of)
     }
 
     /// The raw form of a parsed account, as a form would show it again.
@@ -744,7 +741,7 @@ mod tests {
             reason in REASON_NEAR,
             username in USERNAME_NEAR,
         ) {
-            let checks: [(&str, fn(&str) -> bool, fn(&str) -> Result<(), String>); 6] = [
+            let checks: [ScanAndRule; 6] = [
                 (&name, PersonName::plainly_valid, PersonName::check_first),
                 (&number, ContactNumber::plainly_valid, ContactNumber::check),
                 (&line, Organisation::plainly_valid, Organisation::check),
