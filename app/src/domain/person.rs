@@ -633,9 +633,9 @@ impl Organisation {
         Self::checked(input).map(drop)
     }
 
-    /// One pass over the bytes: true only for an organisation the rule accepts as it is
-    /// (printable ASCII, single spaces, nothing to trim); false for anything else, which the
-    /// rule then judges.
+    /// One pass: true only for an organisation the rule accepts as it is (text in any
+    /// script with single spaces between words, nothing to trim or drop); false for anything
+    /// else, which the rule then judges.
     pub(super) fn plainly_valid(input: &str) -> bool {
         is_plain_line_within(input, Self::MAX_CHARS)
     }
@@ -685,9 +685,9 @@ impl Department {
         Self::checked_optional(input).map(drop)
     }
 
-    /// One pass over the bytes: true only for a department the rule accepts as it is (empty,
-    /// or printable ASCII with single spaces and nothing to trim); false for anything else,
-    /// which the rule then judges.
+    /// One pass: true only for a department the rule accepts as it is (empty, or text in any
+    /// script with single spaces between words, nothing to trim or drop); false for anything
+    /// else, which the rule then judges.
     pub(super) fn plainly_valid(input: &str) -> bool {
         input.is_empty() || is_plain_line_within(input, Self::MAX_CHARS)
     }
