@@ -196,11 +196,6 @@ impl PreparedUpload {
         serde_json::to_vec(&self.head).unwrap_or_default()
     }
 
-    /// How many rows the list has (none for a refused file or a question).
-    pub fn rows(&self) -> usize {
-        self.rows.len()
-    }
-
     /// How many chunks of rows follow the head (none for a refused file).
     pub fn chunks(&self) -> usize {
         self.rows.len().div_ceil(CHUNK_ROWS)

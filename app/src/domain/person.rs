@@ -38,9 +38,9 @@ fn is_invisible_junk(c: char) -> bool {
 /// Text for a one-line field: control characters and invisible junk dropped, every run of
 /// whitespace (including line breaks, tabs and non-breaking spaces) made one space, trimmed.
 fn single_line(input: &str) -> Cow<'_, str> {
-    // Most cells are printable ASCII with single spaces between words, already as the rule
-    // would leave them: no copy at all instead of three passes and three allocations.
-    if is_plain_single_line(input) {
+    // Most cells are already as the rule would leave them: no copy at all instead of three
+    // passes and three allocations.
+    if plain_line_chars(input).is_some() {
         return Cow::Borrowed(input);
     }
     let kept: String = input
@@ -50,24 +50,21 @@ fn single_line(input: &str) -> Cow<'_, str> {
     Cow::Owned(kept.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// One pass for the rows of a file ([`Organisation::plainly_valid`],
-/// [`Department::plainly_valid`]): text that [`single_line`] gives back unchanged (no
-/// control characters, invisible junk or whitespace but single spaces between words), not
-/// empty, at most `max` characters.
-fn is_plain_line_within(input: &str, max: usize) -> bool {
+/// How many characters `input` has, if [`single_line`] gives it back unchanged (text in any
+/// script with single spaces between words, no control characters, invisible junk or other
+/// whitespace, nothing to trim); `None` otherwise. One pass: the rows of a file are checked
+/// with it ([`Organisation::plainly_valid`], [`Department::plainly_valid`]).
+fn plain_line_chars(input: &str) -> Option<usize> {
     let bytes = input.as_bytes();
-    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
-        return false;
-    };
-    if first == b' ' || last == b' ' {
-        return false;
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return None;
     }
     let (mut count, mut after_space) = (0usize, false);
     for c in input.chars() {
         count += 1;
         if c == ' ' {
             if after_space {
-                return false;
+                return None;
             }
             after_space = true;
         } else if ('!'..='~').contains(&c)
@@ -75,20 +72,10 @@ fn is_plain_line_within(input: &str, max: usize) -> bool {
         {
             after_space = false;
         } else {
-            return false;
+            return None;
         }
     }
-    count <= max
-}
-
-/// Printable ASCII (no control characters, tabs or line breaks), not starting or ending with
-/// a space, with no two spaces in a row: text [`single_line`] gives back unchanged.
-fn is_plain_single_line(input: &str) -> bool {
-    let bytes = input.as_bytes();
-    bytes.iter().all(|&b| (0x20..=0x7e).contains(&b))
-        && bytes.first() != Some(&b' ')
-        && bytes.last() != Some(&b' ')
-        && !bytes.windows(2).any(|w| w == b"  ")
+    Some(count)
 }
 
 /// "first name" -> "First name", for a label that starts a sentence.
@@ -637,7 +624,7 @@ impl Organisation {
     /// script with single spaces between words, nothing to trim or drop); false for anything
     /// else, which the rule then judges.
     pub(super) fn plainly_valid(input: &str) -> bool {
-        is_plain_line_within(input, Self::MAX_CHARS)
+        matches!(plain_line_chars(input), Some(1..=Self::MAX_CHARS))
     }
 
     fn checked(input: &str) -> Result<Cow<'_, str>, String> {
@@ -689,7 +676,7 @@ impl Department {
     /// script with single spaces between words, nothing to trim or drop); false for anything
     /// else, which the rule then judges.
     pub(super) fn plainly_valid(input: &str) -> bool {
-        input.is_empty() || is_plain_line_within(input, Self::MAX_CHARS)
+        matches!(plain_line_chars(input), Some(0..=Self::MAX_CHARS))
     }
 
     fn checked_optional(input: &str) -> Result<Option<Cow<'_, str>>, String> {

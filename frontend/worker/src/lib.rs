@@ -69,7 +69,8 @@ fn reserve_memory(file_len: usize, file_name: &str) {
 
 /// Runs the whole of [`prepare`] (parse, rules, clashes, encoding) on a small file of the
 /// worker's own (`warm-up.csv`, or `xlsx`: `warm-up.xlsx`, as Excel writes one; 200 rows
-/// with mistakes and clashes, made by `app`'s `write_fixtures`), and returns its row count.
+/// with mistakes and clashes, made by `app`'s `write_fixtures`), and returns how many parts
+/// the answer had.
 /// The worker calls it while it waits for the officer's file. A browser first runs a wasm
 /// function through its baseline compiler and optimises it only after it has run a while,
 /// and a call already running is not switched over: without this, the officer's first file
@@ -82,15 +83,11 @@ pub fn warm_up(xlsx: bool) -> u32 {
     } else {
         (include_bytes!("../warm-up.csv"), "warm-up.csv")
     };
-    let upload =
-        app::batch::PreparedUpload::new(bytes, name, "warm-up", &app::import::Choice::default());
-    // Every encoding the worker does, their bytes kept so that none is optimised away.
-    let mut encoded = upload.head().len() + upload.rows_json(0, 100).len();
-    for i in 0..upload.chunks() {
-        encoded += upload.chunk(i).len();
-    }
-    std::hint::black_box(encoded);
-    upload.rows() as u32
+    // The worker's whole answer, every part encoded (as `parse_upload` does), kept so that
+    // none of it is optimised away.
+    let parts = app::batch::prepare_upload(bytes, name, "warm-up");
+    std::hint::black_box(&parts);
+    parts.len() as u32
 }
 
 /// A table as an Excel workbook (the rows the officer downloads to fix): `table` is JSON of
