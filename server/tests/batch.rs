@@ -967,3 +967,86 @@ both_databases!(
         assert_only_the_victims_row_failed(&app).await;
     }
 );
+
+both_databases!(
+    a_batch_stores_quotes_backslashes_braces_and_other_scripts_exactly_as_typed,
+    |b| async move {
+        // Each table of a chunk is written in one statement (PostgreSQL: one array per
+        // column, in its text form; SQLite: a VALUES list), and looked up through one
+        // parameter (a JSON array in SQLite): what a row holds must come back as typed.
+        let app = signed_in(b, "boss@agency.gov.sg").await;
+        let reason = r#"Needs "admin" \ {ops}, NULL; 日本語 \"x\" }{"#;
+        let awkward = RawAccount {
+            first_name: "Zoë-Ann".into(),
+            last_name: "O'Brien".into(),
+            organisation: r#"Acme "Asia" {SG}, Pte\Ltd"#.into(),
+            department: "NULL".into(),
+            reason: reason.into(),
+            ..vendor("Zoe.OBrien@acme.com", "zoe.obrien")
+        };
+        let rows = [
+            row("quoted \"1\" {a,b}", awkward),
+            row(r"back\slash", vendor("plain@acme.com", "plain.user")),
+        ];
+        let outcome = submit(&app, KEY, &rows).await;
+        let ids = invited(&outcome);
+        assert_eq!(ids.len(), 2, "{:?}", outcome.rows);
+        let id = &ids["quoted \"1\" {a,b}"];
+
+        let (stored_reason, first, last, email): (String, String, String, String) = sqlx::query_as(
+            "SELECT reason, first_name, last_name, email FROM invitations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(app.app_state.db.pool())
+        .await
+        .expect("the invitation");
+        assert_eq!(
+            (
+                stored_reason.as_str(),
+                first.as_str(),
+                last.as_str(),
+                email.as_str()
+            ),
+            (reason, "Zoë-Ann", "O'Brien", "Zoe.OBrien@acme.com")
+        );
+        let (payload,): (String,) =
+            sqlx::query_as("SELECT payload FROM provisioning WHERE invitation_id = $1")
+                .bind(id)
+                .fetch_one(app.app_state.db.pool())
+                .await
+                .expect("its account in the queue");
+        let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON");
+        let text = payload.to_string();
+        assert!(
+            text.contains(r#"Acme \"Asia\" {SG}, Pte\\Ltd"#) && text.contains("\"NULL\""),
+            "{text}"
+        );
+        let (body,): (String,) =
+            sqlx::query_as("SELECT body_text FROM outbox WHERE invitation_id = $1")
+                .bind(id)
+                .fetch_one(app.app_state.db.pool())
+                .await
+                .expect("its email");
+        assert!(body.starts_with("Hello Zoë-Ann,"), "{body}");
+
+        // The row ids with quotes, braces and a backslash are found again: the same rows
+        // sent again answer with their invitations and write nothing.
+        let again = submit(&app, KEY, &rows).await;
+        assert_eq!(invited(&again), ids);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations").await,
+            2,
+            "nothing written twice"
+        );
+        // The search terms (bytes) of the other script and the apostrophe.
+        for search in ["zoë", "o'b", "brien", "zoe.obrien@acme"] {
+            let page = app
+                .status_list(app::api::StatusQuery {
+                    search: search.into(),
+                    ..app::api::StatusQuery::default()
+                })
+                .await;
+            assert_eq!(page.total, 1, "searching {search:?}");
+        }
+    }
+);

@@ -11,7 +11,7 @@ where
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(uuid::Uuid::now_v7().to_string())
     .bind(now_millis())
     .bind(actor)
     .bind(action)
@@ -33,7 +33,7 @@ pub async fn record_many(
     let mut rows = Rows::new("audit_log", &["id", "at", "actor", "action", "detail"]);
     for detail in details {
         rows.push([
-            Param::from(uuid::Uuid::new_v4().to_string()),
+            Param::from(uuid::Uuid::now_v7().to_string()),
             Param::Int(now),
             Param::from(actor),
             Param::from(action),

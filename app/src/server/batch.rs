@@ -645,7 +645,7 @@ async fn ask_directory(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Look-ups in bulk: one query per `IN_LIST` keys.
+// Look-ups in bulk: a query for all the keys (SQLite), or per `IN_LIST` keys (PostgreSQL).
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();

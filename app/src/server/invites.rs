@@ -252,7 +252,10 @@ pub(crate) async fn insert_invitations(
     let mut ids = Vec::with_capacity(rows.len());
     let mut terms = Vec::with_capacity(rows.len());
     for row in rows {
-        let id = uuid::Uuid::new_v4().to_string();
+        // In time order (UUIDv7): a chunk's rows go to the end of every index keyed by the
+        // invitation id (its own and the terms', outbox's, queue's and batch lines'), not to
+        // a page each all over them.
+        let id = uuid::Uuid::now_v7().to_string();
         let expires_at = now + i64::from(row.expiry_days) * 86_400_000;
         let (first, last) = row.names.unzip();
         let seed_status = if row.seed_required {

@@ -39,7 +39,7 @@ impl LinkSecret {
     /// A new link: the id its outbox message must have, and the hash to store on the
     /// invitation. The token itself exists only when the relay sends the message.
     pub fn new_link(&self) -> NewLink {
-        let mail_id = uuid::Uuid::new_v4().to_string();
+        let mail_id = uuid::Uuid::now_v7().to_string();
         let token_hash = hash_token(&self.token_for(&mail_id));
         NewLink {
             mail_id,

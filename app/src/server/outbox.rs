@@ -188,7 +188,7 @@ pub async fn enqueue(
     invitation_id: Option<&str>,
     mail: &OutgoingEmail,
 ) -> Result<String, sqlx::Error> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     enqueue_as(conn, &id, invitation_id, mail).await?;
     Ok(id)
 }

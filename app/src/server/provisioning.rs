@@ -294,7 +294,7 @@ fn push_queued(
     now: i64,
 ) {
     rows.push([
-        Param::from(uuid::Uuid::new_v4().to_string()),
+        Param::from(uuid::Uuid::now_v7().to_string()),
         Param::from(invitation_id),
         Param::from(op),
         Param::from(payload),
@@ -962,11 +962,13 @@ impl Provisioning {
     /// for `refresh_every`; those it reports active make their invitation Active.
     pub async fn refresh_once(&self, limit: usize) -> Result<usize, sqlx::Error> {
         let now = now_millis();
-        let due: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT id, account_id, email FROM invitations WHERE status = $1 \
-             AND account_id IS NOT NULL AND checked_at <= $2 ORDER BY checked_at LIMIT $3",
-        )
-        .bind(InvitationStatus::Created.as_str())
+        // The status written out, not bound: only then may the database read the partial
+        // index of created invitations (`invitations_created_checked`).
+        let due: Vec<(String, String, String)> = sqlx::query_as(&format!(
+            "SELECT id, account_id, email FROM invitations WHERE status = '{}' \
+             AND account_id IS NOT NULL AND checked_at <= $1 ORDER BY checked_at LIMIT $2",
+            InvitationStatus::Created.as_str()
+        ))
         .bind(now - self.options.refresh_every.as_millis() as i64)
         .bind(limit as i64)
         .fetch_all(self.db.pool())
