@@ -218,6 +218,8 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         .await
         .context("the instance's task")?
         .context("the instance's shutdown")?;
+    // (Its connections closed, so that the PostgreSQL database can be dropped.)
+    db.close().await;
     Ok(())
 }
 
