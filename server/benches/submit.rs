@@ -315,7 +315,9 @@ fn generate(n: usize) -> Vec<BatchRow> {
                 } else {
                     String::new()
                 },
-                first_name: "Mei Ling".into(),
+                // Names of one to three words: a chunk's search terms vary in number, as a
+                // real list's do.
+                first_name: ["Mei Ling", "Wei", "Siti Nur Aisyah"][i % 3].into(),
                 last_name: format!("Tan {}", (b'A' + (i % 26) as u8) as char),
                 contact_number: format!("+65 9{:03} {:04}", i % 1000, i % 10_000),
                 organisation: "Acme Pte Ltd".into(),
