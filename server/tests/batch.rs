@@ -993,40 +993,41 @@ both_databases!(
         assert_eq!(ids.len(), 2, "{:?}", outcome.rows);
         let id = &ids["quoted \"1\" {a,b}"];
 
-        let (stored_reason, first, last, email): (String, String, String, String) = sqlx::query_as(
-            "SELECT reason, first_name, last_name, email FROM invitations WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(app.app_state.db.pool())
-        .await
-        .expect("the invitation");
-        assert_eq!(
+        let stored = |sql: &'static str| {
+            let pool = app.app_state.db.pool().clone();
+            let id = id.clone();
+            async move {
+                let (value,): (String,) = sqlx::query_as(sql)
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .expect(sql);
+                value
+            }
+        };
+        for (sql, want) in [
+            ("SELECT reason FROM invitations WHERE id = $1", reason),
             (
-                stored_reason.as_str(),
-                first.as_str(),
-                last.as_str(),
-                email.as_str()
+                "SELECT first_name FROM invitations WHERE id = $1",
+                "Zoë-Ann",
             ),
-            (reason, "Zoë-Ann", "O'Brien", "Zoe.OBrien@acme.com")
-        );
-        let (payload,): (String,) =
-            sqlx::query_as("SELECT payload FROM provisioning WHERE invitation_id = $1")
-                .bind(id)
-                .fetch_one(app.app_state.db.pool())
-                .await
-                .expect("its account in the queue");
-        let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON");
-        let text = payload.to_string();
+            ("SELECT last_name FROM invitations WHERE id = $1", "O'Brien"),
+            (
+                "SELECT email FROM invitations WHERE id = $1",
+                "Zoe.OBrien@acme.com",
+            ),
+        ] {
+            assert_eq!(stored(sql).await, want, "{sql}");
+        }
+        // The queue's payload is JSON of the account, the email its text as rendered.
+        let payload = stored("SELECT payload FROM provisioning WHERE invitation_id = $1").await;
+        let account: serde_json::Value = serde_json::from_str(&payload).expect("JSON");
+        let text = account.to_string();
         assert!(
             text.contains(r#"Acme \"Asia\" {SG}, Pte\\Ltd"#) && text.contains("\"NULL\""),
             "{text}"
         );
-        let (body,): (String,) =
-            sqlx::query_as("SELECT body_text FROM outbox WHERE invitation_id = $1")
-                .bind(id)
-                .fetch_one(app.app_state.db.pool())
-                .await
-                .expect("its email");
+        let body = stored("SELECT body_text FROM outbox WHERE invitation_id = $1").await;
         assert!(body.starts_with("Hello Zoë-Ann,"), "{body}");
 
         // The row ids with quotes, braces and a backslash are found again: the same rows
