@@ -185,15 +185,32 @@ impl Rows {
         Ok(())
     }
 
-    async fn insert_unnest(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+    /// One array per column, typed by the column's first value. A value of another type
+    /// in the column is refused (it would be cast to the first one's type, or fail there).
+    fn arrays(&self) -> Result<Vec<ArrayLiteral>, String> {
         let width = self.columns.len();
         let mut arrays: Vec<ArrayLiteral> = self.values[..width]
             .iter()
             .map(|first| ArrayLiteral::new(first.array_type()))
             .collect();
         for (i, value) in self.values.iter().enumerate() {
-            arrays[i % width].push(value);
+            let array = &mut arrays[i % width];
+            if value.array_type() != array.element_type {
+                return Err(format!(
+                    "{}.{}: a {} value in a column of {}",
+                    self.table,
+                    self.columns[i % width],
+                    value.array_type(),
+                    array.element_type
+                ));
+            }
+            array.push(value);
         }
+        Ok(arrays)
+    }
+
+    async fn insert_unnest(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+        let arrays = self.arrays().map_err(|e| sqlx::Error::Encode(e.into()))?;
         let sql = format!(
             "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
             self.table,
@@ -242,7 +259,6 @@ impl ArrayLiteral {
 
     fn push(&mut self, value: &Param) {
         use std::fmt::Write;
-        debug_assert_eq!(value.array_type(), self.element_type, "one type per column");
         if self.text.len() > 1 {
             self.text.push(',');
         }
@@ -366,6 +382,25 @@ mod tests {
         ints.push(&Param::NoInt);
         assert_eq!(ints.finish(), "{-3,NULL}");
         assert_eq!(ArrayLiteral::new("text").finish(), "{}");
+    }
+
+    #[test]
+    fn a_column_s_values_are_of_one_type() {
+        let mut rows = Rows::new("t", &["name", "n"]);
+        rows.push([Param::NoText, Param::Int(1)]);
+        rows.push([Param::from("a"), Param::NoInt]);
+        let arrays: Vec<String> = rows
+            .arrays()
+            .expect("one type per column")
+            .into_iter()
+            .map(ArrayLiteral::finish)
+            .collect();
+        assert_eq!(arrays, [r#"{NULL,"a"}"#, "{1,NULL}"]);
+        rows.push([Param::Int(2), Param::Int(3)]);
+        assert_eq!(
+            rows.arrays().err().as_deref(),
+            Some("t.name: a int8 value in a column of text")
+        );
     }
 
     #[test]
