@@ -112,7 +112,8 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The most parameters one statement binds: SQLite takes 32,766, PostgreSQL 65,535.
+/// The most parameters one SQLite insert statement binds (SQLite takes 32,766; PostgreSQL's
+/// inserts bind one array per column instead).
 const MAX_PARAMS: usize = 30_000;
 
 /// Rows to insert into one table: the values of `columns`, row after row.
@@ -297,7 +298,8 @@ impl ArrayLiteral {
     }
 }
 
-/// How many values one `IN (...)` list takes.
+/// How many keys one `IN (...)` list of numbered parameters takes (PostgreSQL's look-ups in
+/// [`fetch_in_parts`], and the provisioning queue's lists on both databases).
 pub(crate) const IN_LIST: usize = 500;
 
 /// Runs `sql` (with `IN ({})` where the keys go, its other parameters numbered from `$1`
