@@ -454,3 +454,91 @@ both_databases!(counts_of_the_filters_follow_the_clock, |b| async move {
     .unwrap();
     assert_eq!(by_status.rows[0].account, AccountState::Expired);
 });
+
+/// The search terms stored for the invitation `id`, as text, in order.
+async fn stored_terms(app: &support::TestApp, id: &str) -> Vec<String> {
+    let rows: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT term FROM invitation_terms WHERE invitation_id = $1")
+            .bind(id)
+            .fetch_all(app.app_state.db.pool())
+            .await
+            .expect("terms");
+    let mut terms: Vec<String> = rows
+        .into_iter()
+        .map(|(t,)| String::from_utf8(t).expect("UTF-8"))
+        .collect();
+    terms.sort();
+    terms
+}
+
+both_databases!(
+    a_sign_up_replaces_the_terms_of_the_address_with_those_of_the_names,
+    |b| async move {
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
+        let db = app.app_state.db.clone();
+        let directory = app.app_state.provisioning.clone();
+        let details = |first: &str| app::server::signup::RawSignUp {
+            first_name: first.into(),
+            last_name: "Lim".into(),
+            contact_number: "8123 4567".into(),
+            organisation: "GovTech".into(),
+            department: String::new(),
+        };
+        // Terms of this code's version: deleted through the lookup index, as computed from
+        // the invitation's columns. Terms of older code (version 0, as before an upgrade's
+        // backfill): found among the agency's.
+        for (email, older) in [
+            ("wei.lim@agency.gov.sg", false),
+            ("mei.lim@agency.gov.sg", true),
+        ] {
+            let id = app.invite(email).await;
+            let local = email.split_once('@').expect("address").0;
+            let first = local.split_once('.').expect("first.last").0;
+            assert_eq!(
+                stored_terms(&app, &id).await,
+                [email, "agency.gov.sg", &email[first.len() + 1..]]
+                    .iter()
+                    .copied()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            );
+            if older {
+                sqlx::query("UPDATE invitations SET terms_version = 0 WHERE id = $1")
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await
+                    .expect("older terms");
+            }
+            let token = app.tokens_to(email).await.remove(0);
+            app::server::signup::sign_up(&db, directory.directory(), &token, details("Ah Seng"))
+                .await
+                .expect("signed up");
+            let mut want = vec![
+                email.to_string(),
+                "agency.gov.sg".to_string(),
+                email[first.len() + 1..].to_string(),
+                "ah".to_string(),
+                "seng".to_string(),
+                "lim".to_string(),
+            ];
+            want.sort();
+            want.dedup();
+            assert_eq!(stored_terms(&app, &id).await, want, "{email}");
+            let found = app.status_list(searching("ah seng")).await;
+            assert!(found.rows.iter().any(|r| r.email == email), "{email}");
+        }
+        // Nothing is left for the start-up backfill: both are of this code's version.
+        assert_eq!(
+            app::server::search::backfill(&db).await.expect("backfill"),
+            0
+        );
+        let by_name = app
+            .status_list(StatusQuery::default().sorted_by(SortKey::Name))
+            .await;
+        assert!(by_name
+            .rows
+            .iter()
+            .all(|r| r.first_name.as_deref() == Some("Ah Seng")));
+    }
+);

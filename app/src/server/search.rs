@@ -147,25 +147,16 @@ struct Indexing {
     last: Option<String>,
 }
 
-/// Replaces the terms, name key and terms version of `invitations`.
-async fn replace(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
-    if invitations.is_empty() {
-        return Ok(());
+impl Indexing {
+    fn terms(&self) -> Vec<String> {
+        terms(&self.email_key, self.first.as_deref(), self.last.as_deref())
     }
-    let mut params = Params::default();
-    let ids: Vec<String> = invitations
-        .iter()
-        .map(|i| params.add(Param::Text(i.id.clone())))
-        .collect();
-    let sql = format!(
-        "DELETE FROM invitation_terms WHERE invitation_id IN ({})",
-        ids.join(", ")
-    );
-    params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
-    let terms: Vec<Vec<String>> = invitations
-        .iter()
-        .map(|i| terms(&i.email_key, i.first.as_deref(), i.last.as_deref()))
-        .collect();
+}
+
+/// Writes the terms of `invitations` (which have none: see [`reindex`] and [`backfill`]),
+/// their name keys and this code's terms version.
+async fn index(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
+    let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
     let rows: Vec<TermRow> = invitations
         .iter()
         .zip(&terms)
@@ -179,48 +170,106 @@ async fn replace(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Re
         .collect();
     insert_term_rows(conn, &rows).await?;
     for i in invitations {
-        sqlx::query("UPDATE invitations SET name_key = $1, terms_version = $2 WHERE id = $3")
-            .bind(name_key(i.first.as_deref(), i.last.as_deref()))
-            .bind(TERMS_VERSION)
-            .bind(&i.id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE invitations SET first_name = $1, last_name = $2, name_key = $3, \
+             terms_version = $4 WHERE id = $5",
+        )
+        .bind(i.first.as_deref())
+        .bind(i.last.as_deref())
+        .bind(name_key(i.first.as_deref(), i.last.as_deref()))
+        .bind(TERMS_VERSION)
+        .bind(&i.id)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
 
-/// Indexes an invitation again once the person's names are known (they signed up).
+/// Indexes an invitation again under the person's names, now known (they signed up), and
+/// stores the names on it.
+///
+/// Its terms are deleted through the lookup index (there is none by invitation: storing a
+/// batch would write it for every term): the terms it has are those of its own columns, as
+/// this code writes them, and the new ones go too, so none can clash with the insert. Terms
+/// written by older code (only between an upgrade and its start-up [`backfill`]) are not
+/// known that way; they are found among the agency's.
 pub(crate) async fn reindex(
     conn: &mut AnyConnection,
     invitation_id: &str,
     first: Option<&str>,
     last: Option<&str>,
 ) -> sqlx::Result<()> {
-    let row = sqlx::query("SELECT inviter_agency, email_key FROM invitations WHERE id = $1")
-        .bind(invitation_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let invitation = Indexing {
+    let row = sqlx::query(
+        "SELECT inviter_agency, email_key, first_name, last_name, terms_version \
+         FROM invitations WHERE id = $1",
+    )
+    .bind(invitation_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let was = Indexing {
         id: invitation_id.to_string(),
         agency: row.try_get("inviter_agency")?,
         email_key: row.try_get("email_key")?,
+        first: row.try_get("first_name")?,
+        last: row.try_get("last_name")?,
+    };
+    let version: i64 = row.try_get("terms_version")?;
+    let known = (version == TERMS_VERSION).then(|| was.terms());
+    let now = Indexing {
         first: first.map(str::to_string),
         last: last.map(str::to_string),
+        ..was
     };
-    replace(conn, &[invitation]).await
+    let mut params = Params::default();
+    let agency = params.add(Param::Text(now.agency.clone()));
+    let id = params.add(Param::Text(now.id.clone()));
+    let mut sql =
+        format!("DELETE FROM invitation_terms WHERE agency = {agency} AND invitation_id = {id}");
+    if let Some(mut known) = known {
+        known.extend(now.terms());
+        known.sort();
+        known.dedup();
+        let known: Vec<String> = known
+            .into_iter()
+            .map(|t| params.add(Param::Bytes(t.into_bytes())))
+            .collect();
+        sql.push_str(&format!(" AND term IN ({})", known.join(", ")));
+    }
+    params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+    index(conn, &[now]).await
 }
 
 /// Indexes every invitation written before search terms existed (or by older terms code),
 /// 500 per transaction. Returns how many.
+///
+/// Their terms, if any, are not known from their columns (older code wrote them): they are
+/// deleted first, in one statement, and only when there is such an invitation (the partial
+/// index `invitations_terms_stale` answers that from nothing at all once every row is
+/// current). A stop half-way leaves the rest without terms until the next start-up.
 pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
+    let stale = format!("terms_version < {TERMS_VERSION}");
+    let any: Option<(i64,)> =
+        sqlx::query_as(&format!("SELECT 1 FROM invitations WHERE {stale} LIMIT 1"))
+            .fetch_optional(db.pool())
+            .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query(&format!(
+        "DELETE FROM invitation_terms WHERE invitation_id IN \
+         (SELECT id FROM invitations WHERE {stale})"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     let mut done = 0u64;
     loop {
         let mut tx = db.begin_write().await?;
-        let invitations = sqlx::query(
+        let invitations = sqlx::query(&format!(
             "SELECT i.id, i.inviter_agency, i.email_key, i.first_name, i.last_name \
-             FROM invitations i WHERE i.terms_version < $1 LIMIT 500",
-        )
-        .bind(TERMS_VERSION)
+             FROM invitations i WHERE i.{stale} LIMIT 500"
+        ))
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -237,7 +286,7 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
         if invitations.is_empty() {
             return Ok(done);
         }
-        replace(&mut tx, &invitations).await?;
+        index(&mut tx, &invitations).await?;
         tx.commit().await?;
         done += invitations.len() as u64;
     }
@@ -270,6 +319,23 @@ mod tests {
         terms
             .iter()
             .any(|t| t.as_bytes() >= low.as_slice() && t.as_bytes() < high.as_slice())
+    }
+
+    #[test]
+    fn the_stale_terms_index_holds_the_rows_older_than_this_code() {
+        // The last migration that makes `invitations_terms_stale` bounds it by this code's
+        // TERMS_VERSION, which [`backfill`] writes into its query; with another bound the
+        // backfill would read the whole table (still right, no longer from the index).
+        let last = crate::server::db::MIGRATOR
+            .iter()
+            .flat_map(|m| m.sql.lines())
+            .rfind(|line| line.contains("INDEX invitations_terms_stale"))
+            .expect("a migration makes invitations_terms_stale");
+        assert!(
+            last.trim_end()
+                .ends_with(&format!("WHERE terms_version < {TERMS_VERSION};")),
+            "{last}"
+        );
     }
 
     #[test]

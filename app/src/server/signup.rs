@@ -277,12 +277,6 @@ pub async fn sign_up(
             .fetch_all(&mut *tx)
             .await?;
     for (id,) in answered {
-        sqlx::query("UPDATE invitations SET first_name = $1, last_name = $2 WHERE id = $3")
-            .bind(account.first_name.as_str())
-            .bind(account.last_name.as_str())
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
         super::search::reindex(
             &mut tx,
             &id,
