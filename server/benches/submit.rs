@@ -247,7 +247,13 @@ async fn provision_bench(name: &str, db: Db, directory: Arc<dyn Directory>) -> a
         inline_deadline: std::time::Duration::ZERO,
         ..ProvisioningOptions::default()
     };
-    let store = Provisioning::new(db.clone(), directory.clone(), queue_only.clone());
+    let link = app::server::invites::accept_link(&settings);
+    let store = Provisioning::new(
+        db.clone(),
+        directory.clone(),
+        queue_only.clone(),
+        link.clone(),
+    );
     let key = uuid::Uuid::new_v4().to_string();
     // Its own addresses, so a SCIM server that served an earlier run does not refuse them.
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -267,8 +273,13 @@ async fn provision_bench(name: &str, db: Db, directory: Arc<dyn Directory>) -> a
             .map_err(|e| anyhow::anyhow!("submit for the provisioning bench: {e}"))?;
     }
     let workers = [
-        Provisioning::new(db.clone(), directory.clone(), queue_only.clone()),
-        Provisioning::new(db.clone(), directory.clone(), queue_only),
+        Provisioning::new(
+            db.clone(),
+            directory.clone(),
+            queue_only.clone(),
+            link.clone(),
+        ),
+        Provisioning::new(db.clone(), directory.clone(), queue_only, link),
     ];
     let started = Instant::now();
     let mut created = 0;

@@ -120,7 +120,6 @@ async fn scrape(State((handle, state)): State<(PrometheusHandle, AppState)>) -> 
     match app::server::outbox::depth(&state.db, now).await {
         Ok(d) => {
             metrics::gauge!("outbox_pending").set(d.pending as f64);
-            metrics::gauge!("outbox_held").set(d.held as f64);
             metrics::gauge!("outbox_due").set(d.due as f64);
             metrics::gauge!("outbox_oldest_due_seconds").set(d.oldest_due_ms as f64 / 1000.0);
         }

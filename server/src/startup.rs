@@ -99,6 +99,7 @@ impl Application {
                 lease,
                 ..ProvisioningOptions::default()
             },
+            app::server::invites::accept_link(&config.settings),
         );
         let listener = TcpListener::bind(config.site_addr)
             .await

@@ -845,6 +845,7 @@ async fn submit_through(app: &TestApp, directory: std::sync::Arc<TestDirectory>)
         state.db.clone(),
         directory,
         Default::default(),
+        app::server::invites::accept_link(&state.settings),
     );
     let inviter = crate::support::officer("boss@agency.gov.sg");
     let out = app::server::batch::submit(
@@ -886,11 +887,8 @@ async fn assert_only_the_victims_row_failed(app: &TestApp) {
             .await,
         4
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'")
-            .await,
-        1
-    );
+    // None for the account the directory refused: its email is never written.
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 4);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM accounts").await,
         5,
@@ -1027,8 +1025,13 @@ both_databases!(
             text.contains(r#"Acme \"Asia\" {SG}, Pte\\Ltd"#) && text.contains("\"NULL\""),
             "{text}"
         );
+        // The email, written once the account is made, from the invitation's columns.
+        provisioned(&app).await;
         let body = stored("SELECT body_text FROM outbox WHERE invitation_id = $1").await;
         assert!(body.starts_with("Hello Zoë-Ann,"), "{body}");
+        assert!(body.contains("username is zoe.obrien."), "{body}");
+        let days = app.app_state.settings.invite_expiry_days;
+        assert!(body.contains(&format!("within {days} days")), "{body}");
 
         // The row ids with quotes, braces and a backslash are found again: the same rows
         // sent again answer with their invitations and write nothing.

@@ -179,3 +179,140 @@ both_databases!(
         assert!(matches!(err, AppError::Forbidden { .. }), "{err:?}");
     }
 );
+
+/// The invitation's emails in the outbox: id, status and subject.
+async fn emails(app: &support::TestApp, id: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as("SELECT id, status, subject FROM outbox WHERE invitation_id = $1")
+        .bind(id)
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("outbox")
+}
+
+/// An invitation as older code stored it (no mail id, its email held in the outbox under
+/// `mail_id`), from one this code stored; gives the mail id.
+async fn as_older_code_stored_it(app: &support::TestApp, id: &str) -> String {
+    let db = app.app_state.db.pool();
+    let (mail_id, email): (String, String) =
+        sqlx::query_as("SELECT mail_id, email FROM invitations WHERE id = $1")
+            .bind(id)
+            .fetch_one(db)
+            .await
+            .expect("mail id");
+    sqlx::query("UPDATE invitations SET mail_id = NULL WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .expect("no mail id");
+    sqlx::query(
+        "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, \
+         status, attempts, next_attempt_at, locked_until, created_at) \
+         VALUES ($1, $2, $3, 'Held by older code', $4, '<p>held</p>', 'held', 0, 0, 0, 0)",
+    )
+    .bind(&mail_id)
+    .bind(id)
+    .bind(&email)
+    .bind(format!(
+        "Activate: http://x/invitations/accept?token={}",
+        app::server::links::TOKEN_PLACEHOLDER
+    ))
+    .execute(db)
+    .await
+    .expect("held email");
+    mail_id
+}
+
+both_databases!(
+    emails_held_by_older_code_keep_their_links_through_the_upgrade,
+    |b| async move {
+        let app = signed_in_with(
+            b,
+            &[
+                ("PROVISIONING_INLINE_MS", "0"),
+                ("PROVISIONING_ENABLED", "false"),
+                ("RELAY_ENABLED", "false"),
+            ],
+            "boss@agency.gov.sg",
+        )
+        .await;
+        let db = app.app_state.db.pool();
+        let migrated = app
+            .create_account("migrated@acme.com", "migrated.user", "Tan")
+            .await;
+        let released = app
+            .create_account("released@acme.com", "released.user", "Lim")
+            .await;
+        assert!(
+            emails(&app, &migrated).await.is_empty(),
+            "none before the account"
+        );
+        let migrated_mail = as_older_code_stored_it(&app, &migrated).await;
+        let released_mail = as_older_code_stored_it(&app, &released).await;
+
+        // The upgrade's migration moves the held email's id to its invitation and drops
+        // the email (it is written again once the account exists).
+        let upgrade = app::server::db::MIGRATOR
+            .iter()
+            .find(|m| m.version == 20261205000004)
+            .expect("the migration");
+        let sql: String = upgrade
+            .sql
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for statement in sql.split(';').map(str::trim) {
+            if statement.is_empty() || statement.starts_with("ALTER TABLE") {
+                continue;
+            }
+            sqlx::query(statement).execute(db).await.expect(statement);
+        }
+        let (kept,): (Option<String>,) =
+            sqlx::query_as("SELECT mail_id FROM invitations WHERE id = $1")
+                .bind(&migrated)
+                .fetch_one(db)
+                .await
+                .expect("mail id");
+        assert_eq!(kept.as_deref(), Some(migrated_mail.as_str()));
+        assert!(emails(&app, &migrated).await.is_empty());
+
+        // One left as an instance of older code would leave it during a rolling upgrade:
+        // its held email is released, not written a second time.
+        as_older_code_stored_it(&app, &released).await;
+        let round = app
+            .app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("round");
+        assert_eq!(round.created, 2, "{round:?}");
+        let written = emails(&app, &migrated).await;
+        assert_eq!(written.len(), 1, "{written:?}");
+        assert_eq!(written[0].0, migrated_mail);
+        assert_eq!(written[0].1, "pending");
+        let kept_back = emails(&app, &released).await;
+        assert_eq!(
+            kept_back,
+            [(
+                released_mail.clone(),
+                "pending".to_string(),
+                "Held by older code".to_string()
+            )]
+        );
+        // Either way the link's token is the one the invitation was stored with.
+        for (id, email) in [
+            (&migrated, "migrated@acme.com"),
+            (&released, "released@acme.com"),
+        ] {
+            let tokens = app.tokens_to(email).await;
+            assert_eq!(tokens.len(), 1, "{email}");
+            let (hash,): (String,) =
+                sqlx::query_as("SELECT token_hash FROM invitations WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(db)
+                    .await
+                    .expect("hash");
+            assert_eq!(app::server::links::hash_token(&tokens[0]), hash, "{email}");
+        }
+    }
+);

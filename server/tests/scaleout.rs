@@ -260,13 +260,9 @@ async fn metrics_count_requests_errors_and_the_queues() {
     let pending = officer
         .count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
         .await;
-    let held = officer
-        .count("SELECT COUNT(*) FROM outbox WHERE status = 'held'")
-        .await;
-    assert_eq!(pending + held, 1, "the invitation's email is queued");
+    assert_eq!(pending, 1, "the invitation's email is queued");
     for line in [
         format!("outbox_pending {pending}\n"),
-        format!("outbox_held {held}\n"),
         format!("outbox_due {pending}\n"),
         "provisioning_pending 0\n".to_string(),
     ] {

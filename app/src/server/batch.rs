@@ -2,8 +2,8 @@
 //!
 //! Submitting works a chunk (up to 500 rows) at a time, each chunk one transaction holding,
 //! for every row it invites, the invitation, its `batch_rows` line, its account's place in
-//! the provisioning queue, the email in the outbox (held until the account exists) and the
-//! audit record. A row is keyed by (batch key, row id): a row already
+//! the provisioning queue and the audit record (its email is written once the account
+//! exists). A row is keyed by (batch key, row id): a row already
 //! invited under the key answers with its invitation and writes nothing, so a double click, a
 //! retry after a lost response or a second tab never invites anyone twice. The primary key of
 //! `batch_rows` and the unique index on open invitations hold that even when the checks race;
@@ -25,7 +25,6 @@ use super::clock::now_millis;
 use super::db::Db;
 use super::directory::{Directory, DirectoryError, DirectoryUser, Existing};
 use super::invites::{self, InvitationRow, InviteError};
-use super::outbox::{self, OutgoingEmail};
 use super::provisioning::Provisioning;
 use super::settings::Settings;
 use super::sql::{fetch_in_parts, Param, Rows, OPEN};
@@ -544,8 +543,8 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
 }
 
 /// Stores the accounts of `accepted` as Create account does (status Provisioning, a place
-/// in the provisioning queue, the activation email held until the account exists, an audit
-/// record), with invitations typed "batch" and their lines in `batch_rows`: a statement or
+/// in the provisioning queue, an audit record; the activation email is written once the
+/// account exists), with invitations typed "batch" and their lines in `batch_rows`: a statement or
 /// two per table for the whole chunk, not one per row. Gives the invitation ids in order.
 async fn store(
     conn: &mut AnyConnection,
@@ -556,19 +555,14 @@ async fn store(
     if accepted.is_empty() {
         return Ok(Vec::new());
     }
-    let links: Vec<_> = accepted
-        .iter()
-        .map(|_| ctx.settings.link_secret.new_link())
-        .collect();
     let invitations = accepted
         .iter()
-        .zip(&links)
-        .map(|((_, _, account), link)| {
+        .map(|(_, _, account)| {
             InvitationRow::for_account(
                 account,
                 "batch",
                 ctx.inviter,
-                link.token_hash.clone(),
+                ctx.settings.link_secret.new_link(),
                 ctx.settings.invite_expiry_days,
             )
         })
@@ -600,22 +594,6 @@ async fn store(
         ]);
     }
     lines.insert(conn).await?;
-    let accept_link = invites::accept_link(ctx.settings);
-    let mails: Vec<(String, String, OutgoingEmail)> = accepted
-        .iter()
-        .zip(&links)
-        .zip(&ids)
-        .map(|(((_, _, account), link), id)| {
-            let mail = OutgoingEmail::account_created(
-                account,
-                ctx.inviter.email(),
-                &accept_link,
-                ctx.settings.invite_expiry_days,
-            );
-            (link.mail_id.clone(), id.clone(), mail)
-        })
-        .collect();
-    outbox::enqueue_held_many(conn, &mails).await?;
     let whom: Vec<&str> = accepted.iter().map(|(_, _, a)| a.email.as_str()).collect();
     audit::record_many(
         conn,

@@ -9,6 +9,7 @@ use super::audit;
 use super::clock::now_millis;
 use super::db::Db;
 use super::directory::{kind_str, Directory, DirectoryError, DirectoryUser};
+use super::links::NewLink;
 use super::outbox::{self, OutgoingEmail};
 use super::provisioning::Provisioning;
 use super::search;
@@ -173,6 +174,10 @@ pub(crate) struct InvitationRow<'a> {
     pub username: Option<String>,
     pub status: InvitationStatus,
     pub token_hash: String,
+    /// The id of the email that will carry the link (its token is made from it), for an
+    /// invitation whose email is written once its account exists (see
+    /// [`super::provisioning`]); none when the email is queued with the invitation.
+    pub mail_id: Option<String>,
     pub expiry_days: u32,
     /// First and last name, when the account is made with the invitation.
     pub names: Option<(&'a str, &'a str)>,
@@ -186,7 +191,7 @@ impl<'a> InvitationRow<'a> {
         account: &'a NewAccount,
         invitation_type: &'a str,
         inviter: &'a Officer,
-        token_hash: String,
+        link: NewLink,
         expiry_days: u32,
     ) -> Self {
         InvitationRow {
@@ -198,7 +203,8 @@ impl<'a> InvitationRow<'a> {
             account_id: None,
             username: account.username.as_ref().map(|u| u.as_str().to_string()),
             status: InvitationStatus::Provisioning,
-            token_hash,
+            token_hash: link.token_hash,
+            mail_id: Some(link.mail_id),
             expiry_days,
             names: Some((account.first_name.as_str(), account.last_name.as_str())),
         }
@@ -246,6 +252,7 @@ pub(crate) async fn insert_invitations(
         "terms_version",
         "first_name",
         "last_name",
+        "mail_id",
     ];
     let now = now_millis();
     let mut invitations = Rows::new("invitations", COLUMNS);
@@ -286,6 +293,7 @@ pub(crate) async fn insert_invitations(
             Param::from(search::TERMS_VERSION),
             Param::from(first.map(str::to_string)),
             Param::from(last.map(str::to_string)),
+            Param::from(row.mail_id),
         ]);
         terms.push((
             id.clone(),
@@ -311,7 +319,7 @@ pub(crate) async fn insert_invitations(
 
 /// The link of an invitation email as queued: its token is rendered at send time (see
 /// [`super::links`]).
-pub(crate) fn accept_link(settings: &Settings) -> String {
+pub fn accept_link(settings: &Settings) -> String {
     format!(
         "{}/invitations/accept?token={}",
         settings.public_url,
@@ -359,6 +367,7 @@ pub async fn send_invite(
             username: None,
             status: InvitationStatus::Invited,
             token_hash: link.token_hash,
+            mail_id: None,
             expiry_days: settings.invite_expiry_days,
             names: None,
         },
@@ -396,14 +405,13 @@ pub async fn create_account(
             return Err(InviteError::Conflict(username_is_taken(username)));
         }
     }
-    let link = settings.link_secret.new_link();
     let id = insert_invitation(
         &mut tx,
         InvitationRow::for_account(
             account,
             "create",
             inviter,
-            link.token_hash,
+            settings.link_secret.new_link(),
             settings.invite_expiry_days,
         ),
     )
@@ -411,13 +419,6 @@ pub async fn create_account(
     provisioning
         .enqueue_create(&mut tx, &DirectoryUser::from_account(account, &id, false))
         .await?;
-    let mail = OutgoingEmail::account_created(
-        account,
-        inviter.email(),
-        &accept_link(settings),
-        settings.invite_expiry_days,
-    );
-    outbox::enqueue_held(&mut tx, &link.mail_id, &id, &mail).await?;
     audit::record(
         &mut *tx,
         inviter.email().as_str(),

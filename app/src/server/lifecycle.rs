@@ -370,7 +370,7 @@ async fn revoke(
         }
     }
     // An account made for the person and never activated is deactivated in the directory
-    // (by the provisioning queue); an email still held for it is not sent.
+    // (by the provisioning queue); an account not made yet never is, nor its email written.
     super::provisioning::enqueue_deactivate_for(tx, id).await?;
     audit::record(
         &mut *tx,

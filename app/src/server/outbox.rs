@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use super::clock::now_millis;
 use super::db::Db;
 use super::sql::{Param, Rows};
-use crate::domain::{Email, NewAccount, UserKind};
+use crate::domain::{Email, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -57,15 +57,24 @@ impl OutgoingEmail {
         }
     }
 
-    pub fn account_created(account: &NewAccount, inviter: &Email, link: &str, days: u32) -> Self {
+    /// The activation email of an account made for someone (Create account, batch): to
+    /// `to`, greeted by `first_name`, with the username when they chose one.
+    pub fn account_created(
+        to: &str,
+        first_name: &str,
+        username: Option<&str>,
+        inviter: &str,
+        link: &str,
+        days: u32,
+    ) -> Self {
         let mut paragraphs = vec![
-            format!("Hello {},", account.first_name.as_str()),
+            format!("Hello {first_name},"),
             format!(
                 "{inviter} has created a TechPass account for you, the identity you use for \
                  Singapore Government Tech Stack products."
             ),
         ];
-        if let Some(u) = &account.username {
+        if let Some(u) = username {
             paragraphs.push(format!("Your TechPass username is {u}."));
         }
         paragraphs.push(format!(
@@ -76,7 +85,7 @@ impl OutgoingEmail {
             paragraphs.join("\n\n")
         );
         OutgoingEmail {
-            to: account.email.to_string(),
+            to: to.to_string(),
             subject: "Your TechPass account is ready to activate".into(),
             html: html_page(&paragraphs, link, "Activate your TechPass account"),
             text,
@@ -204,17 +213,6 @@ pub async fn enqueue_as(
     insert(conn, id, invitation_id, mail, "pending").await
 }
 
-/// Queues an email that waits for its invitation's account: the relay sends it once the
-/// provisioning queue has made the account (see [`super::provisioning`]).
-pub async fn enqueue_held(
-    conn: &mut AnyConnection,
-    id: &str,
-    invitation_id: &str,
-    mail: &OutgoingEmail,
-) -> Result<(), sqlx::Error> {
-    insert(conn, id, Some(invitation_id), mail, "held").await
-}
-
 async fn insert(
     conn: &mut AnyConnection,
     id: &str,
@@ -227,16 +225,16 @@ async fn insert(
     rows.insert(conn).await
 }
 
-/// Queues emails that wait for their invitations' accounts (see [`enqueue_held`]), each
-/// under its id, in as few statements as the parameters allow.
-pub async fn enqueue_held_many(
+/// Queues emails inside the caller's transaction, each under its id (see [`enqueue_as`]),
+/// in as few statements as the parameters allow.
+pub async fn enqueue_many(
     conn: &mut AnyConnection,
     mails: &[(String, String, OutgoingEmail)],
 ) -> Result<(), sqlx::Error> {
     let now = now_millis();
     let mut rows = Rows::new("outbox", COLUMNS);
     for (id, invitation_id, mail) in mails {
-        push(&mut rows, id, Some(invitation_id), mail, "held", now);
+        push(&mut rows, id, Some(invitation_id), mail, "pending", now);
     }
     rows.insert(conn).await
 }
@@ -332,10 +330,9 @@ mod tests {
 /// How the outbox stands, for operators' metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxDepth {
-    /// Waiting to be sent (due now or later, retries included).
+    /// Waiting to be sent (due now or later, retries included). (The email of an account
+    /// still to be made is written once it is: the provisioning queue counts those.)
     pub pending: i64,
-    /// Waiting for their invitation's account.
-    pub held: i64,
     /// Due now and not claimed by a relay.
     pub due: i64,
     /// How long the oldest message due now has been due, in milliseconds (0 when none is).
@@ -344,22 +341,20 @@ pub struct OutboxDepth {
 
 /// The outbox's depth at `now` (milliseconds): one query over the `outbox_due` index.
 pub async fn depth(db: &Db, now: i64) -> Result<OutboxDepth, sqlx::Error> {
-    let (pending, held, due, oldest): (i64, i64, i64, Option<i64>) = sqlx::query_as(
+    let (pending, due, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT \
-           COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
-           COALESCE(SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END), 0), \
+           COUNT(*), \
            COALESCE(SUM(CASE WHEN status = 'pending' AND next_attempt_at <= $1 \
                         AND locked_until <= $1 THEN 1 ELSE 0 END), 0), \
            MIN(CASE WHEN status = 'pending' AND next_attempt_at <= $1 \
                     THEN next_attempt_at END) \
-         FROM outbox WHERE status IN ('pending', 'held')",
+         FROM outbox WHERE status = 'pending'",
     )
     .bind(now)
     .fetch_one(db.pool())
     .await?;
     Ok(OutboxDepth {
         pending,
-        held,
         due,
         oldest_due_ms: oldest.map_or(0, |t| (now - t).max(0)),
     })

@@ -2,8 +2,9 @@
 //! is committed, never inside its transaction.
 //!
 //! An invitation that comes with an account (Create account, batch upload) is stored as
-//! Provisioning, with a `create` row in `provisioning` and its email in the outbox held back
-//! (`status = 'held'`), all in one transaction. Then:
+//! Provisioning, with a `create` row in `provisioning`, in one transaction; its email is
+//! written once the account exists (the invitation keeps the email's id, which its link's
+//! token is made from). Then:
 //!
 //! - the request that stored it tries its own rows at once ([`Provisioning::provision_now`],
 //!   within a deadline), so the officer usually sees Created straight away; a batch's chunk
@@ -17,8 +18,8 @@
 //! A create is idempotent: the invitation's id is the account's `externalId`, and every
 //! retry first looks for it ([`ensure_created`]), so a try whose answer was lost is not made
 //! twice.
-//! When the account exists, the invitation becomes Created and its email is released to the
-//! relay; a directory that says the person already has an account (409), or refuses the user
+//! When the account exists, the invitation becomes Created and its email is written to the
+//! outbox for the relay, in one transaction; a directory that says the person already has an account (409), or refuses the user
 //! (400), ends it as Provisioning failed with the reason, and the email is never sent. An
 //! unavailable directory (no answer, 5xx, 429) is tried again with backoff, honouring its
 //! `Retry-After`.
@@ -36,6 +37,7 @@ use super::audit;
 use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser, RemoteUser};
+use super::outbox::{self, OutgoingEmail};
 use super::sql::{placeholders, Param, Rows};
 use crate::domain::InvitationStatus;
 
@@ -81,6 +83,8 @@ pub struct Provisioning {
     stop: CancellationToken,
     /// The batches' accounts waiting for a pause in their chunks ([`Provisioning::provision_soon`]).
     soon: Arc<Soon>,
+    /// The link of the activation emails, as queued (see [`super::invites::accept_link`]).
+    accept_link: Arc<str>,
 }
 
 /// The way to this instance's maker of batch accounts: started by the first batch that
@@ -183,10 +187,10 @@ pub(crate) async fn enqueue_deactivate_for(
     .bind(invitation_id)
     .execute(&mut *conn)
     .await?;
-    // Its email is not sent (unless a relay is sending it right now).
+    // Its email, if written, is not sent (unless a relay is sending it right now).
     sqlx::query(
         "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 \
-         AND (status = 'held' OR (status = 'pending' AND locked_until <= $2))",
+         AND status = 'pending' AND locked_until <= $2",
     )
     .bind(invitation_id)
     .bind(now)
@@ -241,6 +245,23 @@ async fn settled_meanwhile(
         }
     }
     Ok(())
+}
+
+/// What the release of invitations (Provisioning to Created) returns of each: what its
+/// activation email is written from.
+const RELEASED: &str =
+    "id, email, first_name, username, inviter_email, mail_id, expires_at, sent_at";
+
+#[derive(sqlx::FromRow)]
+struct Released {
+    id: String,
+    email: String,
+    first_name: Option<String>,
+    username: Option<String>,
+    inviter_email: String,
+    mail_id: Option<String>,
+    expires_at: i64,
+    sent_at: i64,
 }
 
 /// Queues an operation, due at once.
@@ -334,12 +355,6 @@ pub(crate) async fn retry(conn: &mut AnyConnection, invitation_id: &str) -> sqlx
     .bind(invitation_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE outbox SET status = 'held' WHERE invitation_id = $1 AND status = 'cancelled'",
-    )
-    .bind(invitation_id)
-    .execute(&mut *conn)
-    .await?;
     Ok(true)
 }
 
@@ -356,13 +371,21 @@ fn failure_reason(e: &DirectoryError, attempts: i32) -> String {
 }
 
 impl Provisioning {
-    pub fn new(db: Db, directory: Arc<dyn Directory>, options: ProvisioningOptions) -> Self {
+    /// `accept_link`: the link of the activation emails, as queued
+    /// ([`super::invites::accept_link`]).
+    pub fn new(
+        db: Db,
+        directory: Arc<dyn Directory>,
+        options: ProvisioningOptions,
+        accept_link: String,
+    ) -> Self {
         Provisioning {
             db,
             directory,
             options,
             stop: CancellationToken::new(),
             soon: Arc::default(),
+            accept_link: accept_link.into(),
         }
     }
 
@@ -653,30 +676,16 @@ impl Provisioning {
                 "UPDATE invitations SET status = {status}, account_id = CASE id {} END, \
                  provision_error = NULL, updated_at = {at}, checked_at = {at}, \
                  expires_at = {at} + (expires_at - sent_at), sent_at = {at} \
-                 WHERE status = {waiting} AND id IN ({}) RETURNING id",
+                 WHERE status = {waiting} AND id IN ({}) RETURNING {RELEASED}",
                 cases.join(" "),
                 ids.join(", ")
             );
-            let rows: Vec<(String,)> = params
+            let rows: Vec<Released> = params
                 .bind_as(sqlx::query_as(&sql))
                 .fetch_all(&mut *tx)
                 .await?;
-            let released: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
-            if !released.is_empty() {
-                let mut params = super::sql::Params::default();
-                let at = params.add(now.into());
-                let ids: Vec<String> = released
-                    .iter()
-                    .map(|id| params.add(id.as_str().into()))
-                    .collect();
-                let sql = format!(
-                    "UPDATE outbox SET status = 'pending', next_attempt_at = {at} \
-                     WHERE status = 'held' AND invitation_id IN ({})",
-                    ids.join(", ")
-                );
-                params.bind(sqlx::query(&sql)).execute(&mut *tx).await?;
-            }
-            now_made.extend(released);
+            self.write_emails(&mut tx, &rows).await?;
+            now_made.extend(rows.into_iter().map(|r| r.id));
         }
         for (c, account) in made {
             if !ours.contains(&c.id) {
@@ -692,6 +701,48 @@ impl Provisioning {
         }
         tx.commit().await?;
         Ok(outcomes)
+    }
+
+    /// Writes the activation emails of invitations just released (their accounts made), in
+    /// the release's transaction. Their links work for as many days as they were given
+    /// (the release counts them from now). An invitation stored by older code has no mail
+    /// id: its email was written with it, held back, and is released instead.
+    async fn write_emails(
+        &self,
+        conn: &mut AnyConnection,
+        released: &[Released],
+    ) -> sqlx::Result<()> {
+        let mut mails = Vec::with_capacity(released.len());
+        let mut held = Vec::new();
+        for r in released {
+            let Some(mail_id) = &r.mail_id else {
+                held.push(r.id.as_str());
+                continue;
+            };
+            let days = u32::try_from((r.expires_at - r.sent_at) / 86_400_000).unwrap_or(0);
+            let mail = OutgoingEmail::account_created(
+                &r.email,
+                r.first_name.as_deref().unwrap_or_default(),
+                r.username.as_deref(),
+                &r.inviter_email,
+                &self.accept_link,
+                days,
+            );
+            mails.push((mail_id.clone(), r.id.clone(), mail));
+        }
+        outbox::enqueue_many(conn, &mails).await?;
+        for part in held.chunks(super::sql::IN_LIST) {
+            let mut params = super::sql::Params::default();
+            let at = params.add(now_millis().into());
+            let ids: Vec<String> = part.iter().map(|id| params.add((*id).into())).collect();
+            let sql = format!(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = {at} \
+                 WHERE status = 'held' AND invitation_id IN ({})",
+                ids.join(", ")
+            );
+            params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     /// Runs `claimed`, `concurrency` at a time; rows not started by `deadline` are released.
@@ -826,29 +877,22 @@ impl Provisioning {
             return Ok(Outcome::Retrying);
         }
         // The link's days start when its email goes, not when the row was queued.
-        let made = sqlx::query(
+        let released: Option<Released> = sqlx::query_as(&format!(
             "UPDATE invitations SET status = $1, account_id = $2, provision_error = NULL, \
              updated_at = $3, checked_at = $3, expires_at = $3 + (expires_at - sent_at), \
-             sent_at = $3 WHERE id = $4 AND status = $5",
-        )
+             sent_at = $3 WHERE id = $4 AND status = $5 RETURNING {RELEASED}"
+        ))
         .bind(InvitationStatus::Created.as_str())
         .bind(account_id)
         .bind(now)
         .bind(&row.invitation_id)
         .bind(InvitationStatus::Provisioning.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if made {
-            sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $1 \
-                 WHERE invitation_id = $2 AND status = 'held'",
-            )
-            .bind(now)
-            .bind(&row.invitation_id)
-            .execute(&mut *tx)
-            .await?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        let made = released.is_some();
+        if let Some(released) = released {
+            self.write_emails(&mut tx, std::slice::from_ref(&released))
+                .await?;
         } else {
             settled_meanwhile(&mut tx, &row.invitation_id, account_id, active).await?;
         }
@@ -896,12 +940,6 @@ impl Provisioning {
         .bind(now)
         .bind(&row.invitation_id)
         .bind(InvitationStatus::Provisioning.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE outbox SET status = 'cancelled' WHERE invitation_id = $1 AND status = 'held'",
-        )
-        .bind(&row.invitation_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
