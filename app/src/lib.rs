@@ -99,7 +99,13 @@ mod lazy {
 
     #[lazy_route]
     impl LazyRoute for BatchUploadRoute {
+        /// Runs as the navigation starts, while the page's own code is still loading: the
+        /// parsing worker and its module (in the main bundle's glue) start now, not once the
+        /// page has rendered, so an officer who chooses a file the moment the page shows gets
+        /// it parsed by a worker that has compiled and warmed up (the route's code loads in
+        /// about as long as the parser takes to compile).
         fn data() -> Self {
+            crate::batch::browser::warm_worker();
             BatchUploadRoute
         }
 

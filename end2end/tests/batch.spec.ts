@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible } from './fixtures/app';
+import { expectAccessible, hydrated, signInAs } from './fixtures/app';
 import fs from 'node:fs';
 import XLSX from 'xlsx';
 import { BatchPage, csv, HEADERS, mailCount, unique, type Row } from './fixtures/batch';
@@ -42,6 +42,22 @@ test('the templates download as xlsx and csv', async ({ page }) => {
     expect((await download).suggestedFilename()).toBe(name);
   }
   await expectAccessible(page, 'batch upload, nothing uploaded');
+});
+
+test('the parsing worker starts as the officer points at Batch upload, before its page loads', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  await page.getByRole('link', { name: 'Invite users', exact: true }).click();
+  const link = page.getByRole('link', { name: 'Batch upload' });
+  await expect(link).toBeVisible();
+  await hydrated(page);
+  expect(page.workers()).toHaveLength(0);
+  await link.hover();
+  await expect.poll(() => page.workers().length).toBe(1);
+  // The page then takes that worker instead of starting another.
+  await link.click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Batch upload' })).toBeVisible();
+  await page.waitForLoadState('networkidle');
+  expect(page.workers()).toHaveLength(1);
 });
 
 test('opening Batch upload starts the parsing worker, whose module is fetched and compiled once for every file', async ({ page }) => {

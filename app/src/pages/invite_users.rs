@@ -37,10 +37,23 @@ pub fn InviteUsersPage() -> impl IntoView {
                 {INVITATION_TYPES
                     .iter()
                     .map(|(slug, name, when)| {
+                        // Batch upload's parsing worker starts as the officer points at
+                        // (or tabs to) its link, and compiles while they click.
+                        let intent = move || {
+                            if *slug == "batch" {
+                                crate::batch::browser::warm_worker();
+                            }
+                        };
                         view! {
                             <tr>
                                 <th scope="row">
-                                    <a href=format!("/invite-users/{slug}")>{*name}</a>
+                                    <a
+                                        href=format!("/invite-users/{slug}")
+                                        on:pointerenter=move |_| intent()
+                                        on:focus=move |_| intent()
+                                    >
+                                        {*name}
+                                    </a>
                                 </th>
                                 <td>{*when}</td>
                             </tr>

@@ -49,8 +49,9 @@ pub fn BatchUploadPage() -> impl IntoView {
     let restored = RwSignal::new(false);
     // The list kept from before a refresh comes back once the page is interactive.
     Effect::new(move |_| {
-        // The parsing worker starts now, its module compiled while the officer finds the
-        // file, so a chosen file is parsed at once.
+        // The parsing worker, its module compiled while the officer finds the file, so a
+        // chosen file is parsed at once (started already as the navigation began, unless the
+        // page was loaded on its own: see `BatchUploadRoute::data`).
         browser::warm_worker();
         spawn_local(async move {
             batch.restore().await;
