@@ -7,11 +7,13 @@ ALTER TABLE invitations ADD COLUMN mail_id TEXT;
 -- release writes them again, the same). A held email is its invitation's only one.
 UPDATE invitations SET mail_id =
     (SELECT o.id FROM outbox o WHERE o.invitation_id = invitations.id AND o.status = 'held')
-    WHERE status = 'provisioning';
+    WHERE status = 'provisioning'
+    AND id IN (SELECT invitation_id FROM outbox WHERE status = 'held');
 -- A failed account's email was cancelled, and held again by Retry.
 UPDATE invitations SET mail_id =
     (SELECT o.id FROM outbox o WHERE o.invitation_id = invitations.id AND o.status = 'cancelled')
-    WHERE status = 'provisioning_failed';
+    WHERE status = 'provisioning_failed'
+    AND id IN (SELECT invitation_id FROM outbox WHERE status = 'cancelled');
 DELETE FROM outbox WHERE status = 'held';
 DELETE FROM outbox WHERE status = 'cancelled' AND invitation_id IN
     (SELECT id FROM invitations WHERE status = 'provisioning_failed');

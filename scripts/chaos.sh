@@ -253,7 +253,7 @@ rolling_restart() {
 wait_drained() {
   local left=""
   for _ in $(seq "$1"); do
-    left=$("$pg_bin/psql" -X -At -c "SELECT (SELECT count(*) FROM outbox WHERE status IN ('held', 'pending')) + (SELECT count(*) FROM provisioning WHERE status = 'pending')")
+    left=$("$pg_bin/psql" -X -At -c "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') + (SELECT count(*) FROM provisioning WHERE status = 'pending')")
     [ "$left" = 0 ] && break
     sleep 1
   done

@@ -162,7 +162,7 @@ async function runOfficer(o) {
   }
   await act('resend_invitations', [...wanted], mine.resent);
   // Revoke others, picked from all of this officer's rows: some may still be Provisioning
-  // (their email is then called off) and some already mailed. Half now, five at a time; the
+  // (no email is then ever written) and some already mailed. Half now, five at a time; the
   // rest one by one while the officer keeps looking at the list (writes during the deploy).
   const others = ids.filter((id) => !wanted.has(id));
   const revoke = [];

@@ -190,8 +190,9 @@ async fn emails(app: &support::TestApp, id: &str) -> Vec<(String, String, String
 }
 
 /// An invitation as older code stored it (no mail id, its email held in the outbox under
-/// `mail_id`), from one this code stored; gives the mail id.
-async fn as_older_code_stored_it(app: &support::TestApp, id: &str) -> String {
+/// `mail_id`; `failed`: the directory refused the account, and the email was cancelled),
+/// from one this code stored; gives the mail id.
+async fn as_older_code_stored_it(app: &support::TestApp, id: &str, failed: bool) -> String {
     let db = app.app_state.db.pool();
     let (mail_id, email): (String, String) =
         sqlx::query_as("SELECT mail_id, email FROM invitations WHERE id = $1")
@@ -204,10 +205,19 @@ async fn as_older_code_stored_it(app: &support::TestApp, id: &str) -> String {
         .execute(db)
         .await
         .expect("no mail id");
+    if failed {
+        for sql in [
+            "UPDATE invitations SET status = 'provisioning_failed', \
+             provision_error = 'already has a TechPass account' WHERE id = $1",
+            "UPDATE provisioning SET status = 'failed' WHERE invitation_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(db).await.expect(sql);
+        }
+    }
     sqlx::query(
         "INSERT INTO outbox (id, invitation_id, recipient, subject, body_text, body_html, \
          status, attempts, next_attempt_at, locked_until, created_at) \
-         VALUES ($1, $2, $3, 'Held by older code', $4, '<p>held</p>', 'held', 0, 0, 0, 0)",
+         VALUES ($1, $2, $3, 'Held by older code', $4, '<p>held</p>', $5, 0, 0, 0, 0)",
     )
     .bind(&mail_id)
     .bind(id)
@@ -216,6 +226,7 @@ async fn as_older_code_stored_it(app: &support::TestApp, id: &str) -> String {
         "Activate: http://x/invitations/accept?token={}",
         app::server::links::TOKEN_PLACEHOLDER
     ))
+    .bind(if failed { "cancelled" } else { "held" })
     .execute(db)
     .await
     .expect("held email");
@@ -242,12 +253,19 @@ both_databases!(
         let released = app
             .create_account("released@acme.com", "released.user", "Lim")
             .await;
+        let failed = app
+            .create_account("failed@acme.com", "failed.user", "Ng")
+            .await;
+        let failed_later = app
+            .create_account("failed.later@acme.com", "failed.later", "Ong")
+            .await;
         assert!(
             emails(&app, &migrated).await.is_empty(),
             "none before the account"
         );
-        let migrated_mail = as_older_code_stored_it(&app, &migrated).await;
-        let released_mail = as_older_code_stored_it(&app, &released).await;
+        let migrated_mail = as_older_code_stored_it(&app, &migrated, false).await;
+        let released_mail = as_older_code_stored_it(&app, &released, false).await;
+        let failed_mail = as_older_code_stored_it(&app, &failed, true).await;
 
         // The upgrade's migration moves the held email's id to its invitation and drops
         // the email (it is written again once the account exists).
@@ -267,42 +285,57 @@ both_databases!(
             }
             sqlx::query(statement).execute(db).await.expect(statement);
         }
-        let (kept,): (Option<String>,) =
-            sqlx::query_as("SELECT mail_id FROM invitations WHERE id = $1")
-                .bind(&migrated)
-                .fetch_one(db)
-                .await
-                .expect("mail id");
-        assert_eq!(kept.as_deref(), Some(migrated_mail.as_str()));
-        assert!(emails(&app, &migrated).await.is_empty());
+        for (id, mail) in [(&migrated, &migrated_mail), (&failed, &failed_mail)] {
+            let (kept,): (Option<String>,) =
+                sqlx::query_as("SELECT mail_id FROM invitations WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(db)
+                    .await
+                    .expect("mail id");
+            assert_eq!(kept.as_deref(), Some(mail.as_str()));
+            assert!(emails(&app, id).await.is_empty());
+        }
 
         // One left as an instance of older code would leave it during a rolling upgrade:
         // its held email is released, not written a second time.
-        as_older_code_stored_it(&app, &released).await;
+        as_older_code_stored_it(&app, &released, false).await;
+        let failed_later_mail = as_older_code_stored_it(&app, &failed_later, true).await;
+        // Both refused accounts are tried again (Retry on Invite user status).
+        let res = app
+            .post_json(
+                "retry_provisioning",
+                &serde_json::json!({ "ids": [failed, failed_later] }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
         let round = app
             .app_state
             .provisioning
             .run_once(50)
             .await
             .expect("round");
-        assert_eq!(round.created, 2, "{round:?}");
-        let written = emails(&app, &migrated).await;
-        assert_eq!(written.len(), 1, "{written:?}");
-        assert_eq!(written[0].0, migrated_mail);
-        assert_eq!(written[0].1, "pending");
-        let kept_back = emails(&app, &released).await;
-        assert_eq!(
-            kept_back,
-            [(
-                released_mail.clone(),
-                "pending".to_string(),
-                "Held by older code".to_string()
-            )]
-        );
+        assert_eq!(round.created, 4, "{round:?}");
+        // Written now, under the id its link was made from; or, stored by older code, its
+        // own email released (held, or cancelled by the refusal before the Retry).
+        let written = "Your TechPass account is ready to activate";
+        for (id, mail, subject) in [
+            (&migrated, &migrated_mail, written),
+            (&failed, &failed_mail, written),
+            (&released, &released_mail, "Held by older code"),
+            (&failed_later, &failed_later_mail, "Held by older code"),
+        ] {
+            assert_eq!(
+                emails(&app, id).await,
+                [(mail.clone(), "pending".to_string(), subject.to_string())],
+                "{id}"
+            );
+        }
         // Either way the link's token is the one the invitation was stored with.
         for (id, email) in [
             (&migrated, "migrated@acme.com"),
             (&released, "released@acme.com"),
+            (&failed, "failed@acme.com"),
+            (&failed_later, "failed.later@acme.com"),
         ] {
             let tokens = app.tokens_to(email).await;
             assert_eq!(tokens.len(), 1, "{email}");

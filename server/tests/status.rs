@@ -503,12 +503,35 @@ both_databases!(
                     .into_iter()
                     .collect::<Vec<_>>()
             );
-            if older {
-                sqlx::query("UPDATE invitations SET terms_version = 0 WHERE id = $1")
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await
-                    .expect("older terms");
+            // A term the invitation's columns give (it is known as Xavier Lim), and for the
+            // older code's version one they cannot give: both must go.
+            let (sql, extra): (&str, &[&str]) = if older {
+                (
+                    "UPDATE invitations SET terms_version = 0 WHERE id = $1",
+                    &["obsolete"],
+                )
+            } else {
+                (
+                    "UPDATE invitations SET first_name = 'Xavier', last_name = 'Lim' \
+                     WHERE id = $1",
+                    &["xavier", "lim"],
+                )
+            };
+            sqlx::query(sql)
+                .bind(&id)
+                .execute(db.pool())
+                .await
+                .expect(sql);
+            for term in extra {
+                sqlx::query(
+                    "INSERT INTO invitation_terms (agency, term, invitation_id) \
+                     SELECT inviter_agency, $1, id FROM invitations WHERE id = $2",
+                )
+                .bind(term.as_bytes().to_vec())
+                .bind(&id)
+                .execute(db.pool())
+                .await
+                .expect("a term");
             }
             let token = app.tokens_to(email).await.remove(0);
             app::server::signup::sign_up(&db, directory.directory(), &token, details("Ah Seng"))

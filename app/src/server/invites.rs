@@ -1,7 +1,8 @@
 //! Sending an email invitation and creating an account on someone's behalf: one transaction
-//! holds the invitation, the account's place in the provisioning queue (when one is made),
-//! the email in the outbox and the audit record, so none exists without the others. The
-//! directory is asked about existing accounts before that transaction, never inside it.
+//! holds the invitation, the email in the outbox (an email invitation's) or the account's
+//! place in the provisioning queue (Create account: its email is written with the account,
+//! by [`super::provisioning`]), and the audit record, so none exists without the others.
+//! The directory is asked about existing accounts before that transaction, never inside it.
 
 use sqlx::AnyConnection;
 

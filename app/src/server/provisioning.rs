@@ -706,7 +706,9 @@ impl Provisioning {
     /// Writes the activation emails of invitations just released (their accounts made), in
     /// the release's transaction. Their links work for as many days as they were given
     /// (the release counts them from now). An invitation stored by older code has no mail
-    /// id: its email was written with it, held back, and is released instead.
+    /// id: its email was written with it, held back (or cancelled, if the directory refused
+    /// the account before a Retry), and is released instead; it is its only email, as an
+    /// invitation is released once and never after a revoke.
     async fn write_emails(
         &self,
         conn: &mut AnyConnection,
@@ -737,7 +739,7 @@ impl Provisioning {
             let ids: Vec<String> = part.iter().map(|id| params.add((*id).into())).collect();
             let sql = format!(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = {at} \
-                 WHERE status = 'held' AND invitation_id IN ({})",
+                 WHERE status IN ('held', 'cancelled') AND invitation_id IN ({})",
                 ids.join(", ")
             );
             params.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
