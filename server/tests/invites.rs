@@ -247,18 +247,17 @@ both_databases!(
         )
         .await;
         let db = app.app_state.db.pool();
-        let migrated = app
-            .create_account("migrated@acme.com", "migrated.user", "Tan")
-            .await;
-        let released = app
-            .create_account("released@acme.com", "released.user", "Lim")
-            .await;
-        let failed = app
-            .create_account("failed@acme.com", "failed.user", "Ng")
-            .await;
-        let failed_later = app
-            .create_account("failed.later@acme.com", "failed.later", "Ong")
-            .await;
+        let mut made = Vec::new();
+        for (email, username) in [
+            ("migrated@acme.com", "migrated.user"),
+            ("released@acme.com", "released.user"),
+            ("failed@acme.com", "failed.user"),
+            ("failed.later@acme.com", "failed.later"),
+        ] {
+            made.push(app.create_account(email, username, "Tan").await);
+        }
+        let [migrated, released, failed, failed_later]: [String; 4] =
+            made.try_into().expect("four invitations");
         assert!(
             emails(&app, &migrated).await.is_empty(),
             "none before the account"
