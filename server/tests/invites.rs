@@ -307,12 +307,7 @@ both_databases!(
             )
             .await;
         assert_eq!(res.status(), StatusCode::OK);
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!(round.created, 4, "{round:?}");
         // Written now, under the id its link was made from; or, stored by older code, its
         // own email released (held, or cancelled by the refusal before the Retry).

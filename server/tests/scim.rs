@@ -236,12 +236,7 @@ both_databases!(
         assert_eq!(row.account, AccountState::Provisioning);
         // The worker's round (this instance runs none) after the 100 ms backoff.
         tokio::time::sleep(Duration::from_millis(150)).await;
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!(round.created, 1, "{round:?}");
         assert_eq!(status_of(&app, &id).await.0, "created");
         assert_eq!(outbox_status(&app, &id).await.as_deref(), Some("pending"));
@@ -263,24 +258,14 @@ both_databases!(
             next - last
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let early = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let early = app.provisioning_round().await;
         assert_eq!(
             early.created + early.retrying,
             0,
             "not tried before Retry-After: {early:?}"
         );
         tokio::time::sleep(Duration::from_millis(2_000)).await;
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!(round.created, 1, "{round:?}");
         assert_eq!(scim.users_for(&id).await.len(), 1);
     }
@@ -319,12 +304,7 @@ both_databases!(
         assert_eq!(ids.len(), 3);
         // Between the pre-check and the queue, someone made race.user2 elsewhere.
         let other = scim.add_user("race.user2", "someone@else.com").await;
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!((round.created, round.failed), (2, 1), "{round:?}");
         let (status, _, reason) = status_of(&app, &ids[1]).await;
         assert_eq!(status, "provisioning_failed");
@@ -345,12 +325,7 @@ both_databases!(
             .await;
         assert_eq!(res.status(), 200);
         assert_eq!(status_of(&app, &ids[1]).await.0, "provisioning");
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!(round.created, 1, "{round:?}");
         let (status, account_id, reason) = status_of(&app, &ids[1]).await;
         assert_eq!((status.as_str(), reason), ("created", None));
@@ -508,12 +483,7 @@ both_databases!(
             .post_json("revoke_invitations", &json!({ "ids": [id] }))
             .await;
         assert_eq!(res.status(), 200);
-        let round = app
-            .app_state
-            .provisioning
-            .run_once(50)
-            .await
-            .expect("round");
+        let round = app.provisioning_round().await;
         assert_eq!((round.created, round.deactivated), (0, 0), "{round:?}");
         assert!(
             scim.users_for(&id).await.is_empty(),

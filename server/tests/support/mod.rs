@@ -613,6 +613,16 @@ pub fn test_links() -> app::server::links::LinkSecret {
 }
 
 impl TestApp {
+    /// One round of the provisioning worker, as an instance runs it (this app's tests run no
+    /// worker of their own): up to 50 rows claimed and settled.
+    pub async fn provisioning_round(&self) -> app::server::provisioning::ProvisioningRound {
+        self.app_state
+            .provisioning
+            .run_once(50)
+            .await
+            .expect("a provisioning round")
+    }
+
     /// The tokens of the links queued for `email`, oldest first, as the relay will render
     /// them (the outbox holds none: see `app::server::links`).
     pub async fn tokens_to(&self, email: &str) -> Vec<String> {
