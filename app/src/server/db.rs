@@ -94,7 +94,48 @@ async fn checkpoint_while_open(pool: AnyPool, every: Duration) {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: this instance's writers take turns here before `BEGIN IMMEDIATE`, in the order
+    /// they came. Without it a writer that finds the write lock held sleeps in SQLite's busy
+    /// handler (1, 2, 5, 10, 15, 20, 25 ms ...) and wakes after the lock has long been free.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A write transaction ([`Db::begin_write`]): the connection, as a `Transaction` gives it,
+/// until [`WriteTx::commit`]; dropped without a commit, it rolls back. On SQLite it holds
+/// this instance's write turn until then.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// How long a writer waits for its turn before it goes to SQLite's lock as before (the busy
+/// timeout's length): a writer that began another write inside its own would otherwise
+/// wait for itself for ever.
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(5);
 
 impl Db {
     /// Connects, creating an SQLite file (and its folder) if needed, and applies migrations.
@@ -144,7 +185,11 @@ impl Db {
             sqlx::migrate::MigrateError::VersionMismatch(v) => DbError::ChangedMigration(v),
             other => DbError::Migrate(other),
         })?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            write_turn: std::sync::Arc::default(),
+        })
     }
 
     fn prepare_url(url: &str) -> Result<(Backend, String), DbError> {
@@ -190,10 +235,25 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another writer to finish: a
     /// plain `BEGIN` reads first and then fails with "database is locked" when another
     /// connection wrote in between, which two officers inviting at the same moment would hit.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    ///
+    /// On SQLite this instance's writers first queue for their turn (`write_turn`), so
+    /// that the lock passes from one to the next as it is released.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn =
+                    tokio::time::timeout(WRITE_TURN_WAIT, self.write_turn.clone().lock_owned())
+                        .await
+                        .ok();
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: turn,
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 

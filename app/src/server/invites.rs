@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use super::audit;
 use super::clock::now_millis;
-use super::db::Db;
+use super::db::{Db, WriteTx};
 use super::directory::{kind_str, Directory, DirectoryError, DirectoryUser};
 use super::links::NewLink;
 use super::outbox::{self, OutgoingEmail};
@@ -230,6 +230,29 @@ pub(crate) async fn insert_invitations(
     conn: &mut AnyConnection,
     rows: Vec<InvitationRow<'_>>,
 ) -> sqlx::Result<Vec<String>> {
+    stage_invitations(rows).insert(conn).await
+}
+
+/// Invitations and their search terms as rows to insert, with their new ids: made before a
+/// transaction where they can be (a batch chunk's rows are, while the chunk before holds
+/// the write lock), inserted in it.
+pub(crate) struct StagedInvitations {
+    pub ids: Vec<String>,
+    invitations: Rows,
+    terms: Rows,
+}
+
+impl StagedInvitations {
+    pub(crate) async fn insert(self, conn: &mut AnyConnection) -> sqlx::Result<Vec<String>> {
+        self.invitations.insert(conn).await?;
+        self.terms.insert(conn).await?;
+        Ok(self.ids)
+    }
+}
+
+/// The rows [`insert_invitations`] writes: new ids (in time order), the invitations, their
+/// terms.
+pub(crate) fn stage_invitations(rows: Vec<InvitationRow<'_>>) -> StagedInvitations {
     const COLUMNS: &[&str] = &[
         "id",
         "email",
@@ -303,19 +326,16 @@ pub(crate) async fn insert_invitations(
         ));
         ids.push(id);
     }
-    invitations.insert(conn).await?;
-    let term_rows: Vec<search::TermRow> = terms
-        .iter()
-        .flat_map(|(id, agency, terms)| {
-            terms.iter().map(move |term| search::TermRow {
-                agency,
-                term,
-                invitation_id: id,
-            })
-        })
-        .collect();
-    search::insert_term_rows(conn, &term_rows).await?;
-    Ok(ids)
+    let terms = search::term_rows(
+        terms
+            .iter()
+            .map(|(id, agency, terms)| (*agency, id.as_str(), terms.as_slice())),
+    );
+    StagedInvitations {
+        ids,
+        invitations,
+        terms,
+    }
 }
 
 /// The link of an invitation email as queued: its token is rendered at send time (see
@@ -336,7 +356,7 @@ async fn begin(
     settings: &Settings,
     inviter: &Officer,
     email: &Email,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, InviteError> {
+) -> Result<WriteTx, InviteError> {
     let mut tx = db.begin_write().await?;
     if quota_left(db, &mut tx, settings, inviter, now_millis()).await? <= 0 {
         return Err(InviteError::Quota(quota_reached(settings)));
@@ -462,7 +482,7 @@ impl Sent<'_> {
     /// its email are stored together or not at all.
     async fn commit(
         self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut tx: WriteTx,
         inviter: &Officer,
         action: &str,
         email: &Email,
