@@ -479,6 +479,27 @@ both_databases!(
             [3, 3, 3, 3],
             "two more of each, exactly"
         );
+        // The rows the checks left (d to g parse, but are refused inside the transaction)
+        // are stored under their own row ids, invitations and addresses.
+        let lines: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT b.row_id, b.invitation_id, i.email FROM batch_rows b \
+             JOIN invitations i ON i.id = b.invitation_id WHERE b.batch_id = $1 ORDER BY b.row_id",
+        )
+        .bind(KEY)
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("the batch's lines");
+        assert_eq!(
+            lines,
+            [
+                ("a".to_string(), done["a"].clone(), "a@acme.com".to_string()),
+                (
+                    "b".to_string(),
+                    done["b"].clone(),
+                    "b@tech.gov.sg".to_string()
+                ),
+            ]
+        );
         let stored: (String, String, Option<String>, Option<String>, String) = sqlx::query_as(
             "SELECT i.invitation_type, i.status, i.username, a.username, a.status \
              FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE i.id = $1",

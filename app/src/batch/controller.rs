@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -14,7 +15,7 @@ use super::model::{
     RowState, PRECHECK_ROWS, SAVE_CHUNKS,
 };
 use crate::api::batch::{precheck_batch, submit_batch};
-use crate::domain::limits::SUBMIT_CHUNK_ROWS;
+use crate::domain::limits::{SUBMIT_CHUNKS_IN_FLIGHT, SUBMIT_CHUNK_ROWS};
 use crate::domain::{FieldError, RawAccount};
 use crate::error::AppError;
 use crate::import::{Choice, Question};
@@ -430,12 +431,12 @@ impl Batch {
         self.precheck(candidates).await;
         let positions = self.rows.with_untracked(ready);
         let total = positions.len();
-        for (n, chunk) in positions.chunks(SUBMIT_CHUNK_ROWS).enumerate() {
-            self.busy.set(Some(Busy {
-                label: "Submitting".into(),
-                done: n * SUBMIT_CHUNK_ROWS,
-                total,
-            }));
+        self.busy.set(Some(Busy {
+            label: "Submitting".into(),
+            done: 0,
+            total,
+        }));
+        let send = move |chunk: Vec<usize>| {
             let batch: Vec<BatchRow> = self.rows.with_untracked(|rows| {
                 chunk
                     .iter()
@@ -445,23 +446,44 @@ impl Batch {
                     })
                     .collect()
             });
-            let mut answer =
-                submit_batch(meta.key.clone(), meta.file_name.clone(), batch.clone()).await;
-            if matches!(
-                answer,
-                Err(AppError::Transport { .. } | AppError::Internal { .. })
-            ) {
-                // Safe to repeat: rows already invited under this key are not invited again.
-                browser::next_task().await;
-                answer = submit_batch(meta.key.clone(), meta.file_name.clone(), batch).await;
+            let (key, file_name) = (meta.key.clone(), meta.file_name.clone());
+            async move {
+                let mut answer = submit_batch(key.clone(), file_name.clone(), batch.clone()).await;
+                if matches!(
+                    answer,
+                    Err(AppError::Transport { .. } | AppError::Internal { .. })
+                ) {
+                    // Safe to repeat: rows already invited under this key are not invited again.
+                    browser::next_task().await;
+                    answer = submit_batch(key, file_name, batch).await;
+                }
+                (chunk, answer)
             }
+        };
+        // The parts go SUBMIT_CHUNKS_IN_FLIGHT at a time; their answers are taken in order.
+        let mut answers = futures::stream::iter(
+            positions
+                .chunks(SUBMIT_CHUNK_ROWS)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>(),
+        )
+        .map(send)
+        .buffered(SUBMIT_CHUNKS_IN_FLIGHT);
+        let mut done = 0;
+        while let Some((chunk, answer)) = answers.next().await {
+            done += chunk.len();
+            self.busy.set(Some(Busy {
+                label: "Submitting".into(),
+                done,
+                total,
+            }));
             match answer {
-                Ok(outcome) => self.apply(chunk, outcome),
+                Ok(outcome) => self.apply(&chunk, outcome),
                 Err(e @ (AppError::Unauthenticated | AppError::Forbidden { .. })) => {
                     self.failure.set(Some(e));
                     break;
                 }
-                Err(e) => self.mark_failed(chunk, &e),
+                Err(e) => self.mark_failed(&chunk, &e),
             }
         }
         self.busy.set(None);

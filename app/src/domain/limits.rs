@@ -9,5 +9,10 @@ pub const MAX_BATCH_ROWS: usize = 100_000;
 /// parts of this size; the server refuses a larger part).
 pub const SUBMIT_CHUNK_ROWS: usize = 500;
 
+/// Parts of a list the page has sent and not had an answer for, at most: while the server
+/// stores one part (its write lock held), the next arrives and is read, checked and made
+/// into rows, so the lock passes to it as soon as the first commits.
+pub const SUBMIT_CHUNKS_IN_FLIGHT: usize = 2;
+
 /// Invitations per Resend, Revoke or Request SEED onboarding call.
 pub const MAX_ACTION_IDS: usize = 500;

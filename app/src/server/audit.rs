@@ -21,14 +21,9 @@ where
     Ok(())
 }
 
-/// Records `action` by `actor` once for each of `details`, in as few statements as the
-/// parameters allow.
-pub async fn record_many(
-    conn: &mut sqlx::AnyConnection,
-    actor: &str,
-    action: &str,
-    details: &[&str],
-) -> sqlx::Result<()> {
+/// The records of `action` by `actor`, one for each of `details`, to insert together (in
+/// as few statements as the parameters allow) inside the change's transaction.
+pub(crate) fn rows(actor: &str, action: &str, details: &[&str]) -> Rows {
     let now = now_millis();
     let mut rows = Rows::new("audit_log", &["id", "at", "actor", "action", "detail"]);
     for detail in details {
@@ -40,5 +35,5 @@ pub async fn record_many(
             Param::from(*detail),
         ]);
     }
-    rows.insert(conn).await
+    rows
 }

@@ -403,8 +403,18 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     let parsed: Vec<Result<NewAccount, Vec<FieldError>>> =
         rows.iter().map(|r| NewAccount::parse(&r.raw)).collect();
     let existing = ask_directory(ctx.provisioning.directory(), &parsed).await?;
-    let mut tx = ctx.db.begin_write().await?;
+    // What the chunk writes if every row that parses is invited (as a list's rows usually
+    // all are), made before the write lock: while the chunk before holds it, this one makes
+    // its rows meanwhile (the page sends the next chunk before the answer comes). Made again
+    // inside for the rows the checks leave, when they are fewer.
     let now = now_millis();
+    let candidates: Vec<(&str, &NewAccount)> = rows
+        .iter()
+        .zip(&parsed)
+        .filter_map(|(row, parsed)| Some((row.row_id.as_str(), parsed.as_ref().ok()?)))
+        .collect();
+    let staged = stage(ctx, &candidates, now)?;
+    let mut tx = ctx.db.begin_write().await?;
     // The first statement writes, so it takes SQLite's write lock (no other write can come
     // between the checks below and the commit) and PostgreSQL's lock on this batch's row (two
     // calls with the same key run one after the other, the second finding the first's rows).
@@ -521,7 +531,20 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         });
         accepted.push((results.len() - 1, row.row_id.as_str(), account));
     }
-    let ids = store(&mut tx, ctx, &accepted, now).await?;
+    let staged = if staged
+        .row_ids
+        .iter()
+        .eq(accepted.iter().map(|(_, id, _)| id))
+    {
+        staged
+    } else {
+        let accepted: Vec<(&str, &NewAccount)> = accepted
+            .iter()
+            .map(|(_, id, a)| (*id, a.as_ref()))
+            .collect();
+        stage(ctx, &accepted, now)?
+    };
+    let ids = store(&mut tx, staged).await?;
     for ((at, _, _), id) in accepted.iter().zip(ids) {
         if let Some(RowResult::Invited { invitation_id, .. }) = results.get_mut(*at) {
             *invitation_id = id;
@@ -542,38 +565,41 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     Ok(ChunkDone { results, tally })
 }
 
-/// Stores the accounts of `accepted` as Create account does (status Provisioning, a place
-/// in the provisioning queue, an audit record; the activation email is written once the
-/// account exists), with invitations typed "batch" and their lines in `batch_rows`: a statement or
-/// two per table for the whole chunk, not one per row. Gives the invitation ids in order.
-async fn store(
-    conn: &mut AnyConnection,
-    ctx: &Ctx<'_>,
-    accepted: &[(usize, &str, Box<NewAccount>)],
-    now: i64,
-) -> Result<Vec<String>, Failure> {
-    if accepted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let invitations = accepted
-        .iter()
-        .map(|(_, _, account)| {
-            InvitationRow::for_account(
-                account,
-                "batch",
-                ctx.inviter,
-                ctx.settings.link_secret.new_link(),
-                ctx.settings.invite_expiry_days,
-            )
-        })
-        .collect();
-    let ids = invites::insert_invitations(conn, invitations).await?;
+/// What a chunk writes for the rows it invites, as Create account does (status
+/// Provisioning, a place in the provisioning queue, an audit record; the activation email is
+/// written once the account exists), with invitations typed "batch" and their lines in
+/// `batch_rows`: a statement or two per table for the whole chunk, not one per row.
+struct Staged {
+    /// The rows' ids, in order.
+    row_ids: Vec<String>,
+    invitations: invites::StagedInvitations,
+    queue: Rows,
+    lines: Rows,
+    audit: Rows,
+}
+
+/// The rows to write for `accepted` (row id, account).
+fn stage(ctx: &Ctx<'_>, accepted: &[(&str, &NewAccount)], now: i64) -> Result<Staged, Failure> {
+    let invitations = invites::stage_invitations(
+        accepted
+            .iter()
+            .map(|(_, account)| {
+                InvitationRow::for_account(
+                    account,
+                    "batch",
+                    ctx.inviter,
+                    ctx.settings.link_secret.new_link(),
+                    ctx.settings.invite_expiry_days,
+                )
+            })
+            .collect(),
+    );
     let users: Vec<DirectoryUser> = accepted
         .iter()
-        .zip(&ids)
-        .map(|((_, _, account), id)| DirectoryUser::from_account(account, id, false))
+        .zip(&invitations.ids)
+        .map(|((_, account), id)| DirectoryUser::from_account(account, id, false))
         .collect();
-    ctx.provisioning.enqueue_creates(conn, &users).await?;
+    let queue = ctx.provisioning.create_rows(&users)?;
     let mut lines = Rows::new(
         "batch_rows",
         &[
@@ -584,7 +610,7 @@ async fn store(
             "created_at",
         ],
     );
-    for ((_, row_id, account), id) in accepted.iter().zip(&ids) {
+    for ((row_id, account), id) in accepted.iter().zip(&invitations.ids) {
         lines.push([
             Param::from(ctx.key),
             Param::from(*row_id),
@@ -593,15 +619,23 @@ async fn store(
             Param::Int(now),
         ]);
     }
-    lines.insert(conn).await?;
-    let whom: Vec<&str> = accepted.iter().map(|(_, _, a)| a.email.as_str()).collect();
-    audit::record_many(
-        conn,
-        ctx.inviter.email().as_str(),
-        "batch_create_account",
-        &whom,
-    )
-    .await?;
+    let whom: Vec<&str> = accepted.iter().map(|(_, a)| a.email.as_str()).collect();
+    let audit = audit::rows(ctx.inviter.email().as_str(), "batch_create_account", &whom);
+    Ok(Staged {
+        row_ids: accepted.iter().map(|(id, _)| id.to_string()).collect(),
+        invitations,
+        queue,
+        lines,
+        audit,
+    })
+}
+
+/// Writes `staged` and gives the invitation ids in order.
+async fn store(conn: &mut AnyConnection, staged: Staged) -> Result<Vec<String>, Failure> {
+    let ids = staged.invitations.insert(conn).await?;
+    staged.queue.insert(conn).await?;
+    staged.lines.insert(conn).await?;
+    staged.audit.insert(conn).await?;
     Ok(ids)
 }
 

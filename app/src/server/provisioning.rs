@@ -467,6 +467,12 @@ impl Provisioning {
         conn: &mut AnyConnection,
         users: &[DirectoryUser],
     ) -> sqlx::Result<()> {
+        self.create_rows(users)?.insert(conn).await
+    }
+
+    /// The queue's rows for the accounts of `users`, as [`Provisioning::enqueue_creates`]
+    /// writes them, to insert in the invitations' transaction.
+    pub(crate) fn create_rows(&self, users: &[DirectoryUser]) -> sqlx::Result<Rows> {
         let now = now_millis();
         let due = now + self.options.inline_deadline.as_millis() as i64;
         let mut rows = Rows::new("provisioning", QUEUE_COLUMNS);
@@ -475,7 +481,7 @@ impl Provisioning {
                 serde_json::to_string(user).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
             push_queued(&mut rows, &user.external_id, CREATE, payload, due, now);
         }
-        rows.insert(conn).await
+        Ok(rows)
     }
 
     fn backoff(&self, attempts: i32, retry_after: Option<Duration>) -> Duration {

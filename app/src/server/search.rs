@@ -114,28 +114,22 @@ pub(crate) fn prefix_range(word: &str) -> (Vec<u8>, Vec<u8>) {
     (low, high)
 }
 
-/// Writes the terms of a new invitation (no terms yet).
-pub(crate) struct TermRow<'a> {
-    pub agency: &'a str,
-    pub term: &'a str,
-    pub invitation_id: &'a str,
-}
-
-/// Writes terms of invitations that have none yet, in as few statements as the parameters
-/// allow.
-pub(crate) async fn insert_term_rows(
-    conn: &mut AnyConnection,
-    rows: &[TermRow<'_>],
-) -> sqlx::Result<()> {
-    let mut insert = Rows::new("invitation_terms", &["agency", "term", "invitation_id"]);
-    for r in rows {
-        insert.push([
-            Param::from(r.agency),
-            Param::Bytes(r.term.as_bytes().to_vec()),
-            Param::from(r.invitation_id),
-        ]);
+/// The rows of `invitation_terms` for invitations that have none yet: each invitation's
+/// agency, id and terms (from [`terms`]).
+pub(crate) fn term_rows<'a>(
+    invitations: impl IntoIterator<Item = (&'a str, &'a str, &'a [String])>,
+) -> Rows {
+    let mut rows = Rows::new("invitation_terms", &["agency", "term", "invitation_id"]);
+    for (agency, id, terms) in invitations {
+        for term in terms {
+            rows.push([
+                Param::from(agency),
+                Param::Bytes(term.as_bytes().to_vec()),
+                Param::from(id),
+            ]);
+        }
     }
-    insert.insert(conn).await
+    rows
 }
 
 /// One invitation to index again: its id, agency, email key and the names when known.
@@ -157,18 +151,14 @@ impl Indexing {
 /// their name keys and this code's terms version.
 async fn index(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
     let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
-    let rows: Vec<TermRow> = invitations
-        .iter()
-        .zip(&terms)
-        .flat_map(|(i, terms)| {
-            terms.iter().map(move |term| TermRow {
-                agency: &i.agency,
-                term,
-                invitation_id: &i.id,
-            })
-        })
-        .collect();
-    insert_term_rows(conn, &rows).await?;
+    term_rows(
+        invitations
+            .iter()
+            .zip(&terms)
+            .map(|(i, terms)| (i.agency.as_str(), i.id.as_str(), terms.as_slice())),
+    )
+    .insert(conn)
+    .await?;
     for i in invitations {
         sqlx::query(
             "UPDATE invitations SET first_name = $1, last_name = $2, name_key = $3, \
