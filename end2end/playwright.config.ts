@@ -36,7 +36,7 @@ export default defineConfig({
   reporter: [['list']],
   // The clock test moves the server's clock on, so it runs alone, after everything else.
   projects: [
-    { name: 'main', testIgnore: /(clock|oidc)\.spec\.ts$/ },
+    { name: 'main', testIgnore: /(clock|oidc|batch-chunks)\.spec\.ts$/ },
     // The batch upload's flows again, every action by keyboard alone (tests/fixtures/keyboard.ts);
     // not the ones about speed, limits or the mouse.
     {
@@ -47,6 +47,9 @@ export default defineConfig({
     },
     { name: 'oidc', testMatch: /oidc\.spec\.ts$/, use: { baseURL: oidcApp } },
     { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main', 'keyboard', 'oidc'] },
+    // A list of two chunks: last of all, since its accounts and emails keep the directory and
+    // the mail relay busy for a while.
+    { name: 'chunks', testMatch: /batch-chunks\.spec\.ts$/, dependencies: ['clock'] },
   ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
