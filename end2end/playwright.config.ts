@@ -47,7 +47,7 @@ export default defineConfig({
     },
     { name: 'oidc', testMatch: /oidc\.spec\.ts$/, use: { baseURL: oidcApp } },
     { name: 'clock', testMatch: /clock\.spec\.ts$/, dependencies: ['main', 'keyboard', 'oidc'] },
-    // A list of two chunks: last of all, since its accounts and emails keep the directory and
+    // A list of three chunks: last of all, since its accounts and emails keep the directory and
     // the mail relay busy for a while.
     { name: 'chunks', testMatch: /batch-chunks\.spec\.ts$/, dependencies: ['clock'] },
   ],

@@ -256,13 +256,13 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
             );
         }
     }
+    // (`run_until` closes the instance's connections before its thread ends, so that the
+    // PostgreSQL database can then be dropped.)
     stop.cancel();
     tokio::task::spawn_blocking(move || serving.join())
         .await
         .context("the instance's thread")?
         .map_err(|_| anyhow::anyhow!("the instance's thread panicked"))??;
-    // (Its connections closed, so that the PostgreSQL database can be dropped.)
-    db.close().await;
     Ok(())
 }
 

@@ -107,23 +107,24 @@ async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
         .await
         .expect("a table");
     let holder = db.begin_write().await.expect("the first writer");
-    let mut waiting = Vec::new();
-    for n in 1..=5_i64 {
+    // join_all polls the writers in order, so each asks for its turn before the next does.
+    let writers = futures::future::join_all((1..=5_i64).map(|n| {
         let db = db.clone();
-        waiting.push(tokio::spawn(async move {
+        async move {
             let mut tx = db.begin_write().await?;
             sqlx::query("INSERT INTO turn_order (n) VALUES ($1)")
                 .bind(n)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await
-        }));
-        // (Each has asked before the next does.)
+        }
+    }));
+    let (written, ()) = tokio::join!(writers, async {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    holder.commit().await.expect("the first writer commits");
-    for w in waiting {
-        w.await.expect("a writer's task").expect("its write");
+        holder.commit().await.expect("the first writer commits");
+    });
+    for w in written {
+        w.expect("a writer's write");
     }
     let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM turn_order ORDER BY rowid")
         .fetch_all(db.pool())
@@ -131,4 +132,56 @@ async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
         .expect("the order");
     let order: Vec<i64> = order.into_iter().map(|(n,)| n).collect();
     assert_eq!(order, [1, 2, 3, 4, 5], "in the order they asked");
+}
+
+/// A write outside the turns (one statement on the pool, as the relay, the sessions and the
+/// provisioning worker write) gets in while a long run of turns holds the lock: after a
+/// second of turns without a break, the next turn leaves the lock free for longer than
+/// SQLite's busy handler sleeps, instead of the write hoping to land between two turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_outside_the_turns_gets_in_during_a_long_run_of_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("run.db").display()))
+        .await
+        .expect("connect");
+    sqlx::query("CREATE TABLE turn_log (n INTEGER NOT NULL)")
+        .execute(db.pool())
+        .await
+        .expect("a table");
+    // Sixteen writers that each hold the lock 150 ms: 2.4 s of turns without a break. (Long
+    // turns, so that few hand-overs happen before the break for the write to slip into.)
+    let mut queued = Vec::new();
+    for n in 1..=16_i64 {
+        let db = db.clone();
+        queued.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await?;
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            sqlx::query("INSERT INTO turn_log (n) VALUES ($1)")
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sqlx::query("INSERT INTO turn_log (n) VALUES (-1)")
+        .execute(db.pool())
+        .await
+        .expect("the write outside the turns");
+    for w in queued {
+        w.await.expect("a writer's task").expect("its write");
+    }
+    let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM turn_log ORDER BY rowid")
+        .fetch_all(db.pool())
+        .await
+        .expect("the order");
+    let at = order
+        .iter()
+        .position(|(n,)| *n == -1)
+        .expect("the outside write");
+    // The break comes after a second, as the eighth turn begins (0-based 7).
+    assert!(
+        at <= 9,
+        "the write outside the turns waited past the break (it came after {at} of 16 turns)"
+    );
 }

@@ -10,8 +10,8 @@ pub const MAX_BATCH_ROWS: usize = 100_000;
 pub const SUBMIT_CHUNK_ROWS: usize = 500;
 
 /// Parts of a list the page has sent and not had an answer for, at most: while the server
-/// stores one part (its write lock held), the next arrives and is read, checked and made
-/// into rows, so the lock passes to it as soon as the first commits.
+/// stores one part (its write lock held), the next arrives, is read, asked of the directory
+/// and made into rows, so it is ready when the lock passes to it.
 pub const SUBMIT_CHUNKS_IN_FLIGHT: usize = 2;
 
 /// Invitations per Resend, Revoke or Request SEED onboarding call.

@@ -94,10 +94,11 @@ async fn checkpoint_while_open(pool: AnyPool, every: Duration) {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite: this instance's writers take turns here before `BEGIN IMMEDIATE`, in the order
-    /// they came. Without it a writer that finds the write lock held sleeps in SQLite's busy
-    /// handler (1, 2, 5, 10, 15, 20, 25 ms ...) and wakes after the lock has long been free.
-    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the writers of [`Db::begin_write`] take turns here before `BEGIN IMMEDIATE`,
+    /// in the order they came. Without it a writer that finds the write lock held sleeps in
+    /// SQLite's busy handler (1, 2, 5, 10, 15, 20, 25 ms ...) and wakes after the lock has long
+    /// been free. The value is since when the turns have followed one another without a break.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// A write transaction ([`Db::begin_write`]): the connection, as a `Transaction` gives it,
@@ -105,7 +106,7 @@ pub struct Db {
 /// this instance's write turn until then.
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<Option<std::time::Instant>>>,
 }
 
 impl WriteTx {
@@ -133,9 +134,19 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 /// How long a writer waits for its turn before it goes to SQLite's lock as before (the busy
-/// timeout's length): a writer that began another write inside its own would otherwise
-/// wait for itself for ever.
+/// timeout's length): a turn held that long is stuck (or its holder is waiting for a second
+/// write of its own, which then fails with "database is locked", as it did before the turns).
 const WRITE_TURN_WAIT: Duration = Duration::from_secs(5);
+
+/// Writes that do not queue (single statements on the pool, the relay's records, sessions)
+/// still wait for SQLite's lock in its busy handler, which tries again every 100 ms at the
+/// slowest. Turns that have followed one another for this long (a long list being stored)
+/// leave the lock free for [`WRITE_TURN_BREAK`], so that each such write gets in within
+/// about this long instead of hoping to land between two turns.
+const WRITE_TURN_RUN: Duration = Duration::from_secs(1);
+
+/// Longer than the busy handler's longest sleep, so that every write waiting in it tries once.
+const WRITE_TURN_BREAK: Duration = Duration::from_millis(110);
 
 impl Db {
     /// Connects, creating an SQLite file (and its folder) if needed, and applies migrations.
@@ -232,19 +243,43 @@ impl Db {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another writer to finish: a
+    /// (`BEGIN IMMEDIATE`), waiting for its turn and then up to the busy timeout for a writer of
+    /// another process or outside the turns to finish: a
     /// plain `BEGIN` reads first and then fails with "database is locked" when another
     /// connection wrote in between, which two officers inviting at the same moment would hit.
     ///
     /// On SQLite this instance's writers first queue for their turn (`write_turn`), so
-    /// that the lock passes from one to the next as it is released.
+    /// that the lock passes from one to the next as it is released; after a second of turns
+    /// without a break, the next one first leaves the lock free for a moment
+    /// ([`WRITE_TURN_RUN`]).
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
-                let turn =
-                    tokio::time::timeout(WRITE_TURN_WAIT, self.write_turn.clone().lock_owned())
+                let turn = match self.write_turn.clone().try_lock_owned() {
+                    // Nobody had it: a new run of turns starts.
+                    Ok(mut turn) => {
+                        *turn = Some(std::time::Instant::now());
+                        Some(turn)
+                    }
+                    Err(_) => {
+                        let waited = tokio::time::timeout(
+                            WRITE_TURN_WAIT,
+                            self.write_turn.clone().lock_owned(),
+                        )
                         .await
                         .ok();
+                        if let Some(mut turn) = waited {
+                            let run = turn.get_or_insert_with(std::time::Instant::now).elapsed();
+                            if run >= WRITE_TURN_RUN {
+                                tokio::time::sleep(WRITE_TURN_BREAK).await;
+                                *turn = Some(std::time::Instant::now());
+                            }
+                            Some(turn)
+                        } else {
+                            None
+                        }
+                    }
+                };
                 Ok(WriteTx {
                     tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,
