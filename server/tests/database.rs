@@ -11,6 +11,13 @@ async fn pragma(conn: &mut sqlx::AnyConnection, name: &str) -> i64 {
     value
 }
 
+/// A fresh SQLite database named `name` in `dir`, migrated.
+async fn sqlite(dir: &tempfile::TempDir, name: &str) -> Db {
+    Db::connect(&format!("sqlite://{}", dir.path().join(name).display()))
+        .await
+        .expect("connect")
+}
+
 /// Every SQLite connection keeps 32 MiB of pages (the default is 2 MiB) and reads the
 /// database through a memory map (`mmap_size`, 256 MiB): a batch chunk reads the pages of a
 /// dozen indexes, which a 2 MiB cache read again and again through read calls. And none
@@ -18,12 +25,7 @@ async fn pragma(conn: &mut sqlx::AnyConnection, name: &str) -> i64 {
 #[tokio::test]
 async fn sqlite_connections_cache_32_mib_and_read_through_a_memory_map() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("cache.db").display()
-    ))
-    .await
-    .expect("connect");
+    let db = sqlite(&dir, "cache.db").await;
     // Hold several of the pool's connections at once, so that more than one is asked.
     let mut held = Vec::new();
     for _ in 0..3 {
@@ -96,12 +98,7 @@ async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("turn.db").display()
-    ))
-    .await
-    .expect("connect");
+    let db = sqlite(&dir, "turn.db").await;
     sqlx::query("CREATE TABLE turn_order (n INTEGER NOT NULL)")
         .execute(db.pool())
         .await
@@ -141,9 +138,7 @@ async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_outside_the_turns_gets_in_during_a_long_run_of_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("run.db").display()))
-        .await
-        .expect("connect");
+    let db = sqlite(&dir, "run.db").await;
     sqlx::query("CREATE TABLE turn_log (n INTEGER NOT NULL)")
         .execute(db.pool())
         .await
