@@ -91,6 +91,36 @@ async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
     assert_eq!(rows, 2_000);
 }
 
+/// A fresh SQLite database with a table `turns (n)` that the turn tests write to.
+async fn sqlite_with_turns(dir: &tempfile::TempDir) -> Db {
+    let db = sqlite(dir, "turns.db").await;
+    sqlx::query("CREATE TABLE turns (n INTEGER NOT NULL)")
+        .execute(db.pool())
+        .await
+        .expect("a table");
+    db
+}
+
+/// Writes `n` into `turns` in a write transaction of its own, holding it `hold` first.
+async fn write_turn(db: Db, n: i64, hold: std::time::Duration) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
+    tokio::time::sleep(hold).await;
+    sqlx::query("INSERT INTO turns (n) VALUES ($1)")
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// What `turns` holds, in the order written.
+async fn turns(db: &Db) -> Vec<i64> {
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT n FROM turns ORDER BY rowid")
+        .fetch_all(db.pool())
+        .await
+        .expect("the order");
+    rows.into_iter().map(|(n,)| n).collect()
+}
+
 /// An instance's SQLite writers take the write lock in the order they asked for it, each as
 /// the one before commits: they queue in the instance (`Db::begin_write`) instead of each
 /// sleeping in SQLite's busy handler, whose growing sleeps (1, 2, 5 … 100 ms) let a later
@@ -98,24 +128,12 @@ async fn sqlites_log_is_checkpointed_off_the_commits_and_stays_short() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = sqlite(&dir, "turn.db").await;
-    sqlx::query("CREATE TABLE turn_order (n INTEGER NOT NULL)")
-        .execute(db.pool())
-        .await
-        .expect("a table");
+    let db = sqlite_with_turns(&dir).await;
     let holder = db.begin_write().await.expect("the first writer");
     // join_all polls the writers in order, so each asks for its turn before the next does.
-    let writers = futures::future::join_all((1..=5_i64).map(|n| {
-        let db = db.clone();
-        async move {
-            let mut tx = db.begin_write().await?;
-            sqlx::query("INSERT INTO turn_order (n) VALUES ($1)")
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        }
-    }));
+    let writers = futures::future::join_all(
+        (1..=5_i64).map(|n| write_turn(db.clone(), n, std::time::Duration::ZERO)),
+    );
     let (written, ()) = tokio::join!(writers, async {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         holder.commit().await.expect("the first writer commits");
@@ -123,12 +141,7 @@ async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
     for w in written {
         w.expect("a writer's write");
     }
-    let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM turn_order ORDER BY rowid")
-        .fetch_all(db.pool())
-        .await
-        .expect("the order");
-    let order: Vec<i64> = order.into_iter().map(|(n,)| n).collect();
-    assert_eq!(order, [1, 2, 3, 4, 5], "in the order they asked");
+    assert_eq!(turns(&db).await, [1, 2, 3, 4, 5], "in the order they asked");
 }
 
 /// A write outside the turns (one statement on the pool, as the relay, the sessions and the
@@ -138,41 +151,30 @@ async fn sqlite_writers_take_the_write_lock_in_the_order_they_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_outside_the_turns_gets_in_during_a_long_run_of_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = sqlite(&dir, "run.db").await;
-    sqlx::query("CREATE TABLE turn_log (n INTEGER NOT NULL)")
-        .execute(db.pool())
-        .await
-        .expect("a table");
+    let db = sqlite_with_turns(&dir).await;
     // Sixteen writers that each hold the lock 150 ms: 2.4 s of turns without a break. (Long
     // turns, so that few hand-overs happen before the break for the write to slip into.)
-    let mut queued = Vec::new();
-    for n in 1..=16_i64 {
-        let db = db.clone();
-        queued.push(tokio::spawn(async move {
-            let mut tx = db.begin_write().await?;
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-            sqlx::query("INSERT INTO turn_log (n) VALUES ($1)")
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        }));
-    }
+    let queued: Vec<_> = (1..=16_i64)
+        .map(|n| {
+            tokio::spawn(write_turn(
+                db.clone(),
+                n,
+                std::time::Duration::from_millis(150),
+            ))
+        })
+        .collect();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    sqlx::query("INSERT INTO turn_log (n) VALUES (-1)")
+    sqlx::query("INSERT INTO turns (n) VALUES (-1)")
         .execute(db.pool())
         .await
         .expect("the write outside the turns");
     for w in queued {
         w.await.expect("a writer's task").expect("its write");
     }
-    let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM turn_log ORDER BY rowid")
-        .fetch_all(db.pool())
+    let at = turns(&db)
         .await
-        .expect("the order");
-    let at = order
         .iter()
-        .position(|(n,)| *n == -1)
+        .position(|n| *n == -1)
         .expect("the outside write");
     // The break comes after a second, as the eighth turn begins (0-based 7).
     assert!(
