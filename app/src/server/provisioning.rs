@@ -38,7 +38,7 @@ use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser, RemoteUser};
 use super::outbox::{self, OutgoingEmail};
-use super::sql::{placeholders, Param, Rows};
+use super::sql::{Param, Rows};
 use crate::domain::InvitationStatus;
 
 #[derive(Debug, Clone)]
@@ -509,29 +509,37 @@ impl Provisioning {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let mut conn = self.db.pool().acquire().await?;
+        let mut params = super::sql::Params::default();
+        let lease = params.add((now + self.options.lease.as_millis() as i64).into());
+        let at = params.add(now.into());
+        let limit = params.add((limit as i64).into());
         // A request takes its own new rows (not tried yet) before they are due for the worker.
         let (only, due) = match invitations {
-            Some(ids) => (
-                format!("AND invitation_id IN ({})", placeholders(4, ids.len())),
-                "(next_attempt_at <= $2 OR attempts = 0)",
-            ),
-            None => (String::new(), "next_attempt_at <= $2"),
+            Some(ids) => {
+                let mut mine = Rows::new("mine", &["mine_id"]);
+                for id in ids {
+                    mine.push([Param::from(id.as_str())]);
+                }
+                let mine = mine.source(&conn, &mut params)?;
+                (
+                    format!("AND invitation_id IN (SELECT mine_id FROM {mine})"),
+                    format!("(next_attempt_at <= {at} OR attempts = 0)"),
+                )
+            }
+            None => (String::new(), format!("next_attempt_at <= {at}")),
         };
         let sql = format!(
-            "UPDATE provisioning SET locked_until = $1, attempts = attempts + 1 \
+            "UPDATE provisioning SET locked_until = {lease}, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM provisioning WHERE status = 'pending' \
-             AND {due} AND locked_until <= $2 {only} \
-             ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             AND {due} AND locked_until <= {at} {only} \
+             ORDER BY next_attempt_at LIMIT {limit} {lock}) \
              RETURNING id, invitation_id, op, payload, attempts, locked_until"
         );
-        let mut query = sqlx::query_as::<_, Claimed>(&sql)
-            .bind(now + self.options.lease.as_millis() as i64)
-            .bind(now)
-            .bind(limit as i64);
-        for id in invitations.unwrap_or_default() {
-            query = query.bind(id);
-        }
-        query.fetch_all(self.db.pool()).await
+        params
+            .bind_as(sqlx::query_as::<_, Claimed>(&sql).persistent(invitations.is_none()))
+            .fetch_all(&mut *conn)
+            .await
     }
 
     /// Makes the accounts of `invitations` (just committed by the caller) now, as far as
@@ -641,22 +649,21 @@ impl Provisioning {
         let mut outcomes = Vec::with_capacity(made.len());
         // Rows still in this hand (their lease is the one this claim stamped).
         let mut ours: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for part in made.chunks(super::sql::IN_LIST) {
+        {
             let mut params = super::sql::Params::default();
             let done_at = params.add(now.into());
-            let mut checks = Vec::with_capacity(part.len());
-            for (c, _) in part {
-                let id = params.add(c.id.as_str().into());
-                let lease = params.add(c.locked_until.into());
-                checks.push(format!("(id = {id} AND locked_until = {lease})"));
+            let mut leases = Rows::new("leases", &["lease_id", "lease_until"]);
+            for (c, _) in made {
+                leases.push([Param::from(c.id.as_str()), Param::Int(c.locked_until)]);
             }
+            let leases = leases.source(&tx, &mut params)?;
             let sql = format!(
                 "UPDATE provisioning SET status = 'done', done_at = {done_at}, locked_until = 0, \
-                 last_error = NULL WHERE {} RETURNING id",
-                checks.join(" OR ")
+                 last_error = NULL FROM {leases} WHERE provisioning.id = leases.lease_id \
+                 AND provisioning.locked_until = leases.lease_until RETURNING provisioning.id"
             );
             let settled: Vec<(String,)> = params
-                .bind_as(sqlx::query_as(&sql))
+                .bind_as(sqlx::query_as(&sql).persistent(false))
                 .fetch_all(&mut *tx)
                 .await?;
             ours.extend(settled.into_iter().map(|(id,)| id));
@@ -665,29 +672,28 @@ impl Provisioning {
             made.iter().filter(|(c, _)| ours.contains(&c.id)).collect();
         // The link's days start when its email goes, not when the row was queued.
         let mut now_made: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for part in settled.chunks(super::sql::IN_LIST) {
+        if !settled.is_empty() {
             let mut params = super::sql::Params::default();
             let status = params.add(InvitationStatus::Created.as_str().into());
             let at = params.add(now.into());
             let waiting = params.add(InvitationStatus::Provisioning.as_str().into());
-            let mut cases = Vec::with_capacity(part.len());
-            let mut ids = Vec::with_capacity(part.len());
-            for (c, account) in part {
-                let id = params.add(c.invitation_id.as_str().into());
-                let account = params.add(account.id.as_str().into());
-                cases.push(format!("WHEN {id} THEN {account}"));
-                ids.push(id);
+            let mut accounts = Rows::new("made", &["made_invitation", "made_account"]);
+            for (c, account) in &settled {
+                accounts.push([
+                    Param::from(c.invitation_id.as_str()),
+                    Param::from(account.id.as_str()),
+                ]);
             }
+            let accounts = accounts.source(&tx, &mut params)?;
             let sql = format!(
-                "UPDATE invitations SET status = {status}, account_id = CASE id {} END, \
+                "UPDATE invitations SET status = {status}, account_id = made.made_account, \
                  provision_error = NULL, updated_at = {at}, checked_at = {at}, \
                  expires_at = {at} + (expires_at - sent_at), sent_at = {at} \
-                 WHERE status = {waiting} AND id IN ({}) RETURNING {RELEASED}",
-                cases.join(" "),
-                ids.join(", ")
+                 FROM {accounts} WHERE invitations.id = made.made_invitation \
+                 AND invitations.status = {waiting} RETURNING {RELEASED}"
             );
             let rows: Vec<Released> = params
-                .bind_as(sqlx::query_as(&sql))
+                .bind_as(sqlx::query_as(&sql).persistent(false))
                 .fetch_all(&mut *tx)
                 .await?;
             self.write_emails(&mut tx, &rows).await?;

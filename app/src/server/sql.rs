@@ -232,6 +232,76 @@ impl Rows {
     }
 }
 
+impl Rows {
+    /// The rows as a table that a statement reads, `FROM {source}` (named by the table given
+    /// to [`Rows::new`], its columns by the columns), bound as a few parameters however many
+    /// rows there are. PostgreSQL: `UNNEST` of one array per column (as [`Rows::insert`]).
+    /// SQLite: the rows as one JSON array read by `json_each` (SQLite looks each named
+    /// parameter up in a list, at parse and again at bind: a statement of hundreds costs
+    /// more than its work). A statement that matches keys against it joins them instead of
+    /// testing each row against a `CASE` or an `OR` of hundreds of parameters.
+    pub(crate) fn source(
+        &self,
+        conn: &sqlx::AnyConnection,
+        params: &mut Params,
+    ) -> sqlx::Result<String> {
+        let names = self.columns.join(", ");
+        if conn.backend_name() == "SQLite" {
+            let columns = self
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("value ->> {i} AS {c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let json = self.json().map_err(|e| sqlx::Error::Encode(e.into()))?;
+            let at = params.add(Param::Text(json));
+            return Ok(format!(
+                "(SELECT {columns} FROM json_each({at})) AS {}",
+                self.table
+            ));
+        }
+        let arrays: Vec<ArrayLiteral> = if self.values.is_empty() {
+            self.columns
+                .iter()
+                .map(|_| ArrayLiteral::new("text"))
+                .collect()
+        } else {
+            self.arrays().map_err(|e| sqlx::Error::Encode(e.into()))?
+        };
+        let arrays = arrays
+            .into_iter()
+            .map(|a| {
+                let element_type = a.element_type;
+                format!("{}::{element_type}[]", params.add(Param::Text(a.finish())))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!("UNNEST({arrays}) AS {}({names})", self.table))
+    }
+
+    /// The rows as a JSON array of arrays (SQLite's [`Rows::source`]).
+    fn json(&self) -> Result<String, String> {
+        let width = self.columns.len();
+        let mut rows = Vec::with_capacity(self.values.len() / width.max(1));
+        for row in self.values.chunks(width) {
+            let mut values = Vec::with_capacity(width);
+            for (value, column) in row.iter().zip(self.columns) {
+                values.push(match value {
+                    Param::Int(v) => serde_json::Value::from(*v),
+                    Param::Text(v) => serde_json::Value::from(v.as_str()),
+                    Param::NoText | Param::NoInt => serde_json::Value::Null,
+                    Param::Bytes(_) => {
+                        return Err(format!("{}.{column}: bytes in a JSON row", self.table))
+                    }
+                });
+            }
+            rows.push(serde_json::Value::Array(values));
+        }
+        serde_json::to_string(&rows).map_err(|e| e.to_string())
+    }
+}
+
 impl Param {
     /// The PostgreSQL type of an array of values like this one.
     fn array_type(&self) -> &'static str {
