@@ -658,6 +658,125 @@ both_databases!(
     }
 );
 
+/// `rows` as the page sends a list: the first row alone (then the batch is known: two chunks
+/// that both find it new are stored one after the other), then the rest in two chunks at
+/// once. Their outcomes, in order.
+async fn two_chunks_at_once(app: &TestApp, rows: &[BatchRow]) -> BatchOutcome {
+    let first = submit(app, KEY, &rows[..1]).await;
+    let (one, two) = rows[1..].split_at(rows.len() / 2);
+    let (one, two) = tokio::join!(submit(app, KEY, one), submit(app, KEY, two));
+    BatchOutcome {
+        trace_id: String::new(),
+        rows: [first.rows, one.rows, two.rows].concat(),
+    }
+}
+
+both_databases!(chunks_stored_at_once_keep_the_quota, |b| async move {
+    let app = signed_in_with(b, &[("INVITE_QUOTA_PER_HOUR", "700")], "boss@agency.gov.sg").await;
+    let out = two_chunks_at_once(&app, &vendors(1_000, "q")).await;
+    assert_eq!(
+        invited(&out).len(),
+        700,
+        "the quota, whichever rows it took"
+    );
+    let over: Vec<&str> = out
+        .rows
+        .iter()
+        .filter(|r| matches!(r.result, RowResult::Rejected { .. }))
+        .map(|r| r.row_id.as_str())
+        .collect();
+    assert_eq!(over.len(), 300);
+    for id in over {
+        assert!(rejected(&out, id)[0].1.contains("in the last hour"), "{id}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 700);
+});
+
+/// Two people with `field` the same in both chunks of a list stored at once: one invited,
+/// the other refused for that field, all others invited.
+async fn one_of_two_across_chunks(b: Backend, field: &str) {
+    let app = signed_in(b, "boss@agency.gov.sg").await;
+    let mut rows = vendors(500, "d");
+    match field {
+        "username" => {
+            rows[100].raw.username = "shared.name".into();
+            rows[350].raw.username = "Shared.Name".into();
+        }
+        _ => {
+            rows[100].raw.email = "twin@acme.com".into();
+            rows[350].raw.email = "Twin@Acme.com".into();
+        }
+    }
+    let out = two_chunks_at_once(&app, &rows).await;
+    let invited = invited(&out);
+    assert_eq!(invited.len(), 499);
+    let (loser, winner) = if invited.contains_key("r101") {
+        ("r351", "r101")
+    } else {
+        ("r101", "r351")
+    };
+    assert!(invited.contains_key(winner), "one of r101 and r351");
+    let fields = rejected(&out, loser);
+    assert_eq!(fields[0].0, field, "{loser}: {fields:?}");
+    assert_eq!(settled_totals(&app, [499; 4]).await, [499, 499, 499, 499]);
+}
+
+both_databases!(chunks_stored_at_once_invite_a_person_once, |b| async move {
+    one_of_two_across_chunks(b, "email").await
+});
+
+both_databases!(chunks_stored_at_once_give_a_username_once, |b| async move {
+    one_of_two_across_chunks(b, "username").await
+});
+
+/// PostgreSQL: a chunk stores its rows while another transaction holds its batch's row, and
+/// waits for that row only to count its rows, just before its commit (so chunks of one list
+/// sent together overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_chunk_takes_its_batch_s_row_only_to_count_its_rows() {
+    let app = signed_in(Backend::Postgres, "boss@agency.gov.sg").await;
+    let rows = vendors(20, "h");
+    assert_eq!(invited(&submit(&app, KEY, &rows[..10]).await).len(), 10);
+    let pool = app.app_state.db.pool();
+    let mut holder = pool.begin().await.expect("a transaction");
+    sqlx::query("SELECT 1 FROM batches WHERE id = $1 FOR UPDATE")
+        .bind(KEY)
+        .execute(&mut *holder)
+        .await
+        .expect("the batch's row");
+    let second = tokio::spawn({
+        let app = app.same_browser();
+        let rows = rows[10..].to_vec();
+        async move { submit(&app, KEY, &rows).await }
+    });
+    let mut waiting = None;
+    for _ in 0..200 {
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%batches%'",
+        )
+        .fetch_optional(pool)
+        .await
+        .expect("pg_stat_activity");
+        if found.is_some() {
+            waiting = found;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (query,) = waiting.expect("the second chunk waits for the batch's row");
+    assert!(
+        query
+            .trim_start()
+            .starts_with("UPDATE batches SET invited_count"),
+        "it waits only to count its rows, not before storing them: {query}"
+    );
+    holder.commit().await.expect("commit");
+    let out = second.await.expect("the second chunk");
+    assert_eq!(invited(&out).len(), 10);
+    assert_eq!(app.count("SELECT COUNT(*) FROM batch_rows").await, 20);
+}
+
 both_databases!(
     a_call_takes_at_most_one_chunk_of_500_rows_and_a_list_goes_in_chunks,
     |b| async move {

@@ -213,7 +213,16 @@ pub async fn submit(
     let mut results: Vec<RowResult> = Vec::with_capacity(distinct_rows.len());
     let mut tally = Tally::default();
     for chunk in distinct_rows.chunks(SUBMIT_CHUNK_ROWS) {
-        match run_chunk(&ctx, chunk).await {
+        let mut outcome = run_chunk(&ctx, chunk, Locks::Late).await;
+        if let Err(Failure::Race(clash)) = &outcome {
+            tracing::info!(
+                rows = chunk.len(),
+                ?clash,
+                "a chunk stored at the same moment clashed with this one: again, with the locks first"
+            );
+            outcome = run_chunk(&ctx, chunk, Locks::Early).await;
+        }
+        match outcome {
             Ok(done) => {
                 tally.add(&done.tally);
                 results.extend(done.results);
@@ -314,6 +323,23 @@ enum Failure {
 enum Clash {
     Email,
     Username,
+    /// The officer's hourly quota, counted again at the commit.
+    Quota,
+}
+
+/// When a chunk's transaction takes its batch's row and its officer's quota (PostgreSQL; on
+/// SQLite the first write takes the one write lock, so the chunk always runs as `Early`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Locks {
+    /// Just before its commit: chunks of one list (the page sends two at a time) store their
+    /// rows at the same moment instead of one after the other. What was checked without
+    /// them is made sure of there: the unique indexes refuse a second open invitation for
+    /// an address and a row stored twice (the chunk waits for the other and then fails), and
+    /// under the locks the quota is counted again and the usernames looked up again. A
+    /// chunk that fails them is run again `Early`.
+    Late,
+    /// First: the checks hold until the commit.
+    Early,
 }
 
 impl From<sqlx::Error> for Failure {
@@ -344,7 +370,7 @@ impl From<InviteError> for Failure {
         match e {
             InviteError::Conflict(_) => Failure::Race(Clash::Email),
             // Not raised while storing a batch (its quota is counted per chunk, row by row).
-            InviteError::Quota(_) => Failure::Race(Clash::Email),
+            InviteError::Quota(_) => Failure::Race(Clash::Quota),
             InviteError::Directory(e) => Failure::Directory(e),
             InviteError::Db(e) => e.into(),
         }
@@ -356,7 +382,7 @@ impl From<InviteError> for Failure {
 async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError> {
     let mut attempt = 1;
     loop {
-        match run_chunk(ctx, &[row]).await {
+        match run_chunk(ctx, &[row], Locks::Early).await {
             Ok(done) => return Ok(done),
             Err(Failure::Race(_)) if attempt < ROW_ATTEMPTS => attempt += 1,
             Err(Failure::Race(clash)) => {
@@ -371,6 +397,7 @@ async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError>
                     Clash::Username => {
                         invites::username_is_taken(&row.raw.username.trim().to_lowercase())
                     }
+                    Clash::Quota => FieldError::new("email", invites::quota_reached(ctx.settings)),
                 };
                 return Ok(ChunkDone {
                     results: vec![RowResult::Rejected {
@@ -396,7 +423,7 @@ enum Plan {
 }
 
 /// One transaction for `rows`: checks in bulk, then stores every row that passes.
-async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failure> {
+async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<ChunkDone, Failure> {
     // The directory first, outside the transaction: which of the rows' people have an
     // account, which usernames are taken.
     // Each row is parsed once, for the directory's question and for the checks below.
@@ -414,15 +441,21 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         .filter_map(|(row, parsed)| Some((row.row_id.as_str(), parsed.as_ref().ok()?)))
         .collect();
     let staged = stage(ctx, &candidates, now)?;
+    let late = locks == Locks::Late && !ctx.db.writes_one_at_a_time();
     let mut tx = ctx.db.begin_write().await?;
     // The first statement writes, so it takes SQLite's write lock (no other write can come
-    // between the checks below and the commit) and PostgreSQL's lock on this batch's row (two
-    // calls with the same key run one after the other, the second finding the first's rows).
-    sqlx::query(
+    // between the checks below and the commit). On PostgreSQL, `Early` takes this batch's row
+    // (two calls with the same key run one after the other, the second finding the first's
+    // rows); `Late` only makes sure the row exists, and takes it to count the rows at the end.
+    sqlx::query(if late {
         "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
          rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
-         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
-    )
+         ON CONFLICT (id) DO NOTHING"
+    } else {
+        "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
+         rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
+         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at"
+    })
     .bind(ctx.key)
     .bind(ctx.inviter.email().as_str())
     .bind(ctx.inviter.agency())
@@ -438,7 +471,12 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
         return Err(Failure::NotYours);
     }
 
-    let mut quota = invites::quota_left(ctx.db, &mut tx, ctx.settings, ctx.inviter, now).await?;
+    let limit = i64::from(ctx.settings.invite_quota_per_hour);
+    let mut quota = if late {
+        limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
+    } else {
+        invites::quota_left(ctx.db, &mut tx, ctx.settings, ctx.inviter, now).await?
+    };
 
     let row_ids: Vec<String> = rows.iter().map(|r| r.row_id.clone()).collect();
     let done = invited_rows(&mut tx, ctx.key, &row_ids).await?;
@@ -561,6 +599,20 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow]) -> Result<ChunkDone, Failu
     .bind(ctx.key)
     .execute(&mut *tx)
     .await?;
+    if late && tally.invited > 0 {
+        // The batch's row first, then the quota, as `Early` takes them.
+        invites::lock_quota(ctx.db, &mut tx, ctx.inviter).await?;
+        if invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await? > limit {
+            return Err(Failure::Race(Clash::Quota));
+        }
+        let names: Vec<String> = accepted
+            .iter()
+            .filter_map(|(_, _, a)| a.username.as_ref().map(|u| u.to_string()))
+            .collect();
+        if !held_twice(&mut tx, &names).await?.is_empty() {
+            return Err(Failure::Race(Clash::Username));
+        }
+    }
     tx.commit().await?;
     Ok(ChunkDone { results, tally })
 }
@@ -688,6 +740,16 @@ async fn reserved_usernames(
 ) -> sqlx::Result<HashSet<String>> {
     let sql =
         format!("SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})");
+    let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
+/// The usernames among `names` that more than one open invitation holds.
+async fn held_twice(conn: &mut AnyConnection, names: &[String]) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}}) \
+         GROUP BY username HAVING COUNT(*) > 1"
+    );
     let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
     Ok(rows.into_iter().map(|(u,)| u).collect())
 }

@@ -242,6 +242,13 @@ impl Db {
         self.backend
     }
 
+    /// Whether write transactions run one at a time whatever they touch (SQLite: one
+    /// write lock for the database), so that what one reads after its first write holds
+    /// until its commit.
+    pub fn writes_one_at_a_time(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), waiting for its turn and then up to the busy timeout for a writer of
     /// another process or outside the turns to finish: a

@@ -91,16 +91,35 @@ pub(crate) async fn quota_left(
     inviter: &Officer,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
+    lock_quota(db, conn, inviter).await?;
+    Ok(i64::from(settings.invite_quota_per_hour) - sent_in_the_hour(conn, inviter, now).await?)
+}
+
+/// Holds `inviter`'s quota until the transaction on `conn` ends: their other invitations'
+/// transactions wait for it.
+pub(crate) async fn lock_quota(
+    db: &Db,
+    conn: &mut AnyConnection,
+    inviter: &Officer,
+) -> Result<(), sqlx::Error> {
     db.lock_key(conn, &format!("invite:{}", inviter.email().key()))
-        .await?;
-    let sent: i64 = sqlx::query_scalar(
+        .await
+}
+
+/// How many invitations `inviter` made in the hour before `now` (this transaction's own
+/// included).
+pub(crate) async fn sent_in_the_hour(
+    conn: &mut AnyConnection,
+    inviter: &Officer,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "SELECT COUNT(*) FROM invitations WHERE inviter_email = $1 AND created_at > $2",
     )
     .bind(inviter.email().as_str())
     .bind(now - HOUR_MS)
     .fetch_one(&mut *conn)
-    .await?;
-    Ok(i64::from(settings.invite_quota_per_hour) - sent)
+    .await
 }
 
 /// What an officer over the hourly quota is told.
