@@ -214,13 +214,21 @@ pub async fn submit(
     let mut tally = Tally::default();
     for chunk in distinct_rows.chunks(SUBMIT_CHUNK_ROWS) {
         let mut outcome = run_chunk(&ctx, chunk, Locks::Late).await;
-        if let Err(Failure::Race(clash)) = &outcome {
-            tracing::info!(
-                rows = chunk.len(),
-                ?clash,
-                "a chunk stored at the same moment clashed with this one: again, with the locks first"
-            );
-            outcome = run_chunk(&ctx, chunk, Locks::Early).await;
+        // (On SQLite the chunk ran with the locks first already.)
+        if !ctx.db.writes_one_at_a_time() {
+            if let Err(Failure::Race(clash)) = &outcome {
+                tracing::info!(
+                    rows = chunk.len(),
+                    ?clash,
+                    "what the chunk checked before its locks did not hold at its commit: again, with the locks first"
+                );
+                outcome = run_chunk(&ctx, chunk, Locks::Early).await;
+                // Waiting with its locks for a chunk that stored the same address or row
+                // id without them, it may be the one PostgreSQL gives up to end the wait.
+                if let Err(Failure::Race(Clash::Lock)) = &outcome {
+                    outcome = run_chunk(&ctx, chunk, Locks::Early).await;
+                }
+            }
         }
         match outcome {
             Ok(done) => {
@@ -311,8 +319,10 @@ struct ChunkDone {
 
 /// Why a chunk's transaction was given up.
 enum Failure {
-    /// A unique index refused a write (or PostgreSQL broke a deadlock): something committed
-    /// after the checks clashes with a row. Which field it most likely concerns:
+    /// A unique index refused a write, a recount under the locks at a `Late` chunk's commit
+    /// found the quota or a username taken meanwhile, or PostgreSQL broke a deadlock:
+    /// something stored after the checks clashes with a row. Which field it most likely
+    /// concerns:
     Race(Clash),
     NotYours,
     Directory(DirectoryError),
@@ -325,6 +335,9 @@ enum Clash {
     Username,
     /// The officer's hourly quota, counted again at the commit.
     Quota,
+    /// PostgreSQL gave the transaction up to break a deadlock (or a serialization conflict):
+    /// nothing clashed with a row, the next run waits for the other transaction.
+    Lock,
 }
 
 /// When a chunk's transaction takes its batch's row and its officer's quota (PostgreSQL; on
@@ -355,11 +368,7 @@ impl From<sqlx::Error> for Failure {
                 })
             }
             // PostgreSQL: deadlock detected, serialization failure. Both mean "try again".
-            sqlx::Error::Database(d)
-                if matches!(d.code().as_deref(), Some("40P01") | Some("40001")) =>
-            {
-                Failure::Race(Clash::Email)
-            }
+            _ if Db::is_lock_conflict(&e) => Failure::Race(Clash::Lock),
             _ => Failure::Db(e),
         }
     }
@@ -369,7 +378,8 @@ impl From<InviteError> for Failure {
     fn from(e: InviteError) -> Self {
         match e {
             InviteError::Conflict(_) => Failure::Race(Clash::Email),
-            // Not raised while storing a batch (its quota is counted per chunk, row by row).
+            // Not raised while storing a batch (its quota is counted per chunk, row by row;
+            // a recount at the commit gives Clash::Quota directly).
             InviteError::Quota(_) => Failure::Race(Clash::Quota),
             InviteError::Directory(e) => Failure::Directory(e),
             InviteError::Db(e) => e.into(),
@@ -387,7 +397,7 @@ async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError>
             Err(Failure::Race(_)) if attempt < ROW_ATTEMPTS => attempt += 1,
             Err(Failure::Race(clash)) => {
                 let field = match clash {
-                    Clash::Email => FieldError::new(
+                    Clash::Email | Clash::Lock => FieldError::new(
                         "email",
                         format!(
                             "{} already has a pending invitation or an account",
@@ -443,38 +453,42 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     let staged = stage(ctx, &candidates, now)?;
     let late = locks == Locks::Late && !ctx.db.writes_one_at_a_time();
     let mut tx = ctx.db.begin_write().await?;
-    // The first statement writes, so it takes SQLite's write lock (no other write can come
-    // between the checks below and the commit). On PostgreSQL, `Early` takes this batch's row
-    // (two calls with the same key run one after the other, the second finding the first's
-    // rows); `Late` only makes sure the row exists, and takes it to count the rows at the end.
-    sqlx::query(if late {
-        "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
-         rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
-         ON CONFLICT (id) DO NOTHING"
-    } else {
-        "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
-         rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
-         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at"
-    })
-    .bind(ctx.key)
-    .bind(ctx.inviter.email().as_str())
-    .bind(ctx.inviter.agency())
-    .bind(ctx.file_name)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let (owner,): (String,) = sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
-        .bind(ctx.key)
-        .fetch_one(&mut *tx)
-        .await?;
-    if owner.to_lowercase() != ctx.inviter.email().key() {
-        return Err(Failure::NotYours);
-    }
-
     let limit = i64::from(ctx.settings.invite_quota_per_hour);
     let mut quota = if late {
-        limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
+        // The batch's row is read here, and written (made, or its counts added to) at the
+        // end; the quota is counted at the end, under its lock: until then, every row may
+        // be invited.
+        let owner: Option<(String,)> =
+            sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
+                .bind(ctx.key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owner.is_some_and(|(owner,)| owner.to_lowercase() != ctx.inviter.email().key()) {
+            return Err(Failure::NotYours);
+        }
+        i64::MAX
     } else {
+        // The first statement writes: on PostgreSQL it takes this batch's row (two calls
+        // with the same key run one after the other, the second finding the first's rows).
+        sqlx::query(
+            "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
+             rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
+             ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+        )
+        .bind(ctx.key)
+        .bind(ctx.inviter.email().as_str())
+        .bind(ctx.inviter.agency())
+        .bind(ctx.file_name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let (owner,): (String,) = sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
+            .bind(ctx.key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if owner.to_lowercase() != ctx.inviter.email().key() {
+            return Err(Failure::NotYours);
+        }
         invites::quota_left(ctx.db, &mut tx, ctx.settings, ctx.inviter, now).await?
     };
 
@@ -589,29 +603,57 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         }
     }
 
-    sqlx::query(
-        "UPDATE batches SET invited_count = invited_count + $1, \
-         rejected_count = rejected_count + $2, updated_at = $3 WHERE id = $4",
-    )
-    .bind(tally.invited)
-    .bind(tally.rejected)
-    .bind(now)
-    .bind(ctx.key)
-    .execute(&mut *tx)
-    .await?;
-    if late && tally.invited > 0 {
-        // The batch's row first, then the quota, as `Early` takes them.
-        invites::lock_quota(ctx.db, &mut tx, ctx.inviter).await?;
-        if invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await? > limit {
-            return Err(Failure::Race(Clash::Quota));
+    if late {
+        // The batch's row first (made by the list's first chunk to get here, which the
+        // others then wait for), then the quota, in the order `Early` takes them.
+        let (owner,): (String,) = sqlx::query_as(
+            "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, invited_count, \
+             rejected_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (id) DO UPDATE SET \
+             invited_count = batches.invited_count + excluded.invited_count, \
+             rejected_count = batches.rejected_count + excluded.rejected_count, \
+             updated_at = excluded.updated_at RETURNING inviter_email",
+        )
+        .bind(ctx.key)
+        .bind(ctx.inviter.email().as_str())
+        .bind(ctx.inviter.agency())
+        .bind(ctx.file_name)
+        .bind(tally.invited)
+        .bind(tally.rejected)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Given up at once, so the run with the locks first does not wait for them.
+        if owner.to_lowercase() != ctx.inviter.email().key() {
+            tx.rollback().await?;
+            return Err(Failure::NotYours);
         }
-        let names: Vec<String> = accepted
-            .iter()
-            .filter_map(|(_, _, a)| a.username.as_ref().map(|u| u.to_string()))
-            .collect();
-        if !held_twice(&mut tx, &names).await?.is_empty() {
-            return Err(Failure::Race(Clash::Username));
+        if tally.invited > 0 {
+            invites::lock_quota(ctx.db, &mut tx, ctx.inviter).await?;
+            if invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await? > limit {
+                tx.rollback().await?;
+                return Err(Failure::Race(Clash::Quota));
+            }
+            let names: Vec<String> = accepted
+                .iter()
+                .filter_map(|(_, _, a)| a.username.as_ref().map(|u| u.to_string()))
+                .collect();
+            if !held_twice(&mut tx, &names).await?.is_empty() {
+                tx.rollback().await?;
+                return Err(Failure::Race(Clash::Username));
+            }
         }
+    } else {
+        sqlx::query(
+            "UPDATE batches SET invited_count = invited_count + $1, \
+             rejected_count = rejected_count + $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(tally.invited)
+        .bind(tally.rejected)
+        .bind(now)
+        .bind(ctx.key)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(ChunkDone { results, tally })

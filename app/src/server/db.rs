@@ -242,6 +242,14 @@ impl Db {
         self.backend
     }
 
+    /// Whether PostgreSQL gave up `e`'s transaction to break a deadlock (40P01) or a
+    /// serialization conflict (40001): nothing it wrote clashed, and run again it waits for
+    /// the other transaction and sees what that stored.
+    pub fn is_lock_conflict(e: &sqlx::Error) -> bool {
+        matches!(e, sqlx::Error::Database(d)
+            if matches!(d.code().as_deref(), Some("40P01") | Some("40001")))
+    }
+
     /// Whether write transactions run one at a time whatever they touch (SQLite: one
     /// write lock for the database), so that what one reads after its first write holds
     /// until its commit.

@@ -393,6 +393,35 @@ pub async fn send_invite(
     invite: &EmailInvite,
 ) -> Result<InviteSent, InviteError> {
     ensure_no_account(provisioning.directory(), &invite.email, None).await?;
+    once_more_on_lock_conflict(|| store_email_invite(db, settings, inviter, invite)).await
+}
+
+/// Runs `write` (a transaction) once more if PostgreSQL gave it up to break a deadlock: a
+/// batch chunk storing the same address at the same moment takes the officer's quota lock
+/// only at its commit (`batch::Locks::Late`), so an invitation holding that lock can wait for
+/// the chunk's row while the chunk waits for the lock. Run again, it waits for the chunk and
+/// sees what the chunk stored.
+async fn once_more_on_lock_conflict<T, W, F>(mut write: W) -> Result<T, InviteError>
+where
+    W: FnMut() -> F,
+    F: std::future::Future<Output = Result<T, InviteError>>,
+{
+    match write().await {
+        Err(InviteError::Db(e)) if Db::is_lock_conflict(&e) => {
+            tracing::info!(error = %e, "an invitation gave way to a batch chunk: once more");
+            write().await
+        }
+        other => other,
+    }
+}
+
+/// The transaction of [`send_invite`].
+async fn store_email_invite(
+    db: &Db,
+    settings: &Settings,
+    inviter: &Officer,
+    invite: &EmailInvite,
+) -> Result<InviteSent, InviteError> {
     let mut tx = begin(db, settings, inviter, &invite.email).await?;
     let link = settings.link_secret.new_link();
     let id = insert_invitation(
@@ -439,6 +468,25 @@ pub async fn create_account(
 ) -> Result<InviteSent, InviteError> {
     let username = account.username.as_ref().map(|u| u.as_str());
     ensure_no_account(provisioning.directory(), &account.email, username).await?;
+    let id =
+        once_more_on_lock_conflict(|| store_account(db, provisioning, settings, inviter, account))
+            .await?;
+    provisioning.provision_now(std::slice::from_ref(&id)).await;
+    Ok(InviteSent {
+        invitation_id: id,
+        email: account.email.to_string(),
+    })
+}
+
+/// The transaction of [`create_account`]: the invitation's id.
+async fn store_account(
+    db: &Db,
+    provisioning: &Provisioning,
+    settings: &Settings,
+    inviter: &Officer,
+    account: &NewAccount,
+) -> Result<String, InviteError> {
+    let username = account.username.as_ref().map(|u| u.as_str());
     let mut tx = begin(db, settings, inviter, &account.email).await?;
     if let Some(username) = username {
         if username_reserved(&mut tx, username).await? {
@@ -467,11 +515,7 @@ pub async fn create_account(
     )
     .await?;
     tx.commit().await?;
-    provisioning.provision_now(std::slice::from_ref(&id)).await;
-    Ok(InviteSent {
-        invitation_id: id,
-        email: account.email.to_string(),
-    })
+    Ok(id)
 }
 
 /// Whether an open invitation already holds `username` (the directory's accounts were asked

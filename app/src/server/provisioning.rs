@@ -644,6 +644,9 @@ impl Provisioning {
         &self,
         made: &[(Claimed, RemoteUser)],
     ) -> Result<Vec<Outcome>, sqlx::Error> {
+        if made.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
         let mut outcomes = Vec::with_capacity(made.len());

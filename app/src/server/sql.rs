@@ -239,7 +239,10 @@ impl Rows {
     /// SQLite: the rows as one JSON array read by `json_each` (SQLite looks each named
     /// parameter up in a list, at parse and again at bind: a statement of hundreds costs
     /// more than its work). A statement that matches keys against it joins them instead of
-    /// testing each row against a `CASE` or an `OR` of hundreds of parameters.
+    /// testing each row against a `CASE` or an `OR` of hundreds of parameters. Run such a
+    /// statement with `.persistent(false)`: PostgreSQL then plans it with the arrays' values,
+    /// so it knows how many rows `UNNEST` gives (a prepared statement's generic plan does
+    /// not). With no rows, every column is typed text.
     pub(crate) fn source(
         &self,
         conn: &sqlx::AnyConnection,
