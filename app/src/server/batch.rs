@@ -456,8 +456,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     let limit = i64::from(ctx.settings.invite_quota_per_hour);
     let mut quota = if late {
         // The batch's row is read here, and written (made, or its counts added to) at the
-        // end; the quota is counted at the end, under its lock: until then, every row may
-        // be invited.
+        // end; the quota is counted without its lock, and again at the end under it.
         let owner: Option<(String,)> =
             sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
                 .bind(ctx.key)
@@ -466,7 +465,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         if owner.is_some_and(|(owner,)| owner.to_lowercase() != ctx.inviter.email().key()) {
             return Err(Failure::NotYours);
         }
-        i64::MAX
+        limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
     } else {
         // The first statement writes: on PostgreSQL it takes this batch's row (two calls
         // with the same key run one after the other, the second finding the first's rows).
