@@ -727,21 +727,32 @@ both_databases!(chunks_stored_at_once_give_a_username_once, |b| async move {
     one_of_two_across_chunks(b, "username").await
 });
 
-/// PostgreSQL: a chunk stores its rows while another transaction holds its batch's row, and
-/// waits for that row only to add its counts, just before its commit (so chunks of one list
-/// sent together overlap).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_chunk_takes_its_batch_s_row_only_to_count_its_rows() {
-    let app = signed_in(Backend::Postgres, "boss@agency.gov.sg").await;
-    let rows = vendors(20, "h");
-    assert_eq!(invited(&submit(&app, KEY, &rows[..10]).await).len(), 10);
-    let pool = app.app_state.db.pool();
-    let mut holder = pool.begin().await.expect("a transaction");
+/// A transaction of the test's own holding batch `KEY`'s row (`FOR UPDATE`) until it ends.
+async fn hold_the_batch_s_row(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut holder = app
+        .app_state
+        .db
+        .pool()
+        .begin()
+        .await
+        .expect("a transaction");
     sqlx::query("SELECT 1 FROM batches WHERE id = $1 FOR UPDATE")
         .bind(KEY)
         .execute(&mut *holder)
         .await
         .expect("the batch's row");
+    holder
+}
+
+/// PostgreSQL: a chunk stores its rows while another transaction holds its batch's row, and
+/// waits for that row only to add its counts, just before its commit (so chunks of one list
+/// sent together overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_chunk_takes_its_batch_s_row_only_to_add_its_counts() {
+    let app = signed_in(Backend::Postgres, "boss@agency.gov.sg").await;
+    let rows = vendors(20, "h");
+    assert_eq!(invited(&submit(&app, KEY, &rows[..10]).await).len(), 10);
+    let holder = hold_the_batch_s_row(&app).await;
     let second = tokio::spawn({
         let app = app.same_browser();
         let rows = rows[10..].to_vec();
@@ -791,13 +802,7 @@ async fn postgres_an_invitation_sent_while_a_chunk_stores_the_same_person_gives_
         invited(&submit(&app, KEY, &vendors(1, "pre")).await).len(),
         1
     );
-    let pool = app.app_state.db.pool();
-    let mut holder = pool.begin().await.expect("a transaction");
-    sqlx::query("SELECT 1 FROM batches WHERE id = $1 FOR UPDATE")
-        .bind(KEY)
-        .execute(&mut *holder)
-        .await
-        .expect("the batch's row");
+    let holder = hold_the_batch_s_row(&app).await;
     let chunk = tokio::spawn({
         let app = app.same_browser();
         async move { submit(&app, KEY, &[row("x1", officer(person))]).await }
