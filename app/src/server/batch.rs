@@ -6,9 +6,11 @@
 //! exists). A row is keyed by (batch key, row id): a row already
 //! invited under the key answers with its invitation and writes nothing, so a double click, a
 //! retry after a lost response or a second tab never invites anyone twice. The primary key of
-//! `batch_rows` and the unique index on open invitations hold that even when the checks race;
-//! a chunk that loses such a race is rolled back and done again row by row, so one clashing
-//! row does not sink the rest.
+//! `batch_rows` and the unique index on open invitations hold that even when the checks race.
+//! On PostgreSQL a chunk first takes its batch's row and its officer's quota lock only at its
+//! commit, so the chunks of a list are stored at the same time ([`Locks`]); one whose checks
+//! did not hold there is rolled back and run again with the locks first. A chunk that loses a
+//! race even so is done again row by row, so one clashing row does not sink the rest.
 //!
 //! Existing accounts and taken usernames are asked of the directory in bulk (a few requests
 //! per chunk), before the chunk's transaction, never inside it. An account made elsewhere
@@ -220,7 +222,7 @@ pub async fn submit(
                 tracing::info!(
                     rows = chunk.len(),
                     ?clash,
-                    "what the chunk checked before its locks did not hold at its commit: again, with the locks first"
+                    "the chunk, stored before its locks, clashed at its commit: again, with the locks first"
                 );
                 outcome = run_chunk(&ctx, chunk, Locks::Early).await;
                 // Waiting with its locks for a chunk that stored the same address or row
@@ -397,7 +399,15 @@ async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError>
             Err(Failure::Race(_)) if attempt < ROW_ATTEMPTS => attempt += 1,
             Err(Failure::Race(clash)) => {
                 let field = match clash {
-                    Clash::Email | Clash::Lock => FieldError::new(
+                    Clash::Lock => FieldError::new(
+                        "email",
+                        format!(
+                            "{} was not invited this time: another change to the same people was \
+                             being stored at that moment. Submit the row again",
+                            row.raw.email.trim()
+                        ),
+                    ),
+                    Clash::Email => FieldError::new(
                         "email",
                         format!(
                             "{} already has a pending invitation or an account",
@@ -622,7 +632,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        // Given up at once, so the run with the locks first does not wait for them.
+        // Each given up at once, so that what runs next does not wait for these locks.
         if owner.to_lowercase() != ctx.inviter.email().key() {
             tx.rollback().await?;
             return Err(Failure::NotYours);
