@@ -667,25 +667,15 @@ both_databases!(
 async fn two_chunks_at_once(app: &TestApp, b: Backend, rows: &[BatchRow]) -> BatchOutcome {
     let holder = match b {
         Backend::Sqlite => None,
-        Backend::Postgres => {
-            let mut holder = app
-                .app_state
-                .db
-                .pool()
-                .begin()
-                .await
-                .expect("a transaction");
-            sqlx::query(
+        Backend::Postgres => Some(
+            holding(
+                app,
                 "INSERT INTO batches (id, inviter_email, inviter_agency, file_name, \
                  invited_count, rejected_count, created_at, updated_at) \
                  VALUES ($1, 'boss@agency.gov.sg', 'agency.gov.sg', 'held.csv', 0, 0, 0, 0)",
             )
-            .bind(KEY)
-            .execute(&mut *holder)
-            .await
-            .expect("the batch's row, held");
-            Some(holder)
-        }
+            .await,
+        ),
     };
     let (one, two) = rows.split_at(rows.len() / 2);
     let send = |rows: &[BatchRow]| {
@@ -772,8 +762,9 @@ both_databases!(chunks_stored_at_once_give_a_username_once, |b| async move {
     one_of_two_across_chunks(b, "username").await
 });
 
-/// A transaction of the test's own holding batch `KEY`'s row (`FOR UPDATE`) until it ends.
-async fn hold_the_batch_s_row(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Any> {
+/// A transaction of the test's own that has run `sql` (its `$1` the batch key `KEY`) and
+/// holds what that locked until it ends.
+async fn holding(app: &TestApp, sql: &str) -> sqlx::Transaction<'static, sqlx::Any> {
     let mut holder = app
         .app_state
         .db
@@ -781,12 +772,17 @@ async fn hold_the_batch_s_row(app: &TestApp) -> sqlx::Transaction<'static, sqlx:
         .begin()
         .await
         .expect("a transaction");
-    sqlx::query("SELECT 1 FROM batches WHERE id = $1 FOR UPDATE")
+    sqlx::query(sql)
         .bind(KEY)
         .execute(&mut *holder)
         .await
-        .expect("the batch's row");
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     holder
+}
+
+/// Holds batch `KEY`'s row (`FOR UPDATE`) until the transaction ends.
+async fn hold_the_batch_s_row(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Any> {
+    holding(app, "SELECT 1 FROM batches WHERE id = $1 FOR UPDATE").await
 }
 
 /// PostgreSQL: a chunk stores its rows while another transaction holds its batch's row, and

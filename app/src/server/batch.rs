@@ -214,10 +214,15 @@ pub async fn submit(
 
     let mut results: Vec<RowResult> = Vec::with_capacity(distinct_rows.len());
     let mut tally = Tally::default();
+    // SQLite's first write takes the one write lock: a chunk there has its locks first anyway.
+    let locks = if db.writes_one_at_a_time() {
+        Locks::Early
+    } else {
+        Locks::Late
+    };
     for chunk in distinct_rows.chunks(SUBMIT_CHUNK_ROWS) {
-        let mut outcome = run_chunk(&ctx, chunk, Locks::Late).await;
-        // (On SQLite the chunk ran with the locks first already.)
-        if !ctx.db.writes_one_at_a_time() {
+        let mut outcome = run_chunk(&ctx, chunk, locks).await;
+        if locks == Locks::Late {
             if let Err(Failure::Race(clash)) = &outcome {
                 tracing::info!(
                     rows = chunk.len(),
@@ -295,6 +300,13 @@ struct Ctx<'a> {
     inviter: &'a Officer,
     key: &'a str,
     file_name: &'a str,
+}
+
+impl Ctx<'_> {
+    /// Whether a batch whose row names `owner` is this officer's.
+    fn owns(&self, owner: &str) -> bool {
+        owner.to_lowercase() == self.inviter.email().key()
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -461,7 +473,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         .filter_map(|(row, parsed)| Some((row.row_id.as_str(), parsed.as_ref().ok()?)))
         .collect();
     let staged = stage(ctx, &candidates, now)?;
-    let late = locks == Locks::Late && !ctx.db.writes_one_at_a_time();
+    let late = locks == Locks::Late;
     let mut tx = ctx.db.begin_write().await?;
     let limit = i64::from(ctx.settings.invite_quota_per_hour);
     let mut quota = if late {
@@ -472,7 +484,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
                 .bind(ctx.key)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if owner.is_some_and(|(owner,)| owner.to_lowercase() != ctx.inviter.email().key()) {
+        if owner.is_some_and(|(owner,)| !ctx.owns(&owner)) {
             return Err(Failure::NotYours);
         }
         limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
@@ -495,7 +507,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
             .bind(ctx.key)
             .fetch_one(&mut *tx)
             .await?;
-        if owner.to_lowercase() != ctx.inviter.email().key() {
+        if !ctx.owns(&owner) {
             return Err(Failure::NotYours);
         }
         invites::quota_left(ctx.db, &mut tx, ctx.settings, ctx.inviter, now).await?
@@ -633,7 +645,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         .fetch_one(&mut *tx)
         .await?;
         // Each given up at once, so that what runs next does not wait for these locks.
-        if owner.to_lowercase() != ctx.inviter.email().key() {
+        if !ctx.owns(&owner) {
             tx.rollback().await?;
             return Err(Failure::NotYours);
         }
