@@ -7,8 +7,8 @@
 // meta or chunk i by name and number:
 //   "owner"     the signed-in officer the list belongs to (no one else's page shows it),
 //   "meta"      the list's DraftMeta as JSON text,
-//   "chunk:<i>" the rows of chunk i as UTF-8 JSON bytes (older drafts may hold JSON text,
-//               which the page reads too).
+//   "chunk:<i>" the rows of chunk i as bytes, packed (app/src/batch/packed.rs; older drafts
+//               hold UTF-8 JSON bytes or JSON text, which the page reads too).
 
 const DB_NAME = 'techbiz-invite';
 const STORE = 'batch-draft';
@@ -46,7 +46,7 @@ function read(key) {
 
 // Starts replacing whatever list was kept with this one of `owner` (meta: JSON text), in one
 // transaction, and resolves once it is open, to { put(i, bytes), done }: put() adds chunk i
-// (the rows as UTF-8 JSON bytes) and must be called in the same task as the promise resolved
+// (the rows as packed bytes) and must be called in the same task as the promise resolved
 // in; done settles when the transaction has committed (or failed). The parsing worker calls
 // it before it sends the first rows, so any later write of the page's lands after this.
 export function beginReplace(owner, meta) {

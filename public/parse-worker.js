@@ -4,11 +4,11 @@
 //
 // It reads the chosen File itself (the page copies nothing), parses and checks every row
 // (with the officer's choice of sheet and columns, when the page was told to ask),
-// then sends, as UTF-8 JSON bytes: the head (with the list's counts) and the rows in parts
-// as soon as each is encoded, so the page shows the counts and the first rows while the rest
-// follows; then { done, stored } once the list is kept in IndexedDB. Its IndexedDB
-// transaction is opened before the first row is sent, so a change the page stores later is
-// always written after it.
+// then sends the head (UTF-8 JSON, with the list's counts) and the first screenful of rows
+// (packed bytes); for a list longer than a chunk it waits for the page to ask for more (it
+// has painted them by then); keeps the list in IndexedDB and sends the rest in parts; then
+// { done, stored } once the list is kept. The page stores none of its own changes to a list
+// until its worker is done.
 import init, { export_xlsx as exportXlsx, prepare, Upload, warm_up as warmUp } from '/pkg/parser.js';
 import { beginReplace } from '/draft-store.js';
 
@@ -47,9 +47,20 @@ const FIRST_ROWS = 100;
 // Rows in each part after it.
 const PAGE_ROWS = 500;
 
+// Resolved when the page asks for the rest of the rows (app/js/batch.js asks with its third
+// part, once it has painted the first rows).
+let moreAsked;
+const more = new Promise((resolve) => {
+  moreAsked = resolve;
+});
+
 self.onmessage = async (event) => {
   if ('module' in event.data) {
     moduleArrived(event.data.module);
+    return;
+  }
+  if ('more' in event.data) {
+    moreAsked();
     return;
   }
   busy = true;
@@ -79,29 +90,46 @@ self.onmessage = async (event) => {
         self.postMessage({ done: true, stored: false });
         return;
       }
-      // The store is opened now (IndexedDB may refuse: private windows, full disks; the list
-      // still works until a refresh).
+      // The rows go to the page in parts of PAGE_ROWS (each read in a few milliseconds, so
+      // the page never spends a long task on one), the first screenful on its own, with the
+      // head.
+      const total = parsed.meta.rows;
+      const send = (start, end) => {
+        for (let s = start; s < end; ) {
+          const e = Math.min(end, s + PAGE_ROWS);
+          const part = upload.rows(s, e);
+          self.postMessage({ part }, [part.buffer]);
+          s = e;
+        }
+      };
+      const first = Math.min(total, FIRST_ROWS);
+      const showFirst = () => {
+        self.postMessage({ part: head }, [head.buffer]);
+        const part = upload.rows(0, first);
+        self.postMessage({ part }, [part.buffer]);
+      };
+      // A list of one chunk is kept before the page shows it (a short transaction, and the
+      // officer may leave the page at once). A longer one is kept once the page has painted
+      // its first rows and asks for the rest: its writes and messages would take the CPU
+      // that render needs.
+      const short = upload.chunks() <= 1;
+      if (!short) {
+        showFirst();
+        await more;
+      }
+      // The list is kept in IndexedDB in chunks of Upload.chunk_rows(), in one transaction
+      // (IndexedDB may refuse: private windows, full disks; the list still works until a
+      // refresh). The page stores none of its own changes until this worker is done, so they
+      // land after this list, not under it.
       let keeping = !keep
         ? null
         : await beginReplace(owner, JSON.stringify(parsed.meta)).catch((err) => {
             console.warn('could not keep the list in this browser', err);
             return null;
           });
-      self.postMessage({ part: head }, [head.buffer]);
-      // The rows go to the page in parts of PAGE_ROWS (each read in a few milliseconds, so
-      // the page never spends a long task on one), the first screenful on its own; the list
-      // is kept in IndexedDB in chunks of Upload.chunk_rows().
-      const total = parsed.meta.rows;
-      const send = (start, end) => {
-        for (let s = start; s < end; ) {
-          const e = Math.min(end, s === 0 ? FIRST_ROWS : s + PAGE_ROWS);
-          const part = upload.rows(s, e);
-          self.postMessage({ part }, [part.buffer]);
-          s = e;
-        }
-      };
       const chunks = upload.chunks();
       const chunkRows = Upload.chunk_rows();
+      // (put() must come in the task in which beginReplace resolved.)
       for (let i = 0; i < chunks; i++) {
         if (keeping) {
           // IndexedDB copies the bytes when put() is called.
@@ -113,8 +141,11 @@ self.onmessage = async (event) => {
             keeping = null;
           }
         }
-        send(i * chunkRows, Math.min(total, (i + 1) * chunkRows));
+        if (short) showFirst();
+        send(Math.max(first, i * chunkRows), Math.min(total, (i + 1) * chunkRows));
       }
+      // (An empty list has no chunk: its head and its no rows.)
+      if (short && chunks === 0) showFirst();
       let stored = !keep;
       if (keeping) {
         stored = await keeping.done.then(

@@ -86,22 +86,32 @@ export function warmWorker() {
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. The worker reads the File
 // itself. Returns the answer as a stream: next() resolves to each part in turn (the head,
-// then the chunks of rows, as UTF-8 JSON bytes) and to null once the worker is done (the list
-// kept in IndexedDB, or not: it says so in the console); it rejects if the worker fails or
-// takes too long.
+// then the chunks of rows, as bytes: the head UTF-8 JSON, the rows packed) and to null once
+// the worker is done (the list kept in IndexedDB, or not: it says so in the console); it
+// rejects if the worker fails or takes too long.
+// For a list longer than a chunk, the worker sends the head and the first screenful of rows,
+// then waits until the page asks for a third part (once it has painted the first rows) before
+// it stores the list and sends the rest: while the page renders them, the worker's messages
+// and IndexedDB's writes do not take its CPU (on two cores they had made that render a long
+// task).
 // `choice` is the officer's answer to the worker's question about this file (JSON), or ''.
 // `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
 export function parseInWorker(file, name, key, owner, choice, keep) {
   const worker = spare || startWorker();
   spare = null;
   const parts = [];
+  // Parts handed to the page so far; the rest is asked for once, with the third.
+  let handed = 0;
   let waiting = null;
   let ended = false;
   let failure = null;
   const wake = () => {
     if (!waiting) return;
     const { resolve, reject } = waiting;
-    if (parts.length > 0) resolve(parts.shift());
+    if (parts.length > 0) {
+      handed += 1;
+      resolve(parts.shift());
+    }
     else if (failure) reject(failure);
     else if (ended) resolve(null);
     else return;
@@ -138,6 +148,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
   worker.postMessage({ file: { file, name, key, owner, choice, keep } });
   return {
     next() {
+      if (handed === 2 && !ended && !failure) worker.postMessage({ more: true });
       return new Promise((resolve, reject) => {
         waiting = { resolve, reject };
         wake();
@@ -225,6 +236,15 @@ export function downloadBytes(name, type, bytes) {
 // Lets the browser paint and handle input between two pieces of work.
 export function nextTask() {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+// Resolves once the browser has painted what the page just rendered (the task after the next
+// frame), or after 100 ms where no frame comes (a page in a background tab paints none).
+export function afterPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
 }
 
 export function newKey() {

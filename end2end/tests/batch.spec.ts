@@ -118,6 +118,51 @@ test('a big file shows its counts and first rows while the rest of its rows are 
   await expect(batch.row(20_001)).toBeVisible();
 });
 
+test('a change made while a big list is still arriving is kept after a refresh: it is stored after the list, not under it', async ({ page }) => {
+  // The parsing worker keeps a list longer than a chunk once the page has painted its first
+  // rows and asked for the rest; here it then waits until the test lets it go on, so the
+  // officer's change comes while the list is still arriving and not yet kept.
+  let heldWorkers = 0;
+  await page.route('**/parse-worker.js', async (route) => {
+    heldWorkers += 1;
+    const source = await (await route.fetch()).text();
+    const held = source.replace('await more;', 'await more; await new Promise((go) => { self.goOn = go; });');
+    expect(held, 'the worker waits for the page before it keeps a long list').not.toBe(source);
+    await route.fulfill({ status: 200, contentType: 'text/javascript', body: held });
+  });
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const rows: Row[] = [];
+  for (let i = 0; i < 5_000; i++) rows.push(officer(`user${i}.${u}@tech.gov.sg`));
+  const name = `arriving-${u}.csv`;
+  await batch.uploadBuffer(name, csv(rows));
+  await expect(batch.counts()).toHaveText('5,000 users');
+  expect(heldWorkers, 'the page started a worker').toBeGreaterThan(0);
+  await batch.remove(2);
+  await expect(page.getByText(`Removed row 2 (user0.${u}@tech.gov.sg)`, { exact: true })).toBeVisible();
+  await expect(page.locator('#batch-progress'), 'the list is still arriving').toHaveCount(1);
+
+  // The worker goes on: the list arrives and is kept, then the change; a refresh shows both.
+  const goOn = async () => {
+    for (const worker of page.workers()) {
+      if (await worker.evaluate(() => { const go = (self as unknown as { goOn?: () => void }).goOn; go?.(); return !!go; })) return true;
+    }
+    return false;
+  };
+  await expect.poll(goOn, { message: 'a worker held the list' }).toBe(true);
+  await expect(page.locator('#batch-progress')).toHaveCount(0, { timeout: 15_000 });
+  await expect(batch.counts()).toHaveText('4,999 users');
+  await expect.poll(() => page.evaluate(() => localStorage.getItem('techbiz-invite.batch-journal')), {
+    timeout: 15_000,
+  }).toBeNull();
+  await page.reload();
+  await expect(batch.uploaded(name)).toBeVisible();
+  await expect(batch.counts()).toHaveText('4,999 users');
+  await expect(batch.row(2)).toHaveCount(0);
+  await expect(batch.row(3)).toContainText(`user1.${u}@tech.gov.sg`);
+});
+
 test('view details, edit and save; remove; reset with cancel and with confirm', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use app::batch::model::{counts, recheck_duplicates, DraftRow, CHUNK_ROWS};
+use app::batch::packed;
 use app::import::{parse, Limits};
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -78,22 +79,30 @@ fn main() {
         }
         let [parse_t, rules_t, clash_t, count_t] = steps.map(median);
         let sheet = parse(&bytes, name, &Limits::default()).expect("the bench file parses");
-        let (encode_t, bytes_out) = time(runs, || {
-            listed
-                .chunks(CHUNK_ROWS)
-                .map(|c| serde_json::to_vec(c).expect("rows encode").len())
-                .sum::<usize>()
+        // The rows as the worker hands them over and the draft store keeps them (packed),
+        // and as JSON (what they were before) for comparison: encoded, and encoded then read
+        // back as the page does.
+        let hand_over = |encode: &dyn Fn(&[DraftRow]) -> Vec<u8>,
+                         decode: &dyn Fn(&[u8]) -> Vec<DraftRow>| {
+            let (encode_t, bytes_out) = time(runs, || {
+                listed
+                    .chunks(CHUNK_ROWS)
+                    .map(|c| encode(c).len())
+                    .sum::<usize>()
+            });
+            let (both_t, _) = time(runs, || {
+                listed
+                    .chunks(CHUNK_ROWS)
+                    .map(|c| decode(&encode(c)).len())
+                    .sum::<usize>()
+            });
+            (encode_t, bytes_out, both_t)
+        };
+        let packed = hand_over(&packed::encode, &|b| {
+            packed::decode(b).expect("rows decode")
         });
-        let (decode_t, _) = time(runs, || {
-            listed
-                .chunks(CHUNK_ROWS)
-                .map(|c| serde_json::to_vec(c).expect("rows encode"))
-                .map(|v| {
-                    serde_json::from_slice::<Vec<DraftRow>>(&v)
-                        .expect("rows decode")
-                        .len()
-                })
-                .sum::<usize>()
+        let json = hand_over(&|c| serde_json::to_vec(c).expect("rows encode"), &|b| {
+            serde_json::from_slice(b).expect("rows decode")
         });
         // Each field's rule alone over every row (the rules' share of the time).
         let fields: Vec<String> = app::import::COLUMNS
@@ -112,14 +121,19 @@ fn main() {
         println!("rows {name}: per field: {}", fields.join(", "));
         println!(
             "rows {name}: parse {}, rules {}, clashes {}, counts {}, \
-             encode {} ({} MB of JSON), encode+decode {}",
+             packed: encode {} ({:.1} MB), encode+decode {}; \
+             as JSON: encode {} ({:.1} MB), encode+decode {} ({:.1}× the packed form's)",
             ms(parse_t),
             ms(rules_t),
             ms(clash_t),
             ms(count_t),
-            ms(encode_t),
-            bytes_out / 1_000_000,
-            ms(decode_t),
+            ms(packed.0),
+            packed.1 as f64 / 1e6,
+            ms(packed.2),
+            ms(json.0),
+            json.1 as f64 / 1e6,
+            ms(json.2),
+            json.2.as_secs_f64() / packed.2.as_secs_f64(),
         );
     }
 }

@@ -73,6 +73,8 @@ mod js {
         pub fn journal_remove();
         #[wasm_bindgen(js_name = nextTask)]
         pub fn next_task() -> js_sys::Promise;
+        #[wasm_bindgen(js_name = afterPaint)]
+        pub fn after_paint() -> js_sys::Promise;
         #[wasm_bindgen(js_name = newKey)]
         pub fn new_key() -> String;
         #[wasm_bindgen(js_name = focusById)]
@@ -152,8 +154,18 @@ pub async fn next_task() {
     }
 }
 
+/// Waits until the browser has painted what was just rendered (at most 100 ms: a background
+/// tab paints nothing).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub async fn after_paint() {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = wasm_bindgen_futures::JsFuture::from(js::after_paint()).await;
+    }
+}
+
 /// The worker's answer for a chosen file, read a part at a time: the head, then the rows in
-/// chunks (UTF-8 JSON each).
+/// chunks (the head UTF-8 JSON, the rows in the packed form of [`super::packed`]).
 #[cfg(feature = "hydrate")]
 pub struct WorkerAnswer(js::UploadStream);
 
@@ -194,9 +206,9 @@ impl WorkerAnswer {
     pub async fn chunk(&self) -> Result<Option<Vec<DraftRow>>, String> {
         match self.next().await? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
+            Some(bytes) => super::packed::decode(&bytes)
                 .map(Some)
-                .map_err(|_| UNREADABLE.to_string()),
+                .ok_or_else(|| UNREADABLE.to_string()),
         }
     }
 }
@@ -330,7 +342,7 @@ fn entries_array(entries: Vec<(usize, Vec<u8>)>) -> js_sys::Array {
     array
 }
 
-/// Stores chunks (their number and UTF-8 JSON) in one transaction.
+/// Stores chunks (their number and packed rows) in one transaction.
 async fn put_chunks(entries: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
     #[cfg(feature = "hydrate")]
     {
@@ -347,7 +359,8 @@ async fn put_chunks(entries: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
     }
 }
 
-/// The UTF-8 JSON stored for a part (bytes, or text as older drafts kept it).
+/// The bytes stored for a part (the owner, the meta's UTF-8 JSON, a chunk's packed rows;
+/// text as older drafts kept it).
 async fn get(part: Part) -> Option<Vec<u8>> {
     #[cfg(feature = "hydrate")]
     {
@@ -432,7 +445,7 @@ pub fn chunk_entries(
         .filter_map(|i| {
             let start = i * CHUNK_ROWS;
             let slice = rows.get(start..(start + CHUNK_ROWS).min(rows.len()))?;
-            Some((i, serde_json::to_vec(slice).ok()?))
+            Some((i, super::packed::encode(slice)))
         })
         .collect()
 }
@@ -474,7 +487,8 @@ async fn read_rows(
     let meta: DraftMeta = serde_json::from_slice(meta).ok()?;
     let mut rows = Vec::with_capacity(meta.rows);
     for i in 0..meta.chunks() {
-        let chunk: Vec<DraftRow> = serde_json::from_slice(&get(Part::Chunk(i)).await?).ok()?;
+        // (Lists kept before the packed form are JSON, which `decode` reads too.)
+        let chunk = super::packed::decode(&get(Part::Chunk(i)).await?)?;
         rows.extend(chunk);
         progress(rows.len(), meta.rows);
         next_task().await;

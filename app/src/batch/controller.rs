@@ -165,12 +165,25 @@ impl Batch {
         }
         self.unsaved
             .update_value(|u| u.extend(chunks_of(positions)));
-        if self.saving.get_value() {
+        self.save_unsaved();
+    }
+
+    /// Stores the chunks noted as unsaved, a few per browser task, unless that is under way;
+    /// and not while a new list loads: its worker stores the list after the page has painted
+    /// the first rows, so the changes wait (in the journal) and are stored once it is done
+    /// ([`Batch::take`]), after the list, not under it.
+    fn save_unsaved(self) {
+        if self.saving.get_value() || self.loading.with_untracked(Option::is_some) {
             return;
         }
         self.saving.set_value(true);
         spawn_local(async move {
             loop {
+                // A new list began loading meanwhile: the rest waits for its worker.
+                if self.loading.with_untracked(Option::is_some) {
+                    self.saving.set_value(false);
+                    return;
+                }
                 let next: Vec<usize> = self
                     .unsaved
                     .try_update_value(|u| {
@@ -637,6 +650,8 @@ impl Batch {
                     self.loading.set(None);
                     self.meta.set(None);
                     self.rows.set(Vec::new());
+                    // Changes to the rows that were shown went with them.
+                    self.unsaved.set_value(BTreeSet::new());
                     self.busy.set(None);
                     self.announce
                         .set(format!("{file_name} was not uploaded: {message}"));
@@ -695,8 +710,9 @@ impl Batch {
         self.rows.set(first);
         self.meta.set(Some(meta));
         progress(taken);
-        // The first rows are painted before more are read.
-        browser::next_task().await;
+        // The first rows are painted before more are read (and before the worker, asked for
+        // the rest with the next part, stores the list and sends it).
+        browser::after_paint().await;
         while let Some(chunk) = answer.chunk().await? {
             taken += chunk.len();
             self.rows.update(|rows| rows.extend(chunk));
@@ -714,6 +730,8 @@ impl Batch {
             self.persist(changed);
         }
         self.loading.set(None);
+        // The worker has kept the list: what changed meanwhile can be stored now.
+        self.save_unsaved();
         Ok(None)
     }
 

@@ -12,6 +12,7 @@
 pub(crate) mod browser;
 mod controller;
 pub mod model;
+pub mod packed;
 
 pub(crate) use controller::{Asked, Batch, Incoming};
 #[cfg(feature = "parser")]

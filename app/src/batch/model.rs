@@ -134,8 +134,9 @@ pub enum UploadHead {
 }
 
 /// A parsed and checked file, handed over a part at a time: the head (UTF-8 JSON of
-/// [`UploadHead`]), then each chunk of rows (UTF-8 JSON), encoded when asked for, so the
-/// worker can send the head and the first rows before it encodes the rest. Feature `parser`:
+/// [`UploadHead`]), then each chunk of rows (in the packed form, [`super::packed`]), encoded
+/// when asked for, so the worker can send the head and the first rows before it encodes the
+/// rest. Feature `parser`:
 /// the worker's bundle has it, the page's does not.
 #[cfg(feature = "parser")]
 pub struct PreparedUpload {
@@ -206,15 +207,15 @@ impl PreparedUpload {
         if i >= self.chunks() {
             return Vec::new();
         }
-        self.rows_json(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
+        self.rows_packed(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)
     }
 
-    /// Rows `start..end` (cut to the list) as UTF-8 JSON: the worker sends the first
+    /// Rows `start..end` (cut to the list) in the packed form: the worker sends the first
     /// screenful on its own, before the rest of the first chunk.
-    pub fn rows_json(&self, start: usize, end: usize) -> Vec<u8> {
+    pub fn rows_packed(&self, start: usize, end: usize) -> Vec<u8> {
         let end = end.min(self.rows.len());
         let start = start.min(end);
-        serde_json::to_vec(&self.rows[start..end]).unwrap_or_default()
+        super::packed::encode(&self.rows[start..end])
     }
 }
 
@@ -750,7 +751,7 @@ mod tests {
             panic!("the file was refused");
         };
         let rows: Vec<DraftRow> = (0..upload.chunks())
-            .flat_map(|i| serde_json::from_slice::<Vec<DraftRow>>(&upload.chunk(i)).unwrap())
+            .flat_map(|i| super::super::packed::decode(&upload.chunk(i)).unwrap())
             .collect();
         assert_eq!((meta.rows, rows.len()), (n, n));
         assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
@@ -762,11 +763,13 @@ mod tests {
         );
         assert!(upload.chunk(2).is_empty());
         // A first screenful and the rest of the first chunk are the first chunk.
-        let first: Vec<DraftRow> = serde_json::from_slice(&upload.rows_json(0, 100)).unwrap();
-        let rest: Vec<DraftRow> =
-            serde_json::from_slice(&upload.rows_json(100, CHUNK_ROWS)).unwrap();
+        let first = super::super::packed::decode(&upload.rows_packed(0, 100)).unwrap();
+        let rest = super::super::packed::decode(&upload.rows_packed(100, CHUNK_ROWS)).unwrap();
         assert_eq!([first, rest].concat(), rows[..CHUNK_ROWS]);
-        assert_eq!(upload.rows_json(n + 5, n + 9), b"[]");
+        assert_eq!(
+            super::super::packed::decode(&upload.rows_packed(n + 5, n + 9)),
+            Some(Vec::new())
+        );
         assert_eq!(prepare_upload(csv.as_bytes(), "users.csv", "k").len(), 3);
     }
 

@@ -27,12 +27,13 @@ impl Upload {
         app::batch::model::CHUNK_ROWS as u32
     }
 
-    /// Rows `start..end` (cut to the list): UTF-8 JSON, with a buffer of its own.
+    /// Rows `start..end` (cut to the list), packed (`app::batch::packed`), with a buffer of
+    /// its own.
     pub fn rows(&self, start: u32, end: u32) -> js_sys::Uint8Array {
-        js_sys::Uint8Array::from(self.0.rows_json(start as usize, end as usize).as_slice())
+        js_sys::Uint8Array::from(self.0.rows_packed(start as usize, end as usize).as_slice())
     }
 
-    /// Chunk `i` of the rows: UTF-8 JSON, with a buffer of its own.
+    /// Chunk `i` of the rows, packed, with a buffer of its own.
     pub fn chunk(&self, i: u32) -> js_sys::Uint8Array {
         js_sys::Uint8Array::from(self.0.chunk(i as usize).as_slice())
     }
@@ -100,7 +101,7 @@ pub fn export_xlsx(table: &str, sheet: &str) -> js_sys::Uint8Array {
 }
 
 /// The worker's answer in one go (the parse benchmark's "validate"): the head, then every
-/// chunk, as UTF-8 JSON `Uint8Array`s.
+/// chunk (packed rows), as `Uint8Array`s.
 #[wasm_bindgen]
 pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
     console_error_panic_hook::set_once();

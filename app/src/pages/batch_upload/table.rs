@@ -90,16 +90,14 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
         grid.active.update(|a| a.0 = 0);
     });
     // The grid's first render is the rows in view alone, so that a new list's first rows
-    // paint in one short task; the OVERSCAN rows around them follow in a task of their own.
+    // paint in one short task; the OVERSCAN rows around them follow once they are painted.
     let overscan = RwSignal::new(0);
     Effect::new(move |_| {
-        // (try_set: the grid may be gone by then.)
-        set_timeout(
-            move || {
-                let _ = overscan.try_set(OVERSCAN);
-            },
-            std::time::Duration::ZERO,
-        );
+        leptos::task::spawn_local(async move {
+            browser::after_paint().await;
+            // (try_set: the grid may be gone by then.)
+            let _ = overscan.try_set(OVERSCAN);
+        });
     });
     // The rows in view and the overscan on either side (none above the first: at the top of
     // the list, a screenful and OVERSCAN rows, not twice OVERSCAN).
