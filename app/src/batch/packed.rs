@@ -32,29 +32,8 @@ pub fn encode(rows: &[DraftRow]) -> Vec<u8> {
     for row in rows {
         out.text(&row.id);
         out.number(row.line);
-        let RawAccount {
-            email,
-            username,
-            first_name,
-            last_name,
-            contact_number,
-            organisation,
-            department,
-            seed_required,
-            reason,
-        } = &row.raw;
-        for field in [
-            email,
-            username,
-            first_name,
-            last_name,
-            contact_number,
-            organisation,
-            department,
-            seed_required,
-            reason,
-        ] {
-            out.text(field);
+        for value in row.raw.values() {
+            out.text(value);
         }
         out.number(match row.state {
             RowState::Ready => 0,
@@ -192,17 +171,11 @@ impl Reader<'_> {
     fn row(&mut self) -> Option<DraftRow> {
         let id = self.text()?;
         let line = self.number()?;
-        let raw = RawAccount {
-            email: self.text()?,
-            username: self.text()?,
-            first_name: self.text()?,
-            last_name: self.text()?,
-            contact_number: self.text()?,
-            organisation: self.text()?,
-            department: self.text()?,
-            seed_required: self.text()?,
-            reason: self.text()?,
-        };
+        let mut values: [String; 9] = Default::default();
+        for value in &mut values {
+            *value = self.text()?;
+        }
+        let raw = RawAccount::from_values(values);
         let state = match self.number()? {
             0 => RowState::Ready,
             1 => RowState::Invited,
@@ -254,17 +227,7 @@ mod tests {
                     DraftRow {
                         id,
                         line,
-                        raw: RawAccount {
-                            email: f[0].clone(),
-                            username: f[1].clone(),
-                            first_name: f[2].clone(),
-                            last_name: f[3].clone(),
-                            contact_number: f[4].clone(),
-                            organisation: f[5].clone(),
-                            department: f[6].clone(),
-                            seed_required: f[7].clone(),
-                            reason: f[8].clone(),
-                        },
+                        raw: RawAccount::from_values(f.try_into().expect("nine values")),
                         state: [RowState::Ready, RowState::Invited, RowState::Removed]
                             [usize::from(state)],
                         problems,

@@ -122,6 +122,24 @@ impl RawAccount {
         ]
     }
 
+    /// The account of `values`, in the order of [`RawAccount::FIELDS`] (what
+    /// [`RawAccount::values`] gives).
+    pub fn from_values(values: [String; 9]) -> RawAccount {
+        let [email, username, first_name, last_name, contact_number, organisation, department, seed_required, reason] =
+            values;
+        RawAccount {
+            email,
+            username,
+            first_name,
+            last_name,
+            contact_number,
+            organisation,
+            department,
+            seed_required,
+            reason,
+        }
+    }
+
     /// The value of the field named `field` (one of [`RawAccount::FIELDS`]).
     pub fn value(&self, field: &str) -> Option<&str> {
         let i = Self::FIELDS.iter().position(|f| *f == field)?;
@@ -560,7 +578,7 @@ mod tests {
             (email, username, first_name, last_name, contact_number),
             (organisation, department, seed_required, reason),
         ) = fields;
-        RawAccount {
+        RawAccount::from_values([
             email,
             username,
             first_name,
@@ -570,7 +588,7 @@ mod tests {
             department,
             seed_required,
             reason,
-        }
+        ])
     }
 
     /// A field's byte scan and its rule.
