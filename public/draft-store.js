@@ -48,7 +48,8 @@ function read(key) {
 // transaction, and resolves once it is open, to { put(i, bytes), done }: put() adds chunk i
 // (the rows as packed bytes) and must be called in the same task as the promise resolved
 // in; done settles when the transaction has committed (or failed). The parsing worker calls
-// it before it sends the first rows, so any later write of the page's lands after this.
+// it for a new list; the page stores none of its own changes to that list until the worker
+// has said it is done, so they land after this, not under it.
 export function beginReplace(owner, meta) {
   return openDb().then((db) => {
     const tx = db.transaction(STORE, 'readwrite');

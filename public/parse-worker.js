@@ -108,8 +108,8 @@ self.onmessage = async (event) => {
         const part = upload.rows(0, first);
         self.postMessage({ part }, [part.buffer]);
       };
-      // A list of one chunk is kept before the page shows it (a short transaction, and the
-      // officer may leave the page at once). A longer one is kept once the page has painted
+      // A list of one chunk has its transaction opened and its rows put before the page
+      // shows it (a short transaction, and the officer may leave the page at once). A longer one is kept once the page has painted
       // its first rows and asks for the rest: its writes and messages would take the CPU
       // that render needs.
       const short = upload.chunks() <= 1;

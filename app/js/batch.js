@@ -88,7 +88,7 @@ export function warmWorker() {
 // itself. Returns the answer as a stream: next() resolves to each part in turn (the head,
 // then the chunks of rows, as bytes: the head UTF-8 JSON, the rows packed) and to null once
 // the worker is done (the list kept in IndexedDB, or not: it says so in the console); it
-// rejects if the worker fails or takes too long.
+// rejects if the worker fails or takes too long. cancel() stops the worker.
 // For a list longer than a chunk, the worker sends the head and the first screenful of rows,
 // then waits until the page asks for a third part (once it has painted the first rows) before
 // it stores the list and sends the rest: while the page renders them, the worker's messages
@@ -153,6 +153,11 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
         waiting = { resolve, reject };
         wake();
       });
+    },
+    // The page no longer wants the answer (it stopped reading): the worker is stopped, not
+    // left waiting to be asked for the rest.
+    cancel() {
+      finish(new Error('cancelled'));
     },
   };
 }

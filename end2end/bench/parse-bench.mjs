@@ -1,5 +1,5 @@
 // Times the batch upload parsers in one headless Chromium page: ours (the app's wasm:
-// bench_parse = parse only, parse_upload = parse + validate + JSON, as the upload worker does),
+// bench_parse = parse only, parse_upload = parse + validate + the rows packed, as the upload worker does),
 // SheetJS and PapaParse, on the CSV and xlsx files make-data.mjs writes. Prints a table of
 // medians and of our time as a share of theirs, against the targets:
 //   xlsx: ours ≤ 0.30× SheetJS;  CSV: ours ≤ 0.50× PapaParse.

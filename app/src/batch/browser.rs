@@ -36,6 +36,8 @@ mod js {
         pub type UploadStream;
         #[wasm_bindgen(method)]
         pub fn next(this: &UploadStream) -> js_sys::Promise;
+        #[wasm_bindgen(method)]
+        pub fn cancel(this: &UploadStream);
         #[wasm_bindgen(js_name = parseInWorker)]
         pub fn parse_in_worker(
             file: web_sys::File,
@@ -210,6 +212,15 @@ impl WorkerAnswer {
                 .map(Some)
                 .ok_or_else(|| UNREADABLE.to_string()),
         }
+    }
+}
+
+/// An answer the page stops reading (a question, an error, the page left) stops its worker,
+/// which would otherwise wait to be asked for the rest of a long list.
+#[cfg(feature = "hydrate")]
+impl Drop for WorkerAnswer {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

@@ -730,7 +730,8 @@ impl Batch {
             self.persist(changed);
         }
         self.loading.set(None);
-        // The worker has kept the list: what changed meanwhile can be stored now.
+        // The worker is done with the list (kept, or not: it says so in the console), and
+        // every row is here: what changed meanwhile can be stored now.
         self.save_unsaved();
         Ok(None)
     }

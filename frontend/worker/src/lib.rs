@@ -111,6 +111,22 @@ pub fn parse_upload(bytes: &[u8], file_name: &str, key: &str) -> js_sys::Array {
         .collect()
 }
 
+/// For `make bench` only: the rows of one part of [`parse_upload`]'s answer after its head
+/// (the packed form, read as the page reads it) as `[rows, rows that need attention]`, or
+/// nothing if the part cannot be read.
+#[wasm_bindgen]
+pub fn bench_count(part: &[u8]) -> Vec<u32> {
+    match app::batch::packed::unpack(part) {
+        Some(rows) => vec![
+            u32::try_from(rows.len()).unwrap_or(u32::MAX),
+            rows.iter()
+                .filter(|r| !r.problems.is_empty() || !r.duplicates.is_empty())
+                .count() as u32,
+        ],
+        None => Vec::new(),
+    }
+}
+
 /// For `make bench` only: the parser alone (bytes to rows), returning the number of rows,
 /// or -1 if the file was refused.
 #[wasm_bindgen]
