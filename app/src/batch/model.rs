@@ -136,8 +136,7 @@ pub enum UploadHead {
 /// A parsed and checked file, handed over a part at a time: the head (UTF-8 JSON of
 /// [`UploadHead`]), then each chunk of rows (in the packed form, [`super::packed`]), encoded
 /// when asked for, so the worker can send the head and the first rows before it encodes the
-/// rest. Feature `parser`:
-/// the worker's bundle has it, the page's does not.
+/// rest. Feature `parser`: the worker's bundle has it, the page's does not.
 #[cfg(feature = "parser")]
 pub struct PreparedUpload {
     head: UploadHead,
@@ -535,6 +534,7 @@ pub fn field_label(field: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::packed;
 
     fn officer(line: usize, email: &str) -> DraftRow {
         DraftRow::new(
@@ -751,7 +751,7 @@ mod tests {
             panic!("the file was refused");
         };
         let rows: Vec<DraftRow> = (0..upload.chunks())
-            .flat_map(|i| super::super::packed::decode(&upload.chunk(i)).unwrap())
+            .flat_map(|i| packed::decode(&upload.chunk(i)).unwrap())
             .collect();
         assert_eq!((meta.rows, rows.len()), (n, n));
         assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
@@ -763,11 +763,11 @@ mod tests {
         );
         assert!(upload.chunk(2).is_empty());
         // A first screenful and the rest of the first chunk are the first chunk.
-        let first = super::super::packed::decode(&upload.rows_packed(0, 100)).unwrap();
-        let rest = super::super::packed::decode(&upload.rows_packed(100, CHUNK_ROWS)).unwrap();
+        let first = packed::decode(&upload.rows_packed(0, 100)).unwrap();
+        let rest = packed::decode(&upload.rows_packed(100, CHUNK_ROWS)).unwrap();
         assert_eq!([first, rest].concat(), rows[..CHUNK_ROWS]);
         assert_eq!(
-            super::super::packed::decode(&upload.rows_packed(n + 5, n + 9)),
+            packed::decode(&upload.rows_packed(n + 5, n + 9)),
             Some(Vec::new())
         );
         assert_eq!(prepare_upload(csv.as_bytes(), "users.csv", "k").len(), 3);

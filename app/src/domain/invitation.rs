@@ -574,21 +574,9 @@ mod tests {
     );
 
     fn account_of(fields: Fields) -> RawAccount {
-        let (
-            (email, username, first_name, last_name, contact_number),
-            (organisation, department, seed_required, reason),
-        ) = fields;
-        RawAccount::from_values([
-            email,
-            username,
-            first_name,
-            last_name,
-            contact_number,
-            organisation,
-            department,
-            seed_required,
-            reason,
-        ])
+        // (The fields in the order of RawAccount::FIELDS.)
+        let ((a, b, c, d, e), (f, g, h, i)) = fields;
+        RawAccount::from_values([a, b, c, d, e, f, g, h, i])
     }
 
     /// A field's byte scan and its rule.

@@ -119,9 +119,7 @@ pub fn bench_count(part: &[u8]) -> Vec<u32> {
     match app::batch::packed::unpack(part) {
         Some(rows) => vec![
             u32::try_from(rows.len()).unwrap_or(u32::MAX),
-            rows.iter()
-                .filter(|r| !r.problems.is_empty() || !r.duplicates.is_empty())
-                .count() as u32,
+            rows.iter().filter(|r| r.needs_attention()).count() as u32,
         ],
         None => Vec::new(),
     }
