@@ -363,7 +363,10 @@ enum Locks {
     /// them is made sure of there: the unique indexes refuse a second open invitation for
     /// an address and a row stored twice (the chunk waits for the other and then fails), and
     /// under the locks the quota is counted again and the usernames looked up again. A
-    /// chunk that fails them is run again `Early`.
+    /// chunk that fails them is run again `Early`, as is one that finds an address already
+    /// open in its own list or a username an open invitation holds (another call with the
+    /// same rows may have committed between its look-ups, which read what is committed when
+    /// each runs).
     Late,
     /// First: the checks hold until the commit.
     Early,
@@ -544,7 +547,9 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     let names = distinct(new().filter_map(|a| a.username.as_ref().map(|u| u.to_string())));
     let with_account = &existing.emails;
     let open = open_invitations(&mut tx, ctx.inviter.agency(), &keys).await?;
-    let mut taken = reserved_usernames(&mut tx, &names).await?;
+    // Held by open invitations, and by the directory's accounts.
+    let reserved = reserved_usernames(&mut tx, &names).await?;
+    let mut taken = reserved.clone();
     taken.extend(existing.usernames.iter().cloned());
 
     let mut seen_emails: HashSet<String> = HashSet::new();
@@ -567,6 +572,13 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         let key = email.key();
         let mut fields = Vec::new();
         match open.get(&key) {
+            // Without its locks, the chunk may have read this list's lines before another
+            // chunk of it (the same rows, sent twice at once) committed, and its invitations
+            // after: which it is, only a run with the batch's row locked first can tell.
+            Some(Some(batch)) if batch == ctx.key && late => {
+                tx.rollback().await?;
+                return Err(Failure::Race(Clash::Email));
+            }
             Some(Some(batch)) if batch == ctx.key => fields.push(email_twice(email.as_str(), None)),
             _ if with_account.contains(&key) => fields.push(invites::has_account(email)),
             Some(_) => fields.push(invites::has_pending_invitation(email)),
@@ -574,6 +586,12 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
             None => {}
         }
         if let Some(username) = &account.username {
+            if late && reserved.contains(username.as_str()) {
+                // (As for an address open in its own list, above: the open invitation may be
+                // this list's, committed by another call between the chunk's look-ups.)
+                tx.rollback().await?;
+                return Err(Failure::Race(Clash::Username));
+            }
             if taken.contains(username.as_str()) {
                 fields.push(invites::username_is_taken(username.as_str()));
             } else if seen_names.contains(username.as_str()) {
