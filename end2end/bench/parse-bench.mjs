@@ -33,6 +33,8 @@ const wanted = new Set(opts.parsers.split(','));
 const TARGETS = { csv: { against: 'papaparse', max: 0.5 }, xlsx: { against: 'sheetjs', max: 0.3 } };
 const PARSERS = { csv: ['ours', 'validate', 'sheetjs', 'papaparse'], xlsx: ['ours', 'validate', 'sheetjs'] };
 const runsFor = (rows) => (rows >= 100_000 ? 3 : 5);
+// The steps of ours+validate, as bench_stages times them.
+const STAGES = ['parse', 'rules', 'clashes', 'counts+head', 'packing'];
 
 const cases = ['csv', 'xlsx'].flatMap((format) =>
   SIZES.map((rows) => ({ format, rows, file: fileName(rows, format), label: `${format} ${rows / 1000}k` })),
@@ -99,6 +101,17 @@ try {
         console.error(`parse-bench: ${c.label} ${parser}: FAILED: ${message}`);
       }
     }
+    if (wanted.has('validate') && results[c.label].validate !== undefined) {
+      // (Information: where validate's time goes. A failure here fails the run as above.)
+      try {
+        const stages = await page.evaluate(([f, n]) => window.runStages(f, n), [c.file, runsFor(c.rows)]);
+        results[c.label].validate_stages = Object.fromEntries(STAGES.map((s, i) => [s, stages[i]]));
+      } catch (e) {
+        const message = e.message.replace(/^page\.evaluate: (Error: )?/, '').split('\n')[0];
+        results[c.label].validate_stages_error = message;
+        errors.push(`${c.label} stages: ${message}`);
+      }
+    }
   }
 } catch (e) {
   failed = true;
@@ -147,6 +160,15 @@ const cold = cases
     return `${c.label} ${f('ours')} vs ${f(them)}`;
   })
   .join(', ');
+for (const c of cases) {
+  const st = results[c.label].validate_stages;
+  if (!st) continue;
+  const after = STAGES.slice(1).reduce((n, s) => n + st[s], 0);
+  console.log(
+    `ours+validate ${c.label}, by step (median ms): ${STAGES.map((s) => `${s} ${st[s].toFixed(1)}`).join(', ')}; ` +
+      `validation + hand-over ${after.toFixed(1)} ms = ${(after / st.parse).toFixed(2)}× the parse (target ≤ 1.0×)`,
+  );
+}
 console.log(`first (cold) run, ms, ours vs ${Object.values(TARGETS).map((t) => t.against).join('/')}: ${cold}`);
 console.log(
   `medians of ${runsFor(10_000)} runs at 10k rows and ${runsFor(100_000)} at 100k, after untimed ` +

@@ -377,7 +377,7 @@ impl Batch {
                     r.state == RowState::Ready && !r.problems.iter().any(|p| p.field == "email")
                 })
                 .map(|r| PrecheckRow {
-                    row_id: r.id.clone(),
+                    row_id: r.id(),
                     email: r.raw.email.clone(),
                     username: r.raw.username.clone(),
                 })
@@ -391,7 +391,7 @@ impl Batch {
         self.rows.update(|rows| {
             let at: HashMap<String, usize> = positions
                 .iter()
-                .filter_map(|&p| Some((rows.get(p)?.id.clone(), p)))
+                .filter_map(|&p| Some((rows.get(p)?.id(), p)))
                 .collect();
             for &p in positions {
                 if let Some(row) = rows.get_mut(p) {
@@ -454,7 +454,7 @@ impl Batch {
                 chunk
                     .iter()
                     .map(|&p| BatchRow {
-                        row_id: rows[p].id.clone(),
+                        row_id: rows[p].id(),
                         raw: rows[p].raw.clone(),
                     })
                     .collect()
@@ -514,8 +514,7 @@ impl Batch {
 
     fn apply(self, chunk: &[usize], outcome: BatchOutcome) {
         self.rows.update(|rows| {
-            let at: HashMap<String, usize> =
-                chunk.iter().map(|&p| (rows[p].id.clone(), p)).collect();
+            let at: HashMap<String, usize> = chunk.iter().map(|&p| (rows[p].id(), p)).collect();
             for row in outcome.rows {
                 let Some(&p) = at.get(&row.row_id) else {
                     continue;

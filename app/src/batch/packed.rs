@@ -8,21 +8,29 @@
 //! lengths (a cut off a character boundary is refused, never a panic).
 //!
 //! ```text
-//! b"TBR" 1 | numbers: u32 count | text: u32 bytes | numbers … | text …
+//! b"TBR" 2 | numbers: u32 count | text: u32 bytes | numbers … | text …
 //! ```
 //!
-//! [`decode`] also reads the JSON that earlier versions stored, so a list kept in a browser
-//! before this form still comes back.
+//! [`decode`] also reads what earlier versions stored, so a list kept in a browser before
+//! this form still comes back: the JSON, and version 1 of this form, which kept each row's
+//! id (its text first in the row) where version 2 makes it from the row number.
 
 use crate::domain::{FieldError, RawAccount};
 
 use super::model::{DraftRow, RowState};
 
-const MAGIC: [u8; 4] = *b"TBR\x01";
+const MAGIC: [u8; 4] = *b"TBR\x02";
+/// Version 1: each row's id too.
+const MAGIC_V1: [u8; 4] = *b"TBR\x01";
 const HEADER: usize = 12;
 
 /// `rows` in the packed form.
 pub fn encode(rows: &[DraftRow]) -> Vec<u8> {
+    encode_as(rows, MAGIC)
+}
+
+/// `rows` in the form `magic` names (version 1 only for the tests of reading it).
+fn encode_as(rows: &[DraftRow], magic: [u8; 4]) -> Vec<u8> {
     // About 20 numbers and 250 bytes of text a row.
     let mut out = Writer {
         numbers: Vec::with_capacity(rows.len() * 20 + 1),
@@ -30,7 +38,9 @@ pub fn encode(rows: &[DraftRow]) -> Vec<u8> {
     };
     out.number(rows.len());
     for row in rows {
-        out.text(&row.id);
+        if magic == MAGIC_V1 {
+            out.text(&row.id());
+        }
         out.number(row.line);
         for value in row.raw.values() {
             out.text(value);
@@ -51,7 +61,7 @@ pub fn encode(rows: &[DraftRow]) -> Vec<u8> {
         out.optional(row.invitation_id.as_deref());
     }
     let mut bytes = Vec::with_capacity(HEADER + out.numbers.len() * 4 + out.text.len());
-    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&magic);
     bytes.extend_from_slice(&count(out.numbers.len()).to_le_bytes());
     bytes.extend_from_slice(&count(out.text.len()).to_le_bytes());
     for n in &out.numbers {
@@ -64,7 +74,7 @@ pub fn encode(rows: &[DraftRow]) -> Vec<u8> {
 /// The rows of `bytes` (the packed form, or the JSON of earlier versions); `None` when they
 /// are neither (a damaged or foreign store).
 pub fn decode(bytes: &[u8]) -> Option<Vec<DraftRow>> {
-    if !bytes.starts_with(&MAGIC) {
+    if !bytes.starts_with(&MAGIC) && !bytes.starts_with(&MAGIC_V1) {
         return serde_json::from_slice(bytes).ok();
     }
     unpack(bytes)
@@ -73,7 +83,8 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<DraftRow>> {
 /// The rows of `bytes` in the packed form alone (the parsing worker's bundle, which reads no
 /// JSON rows, links only this).
 pub fn unpack(bytes: &[u8]) -> Option<Vec<DraftRow>> {
-    if !bytes.starts_with(&MAGIC) {
+    let with_id = bytes.starts_with(&MAGIC_V1);
+    if !bytes.starts_with(&MAGIC) && !with_id {
         return None;
     }
     let word = |at: usize| -> Option<usize> {
@@ -90,6 +101,7 @@ pub fn unpack(bytes: &[u8]) -> Option<Vec<DraftRow>> {
         numbers: bytes[HEADER..text_at].chunks_exact(4),
         text: std::str::from_utf8(&bytes[text_at..]).ok()?,
         at: 0,
+        with_id,
     };
     let rows = reader.number()?;
     // A row takes at least 16 numbers: a damaged count cannot ask for more room than that.
@@ -138,6 +150,8 @@ struct Reader<'a> {
     text: &'a str,
     /// Where the next string starts in `text`.
     at: usize,
+    /// Version 1: each row starts with its id's text (skipped: the id is made from the line).
+    with_id: bool,
 }
 
 impl Reader<'_> {
@@ -147,10 +161,14 @@ impl Reader<'_> {
     }
 
     fn cut(&mut self, len: usize) -> Option<String> {
+        self.slice(len).map(str::to_owned)
+    }
+
+    fn slice(&mut self, len: usize) -> Option<&str> {
         let end = self.at.checked_add(len)?;
         let s = self.text.get(self.at..end)?;
         self.at = end;
-        Some(s.to_owned())
+        Some(s)
     }
 
     fn text(&mut self) -> Option<String> {
@@ -178,7 +196,10 @@ impl Reader<'_> {
     }
 
     fn row(&mut self) -> Option<DraftRow> {
-        let id = self.text()?;
+        if self.with_id {
+            let len = self.number()?;
+            self.slice(len)?;
+        }
         let line = self.number()?;
         let mut values: [String; 9] = Default::default();
         for value in &mut values {
@@ -192,7 +213,6 @@ impl Reader<'_> {
             _ => return None,
         };
         Some(DraftRow {
-            id,
             line,
             raw,
             state,
@@ -223,18 +243,17 @@ mod tests {
 
     fn row() -> impl Strategy<Value = DraftRow> {
         (
-            (text(), 0usize..1_000_000, prop::collection::vec(text(), 9)),
+            (0usize..1_000_000, prop::collection::vec(text(), 9)),
             (0u8..3, problems(), problems(), problems()),
             (prop::option::of(text()), prop::option::of(text())),
         )
             .prop_map(
                 |(
-                    (id, line, f),
+                    (line, f),
                     (state, problems, duplicates, server_problems),
                     (trace_id, invitation_id),
                 )| {
                     DraftRow {
-                        id,
                         line,
                         raw: RawAccount::from_values(f.try_into().expect("nine values")),
                         state: [RowState::Ready, RowState::Invited, RowState::Removed]
@@ -253,7 +272,10 @@ mod tests {
         #[test]
         fn rows_come_back_as_they_went(rows in prop::collection::vec(row(), 0..6)) {
             prop_assert_eq!(decode(&encode(&rows)), Some(rows.clone()));
-            // What earlier versions stored.
+            // What earlier versions stored: the form's version 1 (with each row's id), and
+            // the JSON.
+            prop_assert_eq!(decode(&encode_as(&rows, MAGIC_V1)), Some(rows.clone()));
+            prop_assert_eq!(unpack(&encode_as(&rows, MAGIC_V1)), Some(rows.clone()));
             prop_assert_eq!(decode(&serde_json::to_vec(&rows).unwrap()), Some(rows));
         }
 
@@ -286,16 +308,25 @@ mod tests {
         let mut row = DraftRow::new(2, RawAccount::default());
         row.raw.first_name = "Zoë".into();
         let mut bytes = encode(&[row]);
-        // The first name's length, the sixth number (the count, then the id's length, the
-        // line, the email's and the username's lengths): "Zoë" is 4 bytes; say 3, and the
-        // next field starts inside the ë.
-        let first_name_len = HEADER + 4 * 5;
+        // The first name's length, the fifth number (the count, then the line, the email's
+        // and the username's lengths): "Zoë" is 4 bytes; say 3, and the next field starts
+        // inside the ë.
+        let first_name_len = HEADER + 4 * 4;
         assert_eq!(
             bytes[first_name_len..first_name_len + 4],
             4u32.to_le_bytes()
         );
         bytes[first_name_len..first_name_len + 4].copy_from_slice(&3u32.to_le_bytes());
         assert_eq!(decode(&bytes), None);
+    }
+
+    #[test]
+    fn a_row_stored_as_json_by_an_earlier_version_comes_back_with_its_id() {
+        let stored = r#"[{"id":"r7","line":7,"raw":{"email":"ann@tech.gov.sg","username":"","first_name":"Ann","last_name":"Tan","contact_number":"91234567","organisation":"GovTech","department":"","seed_required":"No","reason":"Ops"},"state":"Invited","problems":[],"duplicates":[],"server_problems":[],"trace_id":null,"invitation_id":"inv-1"}]"#;
+        let rows = decode(stored.as_bytes()).expect("the JSON rows");
+        assert_eq!((rows[0].line, rows[0].id()), (7, "r7".to_string()));
+        assert_eq!(rows[0].state, RowState::Invited);
+        assert_eq!(rows[0].invitation_id.as_deref(), Some("inv-1"));
     }
 
     #[test]

@@ -166,6 +166,46 @@ mod tests {
         }
     }
 
+    /// The clashes as first found: each key's first row in a `BTreeMap`.
+    fn in_file_duplicates_reference(rows: &[RawAccount]) -> Vec<Vec<FieldError>> {
+        let mut emails = std::collections::BTreeMap::new();
+        let mut usernames = std::collections::BTreeMap::new();
+        rows.iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let line = i + 2;
+                let mut problems = Vec::new();
+                if let Some(key) = email_key(&raw.email) {
+                    if let Some(&first) = emails.get(&key) {
+                        problems.push(email_twice(raw.email.trim(), Some(first)));
+                    } else {
+                        emails.insert(key, line);
+                    }
+                }
+                if let Some(key) = username_key(&raw.username).map(Cow::into_owned) {
+                    if let Some(&first) = usernames.get(&key) {
+                        problems.push(username_twice(raw.username.trim(), Some(first)));
+                    } else {
+                        usernames.insert(key, line);
+                    }
+                }
+                problems
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Few letters, so that rows clash often; up to 300 rows, so that the tables grow.
+        #[test]
+        fn the_clashes_are_the_reference_s(
+            rows in prop::collection::vec(("[aAbB]{0,3}@?[ab]{0,2}(\\.gov\\.sg)?[ .]?", "[ ]?[aAbB]{0,3}"), 0..300)
+        ) {
+            let rows: Vec<RawAccount> = rows.into_iter().map(|(e, u)| raw(&e, &u)).collect();
+            let found = in_file_duplicates(rows.iter().enumerate().map(|(i, r)| (i + 2, r)));
+            prop_assert_eq!(found, in_file_duplicates_reference(&rows));
+        }
+    }
+
     #[test]
     fn later_rows_with_the_same_address_in_another_case_are_flagged_with_the_first_row() {
         let rows = [

@@ -125,6 +125,23 @@ pub fn bench_count(part: &[u8]) -> Vec<u32> {
     }
 }
 
+/// For `make bench` only: where [`parse_upload`]'s time goes, in milliseconds: the parse, the
+/// rules, the clashes within the file, the counts and head, the packing of the chunks
+/// (`app::batch::model::timed_stages`); nothing if the file is refused.
+#[wasm_bindgen]
+pub fn bench_stages(bytes: &[u8], file_name: &str) -> Vec<f64> {
+    app::batch::model::timed_stages(bytes, file_name, performance_now)
+        .map(Vec::from)
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`, in a page and in a worker alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
 /// For `make bench` only: the parser alone (bytes to rows), returning the number of rows,
 /// or -1 if the file was refused.
 #[wasm_bindgen]

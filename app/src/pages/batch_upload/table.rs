@@ -289,7 +289,7 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
                     {move || spacer(window.get().0 as f64 * ROW_PX)}
                     <For
                         each=visible
-                        key=|(index, _, row)| (*index, row.id.clone(), format!("{:?}{:?}", row.state, row.raw), row.problems.len() + row.duplicates.len() + row.server_problems.len())
+                        key=|(index, _, row)| (*index, row.line, format!("{:?}{:?}", row.state, row.raw), row.problems.len() + row.duplicates.len() + row.server_problems.len())
                         children=move |(index, pos, row)| {
                             view! { <BatchTableRow index pos row grid/> }
                         }
