@@ -248,7 +248,7 @@ pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> 
 /// The worker's steps for a file, each timed with `now` (milliseconds): the parse, the rules
 /// (each row into a [`DraftRow`]), the clashes within the file, the counts and the head, and
 /// the packing of every chunk; `None` if the file is refused. For `make bench`, which runs it
-/// in the browser (the worker's `bench_stages`) and natively (`cargo bench --bench rows`).
+/// in the browser (the worker's `bench_stages`, in the parse section).
 #[cfg(feature = "parser")]
 pub fn timed_stages(bytes: &[u8], file_name: &str, now: impl Fn() -> f64) -> Option<[f64; 5]> {
     let mut times = [0.0; 5];
