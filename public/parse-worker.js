@@ -109,9 +109,9 @@ self.onmessage = async (event) => {
         self.postMessage({ part }, [part.buffer]);
       };
       // A list of one chunk has its transaction opened and its rows put before the page
-      // shows it (a short transaction, and the officer may leave the page at once). A longer one is kept once the page has painted
-      // its first rows and asks for the rest: its writes and messages would take the CPU
-      // that render needs.
+      // shows it (a short transaction, and the officer may leave the page at once). A
+      // longer one is kept once the page has painted its first rows and asks for the rest:
+      // its writes and messages would take the CPU that render needs.
       const short = upload.chunks() <= 1;
       if (!short) {
         showFirst();

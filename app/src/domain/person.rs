@@ -75,6 +75,13 @@ fn printable_ascii(bytes: &[u8]) -> bool {
         .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f))
 }
 
+/// [`printable_ascii`], line feeds allowed too (a reason's lines), checked as fast.
+fn printable_ascii_lines(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| {
+        ok & ((b.wrapping_sub(0x20) < 0x5f) | (b == b'\n'))
+    })
+}
+
 /// Whether two spaces follow each other somewhere (without a branch per byte, as
 /// [`printable_ascii`]).
 fn has_double_space(bytes: &[u8]) -> bool {
@@ -934,14 +941,16 @@ impl Reason {
     /// [`Reason::MAX_CHARS`] once trimmed); false for anything else, which the rule then
     /// judges.
     pub(super) fn plainly_valid(input: &str) -> bool {
-        // Printable ASCII and line feeds, as most reasons are: a character a byte, checked
-        // 16 bytes at a time (see `printable_ascii`).
-        if input.bytes().fold(true, |ok, b| {
-            ok & ((b.wrapping_sub(0x20) < 0x5f) | (b == b'\n'))
-        }) {
+        // Printable ASCII and line feeds, as most reasons are: a character a byte.
+        if printable_ascii_lines(input.as_bytes()) {
             let count = input.trim().len();
             return count > 0 && count <= Self::MAX_CHARS;
         }
+        Self::plainly_valid_by_char(input)
+    }
+
+    /// [`Reason::plainly_valid`] a character at a time, for text in any script.
+    fn plainly_valid_by_char(input: &str) -> bool {
         let text = input.trim();
         let mut count = 0usize;
         for c in text.chars() {
@@ -958,10 +967,7 @@ impl Reason {
 
     fn normalised(input: &str) -> Cow<'_, str> {
         // Printable ASCII and line feeds only: nothing to unify or drop, only the trim.
-        if input
-            .bytes()
-            .all(|b| (0x20..=0x7e).contains(&b) || b == b'\n')
-        {
+        if printable_ascii_lines(input.as_bytes()) {
             return Cow::Borrowed(input.trim());
         }
         let unified = input.replace("\r\n", "\n").replace('\r', "\n");
@@ -1522,18 +1528,6 @@ mod tests {
         prop::collection::vec(piece, 0..12).prop_map(|p| p.concat())
     }
 
-    /// `Reason::plainly_valid` as it was before its ASCII scan: a character at a time.
-    fn reason_plainly_valid_by_char(input: &str) -> bool {
-        let text = input.trim();
-        let count = text.chars().count();
-        text.chars().all(|c| {
-            ('\u{20}'..='~').contains(&c)
-                || c == '\n'
-                || !(c.is_ascii() || c.is_control() || is_invisible_junk(c))
-        }) && count > 0
-            && count <= Reason::MAX_CHARS
-    }
-
     proptest! {
         #[test]
         fn the_fast_paths_give_what_the_full_rules_give(s in cell_text()) {
@@ -1541,7 +1535,7 @@ mod tests {
             prop_assert_eq!(Reason::normalise(&s), normalise_reference(&s));
             // The ASCII scans against the scans a character at a time.
             prop_assert_eq!(plain_line_chars(&s), plain_line_chars_by_char(&s));
-            prop_assert_eq!(Reason::plainly_valid(&s), reason_plainly_valid_by_char(&s));
+            prop_assert_eq!(Reason::plainly_valid(&s), Reason::plainly_valid_by_char(&s));
         }
     }
 
