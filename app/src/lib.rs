@@ -24,7 +24,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
-use components::AppLayout;
+use components::{AppLayout, OfficersOnly};
 use pages::{
     AcceptInvitationPage, CreateAccountPage, DevMailboxPage, EmailInvitationPage, InviteUsersPage,
     NotFoundPage, OverviewPage, SignInPage, SignedOutPage,
@@ -63,10 +63,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitations/accept") view=AcceptInvitationPage/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
                 <ParentRoute path=path!("") view=AppLayout>
-                    <Route path=path!("") view=OverviewPage/>
-                    <Route path=path!("invite-users") view=InviteUsersPage/>
-                    <Route path=path!("invite-users/email") view=EmailInvitationPage/>
-                    <Route path=path!("invite-users/create") view=CreateAccountPage/>
+                    <Route path=path!("") view=|| view! { <OfficersOnly><OverviewPage/></OfficersOnly> }/>
+                    <Route path=path!("invite-users") view=|| view! { <OfficersOnly><InviteUsersPage/></OfficersOnly> }/>
+                    <Route path=path!("invite-users/email") view=|| view! { <OfficersOnly><EmailInvitationPage/></OfficersOnly> }/>
+                    <Route path=path!("invite-users/create") view=|| view! { <OfficersOnly><CreateAccountPage/></OfficersOnly> }/>
                     <Route path=path!("invite-users/batch") view=lazy::batch_upload()/>
                     <Route path=path!("invite-users/status") view=lazy::invite_status()/>
                 </ParentRoute>
@@ -84,6 +84,7 @@ mod lazy {
     use leptos::prelude::*;
     use leptos_router::{lazy_route, ChooseView, Lazy, LazyRoute};
 
+    use crate::components::OfficersOnly;
     use crate::pages::{BatchUploadPage, InviteStatusPage};
 
     pub fn batch_upload() -> impl ChooseView {
@@ -110,7 +111,7 @@ mod lazy {
         }
 
         fn view(_this: Self) -> AnyView {
-            view! { <BatchUploadPage/> }.into_any()
+            view! { <OfficersOnly><BatchUploadPage/></OfficersOnly> }.into_any()
         }
     }
 
@@ -124,7 +125,7 @@ mod lazy {
         }
 
         fn view(_this: Self) -> AnyView {
-            view! { <InviteStatusPage/> }.into_any()
+            view! { <OfficersOnly><InviteStatusPage/></OfficersOnly> }.into_any()
         }
     }
 }

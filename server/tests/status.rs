@@ -565,3 +565,28 @@ both_databases!(
             .all(|r| r.first_name.as_deref() == Some("Ah Seng")));
     }
 );
+
+both_databases!(
+    the_status_page_is_rendered_from_one_load_of_its_list,
+    |b| async move {
+        // The browser hydrates the page with the first list the server's render loaded; were
+        // the page built more than once there (a Suspense above the layout's Outlet walks it
+        // again), each build would load the list again, the HTML would show the last load,
+        // and a list that changed in between (an account made meanwhile) would break the
+        // page's hydration. One load: one serialized list.
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
+        app.invite("colleague@agency.gov.sg").await;
+        let html = app
+            .get_expecting("/invite-users/status", StatusCode::OK)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("colleague@agency.gov.sg"), "{html}");
+        assert_eq!(
+            html.matches(r#"\"rows\":["#).count(),
+            1,
+            "the list, serialized for the browser, once: {html}"
+        );
+    }
+);

@@ -51,8 +51,11 @@ mod js {
     }
 }
 
-/// Header, sidebar and main area of every signed-in page. Only those who may invite (public
-/// officers and Subscription Admins) see the pages themselves; anyone else sees why not.
+/// Header, sidebar and main area of every signed-in page; each page is in an [`OfficersOnly`].
+/// No `Suspense` holds the `Outlet`: on the server a Suspense walks its children more than
+/// once to find what they load, which would build the page below again each time, each build
+/// making its own resources and fetching again; the browser would then hydrate the first
+/// build's data into the last build's HTML.
 #[component]
 pub fn AppLayout() -> impl IntoView {
     let session = SessionContext::load();
@@ -91,25 +94,36 @@ pub fn AppLayout() -> impl IntoView {
                 </ul>
             </nav>
             <main id="main-content" class="main" tabindex="-1">
-                <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                    {move || session.0.get().map(|r| match r {
-                        Ok(SessionView { user: Some(u), .. }) if u.may_invite => {
-                            view! { <Outlet/> }.into_any()
-                        }
-                        Ok(SessionView { user: Some(u), .. }) => {
-                            let reason = u.refusal.unwrap_or_default();
-                            view! { <NotAnOfficer email=u.email reason/> }.into_any()
-                        }
-                        Ok(SessionView { user: None, .. }) => view! {
-                            <h1>"Your session has ended"</h1>
-                            <p><a href="/sign-in">"Sign in again"</a>" to continue."</p>
-                        }
-                        .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    })}
-                </Suspense>
+                <Outlet/>
             </main>
         </div>
+    }
+}
+
+/// The page itself for those who may invite (public officers and Subscription Admins); for
+/// anyone else, why not. The page is built once, when the session is known (a `Suspend`, not
+/// a closure the server's Suspense would run again).
+#[component]
+pub fn OfficersOnly(children: Children) -> impl IntoView {
+    let session = expect_context::<SessionContext>();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {Suspend::new(async move {
+                match session.0.await {
+                    Ok(SessionView { user: Some(u), .. }) if u.may_invite => children().into_any(),
+                    Ok(SessionView { user: Some(u), .. }) => {
+                        let reason = u.refusal.unwrap_or_default();
+                        view! { <NotAnOfficer email=u.email reason/> }.into_any()
+                    }
+                    Ok(SessionView { user: None, .. }) => view! {
+                        <h1>"Your session has ended"</h1>
+                        <p><a href="/sign-in">"Sign in again"</a>" to continue."</p>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

@@ -17,5 +17,5 @@ pub use answer::Answer;
 pub use dialog::{open_modal, ConfirmDialog};
 pub use error_notice::{support_mailto, ErrorNotice, ErrorSummary, FALLBACK_SUPPORT_EMAIL};
 pub use form::{FormState, TextField, YesNoField};
-pub use layout::{AppLayout, SessionContext};
+pub use layout::{AppLayout, OfficersOnly, SessionContext};
 pub use page::{Done, FormPage, PageHeading, SubmitButton};
