@@ -5,6 +5,7 @@
 // The draft store's functions, under the names the Rust side imports. Its key scheme is
 // the draft store's own: chunks are asked for by number.
 import { beginReplace } from '/draft-store.js';
+import { takeWorker, warmWorker } from '/parse-start.js';
 
 export {
   putChunks as draftPutChunks,
@@ -49,39 +50,8 @@ export function journalRemove() {
   }
 }
 
-// The parser's wasm, compiled once for the page (streaming, while it downloads) and handed to
-// every worker, which then neither fetches nor compiles it again.
-const PARSER_WASM = '/pkg/parser.wasm';
-let compiled = null;
-
-function parserModule() {
-  if (!compiled) {
-    compiled = WebAssembly.compileStreaming(fetch(PARSER_WASM, { credentials: 'same-origin' }));
-    // A failed compile is tried again with the next worker.
-    compiled.catch(() => {
-      compiled = null;
-    });
-  }
-  return compiled;
-}
-
-// A worker started ahead of the file, already instantiating the parser.
-let spare = null;
-
-function startWorker() {
-  const worker = new Worker('/parse-worker.js', { type: 'module' });
-  // Exactly one module message: the compiled module, or null for the worker to load its own.
-  parserModule().then(
-    (module) => worker.postMessage({ module }),
-    () => worker.postMessage({ module: null }),
-  );
-  return worker;
-}
-
 // Starts a worker for the next file (the batch page calls it when it opens).
-export function warmWorker() {
-  if (!spare) spare = startWorker();
-}
+export { warmWorker };
 
 // Parses in a worker of its own, so the page stays responsive and a file that makes the
 // parser fail (or run out of memory) takes only the worker down. The worker reads the File
@@ -97,8 +67,7 @@ export function warmWorker() {
 // `choice` is the officer's answer to the worker's question about this file (JSON), or ''.
 // `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
 export function parseInWorker(file, name, key, owner, choice, keep) {
-  const worker = spare || startWorker();
-  spare = null;
+  const worker = takeWorker();
   const parts = [];
   // Parts handed to the page so far; the rest is asked for once, with the third.
   let handed = 0;
@@ -203,8 +172,7 @@ export function draftReplace(owner, meta, entries) {
 // A table (JSON of rows of cells) as an Excel workbook, made by a parsing worker (which has
 // the zip writer the page's bundle leaves out). Resolves to the bytes.
 export function exportXlsx(table, sheet) {
-  const worker = spare || startWorker();
-  spare = null;
+  const worker = takeWorker();
   return new Promise((resolve, reject) => {
     const finish = (bytes, error) => {
       worker.terminate();

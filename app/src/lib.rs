@@ -30,8 +30,26 @@ use pages::{
     NotFoundPage, OverviewPage, SignInPage, SignedOutPage,
 };
 
+/// The batch upload's address (its route below spells it for `path!`, which takes a literal).
+#[cfg(feature = "ssr")]
+const BATCH_UPLOAD_PATH: &str = "/invite-users/batch";
+
 /// The HTML document around the app (rendered on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The batch page starts its parsing worker from its head (public/parse-warm.js), so the
+    // parser compiles and warms up while the page's own code loads; the page then takes it.
+    // It starts once the page's own bundle has arrived, so as not to slow its download.
+    #[cfg(feature = "ssr")]
+    let warm_parser = use_context::<http::request::Parts>()
+        .is_some_and(|p| p.uri.path().trim_end_matches('/') == BATCH_UPLOAD_PATH)
+        .then(|| {
+            format!(
+                "/parse-warm.js?after=/{}/{}.wasm",
+                options.site_pkg_dir, options.output_name
+            )
+        });
+    #[cfg(not(feature = "ssr"))]
+    let warm_parser: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang="en-SG">
@@ -42,6 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                {warm_parser.map(|src| view! { <script type="module" src=src></script> })}
             </head>
             <body>
                 <App/>

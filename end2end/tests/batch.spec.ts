@@ -60,6 +60,33 @@ test('the parsing worker starts as the officer points at Batch upload, before it
   expect(page.workers()).toHaveLength(1);
 });
 
+test('a full load of Batch upload starts the parsing worker from its head, while the page\'s own code is still loading, and the page takes it', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  // The page's code (the glue that runs its bundle) is held back: nothing of the page's own
+  // code runs until it comes. The bundle itself arrives (the head preloads it).
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route('**/pkg/techbiz-invite.js', async (route) => {
+    await held;
+    await route.continue();
+  });
+  let parserFetches = 0;
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === '/pkg/parser.wasm') parserFetches += 1;
+  });
+  await page.goto('/invite-users/batch', { waitUntil: 'domcontentloaded' });
+  await expect.poll(() => page.workers().length).toBe(1);
+  expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
+  release();
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  // The page took that worker and its compiled module instead of starting its own.
+  expect(page.workers()).toHaveLength(1);
+  expect(parserFetches).toBe(1);
+});
+
 test('opening Batch upload starts the parsing worker, whose module is fetched and compiled once for every file', async ({ page }) => {
   const parser = (url: string) => new URL(url).pathname === '/pkg/parser.wasm';
   let fetched = 0;

@@ -135,6 +135,8 @@ test('the bundles are served brotli- and gzip-compressed to browsers that accept
     ...new Set(Object.values(await routeParts(request)).flat()),
     '/pkg/__wasm_split.______________________.js',
     '/parse-worker.js',
+    '/parse-start.js',
+    '/parse-warm.js',
     '/draft-store.js',
   ];
   for (const file of files) {
