@@ -60,7 +60,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
-                {warm_parser.map(|src| view! { <script type="module" src=src></script> })}
+                {warm_parser.map(|src| {
+                    view! { <script type="module" src=src nonce=leptos::nonce::use_nonce()></script> }
+                })}
             </head>
             <body>
                 <App/>
