@@ -758,6 +758,47 @@ test('hostile files get a clear error each, and the page stays alive', async ({ 
   await expect(batch.counts()).toHaveText('5 users');
 });
 
+test('a pre-check answer that comes after Reset and another file is not put on the new list, whose rows have the same numbers', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const pending = `pending.${u}@tech.gov.sg`;
+  const invited = await page.request.post('/api/send_invite', {
+    form: { email: pending, seed_required: 'no', reason: 'Platform team' },
+  });
+  expect(invited.status()).toBe(200);
+  // The first list's pre-check (which finds the pending invitation on its row 2) is held
+  // until the next list is on the page and has had its own answer.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let calls = 0;
+  await page.route('**/api/precheck_batch', async (route) => {
+    calls += 1;
+    if (calls === 1) await held;
+    await route.continue();
+  });
+  let answered = 0;
+  page.on('response', (res) => {
+    if (new URL(res.url()).pathname === '/api/precheck_batch') answered += 1;
+  });
+  await batch.uploadBuffer(`first-${u}.csv`, csv([officer(pending)]));
+  await expect(batch.uploaded(`first-${u}.csv`)).toBeVisible();
+  await expect.poll(() => calls).toBe(1);
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await batch.uploadBuffer(`second-${u}.csv`, csv([officer(`fresh.${u}@tech.gov.sg`)]));
+  await expect(batch.uploaded(`second-${u}.csv`)).toBeVisible();
+  await expect.poll(() => answered).toBe(1);
+  release();
+  await expect.poll(() => answered).toBe(2);
+  // Two frames: the answer has been handled and anything it changed painted.
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  await expect(batch.counts()).toHaveText('1 user');
+  await expect(batch.row(2)).not.toContainText('pending invitation');
+});
+
 test('100,000 rows: the list renders only what is visible, scrolls to the end, and is pre-checked to the end', async ({ page }) => {
   test.setTimeout(120_000);
   const batch = new BatchPage(page);

@@ -153,10 +153,7 @@ impl Batch {
         if positions.is_empty() {
             return;
         }
-        if let Some(key) = self
-            .meta
-            .with_untracked(|m| m.as_ref().map(|m| m.key.clone()))
-        {
+        if let Some(key) = self.list_key() {
             self.rows.with_untracked(|rows| {
                 self.journal
                     .update_value(|j| j.note(&key, rows, &positions))
@@ -368,41 +365,57 @@ impl Batch {
     }
 
     async fn precheck_part(self, positions: &[usize]) -> Result<(), AppError> {
-        let request: Vec<PrecheckRow> = self.rows.with_untracked(|rows| {
+        let list = self.list_key();
+        // Each row sent with where it is.
+        let sent: Vec<(usize, PrecheckRow)> = self.rows.with_untracked(|rows| {
             positions
                 .iter()
-                .filter_map(|&p| rows.get(p))
+                .filter_map(|&p| Some((p, rows.get(p)?)))
                 // A valid address (its rule's problem is kept with the row: no parse again).
-                .filter(|r| {
+                .filter(|(_, r)| {
                     r.state == RowState::Ready && !r.problems.iter().any(|p| p.field == "email")
                 })
-                .map(|r| PrecheckRow {
-                    row_id: r.id(),
-                    email: r.raw.email.clone(),
-                    username: r.raw.username.clone(),
+                .map(|(p, r)| {
+                    let row = PrecheckRow {
+                        row_id: r.id(),
+                        email: r.raw.email.clone(),
+                        username: r.raw.username.clone(),
+                    };
+                    (p, row)
                 })
                 .collect()
         });
-        if request.is_empty() {
+        if sent.is_empty() {
             return Ok(());
         }
-        let issues = precheck_batch(request).await?;
+        let issues = precheck_batch(sent.iter().map(|(_, r)| r.clone()).collect()).await?;
+        // The answer is about the rows as they were sent. A list that is another by now
+        // (Reset, a new file: its rows have the same ids) gets none of it, nor a row whose
+        // address or username changed meanwhile (its own check answers for it).
+        if self.list_key() != list {
+            return Ok(());
+        }
         let mut changed = BTreeSet::new();
         self.rows.update(|rows| {
-            let at: HashMap<String, usize> = positions
+            let at: HashMap<&str, usize> = sent
                 .iter()
-                .filter_map(|&p| Some((rows.get(p)?.id(), p)))
+                .filter(|(p, sent)| {
+                    rows.get(*p).is_some_and(|r| {
+                        r.id() == sent.row_id
+                            && r.raw.email == sent.email
+                            && r.raw.username == sent.username
+                    })
+                })
+                .map(|(p, sent)| (sent.row_id.as_str(), *p))
                 .collect();
-            for &p in positions {
-                if let Some(row) = rows.get_mut(p) {
-                    if !row.server_problems.is_empty() {
-                        row.server_problems.clear();
-                        changed.insert(p);
-                    }
+            for &p in at.values() {
+                if !rows[p].server_problems.is_empty() {
+                    rows[p].server_problems.clear();
+                    changed.insert(p);
                 }
             }
             for issue in issues {
-                if let Some(&p) = at.get(&issue.row_id) {
+                if let Some(&p) = at.get(issue.row_id.as_str()) {
                     rows[p]
                         .server_problems
                         .push(FieldError::new(&issue.field, issue.message));
@@ -412,6 +425,12 @@ impl Batch {
         });
         self.persist(changed);
         Ok(())
+    }
+
+    /// The key of the list on the page (a new one for each uploaded file), if there is one.
+    fn list_key(self) -> Option<String> {
+        self.meta
+            .with_untracked(|m| m.as_ref().map(|m| m.key.clone()))
     }
 
     /// Submits every row that has no known problem, in chunks under the list's key; marks
