@@ -219,6 +219,41 @@ both_databases!(
 );
 
 both_databases!(
+    a_batchs_accounts_wait_while_another_chunk_is_being_stored,
+    |b| async move {
+        let scim = ScimServer::start().await;
+        // No worker: what makes the accounts is the instance's maker of batch accounts.
+        let app = app_on(b, &scim, REQUEST_ONLY).await;
+        // Another chunk (the page sends two at a time) is being stored meanwhile.
+        let storing = app.app_state.provisioning.storing_chunk();
+        let res = submit(
+            &app,
+            "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c",
+            &rows(2, "held"),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        // Well past the maker's quiet time (100 ms), well inside its limit (2 s).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            scim.served("POST").await,
+            0,
+            "no account is made while a chunk is being stored"
+        );
+        drop(storing);
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM invitations WHERE email_key LIKE 'held%'")
+                .fetch_all(app.app_state.db.pool())
+                .await
+                .expect("invitations");
+        assert_eq!(ids.len(), 2);
+        for id in &ids {
+            wait_status(&app, id, "created").await;
+        }
+    }
+);
+
+both_databases!(
     unavailable_and_429_are_retried_with_retry_after_honoured,
     |b| async move {
         let scim = ScimServer::start().await;

@@ -175,6 +175,8 @@ pub async fn submit(
     rows: &[BatchRow],
 ) -> Result<Vec<RowOutcome>, BatchError> {
     let key = parse_key(batch_key)?;
+    // The instance's maker of batch accounts waits while this is stored.
+    let _storing = provisioning.storing_chunk();
     if rows.len() > SUBMIT_CHUNK_ROWS {
         return Err(BatchError::BadRequest(FieldError::new(
             "rows",

@@ -92,10 +92,25 @@ pub struct Provisioning {
 #[derive(Debug, Default)]
 struct Soon {
     to_maker: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<String>>>>,
+    /// Batch chunks being stored by this instance now ([`Provisioning::storing_chunk`]).
+    storing: std::sync::atomic::AtomicUsize,
 }
 
-/// The maker waits this long after the latest chunk for another one before it makes what it
-/// holds: the page sends a batch's chunks one straight after another.
+/// Held while a batch's chunk is being stored: the maker does not start while any is (up to
+/// [`SOON_AT_MOST`]), so an upload's answers do not share the database with its accounts.
+#[derive(Debug)]
+pub struct StoringChunk(Arc<Soon>);
+
+impl Drop for StoringChunk {
+    fn drop(&mut self) {
+        self.0
+            .storing
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The maker waits this long after the latest chunk, with none being stored, for another one
+/// before it makes what it holds: the page sends a batch's chunks one straight after another.
 const SOON_QUIET: Duration = Duration::from_millis(100);
 /// ... but never holds accounts longer than this while chunks keep coming.
 const SOON_AT_MOST: Duration = Duration::from_secs(2);
@@ -422,6 +437,14 @@ impl Provisioning {
         tokio::spawn(self.clone().make_soon(rx));
     }
 
+    /// Marks a batch's chunk as being stored until the guard is dropped (see [`StoringChunk`]).
+    pub fn storing_chunk(&self) -> StoringChunk {
+        self.soon
+            .storing
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        StoringChunk(self.soon.clone())
+    }
+
     /// The maker: gathers ids until the chunks pause, then makes their accounts.
     async fn make_soon(self, mut from_chunks: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
         let mut waiting: Vec<String> = Vec::new();
@@ -433,10 +456,18 @@ impl Provisioning {
                 }
             }
             let first = Instant::now();
-            while first.elapsed() < SOON_AT_MOST {
-                match tokio::time::timeout(SOON_QUIET, from_chunks.recv()).await {
+            loop {
+                let left = SOON_AT_MOST.saturating_sub(first.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match tokio::time::timeout(SOON_QUIET.min(left), from_chunks.recv()).await {
                     Ok(Some(ids)) => waiting.extend(ids),
-                    Ok(None) | Err(_) => break,
+                    Ok(None) => break,
+                    // Quiet, but a chunk (of this batch or another) is being stored: the
+                    // accounts wait for its answer.
+                    Err(_) if self.soon.storing.load(std::sync::atomic::Ordering::SeqCst) > 0 => {}
+                    Err(_) => break,
                 }
             }
             let ids = std::mem::take(&mut waiting);
