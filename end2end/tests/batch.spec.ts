@@ -826,6 +826,38 @@ test('100,000 rows: the list renders only what is visible, scrolls to the end, a
   expect(await batch.rows().count()).toBeLessThan(80);
 });
 
+test('leaving Batch upload while a 100,000-row file is still being read breaks nothing: no panic, and the next pages work', async ({ page }) => {
+  test.setTimeout(120_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /panicked/.test(m.text())) errors.push(m.text());
+  });
+  const batch = new BatchPage(page);
+  await batch.open();
+  const tag = unique();
+  const rows: Row[] = [];
+  for (let i = 0; i < 100_000; i++) rows.push([`left${tag}-${i}@t.gov.sg`, '', 'A', 'B', '91234567', 'G', '', 'No', 'R']);
+  await batch.uploadBuffer('left.csv', csv(rows));
+  // The first rows are on screen and the rest is still being read when the officer leaves.
+  const reading = page.getByRole('status').filter({ hasText: 'Reading left.csv' });
+  await expect(reading).toBeVisible({ timeout: 60_000 });
+  await page.getByRole('link', { name: 'Invite user status', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Invite user status' })).toBeVisible();
+  // Long enough for the rest of the file to have arrived, had the page still been reading it.
+  await page.waitForTimeout(3000);
+  // The app still answers: back to Batch upload, which works.
+  await page.getByRole('link', { name: 'Invite Users', exact: true }).click();
+  await page.getByRole('link', { name: 'Batch upload' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Batch upload' })).toBeVisible();
+  await batch.restored();
+  const u = unique();
+  await batch.uploadBuffer(`after-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`)]));
+  await expect(batch.uploaded(`after-${u}.csv`)).toBeVisible();
+  await expect(batch.counts()).toHaveText('1 user');
+  expect(errors, 'errors in the page').toEqual([]);
+});
+
 test('a click is never lost in View details: an error that appears as a field is left waits until the click has landed', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::browser;
 use super::model::{
@@ -105,6 +104,8 @@ pub(crate) struct Batch {
     journal: StoredValue<Journal>,
     /// A write to IndexedDB failed since the journal was last emptied: it must stay.
     save_failed: StoredValue<bool>,
+    /// The page's reactive owner ([`Batch::spawn`]).
+    page: StoredValue<Option<leptos::reactive::owner::WeakOwner>>,
 }
 
 impl Batch {
@@ -132,7 +133,26 @@ impl Batch {
             saving: StoredValue::new(false),
             journal: StoredValue::new(Journal::default()),
             save_failed: StoredValue::new(false),
+            page: StoredValue::new(Owner::current().map(|o| o.downgrade())),
         }
+    }
+
+    /// Runs `task` as one of the page's: it ends when the page does (the officer went to
+    /// another page), at its next await, instead of reading the page's state once that is
+    /// gone (which panics). What it left undone is what a refresh at that moment leaves: the
+    /// list kept in the browser and its journal come back with the page, and a submit under
+    /// the list's key can be sent again.
+    pub(crate) fn spawn(self, task: impl std::future::Future<Output = ()> + 'static) {
+        let Some(page) = self
+            .page
+            .try_get_value()
+            .flatten()
+            .and_then(|page| page.upgrade())
+        else {
+            return;
+        };
+        // (Untracked: a task spawned from an effect must not make it depend on what it reads.)
+        page.with(|| untrack(|| leptos::task::spawn_local_scoped_with_cancellation(task)));
     }
 
     fn owner(self) -> String {
@@ -174,7 +194,7 @@ impl Batch {
             return;
         }
         self.saving.set_value(true);
-        spawn_local(async move {
+        self.spawn(async move {
             loop {
                 // A new list began loading meanwhile: the rest waits for its worker.
                 if self.loading.with_untracked(Option::is_some) {
@@ -315,7 +335,7 @@ impl Batch {
             .with_untracked(|r| r.get(pos).map(|r| r.line).unwrap_or_default());
         self.announce.set(format!("Saved row {line}"));
         self.persist(changed);
-        spawn_local(async move { self.precheck(vec![pos]).await });
+        self.spawn(async move { self.precheck(vec![pos]).await });
     }
 
     /// Set a value: one field of the selected rows (those not yet invited) gets `value`; each
@@ -346,7 +366,7 @@ impl Batch {
         ));
         let recheck: Vec<usize> = changed.iter().copied().collect();
         self.persist(changed);
-        spawn_local(async move { self.precheck(recheck).await });
+        self.spawn(async move { self.precheck(recheck).await });
     }
 
     /// Asks the server which rows clash with existing accounts, pending invitations or taken
@@ -619,7 +639,7 @@ impl Batch {
             done: 0,
             total: 0,
         }));
-        spawn_local(async move {
+        self.spawn(async move {
             let key = browser::new_key();
             let owner = self.owner();
             match self
@@ -825,7 +845,7 @@ impl Batch {
             .copied()
             .chain(before..before + merged.added)
             .collect();
-        spawn_local(async move {
+        self.spawn(async move {
             self.store_whole().await;
             self.precheck(changed).await;
         });
@@ -848,7 +868,7 @@ impl Batch {
         self.rows.set(incoming.rows);
         self.meta.set(Some(incoming.meta));
         self.announce.set(text);
-        spawn_local(async move {
+        self.spawn(async move {
             self.store_whole().await;
             self.precheck(all).await;
         });

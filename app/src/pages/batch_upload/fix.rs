@@ -4,7 +4,6 @@
 
 use leptos::html::Dialog;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::batch::browser;
 use crate::batch::model::{attention_table, counts, describe, group, plural, to_csv};
@@ -90,7 +89,7 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
     // A download asked for while the file's rows are still arriving waits for the last of
     // them: the counts that offer it are the whole file's.
     let download_csv = move |_| {
-        spawn_local(async move {
+        batch.spawn(async move {
             let Some(table) = rows_to_fix(batch).await else {
                 return;
             };
@@ -102,7 +101,7 @@ pub(super) fn FixPanel(attention: Signal<usize>) -> impl IntoView {
         });
     };
     let download_xlsx = move |_| {
-        spawn_local(async move {
+        batch.spawn(async move {
             let Some(table) = rows_to_fix(batch).await else {
                 return;
             };

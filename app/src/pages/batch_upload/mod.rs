@@ -16,7 +16,6 @@ mod question;
 mod table;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::batch::browser;
 use crate::batch::model::{counts, describe, field_label, group, plural, DraftMeta};
@@ -53,7 +52,7 @@ pub fn BatchUploadPage() -> impl IntoView {
         // chosen file is parsed at once (started already as the navigation began, unless the
         // page was loaded on its own: see `BatchUploadRoute::data`).
         browser::warm_worker();
-        spawn_local(async move {
+        batch.spawn(async move {
             batch.restore().await;
             restored.set(true);
         });
@@ -290,7 +289,7 @@ fn ListPanel(meta: DraftMeta) -> impl IntoView {
                                 type="button"
                                 class="button"
                                 disabled=move || batch.busy.get().is_some()
-                                on:click=move |_| spawn_local(batch.submit())
+                                on:click=move |_| batch.spawn(batch.submit())
                             >
                                 "Submit"
                             </button>
