@@ -851,10 +851,16 @@ test('leaving Batch upload while a 100,000-row file is still being read breaks n
   await page.getByRole('link', { name: 'Batch upload' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Batch upload' })).toBeVisible();
   await batch.restored();
-  const u = unique();
-  await batch.uploadBuffer(`after-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`)]));
-  await expect(batch.uploaded(`after-${u}.csv`)).toBeVisible();
-  await expect(batch.counts()).toHaveText('1 user');
+  if (await batch.uploaded('left.csv').count()) {
+    // The worker had kept the list in the browser (in one transaction) before the page was
+    // left: it comes back whole, never in part.
+    await expect(batch.counts()).toHaveText('100,000 users');
+  } else {
+    const u = unique();
+    await batch.uploadBuffer(`after-${u}.csv`, csv([officer(`ann.${u}@tech.gov.sg`)]));
+    await expect(batch.uploaded(`after-${u}.csv`)).toBeVisible();
+    await expect(batch.counts()).toHaveText('1 user');
+  }
   expect(errors, 'errors in the page').toEqual([]);
 });
 

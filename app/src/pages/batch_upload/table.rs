@@ -285,7 +285,28 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
                         </th>
                     </tr>
                 </thead>
-                <tbody>
+                // Which cell has focus, and a double click on a field, are taken here for
+                // every row (the row's cells have no handlers of their own: a new list's
+                // first rows render in a shorter task).
+                <tbody
+                    on:focusin=move |ev: leptos::ev::FocusEvent| {
+                        if let Some(cell) = cell_of(&event_target(&ev)) {
+                            grid.active.set(cell);
+                        }
+                    }
+                    on:dblclick=move |ev: leptos::ev::MouseEvent| {
+                        let Some((k, col)) = cell_of(&event_target(&ev)) else {
+                            return;
+                        };
+                        let Some(pos) = shown.with_untracked(|s| s.get(k).copied()) else {
+                            return;
+                        };
+                        if field_of(col).is_some() {
+                            grid.active.set((k, col));
+                            start_edit(batch, grid, pos, col);
+                        }
+                    }
+                >
                     {move || spacer(window.get().0 as f64 * ROW_PX)}
                     <For
                         each=visible
@@ -317,6 +338,18 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
         </p>
     }
     .into_any()
+}
+
+/// The grid position (the row among those shown, the column) of the body cell holding `el`.
+fn cell_of(el: &leptos::web_sys::Element) -> Option<(usize, usize)> {
+    let td = el.closest("td[aria-colindex]").ok().flatten()?;
+    let tr = td.closest("tr[aria-rowindex]").ok().flatten()?;
+    let index =
+        |el: &leptos::web_sys::Element, name: &str| el.get_attribute(name)?.parse::<usize>().ok();
+    Some((
+        index(&tr, "aria-rowindex")?.checked_sub(2)?,
+        index(&td, "aria-colindex")?.checked_sub(1)?,
+    ))
 }
 
 /// Edits a field in place: a cell whose value has a line break opens View details instead
@@ -371,6 +404,7 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
     };
     let line = row.line;
     let menu_id = format!("row-menu-{pos}");
+    let controls_id = menu_id.clone();
     let button_id = format!("row-actions-{pos}");
     let open_menu = grid.open_menu;
     let open = move || open_menu.get() == Some(pos);
@@ -397,43 +431,9 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
             }
         }
     };
-    let activate = move |col: usize| move |_| grid.active.set((index, col));
     let close_and_focus = move || {
         open_menu.set(None);
         browser::focus(&format!("row-actions-{pos}"));
-    };
-    // The ARIA menu button pattern: arrows and Home/End move between the items, Escape and
-    // Tab close the menu (Escape returns focus to its button).
-    let item_ids = if invited {
-        vec![format!("row-view-{pos}")]
-    } else {
-        vec![format!("row-view-{pos}"), format!("row-remove-{pos}")]
-    };
-    let on_menu_key = move |ev: leptos::ev::KeyboardEvent| {
-        let target: leptos::web_sys::Element = event_target(&ev);
-        let at = item_ids
-            .iter()
-            .position(|id| *id == target.id())
-            .unwrap_or(0);
-        let last = item_ids.len() - 1;
-        let next = match ev.key().as_str() {
-            "Escape" => {
-                ev.prevent_default();
-                close_and_focus();
-                return;
-            }
-            "Tab" => {
-                open_menu.set(None);
-                return;
-            }
-            "ArrowDown" => (at + 1) % item_ids.len(),
-            "ArrowUp" => at.checked_sub(1).unwrap_or(last),
-            "Home" => 0,
-            "End" => last,
-            _ => return,
-        };
-        ev.prevent_default();
-        browser::focus(&item_ids[next]);
     };
     // Enter or Space on the button (its click) opens the menu on its first item; in the grid
     // the arrow keys move between cells, so they do not open it.
@@ -462,11 +462,6 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                     class:cell--error=problem.is_some()
                     tabindex=tab(col)
                     title=problem.clone().unwrap_or_else(|| value.clone())
-                    on:focus=activate(col)
-                    on:dblclick=move |_| {
-                        grid.active.set((index, col));
-                        start_edit(batch, grid, pos, col);
-                    }
                 >
                     {move || {
                         if is_editing() {
@@ -498,7 +493,6 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                     aria-label=format!("Select row {line}")
                     tabindex=tab(COL_SELECT)
                     prop:checked=selected
-                    on:focus=activate(COL_SELECT)
                     on:change=move |_| toggle(grid, pos)
                 />
             </td>
@@ -507,7 +501,6 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                 id=format!("cell-{pos}-{COL_ROW}")
                 aria-colindex=COL_ROW + 1
                 tabindex=tab(COL_ROW)
-                on:focus=activate(COL_ROW)
             >
                 {line}
             </td>
@@ -517,7 +510,6 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                 id=format!("cell-{pos}-{COL_KIND}")
                 aria-colindex=COL_KIND + 1
                 tabindex=tab(COL_KIND)
-                on:focus=activate(COL_KIND)
             >
                 {kind}
             </td>
@@ -527,7 +519,6 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                 aria-colindex=COL_STATUS + 1
                 tabindex=tab(COL_STATUS)
                 title=summary.clone()
-                on:focus=activate(COL_STATUS)
             >
                 <span class=class>{label}</span>
                 {(!summary.is_empty()).then(|| view! { <span class="row-problem">{summary.clone()}</span> })}
@@ -546,9 +537,8 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                         tabindex=tab(COL_ACTIONS)
                         aria-label=format!("Actions for row {line}")
                         aria-haspopup="menu"
-                        aria-controls=menu_id.clone()
+                        aria-controls=move || open().then(|| controls_id.clone())
                         aria-expanded=move || if open() { "true" } else { "false" }
-                        on:focus=activate(COL_ACTIONS)
                         on:click=move |_| {
                             if open_menu.get_untracked() == Some(pos) {
                                 open_menu.set(None);
@@ -559,63 +549,103 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
                     >
                         <span aria-hidden="true">"⋯"</span>
                     </button>
-                    <ul
-                        class="menu__list"
-                        role="menu"
-                        id=menu_id
-                        aria-label=format!("Row {line}")
-                        hidden=move || !open()
-                        on:keydown=on_menu_key
-                    >
-                        <li role="none">
-                            <button
-                                type="button"
-                                role="menuitem"
-                                tabindex="-1"
-                                id=format!("row-view-{pos}")
-                                on:click=move |_| {
-                                    open_menu.set(None);
-                                    batch.editing.set(Some(pos));
-                                }
-                            >
-                                "View details"
-                            </button>
-                        </li>
-                        {(!invited)
-                            .then(|| {
-                                view! {
+                    // The menu is made when it opens (a list's rows render without one).
+                    {move || {
+                        open().then(|| {
+                            // The ARIA menu button pattern: arrows and Home/End move between
+                            // the items, Escape and Tab close the menu (Escape returns focus
+                            // to its button).
+                            let item_ids = if invited {
+                                vec![format!("row-view-{pos}")]
+                            } else {
+                                vec![format!("row-view-{pos}"), format!("row-remove-{pos}")]
+                            };
+                            let on_menu_key = move |ev: leptos::ev::KeyboardEvent| {
+                                let target: leptos::web_sys::Element = event_target(&ev);
+                                let at = item_ids
+                                    .iter()
+                                    .position(|id| *id == target.id())
+                                    .unwrap_or(0);
+                                let last = item_ids.len() - 1;
+                                let next = match ev.key().as_str() {
+                                    "Escape" => {
+                                        ev.prevent_default();
+                                        close_and_focus();
+                                        return;
+                                    }
+                                    "Tab" => {
+                                        open_menu.set(None);
+                                        return;
+                                    }
+                                    "ArrowDown" => (at + 1) % item_ids.len(),
+                                    "ArrowUp" => at.checked_sub(1).unwrap_or(last),
+                                    "Home" => 0,
+                                    "End" => last,
+                                    _ => return,
+                                };
+                                ev.prevent_default();
+                                browser::focus(&item_ids[next]);
+                            };
+                            view! {
+                                <ul
+                                    class="menu__list"
+                                    role="menu"
+                                    id=menu_id.clone()
+                                    aria-label=format!("Row {line}")
+                                    on:keydown=on_menu_key
+                                >
                                     <li role="none">
                                         <button
                                             type="button"
                                             role="menuitem"
                                             tabindex="-1"
-                                            id=format!("row-remove-{pos}")
+                                            id=format!("row-view-{pos}")
                                             on:click=move |_| {
                                                 open_menu.set(None);
-                                                batch.remove(pos);
-                                                // Focus moves to the same place in the next row
-                                                // (the last row when this was the last).
-                                                let next = use_context::<Shown>().and_then(|Shown(shown)| {
-                                                    shown.with_untracked(|s| {
-                                                        let k = index.min(s.len().checked_sub(1)?);
-                                                        Some((k, *s.get(k)?))
-                                                    })
-                                                });
-                                                match next {
-                                                    Some((k, next)) => {
-                                                        grid.active.set((k, COL_ACTIONS));
-                                                        browser::focus(&focus_id(next, COL_ACTIONS));
-                                                    }
-                                                    None => browser::focus("list-heading"),
-                                                }
+                                                batch.editing.set(Some(pos));
                                             }
                                         >
-                                            "Remove"
+                                            "View details"
                                         </button>
                                     </li>
-                                }
-                            })}
-                    </ul>
+                                    {(!invited)
+                                        .then(|| {
+                                            view! {
+                                                <li role="none">
+                                                    <button
+                                                        type="button"
+                                                        role="menuitem"
+                                                        tabindex="-1"
+                                                        id=format!("row-remove-{pos}")
+                                                        on:click=move |_| {
+                                                            open_menu.set(None);
+                                                            batch.remove(pos);
+                                                            // Focus moves to the same place in the next row
+                                                            // (the last row when this was the last).
+                                                            let next = use_context::<Shown>().and_then(|Shown(shown)| {
+                                                                shown.with_untracked(|s| {
+                                                                    let k = index.min(s.len().checked_sub(1)?);
+                                                                    Some((k, *s.get(k)?))
+                                                                })
+                                                            });
+                                                            match next {
+                                                                Some((k, next)) => {
+                                                                    grid.active.set((k, COL_ACTIONS));
+                                                                    browser::focus(&focus_id(next, COL_ACTIONS));
+                                                                }
+                                                                None => browser::focus("list-heading"),
+                                                            }
+                                                        }
+                                                    >
+                                                        "Remove"
+                                                    </button>
+                                                </li>
+                                            }
+                                        })}
+                                </ul>
+                            }
+                        })
+                    }}
                 </div>
             </td>
         </tr>
