@@ -105,10 +105,13 @@ pub fn in_file_duplicates<'a>(
 ) -> Vec<Vec<FieldError>> {
     let rows = rows.into_iter();
     let size = rows.size_hint().0;
-    // Keys borrow the rows' own text where it is already the key.
+    // Keys borrow the rows' own text where it is already the key. Both maps are made to
+    // size: one that grows rehashes every key it holds at each step (a vendors' list has a
+    // username on every row).
     let mut emails: FxHashMap<Cow<'a, str>, usize> =
         FxHashMap::with_capacity_and_hasher(size, Default::default());
-    let mut usernames: FxHashMap<Cow<'a, str>, usize> = FxHashMap::default();
+    let mut usernames: FxHashMap<Cow<'a, str>, usize> =
+        FxHashMap::with_capacity_and_hasher(size, Default::default());
     let mut out = Vec::with_capacity(size);
     for (line, raw) in rows {
         let mut problems = Vec::new();
