@@ -27,6 +27,7 @@
 //! The worker also refreshes the accounts made on people's behalf from the directory, a few
 //! at a time: an account the directory reports active makes its invitation Active.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,7 +94,7 @@ pub struct Provisioning {
 struct Soon {
     to_maker: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<String>>>>,
     /// Batch chunks being stored by this instance now ([`Provisioning::storing_chunk`]).
-    storing: std::sync::atomic::AtomicUsize,
+    storing: AtomicUsize,
 }
 
 /// Held while a batch's chunk is being stored: the maker does not start while any is (up to
@@ -103,9 +104,7 @@ pub struct StoringChunk(Arc<Soon>);
 
 impl Drop for StoringChunk {
     fn drop(&mut self) {
-        self.0
-            .storing
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.storing.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -439,9 +438,7 @@ impl Provisioning {
 
     /// Marks a batch's chunk as being stored until the guard is dropped (see [`StoringChunk`]).
     pub fn storing_chunk(&self) -> StoringChunk {
-        self.soon
-            .storing
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.soon.storing.fetch_add(1, Ordering::SeqCst);
         StoringChunk(self.soon.clone())
     }
 
@@ -466,7 +463,7 @@ impl Provisioning {
                     Ok(None) => break,
                     // Quiet, but a chunk (of this batch or another) is being stored: the
                     // accounts wait for its answer.
-                    Err(_) if self.soon.storing.load(std::sync::atomic::Ordering::SeqCst) > 0 => {}
+                    Err(_) if self.soon.storing.load(Ordering::SeqCst) > 0 => {}
                     Err(_) => break,
                 }
             }
