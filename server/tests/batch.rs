@@ -1313,3 +1313,115 @@ both_databases!(
         }
     }
 );
+
+both_databases!(
+    a_batchs_invitations_are_found_by_a_search_before_their_terms_are_written,
+    |b| async move {
+        // No maker of batch accounts: nothing writes the terms but a search.
+        let app = signed_in_with(
+            b,
+            &[("PROVISIONING_INLINE_MS", "0"), ("RELAY_ENABLED", "false")],
+            "boss@agency.gov.sg",
+        )
+        .await;
+        let db = app.app_state.db.clone();
+        let outcome = submit(&app, KEY, &vendors(3, "idx")).await;
+        assert_eq!(invited(&outcome).len(), 3);
+        // The chunk stored the invitations without their terms: its answer did not wait.
+        assert_eq!(app.count("SELECT COUNT(*) FROM invitation_terms").await, 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = -1")
+                .await,
+            3
+        );
+        // Another agency's search leaves them be.
+        let elsewhere = app::server::search::index_pending(&db, Some("other.gov.sg"))
+            .await
+            .expect("another agency's");
+        assert_eq!(elsewhere, 0);
+        // The officer's search writes the agency's first, and finds them.
+        for (text, found) in [("idx2@acme", 1), ("mei ling", 3), ("tan", 3), ("idx9", 0)] {
+            let page = app
+                .status_list(app::api::StatusQuery {
+                    search: text.into(),
+                    ..app::api::StatusQuery::default()
+                })
+                .await;
+            assert_eq!(page.total, found, "searching {text:?}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = 1")
+                .await,
+            3
+        );
+        // Each has the terms a single invitation gets: address, its part after the dot,
+        // domain, names.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitation_terms").await,
+            3 * 5
+        );
+        assert_eq!(
+            app::server::search::index_pending(&db, None)
+                .await
+                .expect("none left"),
+            0
+        );
+
+        // Two at once (two instances, or a search beside the maker) write each term once:
+        // on PostgreSQL the second waits for the first's rows and skips them.
+        for (key, tag) in [
+            ("1c7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f", "two"),
+            ("2c7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f", "three"),
+        ] {
+            assert_eq!(
+                invited(&submit(&app, key, &vendors(400, tag)).await).len(),
+                400
+            );
+        }
+        let (one, other) = tokio::join!(
+            app::server::search::index_pending(&db, None),
+            app::server::search::index_pending(&db, Some("agency.gov.sg")),
+        );
+        assert_eq!(one.expect("one") + other.expect("other"), 800);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = 1")
+                .await,
+            803
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitation_terms").await,
+            803 * 5
+        );
+    }
+);
+
+both_databases!(
+    the_maker_of_a_batchs_accounts_writes_its_search_terms,
+    |b| async move {
+        let app = signed_in_with(b, &[("RELAY_ENABLED", "false")], "boss@agency.gov.sg").await;
+        let outcome = submit(&app, KEY, &vendors(4, "made")).await;
+        assert_eq!(invited(&outcome).len(), 4);
+        provisioned(&app).await;
+        // (The terms follow the accounts in the same round.)
+        for _ in 0..100 {
+            if app
+                .count("SELECT COUNT(*) FROM invitations WHERE terms_version = 1")
+                .await
+                == 4
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = 1")
+                .await,
+            4,
+            "indexed without a search"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitation_terms").await,
+            4 * 5
+        );
+    }
+);

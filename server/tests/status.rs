@@ -487,9 +487,11 @@ both_databases!(
         // Terms of this code's version: deleted through the lookup index, as computed from
         // the invitation's columns. Terms of older code (version 0, as before an upgrade's
         // backfill): found among the agency's.
-        for (email, older) in [
-            ("wei.lim@agency.gov.sg", false),
-            ("mei.lim@agency.gov.sg", true),
+        // And a batch's invitation whose terms were not written yet (-1): none to delete.
+        for (email, version) in [
+            ("wei.lim@agency.gov.sg", 1),
+            ("mei.lim@agency.gov.sg", 0),
+            ("kim.lim@agency.gov.sg", -1),
         ] {
             let id = app.invite(email).await;
             let local = email.split_once('@').expect("address").0;
@@ -505,17 +507,27 @@ both_databases!(
             );
             // A term the invitation's columns give (it is known as Xavier Lim), and for the
             // older code's version one they cannot give: both must go.
-            let (sql, extra): (&str, &[&str]) = if older {
-                (
+            if version == -1 {
+                sqlx::query("DELETE FROM invitation_terms WHERE invitation_id = $1")
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await
+                    .expect("no terms");
+            }
+            let (sql, extra): (&str, &[&str]) = match version {
+                0 => (
                     "UPDATE invitations SET terms_version = 0 WHERE id = $1",
                     &["obsolete"],
-                )
-            } else {
-                (
+                ),
+                -1 => (
+                    "UPDATE invitations SET terms_version = -1 WHERE id = $1",
+                    &[],
+                ),
+                _ => (
                     "UPDATE invitations SET first_name = 'Xavier', last_name = 'Lim' \
                      WHERE id = $1",
                     &["xavier", "lim"],
-                )
+                ),
             };
             sqlx::query(sql)
                 .bind(&id)
@@ -551,7 +563,7 @@ both_databases!(
             let found = app.status_list(searching("ah seng")).await;
             assert!(found.rows.iter().any(|r| r.email == email), "{email}");
         }
-        // Nothing is left for the start-up backfill: both are of this code's version.
+        // Nothing is left for the start-up backfill: all are of this code's version.
         assert_eq!(
             app::server::search::backfill(&db).await.expect("backfill"),
             0

@@ -728,6 +728,9 @@ fn stage(ctx: &Ctx<'_>, accepted: &[(&str, &NewAccount)], now: i64) -> Result<St
                 )
             })
             .collect(),
+        // Written once the batch's chunks pause (the maker of its accounts does it; a search
+        // does it first if it comes sooner): the chunk's answer does not wait on them.
+        invites::Terms::Later,
     );
     let users: Vec<DirectoryUser> = accepted
         .iter()

@@ -249,7 +249,16 @@ pub(crate) async fn insert_invitations(
     conn: &mut AnyConnection,
     rows: Vec<InvitationRow<'_>>,
 ) -> sqlx::Result<Vec<String>> {
-    stage_invitations(rows).insert(conn).await
+    stage_invitations(rows, Terms::WithThem).insert(conn).await
+}
+
+/// When an invitation's search terms are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Terms {
+    /// With the invitation, in its transaction.
+    WithThem,
+    /// Later ([`search::PENDING`]): a batch chunk's, once the batch's chunks pause.
+    Later,
 }
 
 /// Invitations and their search terms as rows to insert, with their new ids: made before a
@@ -258,20 +267,23 @@ pub(crate) async fn insert_invitations(
 pub(crate) struct StagedInvitations {
     pub ids: Vec<String>,
     invitations: Rows,
-    terms: Rows,
+    /// None when they are written later.
+    terms: Option<Rows>,
 }
 
 impl StagedInvitations {
     pub(crate) async fn insert(self, conn: &mut AnyConnection) -> sqlx::Result<Vec<String>> {
         self.invitations.insert(conn).await?;
-        self.terms.insert(conn).await?;
+        if let Some(terms) = self.terms {
+            terms.insert(conn).await?;
+        }
         Ok(self.ids)
     }
 }
 
 /// The rows [`insert_invitations`] writes: new ids (in time order), the invitations, their
-/// terms.
-pub(crate) fn stage_invitations(rows: Vec<InvitationRow<'_>>) -> StagedInvitations {
+/// terms (unless they are written later).
+pub(crate) fn stage_invitations(rows: Vec<InvitationRow<'_>>, when: Terms) -> StagedInvitations {
     const COLUMNS: &[&str] = &[
         "id",
         "email",
@@ -333,23 +345,30 @@ pub(crate) fn stage_invitations(rows: Vec<InvitationRow<'_>>) -> StagedInvitatio
             Param::from(seed_status),
             Param::from(now),
             Param::from(search::name_key(first, last)),
-            Param::from(search::TERMS_VERSION),
+            Param::from(match when {
+                Terms::WithThem => search::TERMS_VERSION,
+                Terms::Later => search::PENDING,
+            }),
             Param::from(first.map(str::to_string)),
             Param::from(last.map(str::to_string)),
             Param::from(row.mail_id),
         ]);
-        terms.push((
-            id.clone(),
-            row.inviter.agency(),
-            search::terms(&row.email.key(), first, last),
-        ));
+        if when == Terms::WithThem {
+            terms.push((
+                id.clone(),
+                row.inviter.agency(),
+                search::terms(&row.email.key(), first, last),
+            ));
+        }
         ids.push(id);
     }
-    let terms = search::term_rows(
-        terms
-            .iter()
-            .map(|(id, agency, terms)| (*agency, id.as_str(), terms.as_slice())),
-    );
+    let terms = (when == Terms::WithThem).then(|| {
+        search::term_rows(
+            terms
+                .iter()
+                .map(|(id, agency, terms)| (*agency, id.as_str(), terms.as_slice())),
+        )
+    });
     StagedInvitations {
         ids,
         invitations,

@@ -442,7 +442,8 @@ impl Provisioning {
         StoringChunk(self.soon.clone())
     }
 
-    /// The maker: gathers ids until the chunks pause, then makes their accounts.
+    /// The maker: gathers ids until the chunks pause, then makes their accounts and writes
+    /// the batch's search terms.
     async fn make_soon(self, mut from_chunks: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
         let mut waiting: Vec<String> = Vec::new();
         loop {
@@ -469,6 +470,10 @@ impl Provisioning {
             }
             let ids = std::mem::take(&mut waiting);
             self.provision_now(&ids).await;
+            // Their chunks stored them without search terms (see `search::PENDING`).
+            if let Err(e) = super::search::index_pending(&self.db, None).await {
+                tracing::warn!(error = %e, "could not index a batch's invitations for search; a search indexes them first");
+            }
         }
     }
 

@@ -18,15 +18,27 @@
 //! names are unknown) gives the sort by name its index. Both are written with the invitation
 //! and again when the invitee signs up; `terms_version` marks rows written by older code, which
 //! [`backfill`] indexes at start-up.
+//!
+//! A batch's invitations are stored without their terms ([`PENDING`]): a chunk's answer does
+//! not wait for them, and they are written once the batch's chunks pause ([`index_pending`],
+//! from the instance's maker of batch accounts). A search writes those of its agency first,
+//! so it finds every invitation stored before it, indexed yet or not.
 
 use sqlx::{AnyConnection, Row};
 
-use super::db::Db;
+use super::db::{Backend, Db};
 use super::sql::{Param, Params, Rows};
 
 /// Raised when the terms of a row change meaning; rows with a lower version are indexed
 /// again at start-up.
 pub(crate) const TERMS_VERSION: i64 = 1;
+
+/// The `terms_version` of an invitation stored without its terms (a batch's): it has none,
+/// and [`index_pending`] writes them.
+pub(crate) const PENDING: i64 = -1;
+
+/// Invitations indexed per transaction by [`index_pending`] and [`backfill`].
+const INDEX_ROWS: usize = 500;
 
 /// At most this many words of a search are used.
 const MAX_WORDS: usize = 8;
@@ -189,10 +201,17 @@ pub(crate) async fn reindex(
     first: Option<&str>,
     last: Option<&str>,
 ) -> sqlx::Result<()> {
-    let row = sqlx::query(
+    // Locked on PostgreSQL: an [`index_pending`] under way writes the terms of the names it
+    // read, and this then deletes them.
+    let lock = if conn.backend_name() == "SQLite" {
+        ""
+    } else {
+        " FOR UPDATE"
+    };
+    let row = sqlx::query(&format!(
         "SELECT inviter_agency, email_key, first_name, last_name, terms_version \
-         FROM invitations WHERE id = $1",
-    )
+         FROM invitations WHERE id = $1{lock}"
+    ))
     .bind(invitation_id)
     .fetch_one(&mut *conn)
     .await?;
@@ -204,7 +223,8 @@ pub(crate) async fn reindex(
         last: row.try_get("last_name")?,
     };
     let version: i64 = row.try_get("terms_version")?;
-    let known = (version == TERMS_VERSION).then(|| was.terms());
+    // (A pending invitation has none of its terms yet; deleting them deletes nothing.)
+    let known = (version == TERMS_VERSION || version == PENDING).then(|| was.terms());
     let now = Indexing {
         first: first.map(str::to_string),
         last: last.map(str::to_string),
@@ -230,20 +250,21 @@ pub(crate) async fn reindex(
 }
 
 /// Indexes every invitation written before search terms existed (or by older terms code),
-/// 500 per transaction. Returns how many.
+/// [`INDEX_ROWS`] per transaction, then those stored without terms ([`index_pending`]).
+/// Returns how many.
 ///
-/// Their terms, if any, are not known from their columns (older code wrote them): they are
-/// deleted first, in one statement, and only when there is such an invitation (the partial
-/// index `invitations_terms_stale` answers that from nothing at all once every row is
+/// The older ones' terms, if any, are not known from their columns (older code wrote them):
+/// they are deleted first, in one statement, and only when there is such an invitation (the
+/// partial index `invitations_terms_stale` answers that from nothing at all once every row is
 /// current). A stop half-way leaves the rest without terms until the next start-up.
 pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
-    let stale = format!("terms_version < {TERMS_VERSION}");
+    let stale = format!("terms_version < {TERMS_VERSION} AND terms_version > {PENDING}");
     let any: Option<(i64,)> =
         sqlx::query_as(&format!("SELECT 1 FROM invitations WHERE {stale} LIMIT 1"))
             .fetch_optional(db.pool())
             .await?;
     if any.is_none() {
-        return Ok(0);
+        return index_pending(db, None).await;
     }
     let mut tx = db.begin_write().await?;
     sqlx::query(&format!(
@@ -256,11 +277,92 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
     let mut done = 0u64;
     loop {
         let mut tx = db.begin_write().await?;
-        let invitations = sqlx::query(&format!(
-            "SELECT i.id, i.inviter_agency, i.email_key, i.first_name, i.last_name \
-             FROM invitations i WHERE i.{stale} LIMIT 500"
-        ))
-        .fetch_all(&mut *tx)
+        let invitations = to_index(&mut tx, &stale, "", None).await?;
+        if invitations.is_empty() {
+            return Ok(done + index_pending(db, None).await?);
+        }
+        index(&mut tx, &invitations).await?;
+        tx.commit().await?;
+        done += invitations.len() as u64;
+    }
+}
+
+/// Writes the terms of the invitations stored without them ([`PENDING`]), of `agency` or of
+/// every agency, [`INDEX_ROWS`] per transaction. Returns how many.
+///
+/// Nearly always there are none, which a look-up on `invitations_terms_stale` tells without
+/// the write lock. On PostgreSQL the rows are locked as they are read: another instance (or
+/// a search) indexing them at the same moment waits, then finds them done and skips them.
+pub async fn index_pending(db: &Db, agency: Option<&str>) -> sqlx::Result<u64> {
+    let mut pending = format!("terms_version = {PENDING}");
+    if agency.is_some() {
+        pending.push_str(" AND inviter_agency = $1");
+    }
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let mut done = 0u64;
+    loop {
+        let sql = format!("SELECT 1 FROM invitations WHERE {pending} LIMIT 1");
+        let mut any = sqlx::query_as::<_, (i64,)>(&sql);
+        if let Some(agency) = agency {
+            any = any.bind(agency);
+        }
+        if any.fetch_optional(db.pool()).await?.is_none() {
+            return Ok(done);
+        }
+        let mut tx = db.begin_write().await?;
+        let invitations = to_index(&mut tx, &pending, lock, agency).await?;
+        // (None: another instance indexed them meanwhile.)
+        if !invitations.is_empty() {
+            let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
+            term_rows(
+                invitations
+                    .iter()
+                    .zip(&terms)
+                    .map(|(i, t)| (i.agency.as_str(), i.id.as_str(), t.as_slice())),
+            )
+            .insert(&mut tx)
+            .await?;
+            let mut params = Params::default();
+            let mut ids = Rows::new("indexed", &["indexed_id"]);
+            for i in &invitations {
+                ids.push([Param::from(i.id.as_str())]);
+            }
+            let ids = ids.source(&tx, &mut params)?;
+            let sql = format!(
+                "UPDATE invitations SET terms_version = {TERMS_VERSION} \
+                 WHERE id IN (SELECT indexed_id FROM {ids})"
+            );
+            params
+                .bind(sqlx::query(&sql).persistent(false))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        done += invitations.len() as u64;
+    }
+}
+
+/// Up to [`INDEX_ROWS`] invitations that meet `condition` (on `invitations`; `$1` is
+/// `agency` when there is one), read with `lock`.
+async fn to_index(
+    conn: &mut AnyConnection,
+    condition: &str,
+    lock: &str,
+    agency: Option<&str>,
+) -> sqlx::Result<Vec<Indexing>> {
+    let sql = format!(
+        "SELECT id, inviter_agency, email_key, first_name, last_name FROM invitations \
+         WHERE {condition} LIMIT {INDEX_ROWS}{lock}"
+    );
+    let mut query = sqlx::query(&sql);
+    if let Some(agency) = agency {
+        query = query.bind(agency);
+    }
+    query
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|row| {
@@ -272,14 +374,7 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
                 last: row.try_get("last_name")?,
             })
         })
-        .collect::<sqlx::Result<Vec<_>>>()?;
-        if invitations.is_empty() {
-            return Ok(done);
-        }
-        index(&mut tx, &invitations).await?;
-        tx.commit().await?;
-        done += invitations.len() as u64;
-    }
+        .collect()
 }
 
 /// The condition that `words` (from [`words`]) all match the invitation whose id is `id`

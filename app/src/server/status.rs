@@ -154,8 +154,11 @@ pub async fn list(
     now: i64,
 ) -> Result<StatusPage, sqlx::Error> {
     let agency = officer.agency();
+    // Read before the pending terms are written: a count made meanwhile is kept under this
+    // version, which a chunk stored after it changes.
     let version = version(db, officer).await?;
     let mut selection = Selection::new(agency, query, now);
+    index_for(db, &selection).await?;
     let total = counted(db, counts, &selection, &version).await?;
     selection.walk = total > WALK_FROM;
     let per_page = if StatusQuery::PAGE_SIZES.contains(&query.per_page) {
@@ -190,7 +193,17 @@ pub async fn all(
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
     let agency = officer.agency();
     let selection = Selection::new(agency, query, now);
+    index_for(db, &selection).await?;
     rows(db, &selection, query, i64::from(limit), 0).await
+}
+
+/// A search finds what was stored before it: the agency's invitations stored without their
+/// terms (a batch's, until its chunks pause) are indexed first.
+async fn index_for(db: &Db, selection: &Selection<'_>) -> Result<(), sqlx::Error> {
+    if !selection.words.is_empty() {
+        search::index_pending(db, Some(selection.agency)).await?;
+    }
+    Ok(())
 }
 
 /// The number of rows a list matches, counted once and then kept (in [`CountCache`]) while
