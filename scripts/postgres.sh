@@ -15,6 +15,15 @@ if [ "${1:-start}" = stop ]; then
   [ -f "$PG_DATA/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null || true
   exit 0
 fi
+# `scripts/postgres.sh tidy`: drops the databases that earlier test and bench runs made on this
+# server (each database test makes one and leaves it, to look at when it failed).
+if [ "${1:-start}" = tidy ]; then
+  psql=("$pg_bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qAt)
+  for db in $("${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname LIKE 'techbiz\_test\_%' OR datname LIKE 'techbiz\_bench\_%'"); do
+    "${psql[@]}" -c "DROP DATABASE IF EXISTS $db" >/dev/null || true
+  done
+  exit 0
+fi
 if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
   exit 0
 fi

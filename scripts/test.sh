@@ -110,6 +110,8 @@ sed 's/^/front end: /' "$wasm_log"
 
 layer "PostgreSQL for the database tests"
 scripts/postgres.sh
+# (The databases of earlier runs on this server, which they leave.)
+scripts/postgres.sh tidy
 
 layer "run: unit, property and server tests (SQLite and PostgreSQL)"
 env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --bins --tests -- --test-threads 4 \
