@@ -1392,6 +1392,44 @@ both_databases!(
             app.count("SELECT COUNT(*) FROM invitation_terms").await,
             803 * 5
         );
+
+        // On PostgreSQL a pending row that another transaction holds (a sign-up re-indexing
+        // it) is skipped while held, and the indexing waits for it rather than return
+        // without it: a search never misses it.
+        if matches!(b, Backend::Postgres) {
+            let held = submit(
+                &app,
+                "3c7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f",
+                &vendors(2, "held"),
+            )
+            .await;
+            let held = invited(&held).remove("r1").expect("r1 invited");
+            let mut holder = db.pool().begin().await.expect("a transaction");
+            sqlx::query("SELECT id FROM invitations WHERE id = $1 FOR UPDATE")
+                .bind(&held)
+                .fetch_one(&mut *holder)
+                .await
+                .expect("held");
+            let indexing = tokio::spawn({
+                let db = db.clone();
+                async move { app::server::search::index_pending(&db, None).await }
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(!indexing.is_finished(), "it waits for the held row");
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = -1")
+                    .await,
+                1,
+                "the row not held is done"
+            );
+            holder.rollback().await.expect("released");
+            assert_eq!(indexing.await.expect("joined").expect("indexed"), 2);
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM invitations WHERE terms_version = -1")
+                    .await,
+                0
+            );
+        }
     }
 );
 

@@ -40,6 +40,10 @@ pub(crate) const PENDING: i64 = -1;
 /// Invitations indexed per transaction by [`index_pending`] and [`backfill`].
 const INDEX_ROWS: usize = 500;
 
+/// How long [`index_pending`] waits before it looks again when every pending row left is
+/// held by another transaction.
+const PENDING_HELD: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// At most this many words of a search are used.
 const MAX_WORDS: usize = 8;
 
@@ -291,15 +295,17 @@ pub async fn backfill(db: &Db) -> sqlx::Result<u64> {
 /// every agency, [`INDEX_ROWS`] per transaction. Returns how many.
 ///
 /// Nearly always there are none, which a look-up on `invitations_terms_stale` tells without
-/// the write lock. On PostgreSQL the rows are locked as they are read: another instance (or
-/// a search) indexing them at the same moment waits, then finds them done and skips them.
+/// the write lock. On PostgreSQL the rows are locked as they are read, skipping those another
+/// transaction holds (another instance's indexing, a sign-up's re-index); while only such
+/// rows are left, it waits for them to be done ([`PENDING_HELD`]), holding no lock itself, so
+/// it is never in a deadlock and returns once every pending row it looked for is indexed.
 pub async fn index_pending(db: &Db, agency: Option<&str>) -> sqlx::Result<u64> {
     let mut pending = format!("terms_version = {PENDING}");
     if agency.is_some() {
         pending.push_str(" AND inviter_agency = $1");
     }
     let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let mut done = 0u64;
@@ -314,32 +320,35 @@ pub async fn index_pending(db: &Db, agency: Option<&str>) -> sqlx::Result<u64> {
         }
         let mut tx = db.begin_write().await?;
         let invitations = to_index(&mut tx, &pending, lock, agency).await?;
-        // (None: another instance indexed them meanwhile.)
-        if !invitations.is_empty() {
-            let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
-            term_rows(
-                invitations
-                    .iter()
-                    .zip(&terms)
-                    .map(|(i, t)| (i.agency.as_str(), i.id.as_str(), t.as_slice())),
-            )
-            .insert(&mut tx)
-            .await?;
-            let mut params = Params::default();
-            let mut ids = Rows::new("indexed", &["indexed_id"]);
-            for i in &invitations {
-                ids.push([Param::from(i.id.as_str())]);
-            }
-            let ids = ids.source(&tx, &mut params)?;
-            let sql = format!(
-                "UPDATE invitations SET terms_version = {TERMS_VERSION} \
-                 WHERE id IN (SELECT indexed_id FROM {ids})"
-            );
-            params
-                .bind(sqlx::query(&sql).persistent(false))
-                .execute(&mut *tx)
-                .await?;
+        if invitations.is_empty() {
+            // Another transaction holds the pending rows left.
+            drop(tx);
+            tokio::time::sleep(PENDING_HELD).await;
+            continue;
         }
+        let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
+        term_rows(
+            invitations
+                .iter()
+                .zip(&terms)
+                .map(|(i, t)| (i.agency.as_str(), i.id.as_str(), t.as_slice())),
+        )
+        .insert(&mut tx)
+        .await?;
+        let mut params = Params::default();
+        let mut ids = Rows::new("indexed", &["indexed_id"]);
+        for i in &invitations {
+            ids.push([Param::from(i.id.as_str())]);
+        }
+        let ids = ids.source(&tx, &mut params)?;
+        let sql = format!(
+            "UPDATE invitations SET terms_version = {TERMS_VERSION} \
+             WHERE id IN (SELECT indexed_id FROM {ids})"
+        );
+        params
+            .bind(sqlx::query(&sql).persistent(false))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         done += invitations.len() as u64;
     }
