@@ -163,9 +163,8 @@ impl Indexing {
     }
 }
 
-/// Writes the terms of `invitations` (which have none: see [`reindex`] and [`backfill`]),
-/// their name keys and this code's terms version.
-async fn index(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
+/// Inserts the terms of `invitations` (which have none), one statement for them all.
+async fn insert_terms(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
     let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
     term_rows(
         invitations
@@ -174,7 +173,13 @@ async fn index(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Resu
             .map(|(i, terms)| (i.agency.as_str(), i.id.as_str(), terms.as_slice())),
     )
     .insert(conn)
-    .await?;
+    .await
+}
+
+/// Writes the terms of `invitations` (which have none: see [`reindex`] and [`backfill`]),
+/// their name keys and this code's terms version.
+async fn index(conn: &mut AnyConnection, invitations: &[Indexing]) -> sqlx::Result<()> {
+    insert_terms(conn, invitations).await?;
     for i in invitations {
         sqlx::query(
             "UPDATE invitations SET first_name = $1, last_name = $2, name_key = $3, \
@@ -326,15 +331,7 @@ pub async fn index_pending(db: &Db, agency: Option<&str>) -> sqlx::Result<u64> {
             tokio::time::sleep(PENDING_HELD).await;
             continue;
         }
-        let terms: Vec<Vec<String>> = invitations.iter().map(Indexing::terms).collect();
-        term_rows(
-            invitations
-                .iter()
-                .zip(&terms)
-                .map(|(i, t)| (i.agency.as_str(), i.id.as_str(), t.as_slice())),
-        )
-        .insert(&mut tx)
-        .await?;
+        insert_terms(&mut tx, &invitations).await?;
         let mut params = Params::default();
         let mut ids = Rows::new("indexed", &["indexed_id"]);
         for i in &invitations {
