@@ -235,3 +235,12 @@ export function focusById(id) {
   if (el) el.focus();
   return !!el;
 }
+
+// Moves the grid's roving tab stop: the element `from` (if any, and if still in the page)
+// leaves the tab order, the element `to` (if in the page) enters it.
+export function moveTabStop(from, to) {
+  const old = from ? document.getElementById(from) : null;
+  if (old && from !== to) old.setAttribute('tabindex', '-1');
+  const el = to ? document.getElementById(to) : null;
+  if (el) el.setAttribute('tabindex', '0');
+}

@@ -2,7 +2,7 @@ import { type Locator, type Page } from '@playwright/test';
 import XLSX from 'xlsx';
 import { expect, test } from './fixtures/test';
 import { expectAccessible } from './fixtures/app';
-import { BatchPage, HEADERS, unique, type Row } from './fixtures/batch';
+import { BatchPage, csv, HEADERS, unique, type Row } from './fixtures/batch';
 
 // Every batch flow by keyboard alone: choose a file, choose its sheet, match its columns, fix
 // cells, remove and undo, reset and undo, submit. No click after signing in; axe in each state.
@@ -150,4 +150,50 @@ test('choose a sheet, and merge a corrected file: by keyboard alone', async ({ p
   await page.keyboard.press('Enter');
   await expect(batch.counts()).toHaveText('1 user');
   await expect(page.getByRole('heading', { name: 'Uploaded book.xlsx' })).toBeFocused();
+});
+
+test('the grid is one tab stop, which follows the active cell as it moves, scrolls out of view and loses its row', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await batch.open();
+  const u = unique();
+  const rows: Row[] = Array.from({ length: 60 }, (_, i) => [
+    `p${i}.${u}@tech.gov.sg`, '', 'Ann', 'Tan', '91234567', 'GovTech', '', 'No', 'Joins the team',
+  ]);
+  await batch.uploadBuffer('tabstop.csv', csv(rows));
+  await expect(batch.counts()).toHaveText('60 users');
+  const grid = page.getByRole('grid');
+  // Exactly one element of the grid is in the tab order, and it is the one with focus.
+  const oneTabStop = async (what: string) => {
+    await expect(grid.locator('[tabindex="0"]'), `${what}: one tab stop`).toHaveCount(1);
+    expect(
+      await grid.locator('[tabindex="0"]').evaluate((el) => el === document.activeElement),
+      `${what}: the tab stop has focus`,
+    ).toBe(true);
+  };
+  await tabTo(page, batch.row(2).getByRole('gridcell').nth(2));
+  await oneTabStop('tabbed in');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowRight');
+  await expect(batch.row(4).getByRole('gridcell').nth(3)).toBeFocused();
+  await oneTabStop('moved by arrows');
+  // To the last row's actions, which scrolls the first rows out of the rendered ones.
+  await page.keyboard.press('Control+End');
+  await expect(page.getByRole('button', { name: 'Actions for row 61' })).toBeFocused();
+  await oneTabStop('at the end');
+  await page.keyboard.press('Control+Home');
+  await expect(page.getByRole('checkbox', { name: 'Select row 2' })).toBeFocused();
+  await oneTabStop('back at the start');
+  // Its row removed, the tab stop is in the row that takes its place.
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  await page.getByRole('menuitem', { name: 'Remove' }).press('Enter');
+  await expect(batch.counts()).toHaveText('59 users');
+  await expect(page.getByRole('button', { name: 'Actions for row 3' })).toBeFocused();
+  await oneTabStop('after a remove');
+  // Leaving the grid and coming back lands on the same cell.
+  await page.keyboard.press('Shift+Tab');
+  await expect(page.getByRole('button', { name: 'Actions for row 3' })).not.toBeFocused();
+  await tabTo(page, page.getByRole('button', { name: 'Actions for row 3' }));
+  await oneTabStop('tabbed back in');
 });

@@ -83,6 +83,8 @@ mod js {
         pub fn focus_by_id(id: &str) -> bool;
         #[wasm_bindgen(js_name = warmWorker)]
         pub fn warm_worker();
+        #[wasm_bindgen(js_name = moveTabStop)]
+        pub fn move_tab_stop(from: Option<String>, to: Option<String>);
     }
 }
 
@@ -136,6 +138,15 @@ pub fn focus_after_render(id: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// Moves a roving tab stop from the element `from` to the element `to` (by id; either may be
+/// absent, or not in the page): `from` gets `tabindex="-1"`, `to` gets `tabindex="0"`.
+pub fn move_tab_stop(from: Option<&str>, to: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    js::move_tab_stop(from.map(str::to_string), to.map(str::to_string));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (from, to);
 }
 
 /// Moves focus to an element at once if it is in the page (so that a key pressed next goes

@@ -99,6 +99,19 @@ pub fn BatchTable(only_attention: RwSignal<bool>, grid: Grid) -> impl IntoView {
             let _ = overscan.try_set(OVERSCAN);
         });
     });
+    // The roving tab stop: only the active cell (or its control) is in the tab order. A row
+    // is drawn with its cells' tab order as it is then; this moves it when the active cell
+    // changes, or another row comes to be at the active cell's place: one effect for the
+    // grid, not one per cell (a new list's first rows render in a shorter task).
+    Effect::new(move |before: Option<Option<String>>| {
+        let (k, col) = grid.active.get();
+        let now = shown.with(|s| s.get(k).map(|&pos| focus_id(pos, col)));
+        let before = before.flatten();
+        if before != now {
+            browser::move_tab_stop(before.as_deref(), now.as_deref());
+        }
+        now
+    });
     // The rows in view and the overscan on either side (none above the first: at the top of
     // the list, a screenful and OVERSCAN rows, not twice OVERSCAN).
     let window = Memo::new(move |_| {
@@ -409,26 +422,21 @@ fn BatchTableRow(index: usize, pos: usize, row: DraftRow, grid: Grid) -> impl In
     let open_menu = grid.open_menu;
     let open = move || open_menu.get() == Some(pos);
     let invited = row.state == RowState::Invited;
-    // What of the grid's state concerns this row: its cells follow these, so a move of the
-    // active cell or an edit wakes two rows, not every cell of every row.
-    let active_col = Memo::new(move |_| {
-        let (k, col) = grid.active.get();
-        (k == index).then_some(col)
-    });
+    // What of the grid's state concerns this row: its cells follow these, so an edit wakes
+    // two rows, not every cell of every row.
     let editing_col = Memo::new(move |_| {
         grid.editing
             .get()
             .and_then(|(p, col)| (p == pos).then_some(col))
     });
     let selected = Memo::new(move |_| grid.selected.with(|s| s.contains(&pos)));
-    // The roving tab stop: only the active cell (or its control) is in the tab order.
+    // The roving tab stop as the row is drawn (the grid moves it later: see BatchTable).
+    let active = grid.active.get_untracked();
     let tab = move |col: usize| {
-        move || {
-            if active_col.get() == Some(col) {
-                "0"
-            } else {
-                "-1"
-            }
+        if active == (index, col) {
+            "0"
+        } else {
+            "-1"
         }
     };
     let close_and_focus = move || {
