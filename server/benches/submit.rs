@@ -218,7 +218,7 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
                             .count())
                     }
                 })
-                .buffered(SUBMIT_CHUNKS_IN_FLIGHT)
+                .buffered(in_flight())
                 .collect()
                 .await;
         let mut invited = 0;
@@ -231,8 +231,9 @@ async fn bench(backend: &str, url: &str) -> anyhow::Result<()> {
         }
         println!(
             "submit {ROWS} rows {backend}{pass}: {secs:.2} s, {:.0} rows/s \
-             (20 calls to /api/submit_batch, {SUBMIT_CHUNKS_IN_FLIGHT} at a time)",
-            ROWS as f64 / secs
+             (20 calls to /api/submit_batch, {} at a time)",
+            ROWS as f64 / secs,
+            in_flight()
         );
         if pass.is_empty() {
             let made = Instant::now();
@@ -389,4 +390,14 @@ fn generate(n: usize) -> Vec<BatchRow> {
             }
         })
         .collect()
+}
+
+/// Calls in flight at once: the page's [`SUBMIT_CHUNKS_IN_FLIGHT`], or `SUBMIT_IN_FLIGHT` to
+/// try another number.
+fn in_flight() -> usize {
+    std::env::var("SUBMIT_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(SUBMIT_CHUNKS_IN_FLIGHT)
 }
