@@ -113,15 +113,20 @@ test('opening Batch upload starts the parsing worker, whose module is fetched an
 });
 
 test('a big file shows its counts and first rows while the rest of its rows are still arriving', async ({ page }) => {
-  // When the counts first appear, the progress bar says how many rows have been taken so far.
+  // When the counts first appear, the progress bar says how many rows have been taken so far;
+  // and the list drawn then is the one the page keeps (not drawn again once every row is in).
   await page.addInitScript(() => {
-    const w = window as unknown as { firstShown?: { counts: string; taken: number; of: number } | null };
+    const w = window as unknown as {
+      firstShown?: { counts: string; taken: number; of: number } | null;
+      firstList?: Element | null;
+    };
     w.firstShown = null;
     new MutationObserver((_, observer) => {
       const counts = document.querySelector('.counts');
       if (!counts) return;
       const bar = document.querySelector<HTMLProgressElement>('#batch-progress');
       w.firstShown = { counts: counts.textContent ?? '', taken: bar ? bar.value : -1, of: bar ? bar.max : -1 };
+      w.firstList = document.querySelector('.batch-table tbody tr[aria-rowindex]');
       observer.disconnect();
     }).observe(document, { subtree: true, childList: true, characterData: true });
   });
@@ -141,6 +146,11 @@ test('a big file shows its counts and first rows while the rest of its rows are 
   // Then every row arrives and the page is free again.
   await expect(page.locator('#batch-progress')).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Submit' })).toBeEnabled();
+  const kept = await page.evaluate(() => {
+    const first = (window as unknown as { firstList?: Element | null }).firstList;
+    return !!first && first.isConnected && first === document.querySelector('.batch-table tbody tr[aria-rowindex]');
+  });
+  expect(kept, 'the first row drawn is still the one shown').toBe(true);
   await page.getByRole('checkbox', { name: /Show only rows that need attention/ }).check();
   await expect(batch.row(20_001)).toBeVisible();
 });

@@ -80,6 +80,16 @@ pub fn BatchUploadPage() -> impl IntoView {
         }
     });
     on_cleanup(move || listener.remove());
+    // What the page's main panel shows: the question, the list or the file chooser. It is
+    // drawn again only when this changes, not whenever either signal is set (a list that has
+    // finished loading sets `asking` to the None it already was, which would otherwise draw
+    // the whole list again, its rows included, in one long task).
+    let panel = Memo::new(move |_| {
+        (
+            batch.asking.try_get().flatten(),
+            batch.meta.try_get().flatten(),
+        )
+    });
     view! {
         <div class="batch-page">
         <PageHeading
@@ -93,7 +103,7 @@ pub fn BatchUploadPage() -> impl IntoView {
         {move || batch.failure.try_get().flatten().map(|error| view! { <ErrorNotice error/> })}
         <BusyBar/>
         <UndoNotice/>
-        {move || match (batch.asking.try_get().flatten(), batch.meta.try_get().flatten()) {
+        {move || match panel.try_get().unwrap_or_default() {
             (Some(asked), _) => view! { <QuestionPanel asked/> }.into_any(),
             (None, Some(meta)) => view! { <ListPanel meta/> }.into_any(),
             (None, None) => view! { <UploadPanel/> }.into_any(),
