@@ -117,9 +117,14 @@ test('references: PapaParse, SheetJS and our parser alone, in this browser', asy
 // do), and after a second on the page (an officer opens the file dialog and picks the file;
 // the page has started its parsing worker and the worker has warmed up by then).
 const PAUSES_MS = [0, 1000];
+// Each case runs this many times, each on a fresh page, the cases taken in turn so that a
+// slower minute of the machine falls on all of them alike: on two shared cores one run's
+// figure varies by a third from one run to the next. scripts/bench.sh reports each case's
+// median and range.
+const RUNS = Number(process.env.ENDTOEND_RUNS ?? 3);
 
-for (const f of FILES) for (const pauseMs of PAUSES_MS) {
-  test(`upload: ${f.file} chosen ${pauseMs ? `${pauseMs} ms after the page is interactive` : 'at once'} → counts and first rows on screen`, async ({ page }) => {
+for (let run = 1; run <= RUNS; run++) for (const f of FILES) for (const pauseMs of PAUSES_MS) {
+  test(`upload: ${f.file} chosen ${pauseMs ? `${pauseMs} ms after the page is interactive` : 'at once'} → counts and first rows on screen (run ${run} of ${RUNS})`, async ({ page }) => {
     test.setTimeout(600_000);
     await observe(page);
     const batch = new BatchPage(page);
@@ -156,6 +161,7 @@ for (const f of FILES) for (const pauseMs of PAUSES_MS) {
     results.uploads.push({
       file: f.file,
       pauseMs,
+      run,
       rows: f.rows,
       reference: f.reference,
       shownMs: shownAt - chosenAt,
