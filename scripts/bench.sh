@@ -5,8 +5,9 @@
 #           against the targets (xlsx ≤ 0.30× SheetJS, CSV ≤ 0.50× PapaParse);
 #   endtoend  in one Chromium run: PapaParse and SheetJS (the references) and our parser alone;
 #           the real batch upload page on the real server, from choosing each file (10k and
-#           100k, CSV and xlsx) to its counts and first rows on screen, with the longest
-#           main-thread task, against the targets (100k CSV ≤ 1.0× PapaParse's parse, 100k
+#           100k, CSV and xlsx; three runs each, ENDTOEND_RUNS, as the median and range) to
+#           its counts and first rows on screen, with the longest main-thread task, against
+#           the targets (100k CSV ≤ 1.0× PapaParse's parse, 100k
 #           xlsx ≤ 0.3× SheetJS's, no task over 50 ms); and the cold load of the sign-in,
 #           batch and status pages over a 4G profile (CDP): bytes and time to interactive;
 #   submit  a 10k-row batch submitted on SQLite and on PostgreSQL, in rows per second; and
