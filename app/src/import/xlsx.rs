@@ -576,7 +576,7 @@ const CARRY_MAX: usize = NAME_MAX + TAG_MAX + 2;
 #[inline(never)]
 fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
     let mut at = 0;
-    while let Some(found) = data.get(at..).and_then(|rest| find(b'<', rest)) {
+    while let Some(found) = data.get(at..).and_then(|rest| memchr::memchr(b'<', rest)) {
         let open = at + found;
         let name_start = open + 1;
         let after_open = data.get(name_start..).unwrap_or_default();
@@ -611,7 +611,7 @@ fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
         let window = after_open
             .get(..after_open.len().min(TAG_MAX + 1))
             .unwrap_or_default();
-        // A plain loop: these tags are short (`<c r="A2" t="s">`), too short for a vector search.
+        // A plain loop: these tags are short (`<c r="A2" t="s">`), too short for memchr.
         let mut quote: Option<u8> = None;
         let mut close = None;
         for (i, &b) in window.iter().enumerate() {
@@ -633,7 +633,7 @@ fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
             None => after_open.len(),
         };
         let tag = after_open.get(..close).unwrap_or_default();
-        if find(b'<', tag).is_some() {
+        if memchr::memchr(b'<', tag).is_some() {
             return Err(damaged("its XML is not valid"));
         }
         let raw = tag.get(name_len..).unwrap_or_default();
@@ -662,26 +662,18 @@ fn is_named(name: &[u8], local: &[u8]) -> bool {
             .is_some_and(|prefix| prefix.ends_with(b":"))
 }
 
-/// Where `byte` first is in `bytes`. A plain loop: memchr's vector search, called on the few
-/// bytes between two tags or inside one (about ten times for each cell of a worksheet), was
-/// slower (parse bench, 100k-row workbook, eight alternating runs: median 1,075 ms with this
-/// loop, 1,542 ms with memchr).
-fn find(byte: u8, bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == byte)
-}
-
 /// `key="value"` pairs as calamine reads them (its `RawAttrIter`): the key is everything up
 /// to `=`, the value is quoted with `"` or `'`; a malformed attribute ends the list.
 fn raw_attributes(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let mut rest = raw;
     std::iter::from_fn(move || {
         let trimmed = rest.trim_ascii_start();
-        let eq = find(b'=', trimmed)?;
+        let eq = memchr::memchr(b'=', trimmed)?;
         let key = trimmed.get(..eq)?.trim_ascii_end();
         let after = trimmed.get(eq + 1..)?.trim_ascii_start();
         let quote = *after.first().filter(|q| **q == b'"' || **q == b'\'')?;
         let value_and_rest = after.get(1..).unwrap_or_default();
-        let (value, remainder) = match find(quote, value_and_rest) {
+        let (value, remainder) = match memchr::memchr(quote, value_and_rest) {
             Some(i) => (
                 value_and_rest.get(..i).unwrap_or_default(),
                 value_and_rest.get(i + 1..).unwrap_or_default(),
