@@ -6,8 +6,9 @@
 //               chosen (the input's change event; at once, and a second after the page is
 //               interactive) to the frame in which its counts show every
 //               row and the list's first rows are on screen, for 10k and 100k rows, CSV and
-//               xlsx, each case three times (RUNS); with every main-thread task over 50 ms (a `longtask` observer) from the
-//               choice until the server's pre-check has answered and been applied;
+//               xlsx, each case three times (RUNS); with every main-thread task over 50 ms
+//               (a `longtask` observer) from the choice until the server's pre-check has
+//               answered and been applied;
 //   cold load   the sign-in, batch upload and status pages with an empty cache through
 //               Chromium's network throttled (CDP) to a 4G profile: bytes transferred and the
 //               time from navigation to interactive (the page hydrated: body[data-hydrated]).
