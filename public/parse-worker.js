@@ -9,12 +9,25 @@
 // has painted them by then); keeps the list in IndexedDB and sends the rest in parts; then
 // { done, stored } once the list is kept. The page stores none of its own changes to a list
 // until its worker is done.
-import init, { export_xlsx as exportXlsx, prepare, Upload, warm_up as warmUp } from '/pkg/parser.js';
+//
+// A workbook's cell references may be scanned meanwhile by a second worker, the checker
+// (message `check`, started beside this one by public/parse-start.js): the workbook is read
+// without that scan, and nothing read is sent before the checker's verdict (or this worker's
+// own scan, if the checker had not begun or failed) has passed the file.
+import init, {
+  check_references as checkReferences,
+  export_xlsx as exportXlsx,
+  prepare,
+  Upload,
+  warm_up as warmUp,
+} from '/pkg/parser.js';
 import { beginReplace } from '/draft-store.js';
 
-// The page sends the parser's module, compiled once for all its workers (app/js/batch.js),
-// before or after the file; null means load it here.
+// The page sends the parser's module, compiled once for all its workers (public/parse-start.js),
+// before or after the file; null means load it here. With it, whether to warm up (a checker,
+// which only scans a workbook's cell references, does not).
 let moduleArrived;
+let warmUpWanted = true;
 const ready = new Promise((resolve) => {
   moduleArrived = resolve;
 }).then((module) => (module ? init({ module_or_path: module }) : init()));
@@ -31,7 +44,7 @@ const WARM_UP_STEPS = 12;
 let busy = false;
 ready.then(async () => {
   try {
-    for (let i = 0; i < WARM_UP_STEPS && !busy; i++) {
+    for (let i = 0; i < WARM_UP_STEPS && warmUpWanted && !busy; i++) {
       warmUp(i % 2 === 1);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
@@ -54,8 +67,60 @@ const more = new Promise((resolve) => {
   moreAsked = resolve;
 });
 
+// The checker's verdict on the file's cell references, when the page has a checker scan them
+// (message `check`, in another worker; the file's message brings this worker its end of
+// their channel): `refusal(scanHere)` resolves to null when the file passed, or to the head
+// that refuses it. It waits for the checker only if the checker had begun by the time the
+// file was read; else, or if the checker failed, it scans the references here.
+let checkerFailed = () => {};
+
+function awaitVerdict(port) {
+  let begun = false;
+  // undefined: no answer yet; null: the checker failed; { refused }: its verdict.
+  let answer;
+  let answered;
+  const settled = new Promise((resolve) => {
+    answered = (value) => {
+      if (answer === undefined) answer = value;
+      resolve(answer);
+    };
+  });
+  port.onmessage = (event) => {
+    const data = event.data || {};
+    if (data.begun) begun = true;
+    else if ('refused' in data) answered({ refused: data.refused });
+    else answered(null);
+  };
+  checkerFailed = () => answered(null);
+  return {
+    async refusal(scanHere) {
+      // The checker's messages that came while this worker was busy.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (answer === undefined && begun) await settled;
+      port.close();
+      if (answer) return answer.refused;
+      return scanHere() ?? null;
+    },
+  };
+}
+
+// The checker's whole job: the file's cell references scanned (the parser's check_references),
+// the verdict sent over the channel the page gave it.
+async function check({ file, name, port }) {
+  try {
+    await ready;
+    port.postMessage({ begun: true });
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const refused = checkReferences(bytes, name) ?? null;
+    port.postMessage({ refused }, refused ? [refused.buffer] : []);
+  } catch (err) {
+    port.postMessage({ failed: String((err && err.message) || err) });
+  }
+}
+
 self.onmessage = async (event) => {
   if ('module' in event.data) {
+    warmUpWanted = event.data.warm !== false;
     moduleArrived(event.data.module);
     return;
   }
@@ -63,7 +128,15 @@ self.onmessage = async (event) => {
     moreAsked();
     return;
   }
+  if ('checkerFailed' in event.data) {
+    checkerFailed();
+    return;
+  }
   busy = true;
+  if ('check' in event.data) {
+    await check(event.data.check);
+    return;
+  }
   if ('export' in event.data) {
     // The rows to fix, as a workbook.
     try {
@@ -77,9 +150,31 @@ self.onmessage = async (event) => {
   }
   // keep: store the list in IndexedDB (a new list); not for a file to merge into the open one.
   const { file, name, key, owner, choice, keep } = event.data.file;
+  const verdict = event.data.file.verdict ? awaitVerdict(event.data.file.verdict) : null;
   try {
     const [, buffer] = await Promise.all([ready, file.arrayBuffer()]);
-    const upload = prepare(new Uint8Array(buffer), name, key, choice || '');
+    const bytes = new Uint8Array(buffer);
+    const refusal = () => verdict.refusal(() => checkReferences(bytes, name));
+    let upload;
+    try {
+      upload = prepare(bytes, name, key, choice || '', verdict !== null);
+    } catch (err) {
+      // Read without its references scanned, a workbook with one that overflows can make
+      // the parser fail: the scan's refusal is the answer then.
+      const refused = verdict && (await refusal());
+      if (!refused) throw err;
+      self.postMessage({ part: refused }, [refused.buffer]);
+      self.postMessage({ done: true, stored: false });
+      return;
+    }
+    // Nothing read is used before the references have passed.
+    const refused = verdict && (await refusal());
+    if (refused) {
+      upload.free();
+      self.postMessage({ part: refused }, [refused.buffer]);
+      self.postMessage({ done: true, stored: false });
+      return;
+    }
     try {
       const head = upload.head();
       const parsed = JSON.parse(decoder.decode(head)).Parsed;

@@ -5,7 +5,7 @@
 // The draft store's functions, under the names the Rust side imports. Its key scheme is
 // the draft store's own: chunks are asked for by number.
 import { beginReplace } from '/draft-store.js';
-import { takeWorker, warmWorker } from '/parse-start.js';
+import { takeChecker, takeWorker, warmWorker } from '/parse-start.js';
 
 export {
   putChunks as draftPutChunks,
@@ -68,6 +68,9 @@ export { warmWorker };
 // `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
 export function parseInWorker(file, name, key, owner, choice, keep) {
   const worker = takeWorker();
+  // A workbook's cell references are scanned by a second worker meanwhile, if one is waiting
+  // (the file's worker waits for its verdict, over a channel of their own, before it answers).
+  const checker = /\.(xlsx|xlsm|xltx|xltm)$/i.test(name) ? takeChecker() : null;
   const parts = [];
   // Parts handed to the page so far; the rest is asked for once, with the third.
   let handed = 0;
@@ -91,7 +94,8 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     if (ended || failure) return;
     clearTimeout(timer);
     worker.terminate();
-    // The next file's worker.
+    if (checker) checker.terminate();
+    // The next file's workers.
     warmWorker();
     if (error) failure = error;
     else ended = true;
@@ -114,7 +118,19 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     event.preventDefault();
     finish(new Error(event.message || 'worker failed'));
   };
-  worker.postMessage({ file: { file, name, key, owner, choice, keep } });
+  let verdict = null;
+  if (checker) {
+    const channel = new MessageChannel();
+    verdict = channel.port1;
+    // A checker that fails outright cannot say so over the channel: the file's worker is
+    // told, and scans the references itself.
+    checker.onerror = (event) => {
+      event.preventDefault();
+      worker.postMessage({ checkerFailed: true });
+    };
+    checker.postMessage({ check: { file, name, port: channel.port2 } }, [channel.port2]);
+  }
+  worker.postMessage({ file: { file, name, key, owner, choice, keep, verdict } }, verdict ? [verdict] : []);
   return {
     next() {
       if (handed === 2 && !ended && !failure) worker.postMessage({ more: true });

@@ -153,14 +153,17 @@ pub struct PreparedUpload {
 #[cfg(feature = "parser")]
 impl PreparedUpload {
     /// Parses a file and checks every row: the whole of the worker's work but the encoding.
-    /// `choice` is the officer's answer to an earlier question about this file.
+    /// `choice` is the officer's answer to an earlier question about this file; `scan`, where
+    /// an xlsx's cell references are scanned (`Elsewhere`: see [`import::ReferenceScan`]).
     pub fn new(
         bytes: &[u8],
         file_name: &str,
         key: &str,
         choice: &import::Choice,
+        scan: import::ReferenceScan,
     ) -> PreparedUpload {
-        let sheet = match import::read(bytes, file_name, &import::Limits::default(), choice) {
+        let limits = import::Limits::default();
+        let sheet = match import::read_with(bytes, file_name, &limits, choice, scan) {
             Ok(import::Reading::Read(sheet)) => sheet,
             Ok(import::Reading::Ask(question)) => {
                 return PreparedUpload {
@@ -168,16 +171,19 @@ impl PreparedUpload {
                     rows: Vec::new(),
                 }
             }
-            Err(e) => {
-                return PreparedUpload {
-                    head: UploadHead::Refused {
-                        message: e.to_string(),
-                    },
-                    rows: Vec::new(),
-                }
-            }
+            Err(e) => return Self::refused(&e),
         };
         Self::from_sheet(sheet, file_name, key, |_| {})
+    }
+
+    /// A file refused with `error`'s message.
+    pub fn refused(error: &import::ImportError) -> PreparedUpload {
+        PreparedUpload {
+            head: UploadHead::Refused {
+                message: error.to_string(),
+            },
+            rows: Vec::new(),
+        }
     }
 
     /// A parsed file's rows checked: the rules (then `lap(1)`), the clashes within the file
@@ -241,7 +247,13 @@ impl PreparedUpload {
 /// The worker's answer in one go: the head, then every chunk (the parse benchmark and tests).
 #[cfg(feature = "parser")]
 pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
-    let upload = PreparedUpload::new(bytes, file_name, key, &import::Choice::default());
+    let upload = PreparedUpload::new(
+        bytes,
+        file_name,
+        key,
+        &import::Choice::default(),
+        import::ReferenceScan::Here,
+    );
     std::iter::once(upload.head())
         .chain((0..upload.chunks()).map(|i| upload.chunk(i)))
         .collect()
@@ -787,8 +799,13 @@ mod tests {
                 "user{email}@tech.gov.sg,,{first},Tan,91234567,GovTech,,No,Builds the portal\n"
             );
         }
-        let upload =
-            PreparedUpload::new(csv.as_bytes(), "users.csv", "k", &import::Choice::default());
+        let upload = PreparedUpload::new(
+            csv.as_bytes(),
+            "users.csv",
+            "k",
+            &import::Choice::default(),
+            import::ReferenceScan::Here,
+        );
         assert_eq!(upload.chunks(), 2);
         let UploadHead::Parsed { meta, counts: told } =
             serde_json::from_slice(&upload.head()).unwrap()

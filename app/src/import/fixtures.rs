@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use encoding_rs::WINDOWS_1252;
 
-use super::testkit::{pseudo_random_bytes, text_rows, Cell, SheetSpec, WorkbookSpec};
+use super::testkit::{
+    pseudo_random_bytes, text_rows, unzip_parts, zip_parts, Cell, SheetSpec, WorkbookSpec,
+};
 use super::{parse, Limits};
 use crate::domain::NewAccount;
 
@@ -186,6 +188,19 @@ fn far_cell_xlsx() -> Vec<u8> {
     WorkbookSpec::new(vec![sheet]).to_bytes()
 }
 
+/// numeric-phones.xlsx with one more cell in its header row, whose reference has ten letters:
+/// calamine's arithmetic would overflow on it, and the reference scan refuses the file (in
+/// the browser, the checker worker's scan: see `ReferenceScan`).
+fn overflowing_reference_xlsx() -> Vec<u8> {
+    let mut parts = unzip_parts(numeric_phones().to_bytes());
+    for (name, body) in parts.iter_mut() {
+        if name == "xl/worksheets/sheet1.xml" {
+            *body = body.replacen("</row>", "<c r=\"AAAAAAAAAA1\"><v>1</v></c></row>", 1);
+        }
+    }
+    zip_parts(&parts, zip::CompressionMethod::Deflated)
+}
+
 fn truncated_xlsx() -> Vec<u8> {
     let full = numeric_phones().to_bytes();
     full[..full.len() / 2].to_vec()
@@ -310,6 +325,7 @@ fn all() -> Vec<(&'static str, Vec<u8>)> {
         ("far-cell.xlsx", far_cell_xlsx()),
         ("truncated.xlsx", truncated_xlsx()),
         ("random.xlsx", random_xlsx()),
+        ("overflowing-reference.xlsx", overflowing_reference_xlsx()),
     ]
 }
 
@@ -341,7 +357,13 @@ fn the_worker_warm_up_files_are_as_generated_and_exercise_every_rule() {
         assert!(file.len() < 64 * 1024, "{name} is {} bytes", file.len());
         let sheet = parse(&file, name, &Limits::default()).expect("parses");
         assert_eq!(sheet.rows.len(), 200, "{name}");
-        let upload = crate::batch::PreparedUpload::new(&file, name, "k", &super::Choice::default());
+        let upload = crate::batch::PreparedUpload::new(
+            &file,
+            name,
+            "k",
+            &super::Choice::default(),
+            super::ReferenceScan::Here,
+        );
         let head: serde_json::Value = serde_json::from_slice(&upload.head()).expect("head");
         let head = &head["Parsed"]["meta"];
         assert_eq!(head["rows"], 200, "{name}: {head}");
@@ -508,5 +530,10 @@ fn refused_fixtures_give_their_documented_errors() {
     let damaged = "This .xlsx file is damaged or not really an Excel workbook (it is not a valid \
                    zip archive). Open it in Excel and save it again, or save it as CSV.";
     assert_eq!(error("truncated.xlsx").to_string(), damaged);
+    assert_eq!(
+        error("overflowing-reference.xlsx").to_string(),
+        "This .xlsx file is damaged or not really an Excel workbook (a cell reference in it is \
+         not valid). Open it in Excel and save it again, or save it as CSV."
+    );
     assert_eq!(error("random.xlsx").to_string(), damaged);
 }

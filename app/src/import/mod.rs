@@ -324,7 +324,7 @@ pub enum ImportError {
 /// and of a workbook's sheets the first with an email column is read.
 #[cfg(feature = "parser")]
 pub fn parse(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Sheet, ImportError> {
-    match open(bytes, file_name, limits, None)? {
+    match open(bytes, file_name, limits, None, ReferenceScan::Here)? {
         Reading::Read(sheet) => Ok(sheet),
         // Never asked without a choice to make.
         Reading::Ask(_) => Err(ImportError::NoWorksheet),
@@ -342,7 +342,51 @@ pub fn read(
     limits: &Limits,
     choice: &Choice,
 ) -> Result<Reading, ImportError> {
-    open(bytes, file_name, limits, Some(choice))
+    open(bytes, file_name, limits, Some(choice), ReferenceScan::Here)
+}
+
+/// [`read`], with an xlsx's cell references scanned here or by another worker (`scan`: see
+/// [`ReferenceScan`]).
+#[cfg(feature = "parser")]
+pub fn read_with(
+    bytes: &[u8],
+    file_name: &str,
+    limits: &Limits,
+    choice: &Choice,
+    scan: ReferenceScan,
+) -> Result<Reading, ImportError> {
+    open(bytes, file_name, limits, Some(choice), scan)
+}
+
+/// Where an xlsx's parts are scanned for cell references that calamine's arithmetic cannot
+/// take (`xlsx::check_references`: a fifth to a third of the time a large workbook takes to
+/// read). The checks of the archive's directory are made in both cases.
+#[cfg(feature = "parser")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceScan {
+    /// Before calamine reads the workbook.
+    Here,
+    /// By another worker at the same time, with [`scan_references`] on the same bytes: what
+    /// was read must not be used until that scan has passed them, and if it refuses the file,
+    /// its refusal is the answer (the one [`read`] would have given scanning here). An
+    /// overflowing reference makes calamine place cells wrongly or panic, never read out of
+    /// bounds: its arithmetic wraps in a release build, and Rust checks every index.
+    Elsewhere,
+}
+
+/// The scan that [`ReferenceScan::Elsewhere`] leaves to another worker: for an xlsx, every
+/// check of its archive (`xlsx::check_archive`, cell references included), with the refusal
+/// [`read`] gives when one fails; `Ok` for any other file, and for one that [`read`] refuses
+/// before it looks inside.
+#[cfg(feature = "parser")]
+pub fn scan_references(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<(), ImportError> {
+    if bytes.len() > limits.max_bytes || bytes.is_empty() {
+        return Ok(());
+    }
+    match detect(bytes, file_name) {
+        Format::Xlsx => xlsx::check_archive(bytes, limits, ReferenceScan::Here),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(feature = "parser")]
@@ -351,6 +395,7 @@ fn open(
     file_name: &str,
     limits: &Limits,
     choice: Option<&Choice>,
+    scan: ReferenceScan,
 ) -> Result<Reading, ImportError> {
     if bytes.len() > limits.max_bytes {
         return Err(ImportError::TooLarge {
@@ -362,7 +407,7 @@ fn open(
         return Err(ImportError::Empty);
     }
     match detect(bytes, file_name) {
-        Format::Xlsx => xlsx::parse(bytes, limits, choice),
+        Format::Xlsx => xlsx::parse(bytes, limits, choice, scan),
         Format::Text(kind) => text::parse(bytes, kind, limits, mode(choice)),
         Format::Ole => Err(if contains_utf16(bytes, "EncryptedPackage") {
             ImportError::PasswordProtected

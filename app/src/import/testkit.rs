@@ -143,6 +143,19 @@ impl WorkbookSpec {
     }
 }
 
+/// The named parts of a zip archive of text parts (a workbook), to tamper with.
+pub(crate) fn unzip_parts(bytes: Vec<u8>) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("entry");
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut body).expect("text");
+        parts.push((entry.name().expect("name").to_string(), body));
+    }
+    parts
+}
+
 /// Zips named parts.
 pub(crate) fn zip_parts(parts: &[(String, String)], compression: CompressionMethod) -> Vec<u8> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));

@@ -6,7 +6,7 @@ use zip::CompressionMethod;
 
 use super::table::normalise;
 use super::testkit::{
-    escape, patch_declared_size, text_rows, zip_parts, Cell, SheetSpec, WorkbookSpec,
+    escape, patch_declared_size, text_rows, unzip_parts, zip_parts, Cell, SheetSpec, WorkbookSpec,
 };
 use super::xlsx::number_text;
 use super::*;
@@ -907,19 +907,29 @@ fn xlsx_shared_strings_header_hidden_after_padding_is_refused() {
 
 /// The parts of a one-sheet workbook, to tamper with.
 fn minimal_parts() -> Vec<(String, String)> {
-    let bytes = book(vec![
+    unzip_parts(book(vec![
         header_row(),
         data_row(Cell::text("91234567"), Cell::text("No")),
-    ]);
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
-    let mut parts = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).expect("entry");
-        let mut body = String::new();
-        std::io::Read::read_to_string(&mut entry, &mut body).expect("text");
-        parts.push((entry.name().expect("name").to_string(), body));
+    ]))
+}
+
+/// A workbook whose relationships place its sheet outside xl/worksheets/, with a cell
+/// reference there that overflows.
+fn sheet_outside_worksheets() -> Vec<u8> {
+    let mut parts = minimal_parts();
+    for (name, body) in parts.iter_mut() {
+        if name == "xl/worksheets/sheet1.xml" {
+            *name = "xl/media/image1.png".into();
+            *body = body.replace(
+                "<row r=\"1\">",
+                "<row r=\"1\"><c r=\"AAAAAAAAAAA1\"><v>1</v></c>",
+            );
+        }
+        if name == "xl/_rels/workbook.xml.rels" {
+            *body = body.replace("worksheets/sheet1.xml", "media/image1.png");
+        }
     }
-    parts
+    zip_parts(&parts, CompressionMethod::Deflated)
 }
 
 #[test]
@@ -1083,20 +1093,7 @@ fn xlsx_reference_scan_is_not_fooled_by_comments_quotes_or_other_parts() {
         }
     );
     // A sheet that the workbook's relationships place outside xl/worksheets/ is checked too.
-    let mut parts = minimal_parts();
-    for (name, body) in parts.iter_mut() {
-        if name == "xl/worksheets/sheet1.xml" {
-            *name = "xl/media/image1.png".into();
-            *body = body.replace(
-                "<row r=\"1\">",
-                "<row r=\"1\"><c r=\"AAAAAAAAAAA1\"><v>1</v></c>",
-            );
-        }
-        if name == "xl/_rels/workbook.xml.rels" {
-            *body = body.replace("worksheets/sheet1.xml", "media/image1.png");
-        }
-    }
-    let bytes = zip_parts(&parts, CompressionMethod::Deflated);
+    let bytes = sheet_outside_worksheets();
     assert_eq!(
         err(&bytes, "x.xlsx"),
         ImportError::DamagedXlsx {
@@ -1109,6 +1106,73 @@ fn xlsx_reference_scan_is_not_fooled_by_comments_quotes_or_other_parts() {
         err(&book_with_sheet_xml(xml.into()), "x.xlsx"),
         ImportError::MissingColumns { .. }
     ));
+}
+
+/// What the page gets when a second worker scans the references (`ReferenceScan::Elsewhere`):
+/// that scan's refusal if it refuses, else the read that skipped it. The read is made only
+/// when the scan passes: on a file it refuses, a debug build's calamine would panic on the
+/// overflow that the scan is there to catch (a release build's wraps, and its answer is
+/// thrown away).
+fn read_scanned_elsewhere(bytes: &[u8], name: &str) -> Result<Reading, ImportError> {
+    let limits = Limits::default();
+    scan_references(bytes, name, &limits)?;
+    read_with(
+        bytes,
+        name,
+        &limits,
+        &Choice::default(),
+        ReferenceScan::Elsewhere,
+    )
+}
+
+#[test]
+fn xlsx_references_scanned_by_another_worker_give_the_same_answers() {
+    let sheet = |xml: &str| book_with_sheet_xml(xml.into());
+    let mut bomb = minimal_parts();
+    for (name, body) in bomb.iter_mut() {
+        if name == "xl/worksheets/sheet1.xml" {
+            *body = body.replace("</row>", &format!("</row>{}", " ".repeat(4 << 20)));
+        }
+    }
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("users.xlsx", book(vec![header_row(), data_row(Cell::text("+65 6123 4567"), Cell::text("Yes"))])),
+        ("empty.xlsx", book(vec![])),
+        ("overflow.xlsx", sheet("<worksheet><sheetData><row r=\"1\"><c r=\"AAAAAAAAAA1\"><v>1</v></c></row></sheetData></worksheet>")),
+        ("row.xlsx", sheet("<worksheet><sheetData><row r=\"99999999999\"></row></sheetData></worksheet>")),
+        ("lt.xlsx", sheet("<worksheet><sheetData><row r=\"1\"><c r=\"A1\" x=\"<\"/></row></sheetData></worksheet>")),
+        ("reversed.xlsx", WorkbookSpec::new(vec![SheetSpec::new("Users").dimension("B2:A1").rows(vec![header_row()])]).to_bytes()),
+        ("outside.xlsx", sheet_outside_worksheets()),
+        ("bomb.xlsx", zip_parts(&bomb, CompressionMethod::Deflated)),
+        ("not-a-zip.xlsx", b"Email address,First name\r\n".to_vec()),
+        ("users.csv", csv(&[HEADER, ROW_A])),
+    ];
+    let mut refused_by_the_scan = 0;
+    for (name, bytes) in &files {
+        let here = read(bytes, name, &Limits::default(), &Choice::default());
+        if scan_references(bytes, name, &Limits::default()).is_err() {
+            refused_by_the_scan += 1;
+        }
+        assert_eq!(read_scanned_elsewhere(bytes, name), here, "{name}");
+    }
+    // The overflows, the `<`, the reversed size, the sheet outside worksheets/, the bomb and
+    // the file that is no zip.
+    assert_eq!(refused_by_the_scan, 7);
+    // Told the scan is made elsewhere, the read skips it: a `<` inside a cell's tag, which
+    // only the scan refuses, is read past.
+    let lt = sheet(
+        "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" x=\"<\"/></row></sheetData></worksheet>",
+    );
+    let skipped = read_with(
+        &lt,
+        "x.xlsx",
+        &Limits::default(),
+        &Choice::default(),
+        ReferenceScan::Elsewhere,
+    );
+    assert!(
+        !matches!(&skipped, Err(ImportError::DamagedXlsx { reason }) if reason == "its XML is not valid"),
+        "{skipped:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ use zip::ZipArchive;
 
 use super::table::{Assembler, Ended, Header, Mode, Row, Table, HEADER_WINDOW, MAX_HEADER_COLUMNS};
 use super::{
-    Choice, ColumnQuestion, ImportError, Limits, Question, Reading, Sheet, SheetSummary, COLUMNS,
-    INSTRUCTIONS_SHEET,
+    Choice, ColumnQuestion, ImportError, Limits, Question, Reading, ReferenceScan, Sheet,
+    SheetSummary, COLUMNS, INSTRUCTIONS_SHEET,
 };
 
 /// How much of the start of an XML part is unpacked to read its first element.
@@ -36,8 +36,9 @@ pub(super) fn parse(
     bytes: &[u8],
     limits: &Limits,
     choice: Option<&Choice>,
+    scan: ReferenceScan,
 ) -> Result<Reading, ImportError> {
-    check_archive(bytes, limits)?;
+    check_archive(bytes, limits, scan)?;
     let mut workbook: Xlsx<Cursor<&[u8]>> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| calamine_error(&e))?;
 
@@ -436,8 +437,13 @@ fn damaged(reason: &str) -> ImportError {
     }
 }
 
-/// The checks on the zip archive, before calamine opens it.
-pub(super) fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), ImportError> {
+/// The checks on the zip archive, before calamine opens it; the scan of its parts' cell
+/// references only if `scan` is `Here`.
+pub(super) fn check_archive(
+    bytes: &[u8],
+    limits: &Limits,
+    scan: ReferenceScan,
+) -> Result<(), ImportError> {
     let mut archive = ZipArchive::new(Cursor::new(bytes))
         .map_err(|_| damaged("it is not a valid zip archive"))?;
     let entries = archive.len();
@@ -514,7 +520,9 @@ pub(super) fn check_archive(bytes: &[u8], limits: &Limits) -> Result<(), ImportE
         }
         // Any part can be named as a worksheet by the workbook's relationships, so all are
         // checked, not just `xl/worksheets/*.xml`.
-        check_references(&mut archive, index)?;
+        if scan == ReferenceScan::Here {
+            check_references(&mut archive, index)?;
+        }
     }
     Ok(())
 }

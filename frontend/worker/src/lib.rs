@@ -41,14 +41,40 @@ impl Upload {
 
 /// Parses and checks an uploaded file (see [`Upload`]). `choice` is the officer's answer to
 /// an earlier question about the file (JSON of `app::import::Choice`; empty for none).
+/// `references_elsewhere`: another worker runs [`check_references`] on the same bytes at the
+/// same time, and the caller uses this answer only once that has passed them (see
+/// `app::import::ReferenceScan::Elsewhere`).
 #[wasm_bindgen]
-pub fn prepare(bytes: &[u8], file_name: &str, key: &str, choice: &str) -> Upload {
+pub fn prepare(
+    bytes: &[u8],
+    file_name: &str,
+    key: &str,
+    choice: &str,
+    references_elsewhere: bool,
+) -> Upload {
     console_error_panic_hook::set_once();
     reserve_memory(bytes.len(), file_name);
     let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
+    let scan = if references_elsewhere {
+        app::import::ReferenceScan::Elsewhere
+    } else {
+        app::import::ReferenceScan::Here
+    };
     Upload(app::batch::PreparedUpload::new(
-        bytes, file_name, key, &choice,
+        bytes, file_name, key, &choice, scan,
     ))
+}
+
+/// The scan [`prepare`] leaves to another worker when told to: for an xlsx, every check of
+/// its archive, cell references included. `undefined` if the file passes (or is not an
+/// xlsx), else the head that refuses it, as [`Upload::head`] would give it.
+#[wasm_bindgen]
+pub fn check_references(bytes: &[u8], file_name: &str) -> Option<js_sys::Uint8Array> {
+    console_error_panic_hook::set_once();
+    let limits = app::import::Limits::default();
+    let refused = app::import::scan_references(bytes, file_name, &limits).err()?;
+    let head = app::batch::PreparedUpload::refused(&refused).head();
+    Some(js_sys::Uint8Array::from(head.as_slice()))
 }
 
 /// Asks the browser once for about the memory that checking this file will take, instead of
