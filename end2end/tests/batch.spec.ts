@@ -52,12 +52,13 @@ test('the parsing worker starts as the officer points at Batch upload, before it
   await hydrated(page);
   expect(page.workers()).toHaveLength(0);
   await link.hover();
-  await expect.poll(() => page.workers().length).toBe(1);
-  // The page then takes that worker instead of starting another.
+  // The parsing worker, and beside it the checker that scans a workbook's cell references.
+  await expect.poll(() => page.workers().length).toBe(2);
+  // The page then takes those workers instead of starting others.
   await link.click();
   await expect(page.getByRole('heading', { level: 1, name: 'Batch upload' })).toBeVisible();
   await page.waitForLoadState('networkidle');
-  expect(page.workers()).toHaveLength(1);
+  expect(page.workers()).toHaveLength(2);
 });
 
 test('a full load of Batch upload starts the parsing worker from its head, while the page\'s own code is still loading, and the page takes it', async ({ page }) => {
@@ -77,13 +78,14 @@ test('a full load of Batch upload starts the parsing worker from its head, while
     if (new URL(req.url()).pathname === '/pkg/parser.wasm') parserFetches += 1;
   });
   await page.goto('/invite-users/batch', { waitUntil: 'domcontentloaded' });
-  await expect.poll(() => page.workers().length).toBe(1);
+  // The parsing worker and the checker beside it.
+  await expect.poll(() => page.workers().length).toBe(2);
   expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
   release();
   await hydrated(page);
   await page.waitForLoadState('networkidle');
-  // The page took that worker and its compiled module instead of starting its own.
-  expect(page.workers()).toHaveLength(1);
+  // The page took those workers and their compiled module instead of starting its own.
+  expect(page.workers()).toHaveLength(2);
   expect(parserFetches).toBe(1);
 });
 
@@ -95,8 +97,9 @@ test('opening Batch upload starts the parsing worker, whose module is fetched an
   });
   const batch = new BatchPage(page);
   await batch.open();
-  // A worker is waiting before any file is chosen, its module on its way.
-  await expect.poll(() => page.workers().length).toBe(1);
+  // A worker is waiting before any file is chosen, its module on its way (and the checker
+  // beside it, for a workbook's cell references).
+  await expect.poll(() => page.workers().length).toBe(2);
   await page.waitForLoadState('networkidle');
   const before = fetched;
   const u = unique();
@@ -106,10 +109,16 @@ test('opening Batch upload starts the parsing worker, whose module is fetched an
   await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
   await batch.uploadBuffer(`second-${u}.csv`, csv([officer(`bob.${u}@tech.gov.sg`), officer(`cat.${u}@tech.gov.sg`)]));
   await expect(batch.counts()).toHaveText('2 users');
-  // Neither file's worker fetched the parser again: the page's compiled module served both.
+  // A workbook: read by the next worker while the checker scans its references.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Confirm' }).click();
+  await batch.uploadFixture('numeric-phones.xlsx');
+  await expect(batch.counts()).toHaveText('3 users');
+  // No file's worker, nor the checker, fetched the parser again: the page's compiled module
+  // served them all.
   expect(fetched).toBe(before);
-  // And the next file's worker is already waiting.
-  await expect.poll(() => page.workers().length).toBe(1);
+  // And the next file's worker and checker are already waiting.
+  await expect.poll(() => page.workers().length).toBe(2);
 });
 
 test('a big file shows its counts and first rows while the rest of its rows are still arriving', async ({ page }) => {
