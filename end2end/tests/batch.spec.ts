@@ -779,6 +779,34 @@ test('hostile files get a clear error each, and the page stays alive', async ({ 
   await expect(batch.counts()).toHaveText('5 users');
 });
 
+for (const [how, patch] of [
+  ['never hears of the file', 'drop'],
+  ['fails', 'break'],
+] as const) {
+  test(`a workbook whose checker ${how} has its references scanned by its own worker: refused or read as ever`, async ({ page }) => {
+    // The page's message to the checker is dropped (it never begins), or given no file (its
+    // scan throws and it says it failed): either way the file's worker scans the references
+    // itself before it answers.
+    await page.addInitScript((patch) => {
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: Transferable[]) {
+        const check = (message as { check?: { file: unknown } } | null)?.check;
+        if (check && patch === 'drop') return undefined;
+        if (check && patch === 'break') check.file = null;
+        return transfer ? post.call(this, message, transfer) : post.call(this, message);
+      } as typeof Worker.prototype.postMessage;
+    }, patch);
+    const batch = new BatchPage(page);
+    await batch.open();
+    await batch.uploadFixture('overflowing-reference.xlsx');
+    await expect(batch.uploadError()).toContainText('overflowing-reference.xlsx could not be uploaded');
+    await expect(batch.uploadError()).toContainText('a cell reference in it is not valid');
+    await batch.uploadFixture('numeric-phones.xlsx');
+    await expect(batch.uploaded('numeric-phones.xlsx')).toBeVisible();
+    await expect(batch.counts()).toHaveText('3 users');
+  });
+}
+
 test('a pre-check answer that comes after Reset and another file is not put on the new list, whose rows have the same numbers', async ({ page }) => {
   const batch = new BatchPage(page);
   await batch.open();
