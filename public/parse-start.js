@@ -22,7 +22,7 @@ function parserModule() {
 // public/parse-worker.js).
 let spare = null;
 // A second one, for a workbook's cell references: it scans them while the first reads the
-// workbook (public/parse-worker.js, message `check`), a fifth to a third of that reading done
+// workbook (public/parse-worker.js, message `check`), a tenth to a third of that reading done
 // beside it on another core. It does not warm up: the module is shared, and with it the code
 // the first one's warm-up has the browser optimise.
 let spareChecker = null;

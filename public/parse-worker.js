@@ -154,25 +154,29 @@ self.onmessage = async (event) => {
   try {
     const [, buffer] = await Promise.all([ready, file.arrayBuffer()]);
     const bytes = new Uint8Array(buffer);
-    const refusal = () => verdict.refusal(() => checkReferences(bytes, name));
+    // The head refusing the file if its references do not pass (null if they do).
+    const refusal = () => verdict && verdict.refusal(() => checkReferences(bytes, name));
+    // The scan's refusal as the answer: nothing is stored.
+    const refuse = (head) => {
+      self.postMessage({ part: head }, [head.buffer]);
+      self.postMessage({ done: true, stored: false });
+    };
     let upload;
     try {
       upload = prepare(bytes, name, key, choice || '', verdict !== null);
     } catch (err) {
       // Read without its references scanned, a workbook with one that overflows can make
       // the parser fail: the scan's refusal is the answer then.
-      const refused = verdict && (await refusal());
+      const refused = await refusal();
       if (!refused) throw err;
-      self.postMessage({ part: refused }, [refused.buffer]);
-      self.postMessage({ done: true, stored: false });
+      refuse(refused);
       return;
     }
     // Nothing read is used before the references have passed.
-    const refused = verdict && (await refusal());
+    const refused = await refusal();
     if (refused) {
       upload.free();
-      self.postMessage({ part: refused }, [refused.buffer]);
-      self.postMessage({ done: true, stored: false });
+      refuse(refused);
       return;
     }
     try {

@@ -5,11 +5,12 @@
 #           against the targets (xlsx ≤ 0.30× SheetJS, CSV ≤ 0.50× PapaParse);
 #   endtoend  in one Chromium run: PapaParse and SheetJS (the references) and our parser alone;
 #           the real batch upload page on the real server, from choosing each file (10k and
-#           100k, CSV and xlsx; three runs each, ENDTOEND_RUNS, as the median and range) to
-#           its counts and first rows on screen, with the longest main-thread task, against
-#           the targets (100k CSV ≤ 1.0× PapaParse's parse, 100k xlsx ≤ 0.3× SheetJS's, no
-#           task over 50 ms); and the cold load of the sign-in,
-#           batch and status pages over a 4G profile (CDP): bytes and time to interactive;
+#           100k, CSV and xlsx; three runs each, ENDTOEND_RUNS, each right after its own
+#           reference parse of the file, as the median of the runs' ratios) to its counts
+#           and first rows on screen, with the longest main-thread task, against the targets
+#           (100k CSV ≤ 1.0× PapaParse's parse, 100k xlsx ≤ 0.3× SheetJS's, no task over
+#           50 ms); and the cold load of the sign-in, batch and status pages over a 4G
+#           profile (CDP): bytes and time to interactive;
 #   submit  a 10k-row batch submitted on SQLite and on PostgreSQL, in rows per second; and
 #           provisioning throughput: 10k accounts made by the queue's workers in the built-in
 #           directory and in a real SCIM server (scim2-server, scripts/scim-server.sh), in

@@ -359,7 +359,7 @@ pub fn read_with(
 }
 
 /// Where an xlsx's parts are scanned for cell references that calamine's arithmetic cannot
-/// take (`xlsx::check_references`: a fifth to a third of the time a large workbook takes to
+/// take (`xlsx::check_references`: a tenth to a third of the time a large workbook takes to
 /// read). The checks of the archive's directory are made in both cases.
 #[cfg(feature = "parser")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,13 +380,25 @@ pub enum ReferenceScan {
 /// before it looks inside.
 #[cfg(feature = "parser")]
 pub fn scan_references(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<(), ImportError> {
-    if bytes.len() > limits.max_bytes || bytes.is_empty() {
-        return Ok(());
-    }
-    match detect(bytes, file_name) {
-        Format::Xlsx => xlsx::check_archive(bytes, limits, ReferenceScan::Here),
+    match format_of(bytes, file_name, limits) {
+        Ok(Format::Xlsx) => xlsx::check_archive(bytes, limits, ReferenceScan::Here),
         _ => Ok(()),
     }
+}
+
+/// What a file is ([`detect`]), once it is known to be neither too large nor empty.
+#[cfg(feature = "parser")]
+fn format_of(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Format, ImportError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ImportError::TooLarge {
+            bytes: bytes.len() as u64,
+            max_bytes: limits.max_bytes as u64,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    Ok(detect(bytes, file_name))
 }
 
 #[cfg(feature = "parser")]
@@ -397,16 +409,7 @@ fn open(
     choice: Option<&Choice>,
     scan: ReferenceScan,
 ) -> Result<Reading, ImportError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(ImportError::TooLarge {
-            bytes: bytes.len() as u64,
-            max_bytes: limits.max_bytes as u64,
-        });
-    }
-    if bytes.is_empty() {
-        return Err(ImportError::Empty);
-    }
-    match detect(bytes, file_name) {
+    match format_of(bytes, file_name, limits)? {
         Format::Xlsx => xlsx::parse(bytes, limits, choice, scan),
         Format::Text(kind) => text::parse(bytes, kind, limits, mode(choice)),
         Format::Ole => Err(if contains_utf16(bytes, "EncryptedPackage") {
