@@ -18,6 +18,7 @@ import init, {
   check_references as checkReferences,
   export_xlsx as exportXlsx,
   prepare,
+  Reserve,
   Upload,
   warm_up as warmUp,
 } from '/pkg/parser.js';
@@ -42,14 +43,34 @@ ready.catch(() => {});
 // optimised code too. A message stops it at the next task.
 const WARM_UP_STEPS = 12;
 let busy = false;
+// Then it takes the memory a 100,000-row CSV needs (its bytes, twice, and its rows) from the
+// browser and writes it once, RESERVE_STEP at a time (a task of a few milliseconds each), and
+// frees it to the parser's allocator, which keeps it (see Reserve in frontend/worker): the
+// browser maps a page of memory the first time it is written, and would otherwise do it
+// while the officer's file is parsed. A file that comes first frees what was written so far.
+const RESERVE_BYTES = 96 << 20;
+const RESERVE_STEP = 4 << 20;
+let reserve = null;
+function freeReserve() {
+  if (reserve) reserve.free();
+  reserve = null;
+}
 ready.then(async () => {
   try {
     for (let i = 0; i < WARM_UP_STEPS && warmUpWanted && !busy; i++) {
       warmUp(i % 2 === 1);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    if (warmUpWanted && !busy) {
+      reserve = new Reserve(RESERVE_BYTES);
+      while (reserve && reserve.touch(RESERVE_STEP)) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      freeReserve();
+    }
   } catch (err) {
     // Only the officer's first file is slower for it.
+    freeReserve();
     console.warn('the parser did not warm up', err);
   }
 }, () => {});
@@ -133,6 +154,7 @@ self.onmessage = async (event) => {
     return;
   }
   busy = true;
+  freeReserve();
   if ('check' in event.data) {
     await check(event.data.check);
     return;

@@ -53,7 +53,16 @@ fn main() {
 }
 
 async fn run() -> anyhow::Result<()> {
+    // SUBMIT_BENCH_ONLY=postgres: only the PostgreSQL submit (to profile it).
+    let only_postgres = std::env::var("SUBMIT_BENCH_ONLY").is_ok_and(|v| v == "postgres");
     let dir = tempfile::tempdir().context("a temporary folder for the SQLite file")?;
+    if !only_postgres {
+        sqlite_and_provisioning(&dir).await?;
+    }
+    postgres().await
+}
+
+async fn sqlite_and_provisioning(dir: &tempfile::TempDir) -> anyhow::Result<()> {
     let url = format!("sqlite://{}/bench.db", dir.path().display());
     bench("sqlite", &url).await?;
 
@@ -84,7 +93,10 @@ async fn run() -> anyhow::Result<()> {
         }
         _ => eprintln!("bench: SCIM provisioning skipped: SCIM_BENCH_URL is not set"),
     }
+    Ok(())
+}
 
+async fn postgres() -> anyhow::Result<()> {
     let Ok(admin) = std::env::var("TEST_POSTGRES_URL") else {
         eprintln!("bench: PostgreSQL skipped: TEST_POSTGRES_URL is not set");
         return Ok(());
