@@ -108,13 +108,17 @@ pub struct Reserve {
 
 #[wasm_bindgen]
 impl Reserve {
-    /// A block of `size` bytes, grown at once and not yet written.
+    /// A block of `size` bytes, grown at once and not yet written; none if the browser will
+    /// not give that much (the file's parse asks for its memory again).
     #[wasm_bindgen(constructor)]
     pub fn new(size: usize) -> Reserve {
-        Reserve {
-            block: Vec::with_capacity(size),
-            size,
-        }
+        let mut block = Vec::new();
+        let size = if block.try_reserve_exact(size).is_ok() {
+            size
+        } else {
+            0
+        };
+        Reserve { block, size }
     }
 
     /// Writes the next `step` bytes of the block; whether some are left to write.
@@ -235,5 +239,12 @@ mod tests {
         assert_eq!(reserve.touched(), size, "never past its size");
         // Taken from the allocator once: no step moved the block.
         assert_eq!(reserve.block.as_ptr(), at);
+    }
+
+    #[test]
+    fn a_reserve_the_allocator_refuses_is_empty() {
+        let mut reserve = Reserve::new(usize::MAX);
+        assert!(!reserve.touch(4096), "nothing to write");
+        assert_eq!(reserve.touched(), 0);
     }
 }
