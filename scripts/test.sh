@@ -57,7 +57,7 @@ layer() {
 export RUSTC_WORKSPACE_WRAPPER=clippy-driver
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # The native packages and features of every native cargo command here (see above).
-native=(--profile quick -p app -p server -p parse-worker --no-default-features --features app/ssr)
+native=(--profile quick -p app -p server --no-default-features --features app/ssr)
 server_bin="$ROOT/target/quick/techbiz-invite"
 
 layer "Node.js meets end2end/package-lock.json (scripts/check-node.mjs and its tests)"

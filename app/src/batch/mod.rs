@@ -13,6 +13,8 @@ pub(crate) mod browser;
 mod controller;
 pub mod model;
 pub mod packed;
+#[cfg(feature = "parser")]
+pub mod reserve;
 
 pub(crate) use controller::{Asked, Batch, Incoming};
 #[cfg(feature = "parser")]

@@ -96,15 +96,11 @@ fn reserve_memory(file_len: usize, file_name: &str) {
 
 /// Memory for the officer's file, taken from the browser and written once while the worker
 /// waits for the file, a step at a time ([`Reserve::touch`]), then freed to the allocator,
-/// which keeps it for the file's bytes and rows. A page of wasm memory costs the browser
-/// most the first time it is written (the system maps it then), not when the memory grows:
-/// writing the 70-odd MB that a 100,000-row CSV takes while the officer is still at the
-/// file dialog took ~50 ms off the time from choosing it to seeing its rows.
+/// which keeps it for the file's bytes and rows (`app::batch::reserve`). Writing the 70-odd
+/// MB that a 100,000-row CSV takes while the officer is still at the file dialog took ~50 ms
+/// off the time from choosing it to seeing its rows.
 #[wasm_bindgen]
-pub struct Reserve {
-    block: Vec<u8>,
-    size: usize,
-}
+pub struct Reserve(app::batch::reserve::MemoryReserve);
 
 #[wasm_bindgen]
 impl Reserve {
@@ -112,25 +108,12 @@ impl Reserve {
     /// not give that much (the file's parse asks for its memory again).
     #[wasm_bindgen(constructor)]
     pub fn new(size: usize) -> Reserve {
-        let mut block = Vec::new();
-        let size = if block.try_reserve_exact(size).is_ok() {
-            size
-        } else {
-            0
-        };
-        Reserve { block, size }
+        Reserve(app::batch::reserve::MemoryReserve::new(size))
     }
 
     /// Writes the next `step` bytes of the block; whether some are left to write.
     pub fn touch(&mut self, step: usize) -> bool {
-        let end = self.block.len().saturating_add(step).min(self.size);
-        self.block.resize(end, 0);
-        self.block.len() < self.size
-    }
-
-    /// How many bytes are written.
-    pub fn touched(&self) -> usize {
-        self.block.len()
+        self.0.touch(step)
     }
 }
 
@@ -215,36 +198,5 @@ pub fn bench_parse(bytes: &[u8], file_name: &str) -> i32 {
     match app::import::parse(bytes, file_name, &app::import::Limits::default()) {
         Ok(sheet) => i32::try_from(sheet.rows.len()).unwrap_or(i32::MAX),
         Err(_) => -1,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Reserve;
-
-    #[test]
-    fn a_reserve_is_written_a_step_at_a_time_up_to_its_size() {
-        let size = 10 * 4096 + 100;
-        let mut reserve = Reserve::new(size);
-        let at = reserve.block.as_ptr();
-        assert_eq!(reserve.touched(), 0);
-        let mut steps = 1;
-        while reserve.touch(4096) {
-            assert_eq!(reserve.touched(), steps * 4096);
-            steps += 1;
-        }
-        assert_eq!(steps, 11, "ten whole steps and a last short one");
-        assert_eq!(reserve.touched(), size);
-        assert!(!reserve.touch(4096), "nothing left to write");
-        assert_eq!(reserve.touched(), size, "never past its size");
-        // Taken from the allocator once: no step moved the block.
-        assert_eq!(reserve.block.as_ptr(), at);
-    }
-
-    #[test]
-    fn a_reserve_the_allocator_refuses_is_empty() {
-        let mut reserve = Reserve::new(usize::MAX);
-        assert!(!reserve.touch(4096), "nothing to write");
-        assert_eq!(reserve.touched(), 0);
     }
 }
