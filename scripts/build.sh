@@ -40,8 +40,12 @@ wasm_bundle() {
   # where their flags are the same (make test's build).
   local link_args=()
   if [ "$split" = 1 ]; then link_args=(-- -Clink-args=--emit-relocs); fi
+  # make test's quick build: the worker's crate gets the page's dependencies with the page's
+  # features (app's `page-deps`), so it reuses the page's build of them (app/Cargo.toml).
+  local features=()
+  if [ "$profile" = wasm-quick ] && [ "$crate" = parse-worker ]; then features=(--features app/page-deps); fi
   RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
-    cargo rustc -p "$crate" --lib \
+    cargo rustc -p "$crate" --lib "${features[@]}" \
     --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --profile "$profile" "${link_args[@]}"
   mkdir -p "$pkg"
   local input="$WASM_TARGET_DIR/wasm32-unknown-unknown/$profile/${crate//-/_}.wasm"
