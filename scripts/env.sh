@@ -8,6 +8,11 @@ export PATH="/usr/bin:$TOOLS_DIR/bin:$ROOT/end2end/node_modules/.bin:$PATH"
 if [ -x "$TOOLS_DIR/node/bin/node" ]; then
   export PATH="$TOOLS_DIR/node/bin:$PATH"
 fi
+# Native code links with LLD once scripts/setup.sh has put it on the PATH as ld.lld (its
+# step 7 says why); until then with the system's linker.
+if [ -x "$TOOLS_DIR/bin/ld.lld" ]; then
+  export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-Clink-arg=-fuse-ld=lld"
+fi
 export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 export LEPTOS_OUTPUT_NAME=techbiz-invite
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"

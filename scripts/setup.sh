@@ -110,4 +110,11 @@ if [ ! -x "$scim_venv/bin/python" ] ||
     { "$scim_venv/bin/pip" check; echo "setup: scripts/scim-requirements.txt misses a dependency" >&2; exit 1; }
   echo "$scim_sum" > "$scim_venv/.requirements-sum"
 fi
+# 7. The native linker: LLD (Debian's lld-22, step 1, which also links the wasm32 bundles)
+#    rather than GNU ld. The test binaries are ~110 MB each, unoptimised; GNU ld takes about
+#    6 s for each, LLD about 1 s. gcc finds it as `ld.lld` (`-fuse-ld=lld`, scripts/env.sh)
+#    and Debian names it ld.lld-22: a link in $TOOLS_DIR/bin gives it the name gcc looks for.
+mkdir -p "$TOOLS_DIR/bin"
+[ "$(readlink "$TOOLS_DIR/bin/ld.lld" 2>/dev/null || true)" = /usr/bin/ld.lld-22 ] ||
+  ln -sfn /usr/bin/ld.lld-22 "$TOOLS_DIR/bin/ld.lld"
 echo "setup: ok"
