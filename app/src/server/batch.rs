@@ -29,7 +29,7 @@ use super::directory::{Directory, DirectoryError, DirectoryUser, Existing};
 use super::invites::{self, InvitationRow, InviteError};
 use super::provisioning::Provisioning;
 use super::settings::Settings;
-use super::sql::{fetch_in_parts, Param, Rows, OPEN};
+use super::sql::{fetch_in_parts, from_row, Param, Rows, OPEN};
 use crate::domain::batch::{email_twice, username_twice};
 use crate::domain::limits::{MAX_BATCH_ROWS, SUBMIT_CHUNK_ROWS};
 use crate::domain::{Email, FieldError, NewAccount, Officer, TechPassUsername, UserKind};
@@ -846,11 +846,12 @@ async fn invited_rows(
     key: &str,
     row_ids: &[String],
 ) -> sqlx::Result<HashMap<String, (String, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Invited {
-        row_id: String,
-        invitation_id: String,
-        email: String,
+    from_row! {
+        struct Invited {
+            row_id: String,
+            invitation_id: String,
+            email: String,
+        }
     }
     let rows: Vec<Invited> = fetch_in_parts(
         conn,

@@ -3,13 +3,53 @@
 //! the pool and how to begin a write; it knows no feature (caches live in `AppState`,
 //! start-up work is called by the server's start-up).
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+/// The files of migrations/, embedded when the crate is built (build.rs lists them): each
+/// file's name and SQL.
+const MIGRATION_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// The migrations, as `sqlx::migrate!` would embed them (the same versions, descriptions,
+/// checksums; a test compares them with sqlx's reading of the folder), without sqlx's proc
+/// macros: those bring a second build of sqlx's drivers, for the compiler.
+pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| Migrator {
+    migrations: Cow::Owned(migrations(MIGRATION_FILES)),
+    ..Migrator::DEFAULT
+});
+
+/// `files` (name, SQL) as sqlx reads a migration folder: `<version>_<description>.sql`, the
+/// description's underscores as spaces, in the order of their versions.
+fn migrations(files: &[(&str, &'static str)]) -> Vec<Migration> {
+    let mut migrations: Vec<Migration> = files
+        .iter()
+        .map(|&(name, sql)| {
+            let (version, rest) = name
+                .split_once('_')
+                .expect("build.rs lists <version>_<description>.sql files only");
+            let migration_type = MigrationType::from_filename(rest);
+            Migration::new(
+                version
+                    .parse()
+                    .expect("build.rs checks that the version is a number"),
+                Cow::Owned(
+                    rest.trim_end_matches(migration_type.suffix())
+                        .replace('_', " "),
+                ),
+                migration_type,
+                Cow::Borrowed(sql),
+                sql.starts_with("-- no-transaction"),
+            )
+        })
+        .collect();
+    migrations.sort_by_key(|m| m.version);
+    migrations
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -363,6 +403,42 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded migrations are the ones sqlx reads from the folder, as `migrate!` embedded
+    /// them: a difference in a checksum would make every existing database refuse to start.
+    #[tokio::test]
+    async fn the_embedded_migrations_are_the_ones_sqlx_reads_from_the_folder() {
+        let folder = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"));
+        let read = Migrator::new(folder).await.expect("sqlx reads migrations/");
+        let ours: Vec<_> = MIGRATOR.iter().collect();
+        let theirs: Vec<_> = read.iter().collect();
+        assert!(
+            theirs.len() >= 16,
+            "migrations/ has {} migrations",
+            theirs.len()
+        );
+        assert_eq!(ours.len(), theirs.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(
+                (
+                    a.version,
+                    &a.description,
+                    a.migration_type,
+                    &a.checksum,
+                    a.no_tx,
+                    &a.sql
+                ),
+                (
+                    b.version,
+                    &b.description,
+                    b.migration_type,
+                    &b.checksum,
+                    b.no_tx,
+                    &b.sql
+                )
+            );
+        }
+    }
 
     #[test]
     fn sqlite_urls_get_create_mode_and_others_are_refused() {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::now_millis;
 use super::db::Db;
-use super::sql::{fetch_in_parts, Param, Rows};
+use super::sql::{fetch_in_parts, from_row, Param, Rows};
 
 /// The columns the built-in directory writes for a new account.
 const ACCOUNT_COLUMNS: &[&str] = &[
@@ -227,11 +227,12 @@ impl BuiltInDirectory {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    id: String,
-    external_id: Option<String>,
-    status: String,
+from_row! {
+    struct AccountRow {
+        id: String,
+        external_id: Option<String>,
+        status: String,
+    }
 }
 
 impl From<AccountRow> for RemoteUser {

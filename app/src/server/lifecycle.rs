@@ -10,7 +10,7 @@ use super::db::Db;
 use super::invites::accept_link;
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
-use super::sql::{OPEN, SENT};
+use super::sql::{from_row, OPEN, SENT};
 use super::status::account_state;
 use crate::domain::limits::MAX_ACTION_IDS;
 use crate::domain::Officer;
@@ -26,15 +26,16 @@ pub const RESENDS_PER_OFFICER_PER_HOUR: i64 = 300;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// An invitation as an action reads it.
-#[derive(Debug, sqlx::FromRow)]
-struct Found {
-    id: String,
-    email: String,
-    #[sqlx(try_from = "String")]
-    status: InvitationStatus,
-    invitation_type: String,
-    token_hash: String,
+from_row! {
+    /// An invitation as an action reads it.
+    #[derive(Debug)]
+    struct Found {
+        id: String,
+        email: String,
+        status: InvitationStatus as String,
+        invitation_type: String,
+        token_hash: String,
+    }
 }
 
 const FOUND: &str = "SELECT id, email, status, invitation_type, token_hash FROM invitations";
@@ -419,14 +420,15 @@ async fn retry_provisioning(
     Ok(Step::Done(found.email))
 }
 
-/// An invitation as Request SEED onboarding reads it: with the account state the officer
-/// sees.
-#[derive(sqlx::FromRow)]
-struct SeedCandidate {
-    email: String,
-    kind: String,
-    account_state: String,
-    seed_status: String,
+from_row! {
+    /// An invitation as Request SEED onboarding reads it: with the account state the officer
+    /// sees.
+    struct SeedCandidate {
+        email: String,
+        kind: String,
+        account_state: String,
+        seed_status: String,
+    }
 }
 
 /// Asks for the person to be onboarded to SEED if they have a TechPass account and no SEED

@@ -39,7 +39,7 @@ use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser, RemoteUser};
 use super::outbox::{self, OutgoingEmail};
-use super::sql::{Param, Rows};
+use super::sql::{from_row, Param, Rows};
 use crate::domain::InvitationStatus;
 
 #[derive(Debug, Clone)]
@@ -161,16 +161,18 @@ impl Outcome {
     }
 }
 
-#[derive(sqlx::FromRow, Debug, Clone)]
-struct Claimed {
-    id: String,
-    invitation_id: String,
-    op: String,
-    payload: String,
-    attempts: i32,
-    /// The lease this claim stamped: every write-back is made only while the row still
-    /// carries it (a hand whose lease ran out and was taken over writes nothing).
-    locked_until: i64,
+from_row! {
+    #[derive(Debug, Clone)]
+    struct Claimed {
+        id: String,
+        invitation_id: String,
+        op: String,
+        payload: String,
+        attempts: i32,
+        /// The lease this claim stamped: every write-back is made only while the row still
+        /// carries it (a hand whose lease ran out and was taken over writes nothing).
+        locked_until: i64,
+    }
 }
 
 const CREATE: &str = "create";
@@ -266,16 +268,17 @@ async fn settled_meanwhile(
 const RELEASED: &str =
     "id, email, first_name, username, inviter_email, mail_id, expires_at, sent_at";
 
-#[derive(sqlx::FromRow)]
-struct Released {
-    id: String,
-    email: String,
-    first_name: Option<String>,
-    username: Option<String>,
-    inviter_email: String,
-    mail_id: Option<String>,
-    expires_at: i64,
-    sent_at: i64,
+from_row! {
+    struct Released {
+        id: String,
+        email: String,
+        first_name: Option<String>,
+        username: Option<String>,
+        inviter_email: String,
+        mail_id: Option<String>,
+        expires_at: i64,
+        sent_at: i64,
+    }
 }
 
 /// Queues an operation, due at once.

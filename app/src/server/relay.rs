@@ -26,6 +26,7 @@ use super::clock::now_millis;
 use super::db::{Backend, Db};
 use super::links::LinkSecret;
 use super::outbox::OutgoingEmail;
+use super::sql::from_row;
 use crate::wire::DevMail;
 
 #[async_trait]
@@ -131,11 +132,12 @@ impl DevMailbox {
 
     /// The latest hundred messages, newest first, each with the first link in its text.
     pub async fn latest(db: &Db) -> Result<Vec<DevMail>, sqlx::Error> {
-        #[derive(sqlx::FromRow)]
-        struct Kept {
-            recipient: String,
-            subject: String,
-            body_text: String,
+        from_row! {
+            struct Kept {
+                recipient: String,
+                subject: String,
+                body_text: String,
+            }
         }
         let kept: Vec<Kept> = sqlx::query_as(
             "SELECT recipient, subject, body_text FROM dev_mailbox \
@@ -220,15 +222,16 @@ pub struct RelayRound {
     pub failed: usize,
 }
 
-/// An outbox message claimed for one lease.
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    id: String,
-    recipient: String,
-    subject: String,
-    body_text: String,
-    body_html: String,
-    attempts: i32,
+from_row! {
+    /// An outbox message claimed for one lease.
+    struct Claimed {
+        id: String,
+        recipient: String,
+        subject: String,
+        body_text: String,
+        body_html: String,
+        attempts: i32,
+    }
 }
 
 impl Relay {

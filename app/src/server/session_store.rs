@@ -10,6 +10,7 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::auth::{SessionUser, USER_KEY};
 use super::db::Db;
+use super::sql::from_row;
 
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
@@ -125,10 +126,11 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        #[derive(sqlx::FromRow)]
-        struct Stored {
-            data: String,
-            expires_at: i64,
+        from_row! {
+            struct Stored {
+                data: String,
+                expires_at: i64,
+            }
         }
         let row: Option<Stored> = sqlx::query_as(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",

@@ -8,7 +8,7 @@ use super::clock::now_millis;
 use super::db::Db;
 use super::directory::{ensure_created, Directory, DirectoryError, DirectoryUser};
 use super::links::hash_token;
-use super::sql::OPEN;
+use super::sql::{from_row, OPEN};
 use crate::domain::{Email, FieldError, InvitationStatus, NewAccount, RawAccount};
 
 /// What the link leads to.
@@ -56,18 +56,19 @@ pub enum SignUpError {
     Db(#[from] sqlx::Error),
 }
 
-/// An invitation as its link finds it.
-#[derive(sqlx::FromRow)]
-struct LinkRow {
-    id: String,
-    email: String,
-    invitation_type: String,
-    seed_required: i64,
-    reason: String,
-    account_id: Option<String>,
-    status: String,
-    expires_at: i64,
-    email_key: String,
+from_row! {
+    /// An invitation as its link finds it.
+    struct LinkRow {
+        id: String,
+        email: String,
+        invitation_type: String,
+        seed_required: i64,
+        reason: String,
+        account_id: Option<String>,
+        status: String,
+        expires_at: i64,
+        email_key: String,
+    }
 }
 
 async fn find(conn: &mut AnyConnection, token: &str) -> Result<OpenInvitation, SignUpError> {
@@ -147,10 +148,11 @@ async fn claim(conn: &mut AnyConnection, invitation: &OpenInvitation) -> Result<
     if claimed == 1 {
         return Ok(());
     }
-    #[derive(sqlx::FromRow)]
-    struct Now {
-        status: String,
-        token_hash: String,
+    from_row! {
+        struct Now {
+            status: String,
+            token_hash: String,
+        }
     }
     let now: Option<Now> =
         sqlx::query_as("SELECT status, token_hash FROM invitations WHERE id = $1")

@@ -10,6 +10,48 @@ pub const OPEN: &str = "('invited', 'created', 'provisioning')";
 /// one yet): what reminders and Resend work on.
 pub const SENT: &str = "('invited', 'created')";
 
+/// A struct that a query's rows are read into (`query_as`), each field from the column of its
+/// name: what `#[derive(sqlx::FromRow)]` writes, without sqlx's proc macros (they bring a
+/// second build of sqlx's drivers, for the compiler). Wraps the struct's definition; a field
+/// written `name: Type as Stored` is read as `Stored` and converted with `TryFrom`.
+macro_rules! from_row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty $(as $from:ty)?),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),*
+        }
+
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $name {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> sqlx::Result<Self> {
+                use sqlx::Row as _;
+                Ok($name {
+                    $($field: $crate::server::sql::from_row!(@get row, $field $(, $from)?)),*
+                })
+            }
+        }
+    };
+    // A column read as its own type.
+    (@get $row:ident, $field:ident) => {
+        $row.try_get(stringify!($field))?
+    };
+    // `field: Type as Stored`: read as `Stored`, then `Type::try_from` it (sqlx's
+    // `#[sqlx(try_from = "Stored")]`); a value it refuses is the column's decoding error.
+    (@get $row:ident, $field:ident, $from:ty) => {
+        $row.try_get::<$from, _>(stringify!($field))?
+            .try_into()
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: stringify!($field).to_string(),
+                source: Box::from(e),
+            })?
+    };
+}
+pub(crate) use from_row;
+
 /// A query's SQL and its parameters, numbered as they are added.
 #[derive(Default)]
 pub(crate) struct Params {
