@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
-#   the Node.js version, format, the native build with clippy, the wasm32 build with clippy,
-#   unit + property tests and server tests on SQLite and PostgreSQL, Playwright in Debian's
+#   the Node.js version, format, the native build with clippy, the wasm32 build with clippy
+#   beside it (it ends while the next layer runs), unit + property tests and server tests on
+#   SQLite and PostgreSQL, the end of the wasm32 build, Playwright in Debian's
 #   Chromium against the server binary the native build made, and the chaos test: three of
 #   those servers on the tests' PostgreSQL behind haproxy, killed and restarted under twenty
 #   officers' uploads (scripts/chaos.sh short). Each layer's time is printed at the end.
@@ -23,8 +24,17 @@ mkdir -p target
 started=$SECONDS
 layer_names=()
 layer_secs=()
+# kill_tree PID: stops PID and every process under it (a build: its scripts, cargo, rustc).
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" || true); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
 report() {
   local status=$?
+  # A front end still building when a layer failed (it runs beside the native build and the
+  # database tests) is stopped with the run.
+  if [ -n "${wasm_pid:-}" ]; then kill_tree "$wasm_pid"; fi
   printf '\n%-52s %7s\n' "layer" "seconds"
   local i
   for i in "${!layer_names[@]}"; do
@@ -98,15 +108,13 @@ wasm_log=target/wasm-build.log
 ) >"$wasm_log" 2>&1 &
 wasm_pid=$!
 begun=$SECONDS
-if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --all-targets --no-run; then
-  kill "$wasm_pid" 2>/dev/null || true
+if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests --benches --no-run; then
   exit 1
 fi
 echo "native build: $((SECONDS - begun)) s"
-wasm_ok=0
-wait "$wasm_pid" || wasm_ok=$?
-sed 's/^/front end: /' "$wasm_log"
-[ "$wasm_ok" -eq 0 ] || { echo "the front end's build failed (above)" >&2; exit 1; }
+# The front end's build ends a minute or so after the native one: its last part (the parsing
+# worker's app and crate) compiles on one core. The database tests, which need only the native
+# build, run meanwhile; Playwright waits for the front end.
 
 layer "PostgreSQL for the database tests"
 scripts/postgres.sh
@@ -114,13 +122,20 @@ scripts/postgres.sh
 scripts/postgres.sh tidy
 
 layer "run: unit, property and server tests (SQLite and PostgreSQL)"
-env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --bins --tests -- --test-threads 4 \
+env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests -- --test-threads 4 \
   2>&1 | tee target/server-tests.log
 # Every database test has a ::sqlite and a ::postgres variant; show that both really ran.
 sqlite_ok=$(grep -c '::sqlite \.\.\. ok' target/server-tests.log || true)
 postgres_ok=$(grep -c '::postgres \.\.\. ok' target/server-tests.log || true)
 echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
+
+layer "the front end's build, what is left of it after the tests"
+wasm_ok=0
+wait "$wasm_pid" || wasm_ok=$?
+wasm_pid=""
+sed 's/^/front end: /' "$wasm_log"
+[ "$wasm_ok" -eq 0 ] || { echo "the front end's build failed (above)" >&2; exit 1; }
 
 # Playwright runs the server binary that the native build above made for the integration tests
 # (target/quick/techbiz-invite, the same profile and code): building it again with
