@@ -475,6 +475,45 @@ mod tests {
     use super::*;
     use crate::domain::InvitationStatus;
 
+    #[tokio::test]
+    async fn from_row_reads_each_field_by_its_name_and_converts_what_it_is_asked_to() {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        from_row! {
+            struct Read {
+                name: String,
+                count: i64,
+                note: Option<String>,
+                status: InvitationStatus as String,
+            }
+        }
+        // The columns in another order than the fields: each is read by its name.
+        let read: Read = sqlx::query_as(
+            "SELECT 'provisioning' AS status, NULL AS note, 7 AS count, 'x' AS name",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("a row that reads");
+        assert_eq!(read.name, "x");
+        assert_eq!(read.count, 7);
+        assert_eq!(read.note, None);
+        assert_eq!(read.status, InvitationStatus::Provisioning);
+        // A value the conversion refuses is that column's decoding error.
+        let refused = sqlx::query_as::<_, Read>(
+            "SELECT 'nonsense' AS status, NULL AS note, 7 AS count, 'x' AS name",
+        )
+        .fetch_one(&mut conn)
+        .await;
+        assert!(
+            matches!(&refused, Err(sqlx::Error::ColumnDecode { index, .. }) if index == "status"),
+            "{:?}",
+            refused.err()
+        );
+    }
+
     #[test]
     fn array_literals_quote_escape_and_type_their_elements() {
         let mut text = ArrayLiteral::new("text");
