@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
-#   the Node.js version, format, the native build with clippy, the wasm32 build with clippy
-#   beside it (it ends while the next layer runs), unit + property tests and server tests on
-#   SQLite and PostgreSQL, the end of the wasm32 build, Playwright in Debian's
-#   Chromium against the server binary the native build made, and the chaos test: three of
+#   the Node.js version, format, the native build with clippy, unit + property tests and
+#   server tests on SQLite and PostgreSQL beside the wasm32 build with clippy, Playwright in
+#   Debian's Chromium against the server binary the native build made, and the chaos test: three of
 #   those servers on the tests' PostgreSQL behind haproxy, killed and restarted under twenty
 #   officers' uploads (scripts/chaos.sh short). Each layer's time is printed at the end.
 #
@@ -96,10 +95,15 @@ page_has=$(wasm_deps frontend | grep -E "$parser_crates" | tr '\n' ' ' || true)
   { echo "the page's bundle (crate frontend) depends on $page_has: move the code that needs it behind app's 'parser' feature" >&2; exit 1; }
 echo "the worker's bundle has $worker_has; the page's has none of them"
 
-# The two builds run side by side (their own target folders, no shared lock): each spends
-# long stretches on one core (the app crate's front end, the frontend crate), which the
-# other fills. Each one's own time is printed after it.
-layer "build + clippy: native (app + server) beside the front end (wasm32)"
+# The native build first, on both cores; then the front end's (wasm32, its own target folder)
+# while PostgreSQL starts and the database tests run, which need only the native build;
+# Playwright waits for the front end. Run side by side from the start, the two builds took
+# longer on two cores than one after the other (four compilers at once for two cores): the
+# native build alone about 370 s, the front end alone about 315 s, both at once about 790 s.
+layer "build + clippy: native (app + server)"
+if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests --benches --no-run; then
+  exit 1
+fi
 wasm_log=target/wasm-build.log
 (
   begun=$SECONDS
@@ -107,21 +111,13 @@ wasm_log=target/wasm-build.log
   echo "front end built in $((SECONDS - begun)) s"
 ) >"$wasm_log" 2>&1 &
 wasm_pid=$!
-begun=$SECONDS
-if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests --benches --no-run; then
-  exit 1
-fi
-echo "native build: $((SECONDS - begun)) s"
-# The front end's build ends a minute or so after the native one: its last part (the parsing
-# worker's app and crate) compiles on one core. The database tests, which need only the native
-# build, run meanwhile; Playwright waits for the front end.
 
 layer "PostgreSQL for the database tests"
 scripts/postgres.sh
 # (The databases of earlier runs on this server, which they leave.)
 scripts/postgres.sh tidy
 
-layer "run: unit, property and server tests (SQLite and PostgreSQL)"
+layer "run: unit, property and server tests (SQLite and PostgreSQL), beside the front end's build"
 env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests -- --test-threads 4 \
   2>&1 | tee target/server-tests.log
 # Every database test has a ::sqlite and a ::postgres variant; show that both really ran.
@@ -130,7 +126,7 @@ postgres_ok=$(grep -c '::postgres \.\.\. ok' target/server-tests.log || true)
 echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
 
-layer "the front end's build, what is left of it after the tests"
+layer "build + clippy: the front end (wasm32), what is left of it after the tests"
 wasm_ok=0
 wait "$wasm_pid" || wasm_ok=$?
 wasm_pid=""
