@@ -87,7 +87,7 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   # parser, built for speed. WASM_PROFILE=wasm-quick builds both without LTO or wasm-opt.
   if [ "$wasm_profile" = wasm-quick ]; then page_profile=wasm-quick; else page_profile=wasm-page; fi
   # The splitter (frontend/split), built natively beside the page's wasm, in a target folder
-  # of its own (make test builds the native tests beside this script: no wait on their lock).
+  # of its own (the native target folder's lock would hold it behind any native build).
   if [ "$wasm_profile" = wasm-quick ]; then tool_profile=quick; else tool_profile=release; fi
   CARGO_TARGET_DIR="$ROOT/target/tools" env -u RUSTC_BOOTSTRAP cargo build -p wasm-split --profile "$tool_profile" &
   split_build=$!

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test layer, in order, failing at the first failure:
-#   the Node.js version, format, the native build with clippy, unit + property tests and
-#   server tests on SQLite and PostgreSQL beside the wasm32 build with clippy, Playwright in
-#   Debian's Chromium against the server binary the native build made, and the chaos test: three of
+#   the Node.js version, format, the native build with clippy, the wasm32 build with clippy,
+#   unit + property tests and server tests on SQLite and PostgreSQL, Playwright in Debian's
+#   Chromium against the server binary the native build made, and the chaos test: three of
 #   those servers on the tests' PostgreSQL behind haproxy, killed and restarted under twenty
 #   officers' uploads (scripts/chaos.sh short). Each layer's time is printed at the end.
 #
@@ -23,17 +23,8 @@ mkdir -p target
 started=$SECONDS
 layer_names=()
 layer_secs=()
-# kill_tree PID: stops PID and every process under it (a build: its scripts, cargo, rustc).
-kill_tree() {
-  local child
-  for child in $(pgrep -P "$1" || true); do kill_tree "$child"; done
-  kill "$1" 2>/dev/null || true
-}
 report() {
   local status=$?
-  # A front end still building when a layer failed (it runs beside the native build and the
-  # database tests) is stopped with the run.
-  if [ -n "${wasm_pid:-}" ]; then kill_tree "$wasm_pid"; fi
   printf '\n%-52s %7s\n' "layer" "seconds"
   local i
   for i in "${!layer_names[@]}"; do
@@ -95,29 +86,22 @@ page_has=$(wasm_deps frontend | grep -E "$parser_crates" | tr '\n' ' ' || true)
   { echo "the page's bundle (crate frontend) depends on $page_has: move the code that needs it behind app's 'parser' feature" >&2; exit 1; }
 echo "the worker's bundle has $worker_has; the page's has none of them"
 
-# The native build first, on both cores; then the front end's (wasm32, its own target folder)
-# while PostgreSQL starts and the database tests run, which need only the native build;
-# Playwright waits for the front end. Run side by side from the start, the two builds took
-# longer on two cores than one after the other (four compilers at once for two cores): the
-# native build alone about 370 s, the front end alone about 315 s, both at once about 790 s.
+# The native build, then the front end's (wasm32, its own target folder), each alone on both
+# cores. Side by side, or beside the tests, they took longer in all than one after the other
+# (two cores, four compilers): alone, the native build took 306 s and the front end's about
+# 315 s; at once, 717-728 s and 771-794 s; the front end's beside the database tests 489 s.
 layer "build + clippy: native (app + server)"
-if ! env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests --benches --no-run; then
-  exit 1
-fi
-wasm_log=target/wasm-build.log
-(
-  begun=$SECONDS
-  BUILD_ONLY=wasm WASM_PROFILE=wasm-quick scripts/build.sh
-  echo "front end built in $((SECONDS - begun)) s"
-) >"$wasm_log" 2>&1 &
-wasm_pid=$!
+env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests --benches --no-run
+
+layer "build + clippy: the front end (wasm32)"
+BUILD_ONLY=wasm WASM_PROFILE=wasm-quick scripts/build.sh
 
 layer "PostgreSQL for the database tests"
 scripts/postgres.sh
 # (The databases of earlier runs on this server, which they leave.)
 scripts/postgres.sh tidy
 
-layer "run: unit, property and server tests (SQLite and PostgreSQL), beside the front end's build"
+layer "run: unit, property and server tests (SQLite and PostgreSQL)"
 env -u RUSTC_BOOTSTRAP cargo test "${native[@]}" --lib --tests -- --test-threads 4 \
   2>&1 | tee target/server-tests.log
 # Every database test has a ::sqlite and a ::postgres variant; show that both really ran.
@@ -125,13 +109,6 @@ sqlite_ok=$(grep -c '::sqlite \.\.\. ok' target/server-tests.log || true)
 postgres_ok=$(grep -c '::postgres \.\.\. ok' target/server-tests.log || true)
 echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" -eq "$postgres_ok" ] || { echo "database tests did not run on both databases" >&2; exit 1; }
-
-layer "build + clippy: the front end (wasm32), what is left of it after the tests"
-wasm_ok=0
-wait "$wasm_pid" || wasm_ok=$?
-wasm_pid=""
-sed 's/^/front end: /' "$wasm_log"
-[ "$wasm_ok" -eq 0 ] || { echo "the front end's build failed (above)" >&2; exit 1; }
 
 # Playwright runs the server binary that the native build above made for the integration tests
 # (target/quick/techbiz-invite, the same profile and code): building it again with
