@@ -42,6 +42,10 @@ ready.catch(() => {});
 // checked wholly by baseline code. The module is shared with the next file's worker, its
 // optimised code too. A message stops it at the next task.
 const WARM_UP_STEPS = 12;
+// Resolves in a later task: the messages that came meanwhile are handled first.
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 let busy = false;
 // Then it takes the memory a 100,000-row CSV needs (its bytes, twice, and its rows) from the
 // browser and writes it once, RESERVE_STEP at a time (a task of a few milliseconds each), and
@@ -59,12 +63,12 @@ ready.then(async () => {
   try {
     for (let i = 0; i < WARM_UP_STEPS && warmUpWanted && !busy; i++) {
       warmUp(i % 2 === 1);
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await nextTask();
     }
     if (warmUpWanted && !busy) {
       reserve = new Reserve(RESERVE_BYTES);
       while (reserve && reserve.touch(RESERVE_STEP)) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        await nextTask();
       }
       freeReserve();
     }
@@ -116,7 +120,7 @@ function awaitVerdict(port) {
   return {
     async refusal(scanHere) {
       // The checker's messages that came while this worker was busy.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await nextTask();
       if (answer === undefined && begun) await settled;
       port.close();
       if (answer) return answer.refused;
