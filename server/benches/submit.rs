@@ -53,10 +53,19 @@ fn main() {
 }
 
 async fn run() -> anyhow::Result<()> {
-    // SUBMIT_BENCH_ONLY=postgres: only the PostgreSQL submit (to profile it).
-    let only_postgres = std::env::var("SUBMIT_BENCH_ONLY").is_ok_and(|v| v == "postgres");
+    // SUBMIT_BENCH_LOG=1: the instance's log on stderr (RUST_LOG filters it), to see where a
+    // chunk's time goes (RUST_LOG=sqlx::query=debug times every statement).
+    if std::env::var("SUBMIT_BENCH_LOG").is_ok_and(|v| v == "1") {
+        server::telemetry::init_with_writer(server::config::LogFormat::Json, std::io::stderr);
+    }
+    // SUBMIT_BENCH_ONLY=postgres or sqlite: only that database's submit (to profile it).
+    let only = std::env::var("SUBMIT_BENCH_ONLY").unwrap_or_default();
     let dir = tempfile::tempdir().context("a temporary folder for the SQLite file")?;
-    if !only_postgres {
+    if only == "sqlite" {
+        let url = format!("sqlite://{}/bench.db", dir.path().display());
+        return bench("sqlite", &url).await;
+    }
+    if only != "postgres" {
         sqlite_and_provisioning(&dir).await?;
     }
     postgres().await
