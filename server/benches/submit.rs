@@ -1,6 +1,6 @@
 //! `cargo bench -p server --bench submit` (release profile): 10,000 generated valid rows
 //! submitted to a running instance through the server function (`POST /api/submit_batch`,
-//! signed in) in chunks of 500, the way the browser sends them (two at a time, their answers
+//! signed in) in chunks of 500, the way the browser sends them (three at a time, their answers
 //! taken in order), on a fresh SQLite file and (when `TEST_POSTGRES_URL` is set and
 //! reachable) a fresh PostgreSQL database, each chunk's accounts made by the instance right
 //! after its answer; then how long after the last answer every account was made; then the

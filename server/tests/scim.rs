@@ -224,7 +224,7 @@ both_databases!(
         let scim = ScimServer::start().await;
         // No worker: what makes the accounts is the instance's maker of batch accounts.
         let app = app_on(b, &scim, REQUEST_ONLY).await;
-        // Another chunk (the page sends two at a time) is being stored meanwhile.
+        // Another chunk (the page sends three at a time) is being stored meanwhile.
         let storing = app.app_state.provisioning.storing_chunk();
         let res = submit(
             &app,

@@ -360,7 +360,7 @@ enum Clash {
 /// SQLite the first write takes the one write lock, so the chunk always runs as `Early`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Locks {
-    /// Just before its commit: chunks of one list (the page sends two at a time) store their
+    /// Just before its commit: chunks of one list (the page sends three at a time) store their
     /// rows at the same moment instead of one after the other. What was checked without
     /// them is made sure of there: the unique indexes refuse a second open invitation for
     /// an address and a row stored twice (the chunk waits for the other and then fails), and
