@@ -273,6 +273,8 @@ impl Rows {
     /// that value. A batch's chunk repeats its officer, agency, kind, status, times and
     /// empty columns in every row: about half of an invitation's columns, which PostgreSQL
     /// would otherwise parse out of an array text 500 times each. One row binds only values.
+    /// (The statement's text depends on which columns are shared, so a table has a few forms
+    /// of it in practice, each prepared once per connection like any other statement.)
     fn unnest_insert(&self) -> Result<(String, Params), String> {
         let width = self.columns.len();
         let rows = self.values.len() / width;
