@@ -88,6 +88,8 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   if [ "$wasm_profile" = wasm-quick ]; then page_profile=wasm-quick; else page_profile=wasm-page; fi
   # The splitter (frontend/split), built natively beside the page's wasm, in a target folder
   # of its own (the native target folder's lock would hold it behind any native build).
+  # Beside it costs nothing: make test's quick front end from nothing took 325 s with the
+  # tool built beside, against 26 s for the tool and then 328 s for the bundles.
   if [ "$wasm_profile" = wasm-quick ]; then tool_profile=quick; else tool_profile=release; fi
   CARGO_TARGET_DIR="$ROOT/target/tools" env -u RUSTC_BOOTSTRAP cargo build -p wasm-split --profile "$tool_profile" &
   split_build=$!
