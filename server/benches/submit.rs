@@ -62,8 +62,7 @@ async fn run() -> anyhow::Result<()> {
     let only = std::env::var("SUBMIT_BENCH_ONLY").unwrap_or_default();
     let dir = tempfile::tempdir().context("a temporary folder for the SQLite file")?;
     if only == "sqlite" {
-        let url = format!("sqlite://{}/bench.db", dir.path().display());
-        return bench("sqlite", &url).await;
+        return bench("sqlite", &sqlite_url(&dir, "bench.db")).await;
     }
     if only != "postgres" {
         sqlite_and_provisioning(&dir).await?;
@@ -72,11 +71,9 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn sqlite_and_provisioning(dir: &tempfile::TempDir) -> anyhow::Result<()> {
-    let url = format!("sqlite://{}/bench.db", dir.path().display());
-    bench("sqlite", &url).await?;
+    bench("sqlite", &sqlite_url(dir, "bench.db")).await?;
 
-    let url = format!("sqlite://{}/provision-builtin.db", dir.path().display());
-    let db = Db::connect(&url)
+    let db = Db::connect(&sqlite_url(dir, "provision-builtin.db"))
         .await
         .context("the provisioning bench's database")?;
     let builtin: Arc<dyn Directory> = Arc::new(BuiltInDirectory::new(db.clone()));
@@ -86,8 +83,7 @@ async fn sqlite_and_provisioning(dir: &tempfile::TempDir) -> anyhow::Result<()> 
         std::env::var("SCIM_BENCH_TOKEN"),
     ) {
         (Ok(base), Ok(token)) => {
-            let url = format!("sqlite://{}/provision-scim.db", dir.path().display());
-            let db = Db::connect(&url)
+            let db = Db::connect(&sqlite_url(dir, "provision-scim.db"))
                 .await
                 .context("the provisioning bench's database")?;
             let settings = ScimSettings::from_vars(|k| match k {
@@ -103,6 +99,11 @@ async fn sqlite_and_provisioning(dir: &tempfile::TempDir) -> anyhow::Result<()> 
         _ => eprintln!("bench: SCIM provisioning skipped: SCIM_BENCH_URL is not set"),
     }
     Ok(())
+}
+
+/// A new SQLite file's URL in the bench's temporary folder.
+fn sqlite_url(dir: &tempfile::TempDir, file: &str) -> String {
+    format!("sqlite://{}/{file}", dir.path().display())
 }
 
 async fn postgres() -> anyhow::Result<()> {
