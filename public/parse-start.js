@@ -18,42 +18,47 @@ function parserModule() {
   return compiled;
 }
 
-// A worker started ahead of the file, already instantiating the parser (and warming it up:
-// public/parse-worker.js).
+// Two workers started ahead of the file, sharing the module and with it the code the browser
+// optimises (public/parse-worker.js), each preparing half of what a fast first file needs, at
+// the same time on two cores: the spare, for the file, takes and writes the memory a large file
+// needs; the warmer runs the parser over small files of its own, so that the browser optimises
+// the parser's code before the file comes. Done one after the other in one worker, the two
+// took ~200 ms, and a file chosen the moment the page was interactive came before either was
+// done.
 let spare = null;
-// A second one, for a workbook's cell references: it scans them while the first reads the
-// workbook (public/parse-worker.js, message `check`), a tenth to a third of that reading done
-// beside it on another core. It does not warm up: the module is shared, and with it the code
-// the first one's warm-up has the browser optimise.
-let spareChecker = null;
+// The warmer then scans a workbook's cell references (message `check`) while the spare reads
+// the workbook (a tenth to a third of that reading, done beside it on another core); for any
+// other file it stops warming up (message `rest`), so as not to take the spare's core.
+let warmer = null;
 
-function startWorker(warm) {
+function startWorker(role) {
   const worker = new Worker('/parse-worker.js', { type: 'module' });
   // Exactly one module message: the compiled module, or null for the worker to load its own.
   parserModule().then(
-    (module) => worker.postMessage({ module, warm }),
-    () => worker.postMessage({ module: null, warm }),
+    (module) => worker.postMessage({ module, ...role }),
+    () => worker.postMessage({ module: null, ...role }),
   );
   return worker;
 }
 
-// Starts a worker for the next file and a checker beside it, unless they are waiting already.
+// Starts the workers for the next file, unless they are waiting already.
 export function warmWorker() {
-  if (!spare) spare = startWorker(true);
-  if (!spareChecker) spareChecker = startWorker(false);
+  if (!spare) spare = startWorker({ warm: false, reserve: true });
+  if (!warmer) warmer = startWorker({ warm: true, reserve: false });
 }
 
-// The waiting checker, or null: one started for the file would be ready no sooner than the
-// file's own worker, which then scans the references itself.
+// The waiting warmer, for the file's worker to have it check a workbook's references or rest;
+// null if none is waiting (the file's worker then scans the references itself).
 export function takeChecker() {
-  const worker = spareChecker;
-  spareChecker = null;
+  const worker = warmer;
+  warmer = null;
   return worker;
 }
 
-// The waiting worker (or a new one), for a file: the next file gets a new one.
+// The waiting spare (or a new one, which warms up itself), for a file: the next file gets a
+// new one.
 export function takeWorker() {
-  const worker = spare || startWorker(true);
+  const worker = spare || startWorker({ warm: true, reserve: true });
   spare = null;
   return worker;
 }

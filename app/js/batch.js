@@ -68,9 +68,12 @@ export { warmWorker };
 // `keep`: the worker stores the list in IndexedDB (a new list, not a file to merge).
 export function parseInWorker(file, name, key, owner, choice, keep) {
   const worker = takeWorker();
-  // A workbook's cell references are scanned by a second worker meanwhile, if one is waiting
-  // (the file's worker waits for its verdict, over a channel of their own, before it answers).
-  const checker = /\.(xlsx|xlsm|xltx|xltm)$/i.test(name) ? takeChecker() : null;
+  // A workbook's cell references are scanned by the other waiting worker meanwhile, if one is
+  // waiting (the file's worker waits for its verdict, over a channel of their own, before it
+  // answers); for another file that worker stops warming up, and goes with the file's worker.
+  const workbook = /\.(xlsx|xlsm|xltx|xltm)$/i.test(name);
+  const checker = takeChecker();
+  if (checker && !workbook) checker.postMessage({ rest: true });
   const parts = [];
   // Parts handed to the page so far; the rest is asked for once, with the third.
   let handed = 0;
@@ -119,7 +122,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     finish(new Error(event.message || 'worker failed'));
   };
   let verdict = null;
-  if (checker) {
+  if (checker && workbook) {
     const channel = new MessageChannel();
     verdict = channel.port1;
     // A checker that fails outright cannot say so over the channel: the file's worker is

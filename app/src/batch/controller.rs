@@ -630,6 +630,11 @@ impl Batch {
         // A file chosen while a list is open is merged into it or replaces it, as the officer
         // says once it is read: the worker does not store it.
         let merging = self.meta.with_untracked(Option::is_some);
+        // The worker has the file before anything on the page changes: it reads the file
+        // while the page shows that it is reading (which, the moment the page is interactive,
+        // took the main thread 10-25 ms before the worker was told).
+        let answer =
+            browser::parse_file(file, &browser::new_key(), &self.owner(), &choice, !merging);
         self.refusal.set(None);
         self.failure.set(None);
         self.summary.set(None);
@@ -640,12 +645,7 @@ impl Batch {
             total: 0,
         }));
         self.spawn(async move {
-            let key = browser::new_key();
-            let owner = self.owner();
-            match self
-                .take(file, &key, &owner, &file_name, &choice, merging)
-                .await
-            {
+            match self.take(answer, &file_name, merging).await {
                 Ok(None) => {
                     self.file.set_value(None);
                     self.asking.set(None);
@@ -710,14 +710,11 @@ impl Batch {
     #[cfg(feature = "hydrate")]
     async fn take(
         self,
-        file: web_sys::File,
-        key: &str,
-        owner: &str,
+        answer: Result<browser::WorkerAnswer, String>,
         file_name: &str,
-        choice: &Choice,
         merging: bool,
     ) -> Result<Option<Question>, String> {
-        let answer = browser::parse_file(file, key, owner, choice, !merging)?;
+        let answer = answer?;
         let (meta, told) = match answer.head().await? {
             browser::Head::List(meta, told) => (meta, told),
             browser::Head::Ask(question) => return Ok(Some(question)),
