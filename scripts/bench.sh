@@ -5,7 +5,7 @@
 #           against the targets (xlsx ≤ 0.30× SheetJS, CSV ≤ 0.50× PapaParse);
 #   endtoend  in one Chromium run: PapaParse and SheetJS (the references) and our parser alone;
 #           the real batch upload page on the real server, from choosing each file (10k and
-#           100k, CSV and xlsx; three runs each, ENDTOEND_RUNS, each right after its own
+#           100k, CSV and xlsx; five runs each, ENDTOEND_RUNS, each right after its own
 #           reference parse of the file, as the median of the runs' ratios) to its counts
 #           and first rows on screen, with the longest main-thread task, against the targets
 #           (100k CSV ≤ 1.0× PapaParse's parse, 100k xlsx ≤ 0.3× SheetJS's, no task over
