@@ -31,6 +31,8 @@ import { beginReplace } from '/draft-store.js';
 let moduleArrived;
 let warmUpWanted = true;
 let reserveWanted = true;
+// Told to rest (below), which holds even if the module comes after.
+let resting = false;
 const ready = new Promise((resolve) => {
   moduleArrived = resolve;
 }).then((module) => (module ? init({ module_or_path: module }) : init()));
@@ -156,13 +158,14 @@ async function check({ file, name, port }) {
 
 self.onmessage = async (event) => {
   if ('module' in event.data) {
-    warmUpWanted = event.data.warm !== false;
-    reserveWanted = event.data.reserve !== false;
+    warmUpWanted = !resting && event.data.warm !== false;
+    reserveWanted = !resting && event.data.reserve !== false;
     moduleArrived(event.data.module);
     return;
   }
   if ('rest' in event.data) {
     // The file went to the other worker: this one stops warming up, not to take its core.
+    resting = true;
     warmUpWanted = false;
     reserveWanted = false;
     return;
