@@ -125,8 +125,10 @@ bench_endtoend() {
   bench_data
   step "endtoend: references, the real batch page (file chosen → counts and rows shown), cold loads over 4G (one Chromium run)"
   rm -f "$out/endtoend.json"
+  # The one spec by name: another *.bench.ts in the folder (a local experiment) would run too
+  # and write its own figures over these.
   (cd end2end && BENCH_DATA="$ROOT/$out" BENCH_OUT="$ROOT/$out/endtoend.json" \
-    npx playwright test --config playwright.bench.config.ts)
+    npx playwright test --config playwright.bench.config.ts bench/endtoend.bench.ts)
   node - "$out/endtoend.json" <<'JS' | tee "$out/endtoend.txt"
 const r = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
 const pad = (s, n) => String(s).padStart(n);
