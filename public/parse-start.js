@@ -49,7 +49,7 @@ export function warmWorker() {
 
 // The waiting warmer, for the file's worker to have it check a workbook's references or rest;
 // null if none is waiting (the file's worker then scans the references itself).
-export function takeChecker() {
+export function takeWarmer() {
   const worker = warmer;
   warmer = null;
   return worker;

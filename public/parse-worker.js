@@ -31,8 +31,6 @@ import { beginReplace } from '/draft-store.js';
 let moduleArrived;
 let warmUpWanted = true;
 let reserveWanted = true;
-// Told to rest (below), which holds even if the module comes after.
-let resting = false;
 const ready = new Promise((resolve) => {
   moduleArrived = resolve;
 }).then((module) => (module ? init({ module_or_path: module }) : init()));
@@ -158,16 +156,9 @@ async function check({ file, name, port }) {
 
 self.onmessage = async (event) => {
   if ('module' in event.data) {
-    warmUpWanted = !resting && event.data.warm !== false;
-    reserveWanted = !resting && event.data.reserve !== false;
+    warmUpWanted = event.data.warm !== false;
+    reserveWanted = event.data.reserve !== false;
     moduleArrived(event.data.module);
-    return;
-  }
-  if ('rest' in event.data) {
-    // The file went to the other worker: this one stops warming up, not to take its core.
-    resting = true;
-    warmUpWanted = false;
-    reserveWanted = false;
     return;
   }
   if ('more' in event.data) {
@@ -178,8 +169,12 @@ self.onmessage = async (event) => {
     checkerFailed();
     return;
   }
+  // Any other message ends the waiting work (at its next task, or before it begins if the
+  // module has not come yet).
   busy = true;
   freeReserve();
+  // The file went to the other worker: this one only stops, not to take that one's core.
+  if ('rest' in event.data) return;
   if ('check' in event.data) {
     await check(event.data.check);
     return;

@@ -5,7 +5,7 @@
 // The draft store's functions, under the names the Rust side imports. Its key scheme is
 // the draft store's own: chunks are asked for by number.
 import { beginReplace } from '/draft-store.js';
-import { takeChecker, takeWorker, warmWorker } from '/parse-start.js';
+import { takeWarmer, takeWorker, warmWorker } from '/parse-start.js';
 
 export {
   putChunks as draftPutChunks,
@@ -72,7 +72,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
   // waiting (the file's worker waits for its verdict, over a channel of their own, before it
   // answers); for another file that worker stops warming up, and goes with the file's worker.
   const workbook = /\.(xlsx|xlsm|xltx|xltm)$/i.test(name);
-  const checker = takeChecker();
+  const checker = takeWarmer();
   if (checker && !workbook) checker.postMessage({ rest: true });
   const parts = [];
   // Parts handed to the page so far; the rest is asked for once, with the third.

@@ -132,8 +132,8 @@ const PAUSES_MS = [0, 1000];
 // Each case runs this many times, each on a fresh page, the cases taken in turn so that a
 // slower minute of the machine falls on all of them alike: on two shared cores one run's
 // figure varies by a third from one run to the next. scripts/bench.sh reports each case's
-// median and range. Five, not three: one build's 100k CSV chosen a second after gave
-// 0.97-1.12× in one make bench of three runs, and a median of 0.95× (0.79-1.08×) over twelve.
+// median and range. Five, not three: one build's 100k CSV chosen a second after ranged over
+// 0.79-1.08× in twelve runs (median 0.95×), where the median of three can land anywhere.
 const RUNS = Number(process.env.ENDTOEND_RUNS ?? 5);
 
 for (let run = 1; run <= RUNS; run++) for (const f of FILES) for (const pauseMs of PAUSES_MS) {
