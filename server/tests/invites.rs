@@ -180,6 +180,115 @@ both_databases!(
     }
 );
 
+/// PostgreSQL: two officers giving one vendor username at the same moment. Each write looks
+/// the username up first, and neither sees the other's until it commits; the database keeps
+/// it to one open invitation, and the second officer is told it is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_username_written_twice_at_once_is_held_once() {
+    let app = signed_in(Backend::Postgres, "boss@agency.gov.sg").await;
+    // The other officer's invitation, written and not yet committed.
+    let mut other = app
+        .app_state
+        .db
+        .pool()
+        .begin()
+        .await
+        .expect("a transaction");
+    sqlx::query(
+        "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
+         inviter_agency, reason, seed_required, username, status, token_hash, expires_at, \
+         created_at, updated_at) VALUES ('race-1', 'first@acme.com', 'first@acme.com', \
+         'vendor', 'create', 'lead@other.gov.sg', 'other.gov.sg', 'Vendor', 0, 'race.name', \
+         'provisioning', 'race-hash', 9999999999999, 1, 1)",
+    )
+    .execute(&mut *other)
+    .await
+    .expect("the other officer's invitation");
+    let mine = tokio::spawn({
+        let app = app.same_browser();
+        async move {
+            let res = app
+                .post("create_account", &vendor("second@acme.com", "race.name"))
+                .await;
+            (res.status(), res.text().await.unwrap_or_default())
+        }
+    });
+    // Long enough for Create account to look the username up and write (and, before the
+    // database held usernames, commit).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    other.commit().await.expect("the other officer's commit");
+    let (status, body) = mine.await.expect("Create account");
+    assert_ne!(status, StatusCode::OK, "both stored the username: {body}");
+    let err: AppError = serde_json::from_str(&body).expect("AppError");
+    assert!(
+        err.field_message("username")
+            .unwrap_or_default()
+            .contains("race.name is taken"),
+        "{err:?}"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM invitations WHERE username = 'race.name' \
+             AND status IN ('invited', 'created', 'provisioning')"
+        )
+        .await,
+        1
+    );
+}
+
+both_databases!(
+    a_failed_account_whose_username_was_given_again_is_not_retried,
+    |b| async move {
+        let app = signed_in(b, "boss@agency.gov.sg").await;
+        let db = app.app_state.db.pool();
+        let failed = app
+            .create_account("held@acme.com", "held.name", "Tan")
+            .await;
+        // The directory refused it; a failed invitation holds no username, so another
+        // officer's invitation took it since.
+        sqlx::query("UPDATE invitations SET status = 'provisioning_failed' WHERE id = $1")
+            .bind(&failed)
+            .execute(db)
+            .await
+            .expect("failed");
+        sqlx::query(
+            "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
+             inviter_email, inviter_agency, reason, seed_required, username, status, \
+             token_hash, expires_at, created_at, updated_at) \
+             SELECT 'since-1', 'since@acme.com', 'since@acme.com', kind, invitation_type, \
+             'lead@other.gov.sg', 'other.gov.sg', reason, seed_required, username, \
+             'provisioning', 'since-hash', expires_at, created_at, updated_at \
+             FROM invitations WHERE id = $1",
+        )
+        .bind(&failed)
+        .execute(db)
+        .await
+        .expect("the username given again");
+        let res = app
+            .post_json(
+                "retry_provisioning",
+                &serde_json::json!({ "ids": [failed] }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let out: app::api::ActionOutcome = res.json().await.expect("ActionOutcome");
+        assert!(out.done.is_empty(), "{out:?}");
+        assert_eq!(out.refused.len(), 1, "{out:?}");
+        assert!(
+            out.refused[0]
+                .reason
+                .contains("TechPass username that another open invitation now holds"),
+            "{out:?}"
+        );
+        let (status,): (String,) = sqlx::query_as("SELECT status FROM invitations WHERE id = $1")
+            .bind(&failed)
+            .fetch_one(db)
+            .await
+            .expect("status");
+        assert_eq!(status, "provisioning_failed");
+    }
+);
+
 /// The invitation's emails in the outbox: id, status and subject.
 async fn emails(app: &support::TestApp, id: &str) -> Vec<(String, String, String)> {
     sqlx::query_as("SELECT id, status, subject FROM outbox WHERE invitation_id = $1")

@@ -171,16 +171,33 @@ pub(crate) async fn ensure_new(
     Ok(())
 }
 
-/// A unique-index violation from a concurrent duplicate becomes the same clear conflict.
-pub(crate) fn map_unique(email: &Email, e: sqlx::Error) -> InviteError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
+/// A unique-index violation from a concurrent duplicate becomes the same clear conflict:
+/// the username's when the index that refused it keeps a username to one open invitation,
+/// else the address's.
+pub(crate) fn map_unique(email: &Email, username: Option<&str>, e: sqlx::Error) -> InviteError {
+    match (&e, username) {
+        (_, Some(username)) if is_username_clash(&e) => {
+            InviteError::Conflict(username_is_taken(username))
+        }
+        (sqlx::Error::Database(d), _) if d.is_unique_violation() => {
             InviteError::Conflict(FieldError::new(
                 "email",
                 format!("{email} already has a pending invitation or an account"),
             ))
         }
         _ => InviteError::Db(e),
+    }
+}
+
+/// Whether `e` is the database refusing a second open invitation for one TechPass username
+/// (`invitations_one_open_per_username`; SQLite names the column, PostgreSQL the index).
+pub(crate) fn is_username_clash(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            d.constraint().is_some_and(|c| c.contains("username"))
+                || d.message().contains("username")
+        }
+        _ => false,
     }
 }
 
@@ -236,9 +253,10 @@ pub(crate) async fn insert_invitation(
     row: InvitationRow<'_>,
 ) -> Result<String, InviteError> {
     let email = row.email;
+    let username = row.username.clone();
     let mut ids = insert_invitations(conn, vec![row])
         .await
-        .map_err(|e| map_unique(email, e))?;
+        .map_err(|e| map_unique(email, username.as_deref(), e))?;
     Ok(ids.pop().unwrap_or_default())
 }
 

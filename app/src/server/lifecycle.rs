@@ -402,6 +402,13 @@ async fn retry_provisioning(
     match super::provisioning::retry(tx, id).await {
         Ok(true) => {}
         Ok(false) => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
+        Err(e) if super::invites::is_username_clash(&e) => {
+            return Ok(Step::refused(
+                &found.email,
+                "has a TechPass username that another open invitation now holds, so this one \
+                 cannot be retried: invite the person again with another username",
+            ))
+        }
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
             return Ok(Step::refused(
                 &found.email,

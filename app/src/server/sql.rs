@@ -750,5 +750,6 @@ mod tests {
         }
         assert!(last.contains_key("invitations_open_sent"));
         assert!(last.contains_key("invitations_one_open_per_agency"));
+        assert!(last.contains_key("invitations_one_open_per_username"));
     }
 }
