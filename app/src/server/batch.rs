@@ -6,7 +6,8 @@
 //! exists). A row is keyed by (batch key, row id): a row already
 //! invited under the key answers with its invitation and writes nothing, so a double click, a
 //! retry after a lost response or a second tab never invites anyone twice. The primary key of
-//! `batch_rows` and the unique index on open invitations hold that even when the checks race.
+//! `batch_rows` and the unique indexes on open invitations (one per address in an agency, one
+//! per username) hold that even when the checks race.
 //! On PostgreSQL a chunk first takes its batch's row and its officer's quota lock only at its
 //! commit, so the chunks of a list are stored at the same time ([`Locks`]); one whose checks
 //! did not hold there is rolled back and run again with the locks first. A chunk that loses a
@@ -335,8 +336,8 @@ struct ChunkDone {
 
 /// Why a chunk's transaction was given up.
 enum Failure {
-    /// A unique index refused a write, a recount under the locks at a `Late` chunk's commit
-    /// found the quota or a username taken meanwhile, or PostgreSQL broke a deadlock:
+    /// A unique index refused a write, the count under the quota's lock at a `Late` chunk's
+    /// commit found the quota spent meanwhile, or PostgreSQL broke a deadlock:
     /// something stored after the checks clashes with a row. Which field it most likely
     /// concerns:
     Race(Clash),
@@ -363,8 +364,9 @@ enum Locks {
     /// Just before its commit: chunks of one list (the page sends three at a time) store their
     /// rows at the same moment instead of one after the other. What was checked without
     /// them is made sure of there: the unique indexes refuse a second open invitation for
-    /// an address and a row stored twice (the chunk waits for the other and then fails), and
-    /// under the locks the quota is counted again and the usernames looked up again. A
+    /// an address or a username and a row stored twice (the chunk waits for the other and
+    /// then fails), and under the quota's lock the officer's invitations of the hour are
+    /// counted (only there: until then the chunk takes its rows as if none were spent). A
     /// chunk that fails them is run again `Early`, as is one that finds an address already
     /// open in its own list or a username an open invitation holds (another call with the
     /// same rows may have committed between its look-ups, which read what is committed when
@@ -378,9 +380,7 @@ impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
-                let names_username = d.constraint().is_some_and(|c| c.contains("username"))
-                    || d.message().contains("username");
-                Failure::Race(if names_username {
+                Failure::Race(if invites::is_username_clash(&e) {
                     Clash::Username
                 } else {
                     Clash::Email
@@ -483,7 +483,8 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     let limit = i64::from(ctx.settings.invite_quota_per_hour);
     let mut quota = if late {
         // The batch's row is read here, and written (made, or its counts added to) at the
-        // end; the quota is counted without its lock, and again at the end under it.
+        // end; the quota is counted at the end, under its lock. A chunk that would go past
+        // it is run again `Early`, which counts first and refuses the rows past it.
         let owner: Option<(String,)> =
             sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
                 .bind(ctx.key)
@@ -492,7 +493,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         if owner.is_some_and(|(owner,)| !ctx.owns(&owner)) {
             return Err(Failure::NotYours);
         }
-        limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
+        limit
     } else {
         // The first statement writes: on PostgreSQL it takes this batch's row (two calls
         // with the same key run one after the other, the second finding the first's rows).
@@ -675,14 +676,6 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
                 tx.rollback().await?;
                 return Err(Failure::Race(Clash::Quota));
             }
-            let names: Vec<String> = accepted
-                .iter()
-                .filter_map(|(_, _, a)| a.username.as_ref().map(|u| u.to_string()))
-                .collect();
-            if !held_twice(&mut tx, &names).await?.is_empty() {
-                tx.rollback().await?;
-                return Err(Failure::Race(Clash::Username));
-            }
         }
     } else {
         sqlx::query(
@@ -826,16 +819,6 @@ async fn reserved_usernames(
 ) -> sqlx::Result<HashSet<String>> {
     let sql =
         format!("SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}})");
-    let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
-    Ok(rows.into_iter().map(|(u,)| u).collect())
-}
-
-/// The usernames among `names` that more than one open invitation holds.
-async fn held_twice(conn: &mut AnyConnection, names: &[String]) -> sqlx::Result<Vec<String>> {
-    let sql = format!(
-        "SELECT username FROM invitations WHERE status IN {OPEN} AND username IN ({{}}) \
-         GROUP BY username HAVING COUNT(*) > 1"
-    );
     let rows: Vec<(String,)> = fetch_in_parts(conn, &sql, &[], names).await?;
     Ok(rows.into_iter().map(|(u,)| u).collect())
 }
