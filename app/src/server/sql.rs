@@ -462,13 +462,17 @@ impl ArrayLiteral {
 
     /// `v` quoted, its quotes and backslashes escaped.
     fn quote(&mut self, v: &str) {
+        self.text.reserve(v.len() + 2);
         self.text.push('"');
-        for c in v.chars() {
-            if c == '"' || c == '\\' {
-                self.text.push('\\');
-            }
-            self.text.push(c);
+        // The runs between the characters to escape go in whole (most values have none).
+        let mut rest = v;
+        while let Some(at) = rest.find(['"', '\\']) {
+            self.text.push_str(&rest[..at]);
+            self.text.push('\\');
+            self.text.push_str(&rest[at..=at]);
+            rest = &rest[at + 1..];
         }
+        self.text.push_str(rest);
         self.text.push('"');
     }
 
@@ -588,12 +592,13 @@ mod tests {
             Param::NoText,
             Param::from(""),
             Param::from("NULL"),
+            Param::from("é\"\\\"ü\\"),
         ] {
             text.push(&value);
         }
         assert_eq!(
             text.finish(),
-            r#"{"plain","say \"hi\" \\ {back}, NULL",NULL,"","NULL"}"#
+            r#"{"plain","say \"hi\" \\ {back}, NULL",NULL,"","NULL","é\"\\\"ü\\"}"#
         );
         let mut bytes = ArrayLiteral::new("bytea");
         bytes.push(&Param::Bytes("aé".as_bytes().to_vec()));
