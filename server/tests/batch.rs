@@ -14,7 +14,10 @@ use app::import::COLUMNS;
 use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{assert_mentions, header, signed_in, signed_in_with, spawn, Backend, TestApp};
+use support::{
+    assert_mentions, header, signed_in, signed_in_with, spawn, waiting_queries, waiting_query,
+    Backend, TestApp,
+};
 
 const KEY: &str = "0b7c8a52-3f1e-4d8a-9c5b-1a2b3c4d5e6f";
 
@@ -808,31 +811,6 @@ async fn postgres_a_chunk_takes_its_batch_s_row_only_to_add_its_counts() {
     let out = second.await.expect("the second chunk");
     assert_eq!(invited(&out).len(), 10);
     assert_eq!(app.count("SELECT COUNT(*) FROM batch_rows").await, 20);
-}
-
-/// The queries of the test database that wait for a lock and contain `part`, once there
-/// are at least `n` (within 10 s).
-async fn waiting_queries(app: &TestApp, part: &str, n: usize) -> Vec<String> {
-    for _ in 0..200 {
-        let found: Vec<(String,)> = sqlx::query_as(
-            "SELECT query FROM pg_stat_activity WHERE datname = current_database() \
-             AND wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'",
-        )
-        .bind(part)
-        .fetch_all(app.app_state.db.pool())
-        .await
-        .expect("pg_stat_activity");
-        if found.len() >= n {
-            return found.into_iter().map(|(q,)| q).collect();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("fewer than {n} queries wait for a lock with {part:?}");
-}
-
-/// The first query that waits for a lock and contains `part` (within 10 s).
-async fn waiting_query(app: &TestApp, part: &str) -> String {
-    waiting_queries(app, part, 1).await.remove(0)
 }
 
 /// PostgreSQL: an Email invitation sent while a chunk of the officer's list stores the same

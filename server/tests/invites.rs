@@ -213,9 +213,10 @@ async fn postgres_a_username_written_twice_at_once_is_held_once() {
             (res.status(), res.text().await.unwrap_or_default())
         }
     });
-    // Long enough for Create account to look the username up and write (and, before the
-    // database held usernames, commit).
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Create account has looked the username up (not seeing the other's) and its write
+    // waits for the other's: the index holds it. (Without it, the write would not wait, and
+    // this fails after 10 s.)
+    support::waiting_query(&app, "INSERT INTO invitations").await;
     other.commit().await.expect("the other officer's commit");
     let (status, body) = mine.await.expect("Create account");
     assert_ne!(status, StatusCode::OK, "both stored the username: {body}");
@@ -286,6 +287,52 @@ both_databases!(
             .await
             .expect("status");
         assert_eq!(status, "provisioning_failed");
+    }
+);
+
+both_databases!(
+    a_failed_account_invited_again_is_not_retried,
+    |b| async move {
+        let app = signed_in(b, "boss@agency.gov.sg").await;
+        let db = app.app_state.db.pool();
+        let failed = app
+            .create_account("again@acme.com", "again.name", "Tan")
+            .await;
+        sqlx::query("UPDATE invitations SET status = 'provisioning_failed' WHERE id = $1")
+            .bind(&failed)
+            .execute(db)
+            .await
+            .expect("failed");
+        // The agency invites the person again, address and username the same: both unique
+        // indexes would refuse the Retry, and the officer hears of the newer invitation on
+        // either database (each checks its indexes in its own order).
+        sqlx::query(
+            "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
+             inviter_email, inviter_agency, reason, seed_required, username, status, \
+             token_hash, expires_at, created_at, updated_at) \
+             SELECT 'again-1', email, email_key, kind, invitation_type, inviter_email, \
+             inviter_agency, reason, seed_required, username, 'provisioning', 'again-hash', \
+             expires_at, created_at, updated_at FROM invitations WHERE id = $1",
+        )
+        .bind(&failed)
+        .execute(db)
+        .await
+        .expect("invited again");
+        let res = app
+            .post_json(
+                "retry_provisioning",
+                &serde_json::json!({ "ids": [failed] }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let out: app::api::ActionOutcome = res.json().await.expect("ActionOutcome");
+        assert_eq!(out.refused.len(), 1, "{out:?}");
+        assert!(
+            out.refused[0]
+                .reason
+                .contains("has a newer invitation from your agency"),
+            "{out:?}"
+        );
     }
 );
 

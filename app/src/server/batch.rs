@@ -336,7 +336,7 @@ struct ChunkDone {
 
 /// Why a chunk's transaction was given up.
 enum Failure {
-    /// A unique index refused a write, the count under the quota's lock at a `Late` chunk's
+    /// A unique index refused a write, a recount under the quota's lock at a `Late` chunk's
     /// commit found the quota spent meanwhile, or PostgreSQL broke a deadlock:
     /// something stored after the checks clashes with a row. Which field it most likely
     /// concerns:
@@ -365,8 +365,7 @@ enum Locks {
     /// rows at the same moment instead of one after the other. What was checked without
     /// them is made sure of there: the unique indexes refuse a second open invitation for
     /// an address or a username and a row stored twice (the chunk waits for the other and
-    /// then fails), and under the quota's lock the officer's invitations of the hour are
-    /// counted (only there: until then the chunk takes its rows as if none were spent). A
+    /// then fails), and under the quota's lock the quota is counted again. A
     /// chunk that fails them is run again `Early`, as is one that finds an address already
     /// open in its own list or a username an open invitation holds (another call with the
     /// same rows may have committed between its look-ups, which read what is committed when
@@ -396,6 +395,9 @@ impl From<sqlx::Error> for Failure {
 impl From<InviteError> for Failure {
     fn from(e: InviteError) -> Self {
         match e {
+            InviteError::Conflict(field) if field.field == "username" => {
+                Failure::Race(Clash::Username)
+            }
             InviteError::Conflict(_) => Failure::Race(Clash::Email),
             // Not raised while storing a batch (its quota is counted per chunk, row by row;
             // a recount at the commit gives Clash::Quota directly).
@@ -483,8 +485,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     let limit = i64::from(ctx.settings.invite_quota_per_hour);
     let mut quota = if late {
         // The batch's row is read here, and written (made, or its counts added to) at the
-        // end; the quota is counted at the end, under its lock. A chunk that would go past
-        // it is run again `Early`, which counts first and refuses the rows past it.
+        // end; the quota is counted without its lock, and again at the end under it.
         let owner: Option<(String,)> =
             sqlx::query_as("SELECT inviter_email FROM batches WHERE id = $1")
                 .bind(ctx.key)
@@ -493,7 +494,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         if owner.is_some_and(|(owner,)| !ctx.owns(&owner)) {
             return Err(Failure::NotYours);
         }
-        limit
+        limit - invites::sent_in_the_hour(&mut tx, ctx.inviter, now).await?
     } else {
         // The first statement writes: on PostgreSQL it takes this batch's row (two calls
         // with the same key run one after the other, the second finding the first's rows).

@@ -189,13 +189,16 @@ pub(crate) fn map_unique(email: &Email, username: Option<&str>, e: sqlx::Error) 
     }
 }
 
+/// The unique index that keeps a TechPass username to one open invitation.
+const ONE_OPEN_PER_USERNAME: &str = "invitations_one_open_per_username";
+
 /// Whether `e` is the database refusing a second open invitation for one TechPass username
-/// (`invitations_one_open_per_username`; SQLite names the column, PostgreSQL the index).
+/// ([`ONE_OPEN_PER_USERNAME`]: PostgreSQL names the index, SQLite the column).
 pub(crate) fn is_username_clash(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
-            d.constraint().is_some_and(|c| c.contains("username"))
-                || d.message().contains("username")
+            d.constraint() == Some(ONE_OPEN_PER_USERNAME)
+                || d.message().ends_with("invitations.username")
         }
         _ => false,
     }

@@ -139,6 +139,12 @@ const CHANGED_MEANWHILE: &str =
 const NOT_FOUND: &str = "This invitation was not found. Reload the page to see the current list";
 
 const ALREADY_ACTIVE: &str = "already has an active TechPass account";
+/// Retry refused: the agency has invited the address again since.
+const INVITED_AGAIN: &str =
+    "has a newer invitation from your agency, so this one cannot be retried";
+/// Retry refused: another open invitation holds the username now.
+const USERNAME_GIVEN_AGAIN: &str = "has a TechPass username that another open invitation now \
+     holds, so this one cannot be retried: invite the person again with another username";
 
 /// The agency's invitation `id` unless it is missing or already active (neither can be
 /// resent or revoked); for those, the refusal.
@@ -399,21 +405,34 @@ async fn retry_provisioning(
             "is not waiting for a retry: only a row whose provisioning failed can be retried",
         ));
     }
+    // Back in the queue it would be open again: not beside another open invitation of the
+    // agency for the address, or one holding its username (each kept to one by a unique
+    // index, whose refusal is the answer only to a race with this look-up).
+    let (same_address, same_username): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT \
+         (SELECT COUNT(*) FROM invitations o WHERE o.inviter_agency = i.inviter_agency \
+          AND o.email_key = i.email_key AND o.status IN {OPEN}), \
+         (SELECT COUNT(*) FROM invitations o WHERE o.username = i.username \
+          AND o.status IN {OPEN}) \
+         FROM invitations i WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if same_address > 0 {
+        return Ok(Step::refused(&found.email, INVITED_AGAIN));
+    }
+    if same_username > 0 {
+        return Ok(Step::refused(&found.email, USERNAME_GIVEN_AGAIN));
+    }
     match super::provisioning::retry(tx, id).await {
         Ok(true) => {}
         Ok(false) => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
         Err(e) if super::invites::is_username_clash(&e) => {
-            return Ok(Step::refused(
-                &found.email,
-                "has a TechPass username that another open invitation now holds, so this one \
-                 cannot be retried: invite the person again with another username",
-            ))
+            return Ok(Step::refused(&found.email, USERNAME_GIVEN_AGAIN))
         }
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-            return Ok(Step::refused(
-                &found.email,
-                "has a newer invitation from your agency, so this one cannot be retried",
-            ))
+            return Ok(Step::refused(&found.email, INVITED_AGAIN))
         }
         Err(e) => return Err(e),
     }

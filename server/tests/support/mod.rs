@@ -655,3 +655,28 @@ pub fn token_in_text(text: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
 }
+
+/// The queries of the test database that wait for a lock and contain `part`, once there
+/// are at least `n` (within 10 s).
+pub async fn waiting_queries(app: &TestApp, part: &str, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        let found: Vec<(String,)> = sqlx::query_as(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'",
+        )
+        .bind(part)
+        .fetch_all(app.app_state.db.pool())
+        .await
+        .expect("pg_stat_activity");
+        if found.len() >= n {
+            return found.into_iter().map(|(q,)| q).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} queries wait for a lock with {part:?}");
+}
+
+/// The first query that waits for a lock and contains `part` (within 10 s).
+pub async fn waiting_query(app: &TestApp, part: &str) -> String {
+    waiting_queries(app, part, 1).await.remove(0)
+}
