@@ -237,22 +237,60 @@ async fn postgres_a_username_written_twice_at_once_is_held_once() {
     );
 }
 
+/// Retry on a Create account whose account the directory refused, after `since` (an
+/// `INSERT … SELECT` from that invitation, `$1` its id) has written another open invitation:
+/// the answer, and the row's status after it.
+async fn retry_after(
+    b: Backend,
+    email: &str,
+    username: &str,
+    since: &str,
+) -> (app::api::ActionOutcome, String) {
+    let app = signed_in(b, "boss@agency.gov.sg").await;
+    let db = app.app_state.db.pool();
+    let failed = app.create_account(email, username, "Tan").await;
+    sqlx::query("UPDATE invitations SET status = 'provisioning_failed' WHERE id = $1")
+        .bind(&failed)
+        .execute(db)
+        .await
+        .expect("failed");
+    sqlx::query(since)
+        .bind(&failed)
+        .execute(db)
+        .await
+        .expect(since);
+    let res = app
+        .post_json(
+            "retry_provisioning",
+            &serde_json::json!({ "ids": [failed] }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let out: app::api::ActionOutcome = res.json().await.expect("ActionOutcome");
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM invitations WHERE id = $1")
+        .bind(&failed)
+        .fetch_one(db)
+        .await
+        .expect("status");
+    (out, status)
+}
+
+/// The one refusal of a Retry, which must contain `reason`, the row left as it was.
+fn refused_for(out: &app::api::ActionOutcome, status: &str, reason: &str) {
+    assert!(out.done.is_empty(), "{out:?}");
+    assert_eq!(out.refused.len(), 1, "{out:?}");
+    assert!(out.refused[0].reason.contains(reason), "{out:?}");
+    assert_eq!(status, "provisioning_failed");
+}
+
 both_databases!(
     a_failed_account_whose_username_was_given_again_is_not_retried,
     |b| async move {
-        let app = signed_in(b, "boss@agency.gov.sg").await;
-        let db = app.app_state.db.pool();
-        let failed = app
-            .create_account("held@acme.com", "held.name", "Tan")
-            .await;
-        // The directory refused it; a failed invitation holds no username, so another
-        // officer's invitation took it since.
-        sqlx::query("UPDATE invitations SET status = 'provisioning_failed' WHERE id = $1")
-            .bind(&failed)
-            .execute(db)
-            .await
-            .expect("failed");
-        sqlx::query(
+        // A failed invitation holds no username: another officer's took it since.
+        let (out, status) = retry_after(
+            b,
+            "held@acme.com",
+            "held.name",
             "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
              inviter_email, inviter_agency, reason, seed_required, username, status, \
              token_hash, expires_at, created_at, updated_at) \
@@ -261,52 +299,25 @@ both_databases!(
              'provisioning', 'since-hash', expires_at, created_at, updated_at \
              FROM invitations WHERE id = $1",
         )
-        .bind(&failed)
-        .execute(db)
-        .await
-        .expect("the username given again");
-        let res = app
-            .post_json(
-                "retry_provisioning",
-                &serde_json::json!({ "ids": [failed] }),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let out: app::api::ActionOutcome = res.json().await.expect("ActionOutcome");
-        assert!(out.done.is_empty(), "{out:?}");
-        assert_eq!(out.refused.len(), 1, "{out:?}");
-        assert!(
-            out.refused[0]
-                .reason
-                .contains("TechPass username that another open invitation now holds"),
-            "{out:?}"
+        .await;
+        refused_for(
+            &out,
+            &status,
+            "TechPass username that another open invitation now holds",
         );
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM invitations WHERE id = $1")
-            .bind(&failed)
-            .fetch_one(db)
-            .await
-            .expect("status");
-        assert_eq!(status, "provisioning_failed");
     }
 );
 
 both_databases!(
     a_failed_account_invited_again_is_not_retried,
     |b| async move {
-        let app = signed_in(b, "boss@agency.gov.sg").await;
-        let db = app.app_state.db.pool();
-        let failed = app
-            .create_account("again@acme.com", "again.name", "Tan")
-            .await;
-        sqlx::query("UPDATE invitations SET status = 'provisioning_failed' WHERE id = $1")
-            .bind(&failed)
-            .execute(db)
-            .await
-            .expect("failed");
         // The agency invites the person again, address and username the same: both unique
         // indexes would refuse the Retry, and the officer hears of the newer invitation on
         // either database (each checks its indexes in its own order).
-        sqlx::query(
+        let (out, status) = retry_after(
+            b,
+            "again@acme.com",
+            "again.name",
             "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
              inviter_email, inviter_agency, reason, seed_required, username, status, \
              token_hash, expires_at, created_at, updated_at) \
@@ -314,25 +325,8 @@ both_databases!(
              inviter_agency, reason, seed_required, username, 'provisioning', 'again-hash', \
              expires_at, created_at, updated_at FROM invitations WHERE id = $1",
         )
-        .bind(&failed)
-        .execute(db)
-        .await
-        .expect("invited again");
-        let res = app
-            .post_json(
-                "retry_provisioning",
-                &serde_json::json!({ "ids": [failed] }),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let out: app::api::ActionOutcome = res.json().await.expect("ActionOutcome");
-        assert_eq!(out.refused.len(), 1, "{out:?}");
-        assert!(
-            out.refused[0]
-                .reason
-                .contains("has a newer invitation from your agency"),
-            "{out:?}"
-        );
+        .await;
+        refused_for(&out, &status, "has a newer invitation from your agency");
     }
 );
 
