@@ -768,13 +768,7 @@ both_databases!(chunks_stored_at_once_give_a_username_once, |b| async move {
 /// A transaction of the test's own that has run `sql` (its `$1` the batch key `KEY`) and
 /// holds what that locked until it ends.
 async fn holding(app: &TestApp, sql: &str) -> sqlx::Transaction<'static, sqlx::Any> {
-    let mut holder = app
-        .app_state
-        .db
-        .pool()
-        .begin()
-        .await
-        .expect("a transaction");
+    let mut holder = app.transaction().await;
     sqlx::query(sql)
         .bind(KEY)
         .execute(&mut *holder)

@@ -187,13 +187,7 @@ both_databases!(
 async fn postgres_a_username_written_twice_at_once_is_held_once() {
     let app = signed_in(Backend::Postgres, "boss@agency.gov.sg").await;
     // The other officer's invitation, written and not yet committed.
-    let mut other = app
-        .app_state
-        .db
-        .pool()
-        .begin()
-        .await
-        .expect("a transaction");
+    let mut other = app.transaction().await;
     sqlx::query(
         "INSERT INTO invitations (id, email, email_key, kind, invitation_type, inviter_email, \
          inviter_agency, reason, seed_required, username, status, token_hash, expires_at, \
@@ -237,15 +231,19 @@ async fn postgres_a_username_written_twice_at_once_is_held_once() {
     );
 }
 
-/// Retry on a Create account whose account the directory refused, after `since` (an
-/// `INSERT … SELECT` from that invitation, `$1` its id) has written another open invitation:
-/// the answer, and the row's status after it.
+/// Retry on a Create account whose account the directory refused, after another open
+/// invitation has been written with `since` (the values of its columns `SINCE_COLUMNS`,
+/// selected from the failed invitation `i`): the answer, and the row's status after it.
 async fn retry_after(
     b: Backend,
     email: &str,
     username: &str,
     since: &str,
 ) -> (app::api::ActionOutcome, String) {
+    let since = format!(
+        "INSERT INTO invitations ({SINCE_COLUMNS}) SELECT {since} FROM invitations i \
+         WHERE i.id = $1"
+    );
     let app = signed_in(b, "boss@agency.gov.sg").await;
     let db = app.app_state.db.pool();
     let failed = app.create_account(email, username, "Tan").await;
@@ -254,11 +252,11 @@ async fn retry_after(
         .execute(db)
         .await
         .expect("failed");
-    sqlx::query(since)
+    sqlx::query(&since)
         .bind(&failed)
         .execute(db)
         .await
-        .expect(since);
+        .expect(&since);
     let res = app
         .post_json(
             "retry_provisioning",
@@ -274,6 +272,11 @@ async fn retry_after(
         .expect("status");
     (out, status)
 }
+
+/// The columns [`retry_after`]'s other invitation is written with.
+const SINCE_COLUMNS: &str = "id, email, email_key, kind, invitation_type, inviter_email, \
+     inviter_agency, reason, seed_required, username, status, token_hash, expires_at, \
+     created_at, updated_at";
 
 /// The one refusal of a Retry, which must contain `reason`, the row left as it was.
 fn refused_for(out: &app::api::ActionOutcome, status: &str, reason: &str) {
@@ -291,13 +294,9 @@ both_databases!(
             b,
             "held@acme.com",
             "held.name",
-            "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
-             inviter_email, inviter_agency, reason, seed_required, username, status, \
-             token_hash, expires_at, created_at, updated_at) \
-             SELECT 'since-1', 'since@acme.com', 'since@acme.com', kind, invitation_type, \
+            "'since-1', 'since@acme.com', 'since@acme.com', kind, invitation_type, \
              'lead@other.gov.sg', 'other.gov.sg', reason, seed_required, username, \
-             'provisioning', 'since-hash', expires_at, created_at, updated_at \
-             FROM invitations WHERE id = $1",
+             'provisioning', 'since-hash', expires_at, created_at, updated_at",
         )
         .await;
         refused_for(
@@ -318,12 +317,9 @@ both_databases!(
             b,
             "again@acme.com",
             "again.name",
-            "INSERT INTO invitations (id, email, email_key, kind, invitation_type, \
-             inviter_email, inviter_agency, reason, seed_required, username, status, \
-             token_hash, expires_at, created_at, updated_at) \
-             SELECT 'again-1', email, email_key, kind, invitation_type, inviter_email, \
+            "'again-1', email, email_key, kind, invitation_type, inviter_email, \
              inviter_agency, reason, seed_required, username, 'provisioning', 'again-hash', \
-             expires_at, created_at, updated_at FROM invitations WHERE id = $1",
+             expires_at, created_at, updated_at",
         )
         .await;
         refused_for(&out, &status, "has a newer invitation from your agency");

@@ -288,6 +288,17 @@ impl TestApp {
             .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
     }
 
+    /// A transaction of the test's own on the app's database (to hold rows or locks while
+    /// the app works).
+    pub async fn transaction(&self) -> sqlx::Transaction<'static, sqlx::Any> {
+        self.app_state
+            .db
+            .pool()
+            .begin()
+            .await
+            .expect("a transaction")
+    }
+
     /// The single number a `SELECT COUNT(*) ...` returns, on the app's own database.
     pub async fn count(&self, sql: &str) -> i64 {
         let row: (i64,) = sqlx::query_as(sql)
