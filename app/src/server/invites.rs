@@ -157,18 +157,27 @@ pub(crate) async fn ensure_new(
     email: &Email,
     inviter: &Officer,
 ) -> Result<(), InviteError> {
+    if address_open(conn, inviter.agency(), &email.key()).await? {
+        return Err(InviteError::Conflict(has_pending_invitation(email)));
+    }
+    Ok(())
+}
+
+/// Whether `agency` has an open invitation for the address `email_key`.
+pub(crate) async fn address_open(
+    conn: &mut AnyConnection,
+    agency: &str,
+    email_key: &str,
+) -> Result<bool, sqlx::Error> {
     let open: Option<(String,)> = sqlx::query_as(&format!(
         "SELECT status FROM invitations WHERE email_key = $1 AND inviter_agency = $2 \
          AND status IN {OPEN}"
     ))
-    .bind(email.key())
-    .bind(inviter.agency())
+    .bind(email_key)
+    .bind(agency)
     .fetch_optional(&mut *conn)
     .await?;
-    if open.is_some() {
-        return Err(InviteError::Conflict(has_pending_invitation(email)));
-    }
-    Ok(())
+    Ok(open.is_some())
 }
 
 /// A unique-index violation from a concurrent duplicate becomes the same clear conflict:

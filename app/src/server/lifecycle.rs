@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 
 use super::audit;
 use super::db::Db;
-use super::invites::accept_link;
+use super::invites::{self, accept_link};
 use super::outbox::{self, OutgoingEmail, Renewal};
 use super::settings::Settings;
 use super::sql::{from_row, OPEN, SENT};
@@ -407,28 +407,24 @@ async fn retry_provisioning(
     }
     // Back in the queue it would be open again: not beside another open invitation of the
     // agency for the address, or one holding its username (each kept to one by a unique
-    // index, whose refusal is the answer only to a race with this look-up).
-    let (same_address, same_username): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT \
-         (SELECT COUNT(*) FROM invitations o WHERE o.inviter_agency = i.inviter_agency \
-          AND o.email_key = i.email_key AND o.status IN {OPEN}), \
-         (SELECT COUNT(*) FROM invitations o WHERE o.username = i.username \
-          AND o.status IN {OPEN}) \
-         FROM invitations i WHERE i.id = $1"
-    ))
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if same_address > 0 {
+    // index, whose refusal is the answer only to a race with these look-ups).
+    let (email_key, username): (String, Option<String>) =
+        sqlx::query_as("SELECT email_key, username FROM invitations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if invites::address_open(tx, &acting.agency, &email_key).await? {
         return Ok(Step::refused(&found.email, INVITED_AGAIN));
     }
-    if same_username > 0 {
-        return Ok(Step::refused(&found.email, USERNAME_GIVEN_AGAIN));
+    if let Some(username) = username {
+        if invites::username_reserved(tx, &username).await? {
+            return Ok(Step::refused(&found.email, USERNAME_GIVEN_AGAIN));
+        }
     }
     match super::provisioning::retry(tx, id).await {
         Ok(true) => {}
         Ok(false) => return Ok(Step::refused(&found.email, CHANGED_MEANWHILE)),
-        Err(e) if super::invites::is_username_clash(&e) => {
+        Err(e) if invites::is_username_clash(&e) => {
             return Ok(Step::refused(&found.email, USERNAME_GIVEN_AGAIN))
         }
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
