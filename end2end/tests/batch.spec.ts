@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, hydrated, signInAs } from './fixtures/app';
+import { expectAccessible, holdPageCode, hydrated, signInAs } from './fixtures/app';
 import fs from 'node:fs';
 import XLSX from 'xlsx';
 import { BatchPage, csv, HEADERS, mailCount, unique, type Row } from './fixtures/batch';
@@ -65,14 +65,7 @@ test('a full load of Batch upload starts the parsing worker from its head, while
   await signInAs(page, 'boss@agency.gov.sg');
   // The page's code (the glue that runs its bundle) is held back: nothing of the page's own
   // code runs until it comes. The bundle itself arrives (the head preloads it).
-  let release = () => {};
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  await page.route('**/pkg/techbiz-invite.js', async (route) => {
-    await held;
-    await route.continue();
-  });
+  const release = await holdPageCode(page);
   let parserFetches = 0;
   page.on('request', (req) => {
     if (new URL(req.url()).pathname === '/pkg/parser.wasm') parserFetches += 1;
@@ -87,6 +80,34 @@ test('a full load of Batch upload starts the parsing worker from its head, while
   // The page took those workers and their compiled module instead of starting its own.
   expect(page.workers()).toHaveLength(2);
   expect(parserFetches).toBe(1);
+});
+
+test('a file chosen before the page is interactive is read once it is, into a new list or into the kept one', async ({ page }) => {
+  const batch = new BatchPage(page);
+  await signInAs(page, 'boss@agency.gov.sg');
+  const u = unique();
+  // On a slow line the form shows seconds before the page's code runs: the officer chooses
+  // the file then, and its change event comes before anything listens.
+  let release = await holdPageCode(page);
+  await page.goto('/invite-users/batch', { waitUntil: 'domcontentloaded' });
+  await batch.uploadBuffer('early.csv', csv([officer(`early.${u}@tech.gov.sg`), officer('not an address')]));
+  expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
+  release();
+  await hydrated(page);
+  await expect(batch.uploaded('early.csv')).toBeVisible();
+  await expect(batch.counts()).toHaveText('2 users, 1 needs attention');
+
+  // The list is kept; a file chosen as early on the next load is offered as a merge into it.
+  await page.unrouteAll();
+  release = await holdPageCode(page);
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await batch.uploadBuffer('later.csv', csv([officer(`later.${u}@tech.gov.sg`)]));
+  expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
+  release();
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Merge later.csv into the list?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Merge', exact: true }).click();
+  await expect(batch.counts()).toHaveText('3 users, 1 needs attention');
 });
 
 test('opening Batch upload starts the parsing worker, whose module is fetched and compiled once for every file', async ({ page }) => {

@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, hydrated, signInAs } from './fixtures/app';
+import { expectAccessible, holdPageCode, hydrated, signInAs } from './fixtures/app';
 
 // One server serves the whole run: every test uses addresses of its own.
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -56,6 +56,25 @@ test('email invitation: every empty field is named, fixed, sent, and a repeat is
   await page.getByRole('button', { name: 'Submit' }).click();
   await expect(page.locator('#email-error')).toContainText('already has a pending invitation');
   await expect(page.getByLabel('Reason')).toHaveValue('Again');
+});
+
+test('what is typed before the page is interactive is kept, and sent', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  // On a slow line the form shows seconds before the page's code runs.
+  const release = await holdPageCode(page);
+  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const address = `early.${unique()}@agency.gov.sg`;
+  await page.getByLabel('Email address').fill(address);
+  await seed(page).getByLabel('No').check();
+  await page.getByLabel('Reason').fill('Typed while the page loaded');
+  expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
+  release();
+  await hydrated(page);
+  await expect(page.getByLabel('Email address')).toHaveValue(address);
+  await expect(seed(page).getByLabel('No')).toBeChecked();
+  await expect(page.getByLabel('Reason')).toHaveValue('Typed while the page loaded');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
 });
 
 test('create account: the username is required for a vendor and greyed out for an officer', async ({ page }) => {

@@ -13,9 +13,12 @@ pub fn hydrate() {
         let Some(body) = leptos::prelude::document().body() else {
             return;
         };
+        // What was typed before the page's code ran, which hydration would otherwise clear.
+        let early = app::components::early_input::EarlyInput::read();
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();
+        early.put_back();
         // Lets tests (and anything else) know the page is interactive.
         let _ = body.set_attribute("data-hydrated", "true");
     });

@@ -95,6 +95,21 @@ pub fn warm_worker() {
     js::warm_worker();
 }
 
+/// The file an officer chose in the file input `id` before the page was interactive (its
+/// change event came before the page's code, and nothing read it), taken out of the input.
+#[cfg(feature = "hydrate")]
+pub fn take_chosen_file(id: &str) -> Option<web_sys::File> {
+    use wasm_bindgen::JsCast;
+    let input: web_sys::HtmlInputElement = web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into()
+        .ok()?;
+    let file = input.files()?.get(0)?;
+    input.set_value("");
+    Some(file)
+}
+
 /// A fresh idempotency key for a newly uploaded list.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn new_key() -> String {

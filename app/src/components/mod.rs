@@ -8,6 +8,8 @@
 
 mod answer;
 mod dialog;
+#[cfg(feature = "hydrate")]
+pub mod early_input;
 mod error_notice;
 mod form;
 mod layout;

@@ -52,9 +52,18 @@ pub fn BatchUploadPage() -> impl IntoView {
         // chosen file is parsed at once (started already as the navigation began, unless the
         // page was loaded on its own: see `BatchUploadRoute::data`).
         browser::warm_worker();
+        // A file chosen before the page was interactive (on a slow line the form shows
+        // seconds before its code runs): read once the kept list has been looked for, as if
+        // chosen then (merged into a restored list, if there is one, as the officer says).
+        #[cfg(feature = "hydrate")]
+        let early = browser::take_chosen_file("batch-file");
         batch.spawn(async move {
             batch.restore().await;
             restored.set(true);
+            #[cfg(feature = "hydrate")]
+            if let Some(file) = early {
+                batch.upload(file);
+            }
         });
     });
     // The page's own closures read with `try_`: on the server, the layout may render the page
