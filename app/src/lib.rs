@@ -60,6 +60,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                // A form submitted before the page is interactive waits for it (see the file).
+                <script async src="/hold-submit.js" nonce=leptos::nonce::use_nonce()></script>
                 {warm_parser.map(|src| {
                     view! { <script type="module" src=src nonce=leptos::nonce::use_nonce()></script> }
                 })}

@@ -77,6 +77,48 @@ test('what is typed before the page is interactive is kept, and sent', async ({ 
   await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
 });
 
+test('create account: a username typed for a public officer before the page is interactive goes, with no message on the greyed-out field', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  const release = await holdPageCode(page);
+  await page.goto('/invite-users/create', { waitUntil: 'domcontentloaded' });
+  const address = `early.officer.${unique()}@tech.gov.sg`;
+  // Before the page is interactive the field cannot be greyed out yet.
+  await page.getByLabel('Email address').fill(address);
+  await page.getByLabel('TechPass username').fill('someone');
+  release();
+  await hydrated(page);
+  await expect(page.getByLabel('Email address')).toHaveValue(address);
+  await expect(page.getByLabel('TechPass username')).toBeDisabled();
+  await expect(page.getByLabel('TechPass username')).toHaveValue('');
+  await page.getByLabel('Email address').focus();
+  await page.getByLabel('Reason').focus();
+  await expect(page.locator('#email-error')).toHaveCount(0);
+  await expect(page.locator('#username-error')).toHaveCount(0);
+});
+
+test('a form submitted before the page is interactive is sent once it is: its errors shown, nothing typed lost', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  const release = await holdPageCode(page);
+  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const address = `submitted.early.${unique()}@agency.gov.sg`;
+  await page.getByLabel('Email address').fill(address);
+  await page.getByLabel('Reason').fill('Sent while the page loaded');
+  // Without an answer to the SEED question: the page, once interactive, names it.
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.waitForTimeout(300);
+  expect(new URL(page.url()).pathname).toBe('/invite-users/email');
+  expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
+  release();
+  await hydrated(page);
+  await expect(page.getByRole('alert')).toContainText('There is a problem');
+  await expect(page.locator('#seed_required-error')).toBeVisible();
+  await expect(page.getByLabel('Email address')).toHaveValue(address);
+  await expect(page.getByLabel('Reason')).toHaveValue('Sent while the page loaded');
+  await seed(page).getByLabel('Yes').check();
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
+});
+
 test('create account: the username is required for a vendor and greyed out for an officer', async ({ page }) => {
   await open(page, 'Create account');
   await expectAccessible(page, 'create account form');

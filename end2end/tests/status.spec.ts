@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect, test } from './fixtures/test';
 import Papa from 'papaparse';
 import XLSX from 'xlsx';
-import { expectAccessible, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
+import { expectAccessible, holdPageCode, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 
 test('an invitee who signs up shows as Active with their name, without a reload', async ({ page, browser }) => {
@@ -45,6 +45,16 @@ test('an invitee who signs up shows as Active with their name, without a reload'
   await expect(page).toHaveURL(/q=lim/);
   await expect(page.locator('.status-summary')).toHaveText('Showing 1–1 of 1 invitation');
   await expect(rowOf(page, address)).toContainText('Wei Ming Lim');
+});
+
+test('a search typed before the page is interactive is still there once it is', async ({ page }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  const release = await holdPageCode(page);
+  await page.goto('/invite-users/status', { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Search by email or name').fill('lim wei');
+  release();
+  await hydrated(page);
+  await expect(page.getByLabel('Search by email or name')).toHaveValue('lim wei');
 });
 
 test('search, filter and sort run on the server and stay in the address', async ({ page }) => {

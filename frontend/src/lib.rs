@@ -18,7 +18,7 @@ pub fn hydrate() {
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();
-        early.put_back();
+        early.put_back().await;
         // Lets tests (and anything else) know the page is interactive.
         let _ = body.set_attribute("data-hydrated", "true");
     });

@@ -28,6 +28,12 @@ pub(crate) struct Busy {
     pub(crate) total: usize,
 }
 
+/// A file chosen in the browser (nothing on the server, which never has one).
+#[cfg(feature = "hydrate")]
+pub(crate) type EarlyFile = web_sys::File;
+#[cfg(not(feature = "hydrate"))]
+pub(crate) type EarlyFile = std::convert::Infallible;
+
 /// What Undo takes back: the last Remove or Reset, until the next change or submit.
 #[derive(Clone, Debug)]
 enum Undo {
@@ -600,6 +606,27 @@ impl Batch {
         self.read_file(Choice::default());
     }
 
+    /// [`Batch::restore`], then [`Batch::upload`] of `early`, a file chosen before the page
+    /// was interactive (if any), shown as being read from the start (the chooser, which the
+    /// page has emptied, is disabled meanwhile, so it is not chosen twice).
+    pub(crate) async fn restore_then_upload(self, early: Option<EarlyFile>) {
+        #[cfg(feature = "hydrate")]
+        if let Some(file) = &early {
+            self.busy.set(Some(Busy {
+                label: format!("Reading {}", file.name()),
+                done: 0,
+                total: 0,
+            }));
+        }
+        self.restore().await;
+        #[cfg(feature = "hydrate")]
+        if let Some(file) = early {
+            self.upload(file);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = early;
+    }
+
     /// Reads the chosen file again with the officer's answer to the worker's question.
     pub(crate) fn answer(self, choice: Choice) {
         #[cfg(feature = "hydrate")]
@@ -896,7 +923,7 @@ impl Batch {
 
     /// Brings back the list kept in this browser from before a refresh, if it is the signed-in
     /// officer's, brought up to date with the journal.
-    pub(crate) async fn restore(self) {
+    async fn restore(self) {
         let progress = move |done: usize, total: usize| {
             self.busy.set(Some(Busy {
                 label: "Restoring your list".into(),

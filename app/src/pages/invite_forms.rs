@@ -58,6 +58,15 @@ pub(crate) fn AccountFields(form: FormState) -> impl IntoView {
             .map(|e| e.is_public_officer())
             .unwrap_or(false)
     });
+    // ... and hold none: a username typed before the address said "public officer" (or
+    // before the page was interactive, when the field could not yet be greyed out) goes, as
+    // it is not sent, and its message with it.
+    Effect::new(move |_| {
+        if officer.get() && !form.value("username").is_empty() {
+            form.set("username", String::new());
+            form.check_field("username");
+        }
+    });
     view! {
         <TextField
             form

@@ -366,8 +366,9 @@ enum Locks {
     /// invitations holding its rows' addresses or usernames: the unique indexes refuse a
     /// second open invitation for an address in an agency or for a username, and a row
     /// stored twice (the chunk waits for the other and then fails), and under the quota's
-    /// lock the quota is counted again. A chunk that fails them is run again `Early`, which
-    /// looks, and rejects each row that clashes with its message.
+    /// lock the quota is counted again. A chunk that fails them, or whose checks reject a
+    /// row (which no index then sees), is run again `Early`, which looks, and rejects each
+    /// row with every message that applies.
     Late,
     /// First: the checks hold until the commit.
     Early,
@@ -552,9 +553,11 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
     // usernames. A `Late` chunk does not look: it leaves them to the unique indexes, which
     // hold the same (an open invitation per address in an agency, per username), and whose
     // refusal runs the chunk again `Early`, which looks and gives each such row its message.
-    // Without its locks, what it read could be stale by its commit anyway (another call with
-    // the same rows, or another list holding the same people), and on a list's first submit
-    // nothing clashes: the two look-ups were an eighth of PostgreSQL's time for the chunk.
+    // (A row it rejects for another reason is not written, so no index sees it: the chunk
+    // then runs again `Early` too, so that the row gets every message.) Without its locks,
+    // what it read could be stale by its commit anyway, and the page sends only the rows the
+    // pre-check passed, so a clash here is rare: the two look-ups were an eighth of
+    // PostgreSQL's time for the chunk.
     let (open, reserved) = if late {
         (HashMap::new(), HashSet::new())
     } else {
@@ -607,6 +610,10 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
             ));
         }
         if !fields.is_empty() {
+            if late {
+                tx.rollback().await?;
+                return Err(Failure::Race(Clash::Email));
+            }
             tally.rejected += 1;
             results.push(RowResult::Rejected { fields });
             continue;

@@ -17,6 +17,7 @@ use super::search;
 use super::settings::Settings;
 use super::sql::{Param, Rows, OPEN};
 use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount, Officer};
+use crate::format::thousands;
 use crate::wire::InviteSent;
 
 #[derive(Debug, thiserror::Error)]
@@ -124,10 +125,12 @@ pub(crate) async fn sent_in_the_hour(
 
 /// What an officer over the hourly quota is told.
 pub(crate) fn quota_reached(settings: &Settings) -> String {
+    let quota = settings.invite_quota_per_hour;
     format!(
-        "Not sent: you have sent {} invitations in the last hour, the most allowed. Try again \
+        "Not sent: you have sent {} invitation{} in the last hour, the most allowed. Try again \
          in an hour, or ask TechBiz support if your agency needs more",
-        settings.invite_quota_per_hour
+        thousands(u64::from(quota)),
+        if quota == 1 { "" } else { "s" }
     )
 }
 

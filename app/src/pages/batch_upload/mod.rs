@@ -57,13 +57,11 @@ pub fn BatchUploadPage() -> impl IntoView {
         // chosen then (merged into a restored list, if there is one, as the officer says).
         #[cfg(feature = "hydrate")]
         let early = browser::take_chosen_file("batch-file");
+        #[cfg(not(feature = "hydrate"))]
+        let early = None;
         batch.spawn(async move {
-            batch.restore().await;
+            batch.restore_then_upload(early).await;
             restored.set(true);
-            #[cfg(feature = "hydrate")]
-            if let Some(file) = early {
-                batch.upload(file);
-            }
         });
     });
     // The page's own closures read with `try_`: on the server, the layout may render the page
