@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, holdPageCode, hydrated, signInAs } from './fixtures/app';
+import { expectAccessible, holdPageCode, hydrated, openBeforeInteractive, signInAs } from './fixtures/app';
 import fs from 'node:fs';
 import XLSX from 'xlsx';
 import { BatchPage, csv, HEADERS, mailCount, unique, type Row } from './fixtures/batch';
@@ -88,8 +88,7 @@ test('a file chosen before the page is interactive is read once it is, into a ne
   const u = unique();
   // On a slow line the form shows seconds before the page's code runs: the officer chooses
   // the file then, and its change event comes before anything listens.
-  let release = await holdPageCode(page);
-  await page.goto('/invite-users/batch', { waitUntil: 'domcontentloaded' });
+  let release = await openBeforeInteractive(page, '/invite-users/batch');
   await batch.uploadBuffer('early.csv', csv([officer(`early.${u}@tech.gov.sg`), officer('not an address')]));
   expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
   release();

@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, holdPageCode, hydrated, signInAs } from './fixtures/app';
+import { expectAccessible, hydrated, openBeforeInteractive, signInAs } from './fixtures/app';
 
 // One server serves the whole run: every test uses addresses of its own.
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -61,8 +61,7 @@ test('email invitation: every empty field is named, fixed, sent, and a repeat is
 test('what is typed before the page is interactive is kept, and sent', async ({ page }) => {
   await signInAs(page, 'boss@agency.gov.sg');
   // On a slow line the form shows seconds before the page's code runs.
-  const release = await holdPageCode(page);
-  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const release = await openBeforeInteractive(page, '/invite-users/email');
   const address = `early.${unique()}@agency.gov.sg`;
   await page.getByLabel('Email address').fill(address);
   await seed(page).getByLabel('No').check();
@@ -79,8 +78,7 @@ test('what is typed before the page is interactive is kept, and sent', async ({ 
 
 test('create account: a username typed for a public officer before the page is interactive goes, with no message on the greyed-out field', async ({ page }) => {
   await signInAs(page, 'boss@agency.gov.sg');
-  const release = await holdPageCode(page);
-  await page.goto('/invite-users/create', { waitUntil: 'domcontentloaded' });
+  const release = await openBeforeInteractive(page, '/invite-users/create');
   const address = `early.officer.${unique()}@tech.gov.sg`;
   // Before the page is interactive the field cannot be greyed out yet.
   await page.getByLabel('Email address').fill(address);
@@ -98,8 +96,7 @@ test('create account: a username typed for a public officer before the page is i
 
 test('a form submitted before the page is interactive is sent once it is: its errors shown, nothing typed lost', async ({ page }) => {
   await signInAs(page, 'boss@agency.gov.sg');
-  const release = await holdPageCode(page);
-  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const release = await openBeforeInteractive(page, '/invite-users/email');
   const address = `submitted.early.${unique()}@agency.gov.sg`;
   await page.getByLabel('Email address').fill(address);
   await page.getByLabel('Reason').fill('Sent while the page loaded');

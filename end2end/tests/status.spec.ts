@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect, test } from './fixtures/test';
 import Papa from 'papaparse';
 import XLSX from 'xlsx';
-import { expectAccessible, holdPageCode, hydrated, linkIn, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
+import { expectAccessible, hydrated, linkIn, openBeforeInteractive, mailTo, signInAs, signUpAsWeiMing } from './fixtures/app';
 import { rowOf, sendInvite, uniqueAgency } from './fixtures/status';
 
 test('an invitee who signs up shows as Active with their name, without a reload', async ({ page, browser }) => {
@@ -49,8 +49,7 @@ test('an invitee who signs up shows as Active with their name, without a reload'
 
 test('a search typed before the page is interactive is still there once it is', async ({ page }) => {
   await signInAs(page, 'boss@agency.gov.sg');
-  const release = await holdPageCode(page);
-  await page.goto('/invite-users/status', { waitUntil: 'domcontentloaded' });
+  const release = await openBeforeInteractive(page, '/invite-users/status');
   await page.getByLabel('Search by email or name').fill('lim wei');
   release();
   await hydrated(page);

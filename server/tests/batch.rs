@@ -953,15 +953,7 @@ both_databases!(
     a_row_refused_for_the_quota_is_told_of_its_pending_invitation_instead,
     |b| async move {
         let app = signed_in_with(b, &[("INVITE_QUOTA_PER_HOUR", "1")], "boss@agency.gov.sg").await;
-        let invite = [
-            ("email", "held@agency.gov.sg"),
-            ("seed_required", "no"),
-            ("reason", "r"),
-        ];
-        assert_eq!(
-            app.post("send_invite", &invite).await.status(),
-            StatusCode::OK
-        );
+        app.invite("held@agency.gov.sg").await;
         // The quota is spent. A row for the address already invited is told so (the message
         // that applies whatever the quota), as a new one is told of the quota; on PostgreSQL
         // a chunk stored before its locks does not look for open invitations, and got only
