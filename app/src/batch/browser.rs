@@ -95,6 +95,15 @@ pub fn warm_worker() {
     js::warm_worker();
 }
 
+/// The file chosen in `input`, taken out of it (so that choosing the same file again, once
+/// fixed, fires a change again).
+#[cfg(feature = "hydrate")]
+pub fn take_file(input: &web_sys::HtmlInputElement) -> Option<web_sys::File> {
+    let file = input.files()?.get(0)?;
+    input.set_value("");
+    Some(file)
+}
+
 /// The file an officer chose in the file input `id` before the page was interactive (its
 /// change event came before the page's code, and nothing read it), taken out of the input.
 #[cfg(feature = "hydrate")]
@@ -105,9 +114,7 @@ pub fn take_chosen_file(id: &str) -> Option<web_sys::File> {
         .get_element_by_id(id)?
         .dyn_into()
         .ok()?;
-    let file = input.files()?.get(0)?;
-    input.set_value("");
-    Some(file)
+    take_file(&input)
 }
 
 /// A fresh idempotency key for a newly uploaded list.

@@ -28,6 +28,18 @@ pub(crate) struct Busy {
     pub(crate) total: usize,
 }
 
+impl Busy {
+    /// Reading a chosen file: `done` of its `total` rows so far (0 of 0 until it is parsed).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn reading(file_name: &str, done: usize, total: usize) -> Busy {
+        Busy {
+            label: format!("Reading {file_name}"),
+            done,
+            total,
+        }
+    }
+}
+
 /// A file chosen in the browser (nothing on the server, which never has one).
 #[cfg(feature = "hydrate")]
 pub(crate) type EarlyFile = web_sys::File;
@@ -612,11 +624,7 @@ impl Batch {
     pub(crate) async fn restore_then_upload(self, early: Option<EarlyFile>) {
         #[cfg(feature = "hydrate")]
         if let Some(file) = &early {
-            self.busy.set(Some(Busy {
-                label: format!("Reading {}", file.name()),
-                done: 0,
-                total: 0,
-            }));
+            self.busy.set(Some(Busy::reading(&file.name(), 0, 0)));
         }
         self.restore().await;
         #[cfg(feature = "hydrate")]
@@ -666,11 +674,7 @@ impl Batch {
         self.failure.set(None);
         self.summary.set(None);
         self.forget_undo();
-        self.busy.set(Some(Busy {
-            label: format!("Reading {file_name}"),
-            done: 0,
-            total: 0,
-        }));
+        self.busy.set(Some(Busy::reading(&file_name, 0, 0)));
         self.spawn(async move {
             match self.take(answer, &file_name, merging).await {
                 Ok(None) => {
@@ -753,13 +757,7 @@ impl Batch {
         }
         let total = meta.rows;
         let first = answer.chunk().await?.unwrap_or_default();
-        let progress = |done: usize| {
-            self.busy.set(Some(Busy {
-                label: format!("Reading {file_name}"),
-                done,
-                total,
-            }))
-        };
+        let progress = |done: usize| self.busy.set(Some(Busy::reading(file_name, done, total)));
         // A new list: the journal of the last one no longer applies.
         self.keep_journal(Journal::default());
         self.announce
@@ -810,11 +808,8 @@ impl Batch {
         let mut rows: Vec<DraftRow> = Vec::with_capacity(meta.rows);
         while let Some(chunk) = answer.chunk().await? {
             rows.extend(chunk);
-            self.busy.set(Some(Busy {
-                label: format!("Reading {file_name}"),
-                done: rows.len(),
-                total: meta.rows,
-            }));
+            self.busy
+                .set(Some(Busy::reading(file_name, rows.len(), meta.rows)));
             browser::next_task().await;
         }
         if rows.len() != meta.rows {

@@ -12,6 +12,9 @@ use crate::domain::batch::{email_key, in_file_duplicates, row_problems};
 use crate::domain::{Email, FieldError, RawAccount, UserKind};
 use crate::import;
 
+/// (Shared with the rest of the app; here too for the list's own messages.)
+pub use crate::format::plural;
+
 /// Rows per stored chunk and per message from the parsing worker.
 pub const CHUNK_ROWS: usize = 2_000;
 /// Rows per pre-check call: a big file is checked in a call per browser task. Making a call's
@@ -520,10 +523,6 @@ pub fn describe(c: Counts) -> String {
         ));
     }
     parts.join(", ")
-}
-
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", group(n), if n == 1 { one } else { many })
 }
 
 /// 100000 → "100,000".

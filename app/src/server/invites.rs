@@ -17,7 +17,7 @@ use super::search;
 use super::settings::Settings;
 use super::sql::{Param, Rows, OPEN};
 use crate::domain::{Email, EmailInvite, FieldError, InvitationStatus, NewAccount, Officer};
-use crate::format::thousands;
+use crate::format::plural;
 use crate::wire::InviteSent;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +125,14 @@ pub(crate) async fn sent_in_the_hour(
 
 /// What an officer over the hourly quota is told.
 pub(crate) fn quota_reached(settings: &Settings) -> String {
-    let quota = settings.invite_quota_per_hour;
     format!(
-        "Not sent: you have sent {} invitation{} in the last hour, the most allowed. Try again \
-         in an hour, or ask TechBiz support if your agency needs more",
-        thousands(u64::from(quota)),
-        if quota == 1 { "" } else { "s" }
+        "Not sent: you have sent {} in the last hour, the most allowed. Try again in an hour, \
+         or ask TechBiz support if your agency needs more",
+        plural(
+            settings.invite_quota_per_hour as usize,
+            "invitation",
+            "invitations"
+        )
     )
 }
 

@@ -39,10 +39,7 @@ pub(super) fn FileChooser(
         #[cfg(feature = "hydrate")]
         {
             let input: web_sys::HtmlInputElement = event_target(&ev);
-            let file = input.files().and_then(|f| f.get(0));
-            if let Some(file) = file {
-                // Choosing the same file again (after fixing it) fires a change again.
-                input.set_value("");
+            if let Some(file) = browser::take_file(&input) {
                 batch.upload(file);
             }
         }
