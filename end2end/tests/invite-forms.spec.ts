@@ -102,11 +102,16 @@ test('a form submitted before the page is interactive is sent once it is: its er
   await page.getByLabel('Reason').fill('Sent while the page loaded');
   // Without an answer to the SEED question: the page, once interactive, names it.
   await page.getByRole('button', { name: 'Submit' }).click();
+  // The officer is told the form waits for the page.
+  await expect(page.locator('.held-submit')).toHaveText(
+    'Your form will be sent as soon as this page has finished loading.',
+  );
   await page.waitForTimeout(300);
   expect(new URL(page.url()).pathname).toBe('/invite-users/email');
   expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
   release();
   await hydrated(page);
+  await expect(page.locator('.held-submit')).toHaveCount(0);
   await expect(page.getByRole('alert')).toContainText('There is a problem');
   await expect(page.locator('#seed_required-error')).toBeVisible();
   await expect(page.getByLabel('Email address')).toHaveValue(address);
@@ -114,6 +119,34 @@ test('a form submitted before the page is interactive is sent once it is: its er
   await seed(page).getByLabel('Yes').check();
   await page.getByRole('button', { name: 'Submit' }).click();
   await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
+});
+
+test('a form submitted before the page is interactive, on a page whose code cannot load, says it was not sent instead of waiting for ever', async ({ page, csp }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  // The page's wasm never arrives: the page stays as the server rendered it.
+  await page.route('**/pkg/techbiz-invite.wasm', (route) => route.abort());
+  const calls: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/')) calls.push(r.url());
+  });
+  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const address = `never.sent.${unique()}@agency.gov.sg`;
+  await page.getByLabel('Email address').fill(address);
+  await seed(page).getByLabel('Yes').check();
+  await page.getByLabel('Reason').fill('Sent while the page failed to load');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('alert')).toHaveText(
+    'This page could not finish loading, so your form has not been sent. Check your connection, then reload the page and send it again.',
+  );
+  await expect(page.locator('form[aria-busy]')).toHaveCount(0);
+  // A second try says the same, and nothing is posted natively (the raw answer) either.
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('alert')).toContainText('could not finish loading');
+  expect(new URL(page.url()).pathname).toBe('/invite-users/email');
+  await expect(page.getByLabel('Email address')).toHaveValue(address);
+  expect(calls).toEqual([]);
+  // The page's failure to load, as arranged.
+  expect(csp.takeThrown().length).toBeGreaterThan(0);
 });
 
 test('create account: the username is required for a vendor and greyed out for an officer', async ({ page }) => {
