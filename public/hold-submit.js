@@ -8,60 +8,66 @@
 // the status page's search) post as they are.
 //
 // While a submit waits, a note says so. If the page's code fails before the page is
-// interactive (its script or module did not load, or it stopped on an error), the page will
-// never send the form: the note then says that nothing was sent and to reload the page,
-// instead of leaving the form waiting for ever. The note is put after the body, outside what
-// the page's code takes over, so it cannot upset that.
-let held = null;
-let failed = false;
-let note = null;
-
+// interactive (window.pageCodeFailed, set by the few lines the shell puts before the page's
+// code, app/src/lib.rs, which run even if this file comes late), the page will most likely never
+// send the form: the note then says it has not been sent and to reload the page. The form is
+// still held: should the page become interactive after all, it is sent then, as ever. Nothing
+// is ever posted natively.
+//
+// The notes are two live regions, a status and an alert, put after the body (outside what the
+// page's code takes over, so they cannot upset it) and empty until needed, so that a screen
+// reader announces what is put in them. They go once the page is interactive.
 const hydrated = () => document.body?.dataset.hydrated === 'true';
 
-const WAITING = 'Your form will be sent as soon as this page has finished loading.';
-const FAILED =
-  'This page could not finish loading, so your form has not been sent. Check your connection, then reload the page and send it again.';
+if (!hydrated()) holdSubmits();
 
-function say(text, role) {
-  if (!note) {
-    note = document.createElement('div');
-    note.className = 'held-submit';
-    document.documentElement.append(note);
+function holdSubmits() {
+  const WAITING = 'Your form will be sent as soon as this page has finished loading.';
+  const FAILED =
+    'This page could not finish loading, so your form has not been sent. Check your connection, then reload the page and send it again.';
+
+  let held = null;
+  let failed = false;
+
+  const region = (role) => {
+    const element = document.createElement('div');
+    element.className = 'held-submit';
+    element.setAttribute('role', role);
+    document.documentElement.append(element);
+    return element;
+  };
+  const status = region('status');
+  const alert = region('alert');
+
+  // Puts `text` in `to` (and empties the other). The same text again is put back a moment
+  // after emptying, so that it is announced again.
+  function say(to, text) {
+    for (const r of [status, alert]) if (r !== to) r.textContent = '';
+    if (to.textContent === text) {
+      to.textContent = '';
+      setTimeout(() => {
+        to.textContent = text;
+      }, 100);
+    } else {
+      to.textContent = text;
+    }
   }
-  note.setAttribute('role', role);
-  note.textContent = text;
-}
 
-function unsay() {
-  note?.remove();
-  note = null;
-}
+  function giveUp() {
+    if (hydrated() || failed) return;
+    failed = true;
+    if (!held) return;
+    held.form.removeAttribute('aria-busy');
+    say(alert, FAILED);
+  }
+  window.onPageCodeFailed = giveUp;
+  if (window.pageCodeFailed) giveUp();
 
-// The page's code failed before the page was interactive.
-function giveUp() {
-  if (hydrated() || failed) return;
-  failed = true;
-  if (!held) return;
-  held.form.removeAttribute('aria-busy');
-  held = null;
-  say(FAILED, 'alert');
-}
-window.addEventListener('unhandledrejection', giveUp);
-// Errors thrown by a script, and scripts that failed to load (their error events do not
-// bubble, so they are caught on the way down).
-window.addEventListener(
-  'error',
-  (event) => {
-    if (event instanceof ErrorEvent || event.target instanceof HTMLScriptElement) giveUp();
-  },
-  true,
-);
-
-function sendWhenHydrated() {
   const observer = new MutationObserver(() => {
     if (!hydrated()) return;
     observer.disconnect();
-    unsay();
+    status.remove();
+    alert.remove();
     if (!held) return;
     const { form, submitter } = held;
     held = null;
@@ -69,28 +75,27 @@ function sendWhenHydrated() {
     if (!form.isConnected) return;
     form.requestSubmit(submitter && submitter.isConnected && submitter.form === form ? submitter : undefined);
   });
-  observer.observe(document.body, { attributes: true, attributeFilter: ['data-hydrated'] });
-}
+  // The whole document: the body may not be parsed yet.
+  observer.observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['data-hydrated'] });
 
-document.addEventListener(
-  'submit',
-  (event) => {
-    const form = event.target;
-    if (hydrated() || !(form instanceof HTMLFormElement)) return;
-    const action = new URL(form.action, location.href);
-    if (action.origin !== location.origin || !action.pathname.startsWith('/api/')) return;
-    event.preventDefault();
-    if (failed) {
-      say(FAILED, 'alert');
-      return;
-    }
-    // The last submit is the one sent (a second click before then changes nothing).
-    const waiting = held !== null;
-    if (waiting && held.form !== form) held.form.removeAttribute('aria-busy');
-    held = { form, submitter: event.submitter };
-    form.setAttribute('aria-busy', 'true');
-    say(WAITING, 'status');
-    if (!waiting) sendWhenHydrated();
-  },
-  true,
-);
+  document.addEventListener(
+    'submit',
+    (event) => {
+      const form = event.target;
+      if (hydrated() || !(form instanceof HTMLFormElement)) return;
+      const action = new URL(form.action, location.href);
+      if (action.origin !== location.origin || !action.pathname.startsWith('/api/')) return;
+      event.preventDefault();
+      // The last submit is the one sent (a second click before then changes nothing).
+      if (held && held.form !== form) held.form.removeAttribute('aria-busy');
+      held = { form, submitter: event.submitter };
+      if (failed) {
+        say(alert, FAILED);
+      } else {
+        form.setAttribute('aria-busy', 'true');
+        say(status, WAITING);
+      }
+    },
+    true,
+  );
+}

@@ -34,6 +34,22 @@ use pages::{
 #[cfg(feature = "ssr")]
 const BATCH_UPLOAD_PATH: &str = "/invite-users/batch";
 
+/// Notes that the page's code failed before the page was interactive: its module or wasm did
+/// not load (the hydration script's promise rejects), or it threw. Inline, ahead of that code,
+/// so that it hears a failure that comes before `public/hold-submit.js` (loaded `async`), which
+/// reads `pageCodeFailed` when it comes and is called through `onPageCodeFailed` after.
+const PAGE_CODE_FAILURE: &str = "(function () {\
+    function failed() {\
+      if (document.body && document.body.dataset.hydrated === 'true') return;\
+      window.pageCodeFailed = true;\
+      if (window.onPageCodeFailed) window.onPageCodeFailed();\
+    }\
+    addEventListener('unhandledrejection', failed);\
+    addEventListener('error', function (e) {\
+      if (e instanceof ErrorEvent && String(e.filename).includes('/pkg/')) failed();\
+    });\
+  })();";
+
 /// The HTML document around the app (rendered on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The batch page starts its parsing worker from its head (public/parse-warm.js), so the
@@ -58,6 +74,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                <script nonce=leptos::nonce::use_nonce() inner_html=PAGE_CODE_FAILURE></script>
                 <HydrationScripts options/>
                 <MetaTags/>
                 // A form submitted before the page is interactive waits for it (see the file).

@@ -103,7 +103,7 @@ test('a form submitted before the page is interactive is sent once it is: its er
   // Without an answer to the SEED question: the page, once interactive, names it.
   await page.getByRole('button', { name: 'Submit' }).click();
   // The officer is told the form waits for the page.
-  await expect(page.locator('.held-submit')).toHaveText(
+  await expect(page.getByRole('status').filter({ hasText: 'will be sent as soon as' })).toHaveText(
     'Your form will be sent as soon as this page has finished loading.',
   );
   await page.waitForTimeout(300);
@@ -111,7 +111,7 @@ test('a form submitted before the page is interactive is sent once it is: its er
   expect(await page.locator('body').getAttribute('data-hydrated')).toBeNull();
   release();
   await hydrated(page);
-  await expect(page.locator('.held-submit')).toHaveCount(0);
+  await expect(page.getByText('will be sent as soon as')).toHaveCount(0);
   await expect(page.getByRole('alert')).toContainText('There is a problem');
   await expect(page.locator('#seed_required-error')).toBeVisible();
   await expect(page.getByLabel('Email address')).toHaveValue(address);
@@ -121,31 +121,84 @@ test('a form submitted before the page is interactive is sent once it is: its er
   await expect(page.getByRole('status')).toContainText(`Invitation sent to ${address}`);
 });
 
-test('a form submitted before the page is interactive, on a page whose code cannot load, says it was not sent instead of waiting for ever', async ({ page, csp }) => {
-  await signInAs(page, 'boss@agency.gov.sg');
-  // The page's wasm never arrives: the page stays as the server rendered it.
-  await page.route('**/pkg/techbiz-invite.wasm', (route) => route.abort());
+const NOT_SENT =
+  'This page could not finish loading, so your form has not been sent. Check your connection, then reload the page and send it again.';
+
+/** Requests the page makes to server functions (a native post of the form would be one). */
+function apiCalls(page: Page) {
   const calls: string[] = [];
   page.on('request', (r) => {
     if (new URL(r.url()).pathname.startsWith('/api/')) calls.push(r.url());
   });
-  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
-  const address = `never.sent.${unique()}@agency.gov.sg`;
+  return calls;
+}
+
+async function fillEmailInvitation(page: Page, address: string) {
   await page.getByLabel('Email address').fill(address);
   await seed(page).getByLabel('Yes').check();
   await page.getByLabel('Reason').fill('Sent while the page failed to load');
+}
+
+test('a form submitted before the page is interactive, on a page whose code then fails to load, says it was not sent instead of waiting for ever', async ({ page, csp }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  // The page's wasm is held, then refused: the page stays as the server rendered it.
+  let fail = () => {};
+  const failed = new Promise<void>((resolve) => {
+    fail = resolve;
+  });
+  await page.route('**/pkg/techbiz-invite.wasm', async (route) => {
+    await failed;
+    await route.abort();
+  });
+  const calls = apiCalls(page);
+  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  const address = `never.sent.${unique()}@agency.gov.sg`;
+  await fillEmailInvitation(page, address);
   await page.getByRole('button', { name: 'Submit' }).click();
-  await expect(page.getByRole('alert')).toHaveText(
-    'This page could not finish loading, so your form has not been sent. Check your connection, then reload the page and send it again.',
-  );
+  await expect(page.getByRole('status').filter({ hasText: 'will be sent as soon as' })).toBeVisible();
+  await expect(page.locator('form[aria-busy="true"]')).toHaveCount(1);
+  fail();
+  await expect(page.getByRole('alert').filter({ hasText: 'could not finish loading' })).toHaveText(NOT_SENT);
+  await expect(page.getByText('will be sent as soon as')).toHaveCount(0);
   await expect(page.locator('form[aria-busy]')).toHaveCount(0);
-  // A second try says the same, and nothing is posted natively (the raw answer) either.
+  // A second try is told the same again (the note emptied, then said again), and nothing is
+  // posted natively (the function's raw answer) either.
+  await page.getByRole('alert').filter({ hasText: 'could not finish loading' }).evaluate((note) => {
+    note.textContent = '';
+  });
   await page.getByRole('button', { name: 'Submit' }).click();
-  await expect(page.getByRole('alert')).toContainText('could not finish loading');
+  await expect(page.getByRole('alert').filter({ hasText: 'could not finish loading' })).toHaveText(NOT_SENT);
+  await page.waitForTimeout(300);
   expect(new URL(page.url()).pathname).toBe('/invite-users/email');
   await expect(page.getByLabel('Email address')).toHaveValue(address);
   expect(calls).toEqual([]);
   // The page's failure to load, as arranged.
+  expect(csp.takeThrown().length).toBeGreaterThan(0);
+});
+
+test('a page whose code fails before the page is interactive, and before the script of the note has come, still says a form sent on it was not sent', async ({ page, csp }) => {
+  await signInAs(page, 'boss@agency.gov.sg');
+  await page.route('**/pkg/techbiz-invite.wasm', (route) => route.abort());
+  // The note's script comes only once the page's code has failed.
+  let thrown = () => {};
+  const failedFirst = new Promise<void>((resolve) => {
+    thrown = resolve;
+  });
+  page.on('pageerror', () => thrown());
+  await page.route('**/hold-submit.js', async (route) => {
+    await failedFirst;
+    await route.continue();
+  });
+  const calls = apiCalls(page);
+  await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
+  await failedFirst;
+  await page.waitForFunction(() => document.querySelector('.held-submit') !== null);
+  await fillEmailInvitation(page, `never.sent.${unique()}@agency.gov.sg`);
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'could not finish loading' })).toHaveText(NOT_SENT);
+  await page.waitForTimeout(300);
+  expect(new URL(page.url()).pathname).toBe('/invite-users/email');
+  expect(calls).toEqual([]);
   expect(csp.takeThrown().length).toBeGreaterThan(0);
 });
 
