@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { expectAccessible, hydrated, openBeforeInteractive, signInAs } from './fixtures/app';
+import { expectAccessible, holdPageCode, hydrated, openBeforeInteractive, signInAs } from './fixtures/app';
 
 // One server serves the whole run: every test uses addresses of its own.
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -142,14 +142,7 @@ async function fillEmailInvitation(page: Page, address: string) {
 test('a form submitted before the page is interactive, on a page whose code then fails to load, says it was not sent instead of waiting for ever', async ({ page, csp }) => {
   await signInAs(page, 'boss@agency.gov.sg');
   // The page's wasm is held, then refused: the page stays as the server rendered it.
-  let fail = () => {};
-  const failed = new Promise<void>((resolve) => {
-    fail = resolve;
-  });
-  await page.route('**/pkg/techbiz-invite.wasm', async (route) => {
-    await failed;
-    await route.abort();
-  });
+  const fail = await holdPageCode(page, { fail: true });
   const calls = apiCalls(page);
   await page.goto('/invite-users/email', { waitUntil: 'domcontentloaded' });
   const address = `never.sent.${unique()}@agency.gov.sg`;
