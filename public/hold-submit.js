@@ -14,9 +14,9 @@
 // still held: should the page become interactive after all, it is sent then, as ever. Nothing
 // is ever posted natively.
 //
-// The notes are two live regions, a status and an alert, put after the body (outside what the
-// page's code takes over, so they cannot upset it) and empty until needed, so that a screen
-// reader announces what is put in them. They go once the page is interactive.
+// The notes are two live regions, a status and an alert, children of <html> outside the body
+// (outside what the page's code takes over, so they cannot upset it), empty until needed, so
+// that a screen reader announces what is put in them. They go once the page is interactive.
 const hydrated = () => document.body?.dataset.hydrated === 'true';
 
 if (!hydrated()) holdSubmits();
