@@ -355,6 +355,10 @@ enum Clash {
     /// PostgreSQL gave the transaction up to break a deadlock (or a serialization conflict):
     /// nothing clashed with a row, the next run waits for the other transaction.
     Lock,
+    /// A `Late` chunk's checks rejected a row. Never written, no index saw it, so an open
+    /// invitation holding its address or username went unseen: the chunk runs again `Early`,
+    /// whose look-ups give the row every message. (An `Early` run never gives it.)
+    Unlooked,
 }
 
 /// When a chunk's transaction takes its batch's row and its officer's quota (PostgreSQL; on
@@ -417,7 +421,8 @@ async fn run_row(ctx: &Ctx<'_>, row: &BatchRow) -> Result<ChunkDone, BatchError>
             Err(Failure::Race(_)) if attempt < ROW_ATTEMPTS => attempt += 1,
             Err(Failure::Race(clash)) => {
                 let field = match clash {
-                    Clash::Lock => FieldError::new(
+                    // (Only `Lock` comes from the `Early` runs made here; `Unlooked` never.)
+                    Clash::Lock | Clash::Unlooked => FieldError::new(
                         "email",
                         format!(
                             "{} was not invited this time: another change to the same people was \
@@ -612,7 +617,7 @@ async fn run_chunk(ctx: &Ctx<'_>, rows: &[&BatchRow], locks: Locks) -> Result<Ch
         if !fields.is_empty() {
             if late {
                 tx.rollback().await?;
-                return Err(Failure::Race(Clash::Email));
+                return Err(Failure::Race(Clash::Unlooked));
             }
             tally.rejected += 1;
             results.push(RowResult::Rejected { fields });
