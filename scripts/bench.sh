@@ -28,7 +28,8 @@
 #   bundles each wasm bundle's raw, gzip and brotli size as served (the page's main module,
 #           the lazily loaded parts of its split routes and the parsing worker's), against the
 #           main module's budget of 350 KB brotli: over it, the section and so `make bench`
-#           fail; and each split route's total (main module and its parts);
+#           fail; each split route's total (main module and its parts); and the parser's
+#           largest function, which fails the section over 48 KB;
 # Each section is a function bench_<name> that writes its summary to target/bench/<name>.txt;
 # the summaries are printed together at the end. To add a section, write its function and
 # add its name to SECTIONS.
@@ -60,6 +61,8 @@ bench_data() {
 # budget (PAGE_BUDGET_BR bytes, 350 KB), so that a dependency that slips back into it fails
 # `make bench`. The parsing worker's bundle (the batch page's worker only) is printed beside it.
 PAGE_BUDGET_BR=$((350 * 1024))
+# The parsing worker's largest function, in bytes of code (see bench_bundles).
+PARSER_FUNCTION_MAX=$((48 * 1024))
 bench_bundles() {
   step "bundles: sizes of the production bundles as served (target/site/pkg)"
   local pkg="$LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR" f raw gz br failed=0 role verdict
@@ -94,6 +97,19 @@ bench_bundles() {
     printf 'bundle %-22s %-18s %9s B raw  %8s B gzip  %8s B brotli (%d KB)%s\n' \
       "$(basename "$f" | cut -c1-22)" "$role" "$raw" "$gz" "$br" $(((br + 1023) / 1024)) "$verdict" >>"$out/bundles.txt"
   done
+  # The parser's largest function: what runs once a file and the work of a row are kept
+  # apart (app/src/import/mod.rs, `open`; scripts/build.sh's wasm-opt flags), and a function
+  # over PARSER_FUNCTION_MAX bytes is the sign that they were merged again.
+  local functions largest
+  functions=$(node end2end/bench/wasm-functions.mjs "$pkg/parser.wasm")
+  largest=$(node -e 'console.log(JSON.parse(process.argv[1]).largest)' "$functions")
+  if [ "$largest" -le "$PARSER_FUNCTION_MAX" ]; then
+    verdict="meets"
+  else
+    verdict="OVER (a function that runs once a file has swallowed others)"
+    failed=1
+  fi
+  printf 'parser.wasm: largest function %s B of code (limit %s B): %s\n' "$largest" "$PARSER_FUNCTION_MAX" "$verdict" >>"$out/bundles.txt"
   # Each split route's wasm as a browser loads it: the main module and the parts the
   # manifest lists for it.
   if [ -f "$pkg/__wasm_split_manifest.json" ]; then
@@ -112,7 +128,7 @@ bench_bundles() {
     failed=1
   fi
   cat "$out/bundles.txt"
-  [ "$failed" -eq 0 ] || { echo "bench: the page's bundle is over its budget or not split" >&2; return 1; }
+  [ "$failed" -eq 0 ] || { echo "bench: the page's bundle is over its budget or not split, or the parser's largest function over its limit" >&2; return 1; }
 }
 
 bench_parse() {

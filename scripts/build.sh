@@ -19,10 +19,12 @@ pkg="$site/$LEPTOS_SITE_PKG_DIR"
 
 wasm_profile="${WASM_PROFILE:-wasm-release}"
 
-# wasm_bundle CRATE NAME PROFILE WASM_OPT_LEVEL: builds CRATE for wasm32 with PROFILE, runs
-# wasm-bindgen to $pkg/NAME.{js,wasm} and, for a production profile, wasm-opt at that level.
+# wasm_bundle CRATE NAME PROFILE WASM_OPT_FLAGS...: builds CRATE for wasm32 with PROFILE, runs
+# wasm-bindgen to $pkg/NAME.{js,wasm} and, for a production profile, wasm-opt with those flags.
 wasm_bundle() {
-  local crate=$1 name=$2 profile=$3 level=$4
+  local crate=$1 name=$2 profile=$3
+  shift 3
+  local opt_flags=("$@")
   echo "build: $name bundle (crate $crate, wasm32, std built from rust-web-src, profile $profile)"
   # The page's production bundle aborts on a panic without formatting it and keeps no source
   # locations: the panic machinery, file names and line numbers are a good part of a
@@ -71,7 +73,7 @@ wasm_bundle() {
     echo "build: wasm-opt skipped (profile $profile)"
   elif [ "${opt_version:-0}" -ge 116 ]; then
     for f in "$pkg/$name.wasm" "${parts[@]}"; do
-      wasm-opt "$level" --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+      wasm-opt "${opt_flags[@]}" --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
         --enable-reference-types --enable-mutable-globals --enable-multivalue \
         "$f" -o "$f"
     done
@@ -95,7 +97,13 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   split_build=$!
   split_tool="$ROOT/target/tools/$tool_profile/wasm-split"
   split=1 wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
-  split=0 wasm_bundle parse-worker parser "$wasm_profile" -O3
+  # The parser's wasm-opt inlines a function that has one caller only up to 200 of its
+  # nodes (by default it inlines every such function, whatever its size). What runs once a
+  # file and the work of a row are functions of their own on purpose (app/src/import/mod.rs,
+  # `open`): merged, they made a 73 KB function that a browser compiled optimised only after a
+  # first file had gone through its baseline code, at the cost of a core while it parsed.
+  # `make bench` prints the largest function (section bundles) and fails over 48 KB.
+  split=0 wasm_bundle parse-worker parser "$wasm_profile" -O3 --one-caller-inline-max-function-size 200
   cp style/main.css "$pkg/$LEPTOS_OUTPUT_NAME.css"
   cp -r public/. "$site/"
   # Gzip and brotli copies, served to browsers that accept them (ServeDir::precompressed_*);

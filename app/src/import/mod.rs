@@ -401,6 +401,18 @@ fn format_of(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Format, I
     Ok(detect(bytes, file_name))
 }
 
+/// Reads the file as its format says.
+///
+/// How the parser's code is cut into functions matters in the browser as much as what it
+/// does. The browser's wasm engine runs a function first as quickly compiled baseline code,
+/// compiles it again, optimised, on a background thread once it has run a while, and uses the
+/// optimised code from the next call on: a call already running stays baseline. So the work
+/// of a row is a call of its own (`text::read_row`, `xlsx::next_cell`, ...), and what runs
+/// once a file (this, `text::parse`, `xlsx::parse`, ...) is many small functions, not one
+/// whole. Once one (wasm-opt inlined every function with a single caller, whatever its size,
+/// `#[inline(never)]` or not: scripts/build.sh now bounds that for the parser), this was a
+/// 73 KB function: a first file's rows ran through its baseline code, and its optimising
+/// compile, of no use to the file being read, took 100-365 ms of a core the parse needed.
 #[cfg(feature = "parser")]
 fn open(
     bytes: &[u8],

@@ -503,7 +503,9 @@ impl Assembler {
         }
     }
 
-    /// The users' rows, a question for the officer, or why there are none.
+    /// The users' rows, a question for the officer, or why there are none. A function of its
+    /// own, run once a file (see `import::open`).
+    #[inline(never)]
     pub(crate) fn end(mut self) -> Result<Ended, ImportError> {
         self.resolve_header()?;
         let r = match self.state {

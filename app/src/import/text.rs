@@ -18,6 +18,10 @@ use crate::format::undefuse;
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
+/// Reads delimited text. This and the steps it takes once a file (decoding, choosing the
+/// delimiter, the loop over the records) are functions of their own, not one inlined whole:
+/// see `import::open`.
+#[inline(never)]
 pub(super) fn parse(
     bytes: &[u8],
     kind: &str,
@@ -50,7 +54,8 @@ pub(super) fn parse(
     }))
 }
 
-/// The text and the name of its encoding.
+/// The text and the name of its encoding (a function of its own: see `parse`).
+#[inline(never)]
 pub(super) fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         let rest = bytes.get(bom_len..).unwrap_or_default();
@@ -149,7 +154,9 @@ fn strip_sep_line(text: &str) -> (&str, Option<u8>) {
     }
 }
 
-/// The delimiter under which the first rows have the best header.
+/// The delimiter under which the first rows have the best header (a function of its own: see
+/// `parse`).
+#[inline(never)]
 fn choose_delimiter(text: &str, kind: &str) -> u8 {
     let mut order = DELIMITERS;
     if kind != "CSV" {
@@ -187,7 +194,9 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
     best.map_or(b',', |(_, _, d)| d)
 }
 
-/// Reads every record into the assembler (only the first few when it asks the officer).
+/// Reads every record into the assembler (only the first few when it asks the officer). A
+/// small function of its own (see `parse`): the loop that runs once a file, each row a call.
+#[inline(never)]
 fn read(text: &str, delimiter: u8, max_rows: usize, mode: Mode) -> Result<Ended, ImportError> {
     let mut records = Records::new(text, delimiter);
     let mut assembler = Assembler::with_mode(max_rows, mode);

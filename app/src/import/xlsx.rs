@@ -32,6 +32,8 @@ use super::{
 /// How much of the start of an XML part is unpacked to read its first element.
 const HEAD_BYTES: u64 = 64 * 1024;
 
+/// Reads a workbook: a function of its own, not inlined into `import::open` (see there).
+#[inline(never)]
 pub(super) fn parse(
     bytes: &[u8],
     limits: &Limits,
