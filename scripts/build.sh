@@ -99,10 +99,9 @@ if [ "${BUILD_ONLY:-}" != server ]; then
   split=1 wasm_bundle frontend "$LEPTOS_OUTPUT_NAME" "$page_profile" -Oz
   # The parser's wasm-opt inlines a function that has one caller only up to 200 of its
   # nodes (by default it inlines every such function, whatever its size). What runs once a
-  # file and the work of a row are functions of their own on purpose (app/src/import/mod.rs,
-  # `open`): merged, they made a 73 KB function that a browser compiled optimised only after a
-  # first file had gone through its baseline code, at the cost of a core while it parsed.
-  # `make bench` prints the largest function (section bundles) and fails over 48 KB.
+  # file and the work of a row are functions of their own on purpose (the module
+  # documentation of app/src/import/mod.rs); `make bench` (section bundles) checks the largest
+  # against PARSER_FUNCTION_MAX.
   split=0 wasm_bundle parse-worker parser "$wasm_profile" -O3 --one-caller-inline-max-function-size 200
   cp style/main.css "$pkg/$LEPTOS_OUTPUT_NAME.css"
   cp -r public/. "$site/"

@@ -1,28 +1,34 @@
-// The functions of a wasm module, from its code section: how many, and the largest body.
-// Usage: node bench/wasm-functions.mjs FILE.wasm  →  prints JSON { functions, largest, index }
-// (`index` counts the module's own functions, imports not included).
-// scripts/bench.sh (section bundles) bounds the parser's largest function: see
-// app/src/import/mod.rs, `open`, for why its size matters to a browser.
+// The largest function of a wasm module, from its code section.
+// Usage (from the repository root): node end2end/bench/wasm-functions.mjs FILE.wasm
+// Prints "BYTES INDEX": the largest function body's size and its index among the module's
+// own functions (imports not counted). Exits non-zero on a file that is not a well-formed
+// module. scripts/bench.sh (section bundles) bounds the parser's largest function: see the
+// module documentation of app/src/import/mod.rs for why its size matters to a browser.
 import fs from 'node:fs';
 
-const bytes = fs.readFileSync(process.argv[2]);
-if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error(`${process.argv[2]} is not a wasm module`);
+const file = process.argv[2];
+const bytes = fs.readFileSync(file);
+const fail = (why) => {
+  throw new Error(`${file}: ${why}`);
+};
+if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) fail('not a wasm module');
 let at = 8;
+// An unsigned LEB128 number of at most 32 bits.
 function leb() {
   let value = 0;
-  let shift = 0;
-  for (;;) {
+  for (let shift = 0; shift <= 28; shift += 7) {
+    if (at >= bytes.length) fail('truncated');
     const byte = bytes[at++];
     value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
     if (byte < 0x80) return value;
   }
+  return fail('a number longer than 5 bytes');
 }
-let result = null;
-while (at < bytes.length && !result) {
+while (at < bytes.length) {
   const id = bytes[at++];
   const size = leb();
   const end = at + size;
+  if (end > bytes.length) fail('a section runs past the end');
   if (id === 10) {
     const count = leb();
     let largest = 0;
@@ -32,9 +38,10 @@ while (at < bytes.length && !result) {
       if (body > largest) [largest, index] = [body, i];
       at += body;
     }
-    result = { functions: count, largest, index };
+    if (at !== end) fail('the code section is not the size it says');
+    console.log(`${largest} ${index}`);
+    process.exit(0);
   }
   at = end;
 }
-if (!result) throw new Error(`${process.argv[2]} has no code section`);
-console.log(JSON.stringify(result));
+fail('no code section');

@@ -10,6 +10,20 @@
 //! anything is decoded, an xlsx's zip directory is checked before calamine opens it, and
 //! worksheets are read with calamine's streaming reader, one cell at a time.
 //!
+//! How the parser's code is cut into functions matters in the browser as much as what it
+//! does. The browser's wasm engine runs a function first as quickly compiled baseline code,
+//! compiles it again, optimised, on a background thread once it has run a while, and uses the
+//! optimised code from the next call on: a call already running stays baseline. So the work
+//! of a row (or a cell, or a chunk) is a call of its own (`text::read_row`, `xlsx::next_cell`,
+//! `xlsx::scan_tags`, ...), and what runs once a file or a table (`open`, `text::parse`,
+//! `text::read`, `xlsx::parse`, `xlsx::read_sheet`, `Assembler::end`, ...) is many small
+//! functions, not one whole: each `#[inline(never)]`, and the parser's wasm-opt keeps a
+//! function with one caller apart unless it is small (scripts/build.sh). Before that bound
+//! (wasm-opt inlines every function that has one caller, whatever its size, `#[inline(never)]`
+//! or not), `open` was a function of 73,307 bytes: a file chosen the moment the page was
+//! interactive ran its rows through its baseline code, while the browser spent 100-365 ms of a
+//! core compiling it optimised, of no use to that file.
+//!
 //! May import `domain` (its limits and column names) and `format`; nothing that does I/O.
 
 mod columns;
@@ -401,18 +415,8 @@ fn format_of(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Format, I
     Ok(detect(bytes, file_name))
 }
 
-/// Reads the file as its format says.
-///
-/// How the parser's code is cut into functions matters in the browser as much as what it
-/// does. The browser's wasm engine runs a function first as quickly compiled baseline code,
-/// compiles it again, optimised, on a background thread once it has run a while, and uses the
-/// optimised code from the next call on: a call already running stays baseline. So the work
-/// of a row is a call of its own (`text::read_row`, `xlsx::next_cell`, ...), and what runs
-/// once a file (this, `text::parse`, `xlsx::parse`, ...) is many small functions, not one
-/// whole. Once one (wasm-opt inlined every function with a single caller, whatever its size,
-/// `#[inline(never)]` or not: scripts/build.sh now bounds that for the parser), this was a
-/// 73 KB function: a first file's rows ran through its baseline code, and its optimising
-/// compile, of no use to the file being read, took 100-365 ms of a core the parse needed.
+/// Reads the file as its format says. Small, as everything run once a file (see the module's
+/// documentation).
 #[cfg(feature = "parser")]
 fn open(
     bytes: &[u8],

@@ -504,7 +504,7 @@ impl Assembler {
     }
 
     /// The users' rows, a question for the officer, or why there are none. A function of its
-    /// own, run once a file (see `import::open`).
+    /// own, run once a table (see the `import` module's documentation).
     #[inline(never)]
     pub(crate) fn end(mut self) -> Result<Ended, ImportError> {
         self.resolve_header()?;

@@ -19,8 +19,8 @@ use crate::format::undefuse;
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
 /// Reads delimited text. This and the steps it takes once a file (decoding, choosing the
-/// delimiter, the loop over the records) are functions of their own, not one inlined whole:
-/// see `import::open`.
+/// delimiter, the loop over the records) are functions of their own (see the `import`
+/// module's documentation).
 #[inline(never)]
 pub(super) fn parse(
     bytes: &[u8],
@@ -206,13 +206,8 @@ fn read(text: &str, delimiter: u8, max_rows: usize, mode: Mode) -> Result<Ended,
 }
 
 /// Reads the next record into the assembler; `false` at the end of the text. `cells` is
-/// room for a row's cells, kept from row to row.
-///
-/// A function called once a row rather than the body of one long loop: the browser's wasm
-/// engine starts every function as quickly compiled baseline code and swaps in its optimised
-/// code only when the function is next called, so the work of a row must be a call of its
-/// own to run optimised from the first file on (inlined into a loop that runs once per file,
-/// it ran at baseline speed for the first several files).
+/// room for a row's cells, kept from row to row. A call once a row, so that it runs optimised
+/// from the first file on (see the `import` module's documentation).
 #[inline(never)]
 fn read_row(
     records: &mut Records<'_>,

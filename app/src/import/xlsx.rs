@@ -32,7 +32,8 @@ use super::{
 /// How much of the start of an XML part is unpacked to read its first element.
 const HEAD_BYTES: u64 = 64 * 1024;
 
-/// Reads a workbook: a function of its own, not inlined into `import::open` (see there).
+/// Reads a workbook: a function of its own, as everything run once a file (see the `import`
+/// module's documentation).
 #[inline(never)]
 pub(super) fn parse(
     bytes: &[u8],
@@ -242,7 +243,9 @@ enum Outcome {
 }
 
 /// Streams one worksheet into an assembler. With `choose`, gives up on the sheet as soon as
-/// its header is known to lack the email column.
+/// its header is known to lack the email column. A function of its own, run once a sheet
+/// (see the `import` module's documentation).
+#[inline(never)]
 fn read_sheet(
     workbook: &mut Xlsx<Cursor<&[u8]>>,
     name: &str,
@@ -308,8 +311,8 @@ fn read_sheet(
     })
 }
 
-/// The next cell of a sheet. A function of its own, called once a cell, so that the
-/// browser's wasm engine runs it optimised from the first file on (see `text::read_row`).
+/// The next cell of a sheet. A call once a cell, so that it runs optimised from the first
+/// file on (see the `import` module's documentation).
 #[inline(never)]
 fn next_cell<'a>(
     cells: &mut XlsxCellReader<'a, Cursor<&[u8]>>,
@@ -580,9 +583,8 @@ const TAG_MAX: usize = 4096;
 const CARRY_MAX: usize = NAME_MAX + TAG_MAX + 2;
 
 /// Scans `data` for tags to check; returns how far it got (the start of an unfinished tag, to
-/// be scanned again with more data). At `end`, everything is scanned. Called once a chunk, not
-/// inlined, so that the browser's wasm engine runs it optimised from the first file on (see
-/// `text::read_row`).
+/// be scanned again with more data). At `end`, everything is scanned. A call once a chunk, so
+/// that it runs optimised from the first file on (see the `import` module's documentation).
 #[inline(never)]
 fn scan_tags(data: &[u8], end: bool) -> Result<usize, ImportError> {
     let mut at = 0;
