@@ -67,6 +67,9 @@ node --test scripts/check-node.test.mjs
 layer "the test OpenID provider (end2end/oidc/provider.selftest.mjs)"
 (cd end2end && node --test oidc/provider.selftest.mjs)
 
+layer "make bench's wasm reader (end2end/bench/wasm-functions.test.mjs)"
+node --test end2end/bench/wasm-functions.test.mjs
+
 layer "cargo fmt --check"
 cargo fmt --all -- --check
 
