@@ -29,9 +29,11 @@ function holdSubmits() {
   let held = null;
   let failed = false;
 
+  // Shown as the site's notices are (style/main.css), placed where a note on a form that
+  // waits must be.
   const region = (role) => {
     const element = document.createElement('div');
-    element.className = 'held-submit';
+    element.className = role === 'alert' ? 'notice notice--error held-submit' : 'notice held-submit';
     element.setAttribute('role', role);
     document.documentElement.append(element);
     return element;
