@@ -1693,3 +1693,220 @@ fn a_sheet_with_other_headers_is_asked_about_and_read_as_mapped() {
     assert_eq!(sheet.rows[0].raw.reason, "Builds the portal");
     assert_eq!(sheet.rows[0].raw.department, "Ops");
 }
+
+// ---- A large text file read by two workers (read_parted, read_rest, FirstPart::join) ----
+
+/// A text file read as the two workers read it: the first part up to the cut after `mid`,
+/// the rest from `head_len` first bytes and the bytes from `mid` on, joined. Also how many
+/// rows the rest gave (0: the first part read it all).
+fn read_in_two(
+    bytes: &[u8],
+    name: &str,
+    choice: &Choice,
+    mid: usize,
+    head_len: usize,
+) -> (Result<Reading, ImportError>, usize) {
+    let limits = Limits::default();
+    match read_parted(bytes, name, &limits, choice, ReferenceScan::Here, mid) {
+        Err(e) => (Err(e), 0),
+        Ok(Parted::Whole(reading)) => (Ok(reading), 0),
+        Ok(Parted::First(first)) => {
+            let head = &bytes[..head_len.min(bytes.len())];
+            let rest = read_rest(head, &bytes[mid..], mid, name, &limits, choice);
+            match first.join(rest, bytes) {
+                Ok((reading, joined)) => (Ok(reading), joined),
+                Err(e) => (Err(e), 0),
+            }
+        }
+    }
+}
+
+fn read_whole(bytes: &[u8], name: &str, choice: &Choice) -> Result<Reading, ImportError> {
+    read_with(bytes, name, &Limits::default(), choice, ReferenceScan::Here)
+}
+
+/// A CSV of `rows` users under the template's header and a column of notes.
+fn users_csv(rows: usize) -> String {
+    let mut text = format!("{},Notes\n", header_cells().join(","));
+    for i in 0..rows {
+        text.push_str(&format!(
+            "user{i}@agency.gov.sg,,First{i},Last{i},+65 6123 {i:04},Agency,,Yes,Testing\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_large_csv_read_in_two_is_the_csv_read_whole() {
+    let text = users_csv(500);
+    let mid = text.len() / 2;
+    let (two, joined) = read_in_two(text.as_bytes(), "x.csv", &Choice::default(), mid, 64 << 10);
+    let whole = read_whole(text.as_bytes(), "x.csv", &Choice::default());
+    assert_eq!(two, whole);
+    // The rest was read by the other worker: the rows after the middle.
+    assert!((240..=260).contains(&joined), "joined {joined}");
+    let Ok(Reading::Read(sheet)) = two else {
+        panic!("not read: {two:?}")
+    };
+    assert_eq!(sheet.rows.len(), 500);
+    assert_eq!(sheet.rows[499].line, 501);
+}
+
+#[test]
+fn a_cut_inside_a_quoted_cell_is_read_by_the_first_part() {
+    // The middle falls inside a cell that spans lines: the rest is not the other worker's.
+    let mut text = users_csv(20);
+    text.push_str("late@agency.gov.sg,,\"A\n");
+    let mid = text.len();
+    text.push_str(&"quoted\n".repeat(40));
+    text.push_str("name\",Last,+65 6123 0000,Agency,,Yes,Testing\n");
+    text.push_str(
+        &users_csv(20)
+            .split_once('\n')
+            .unwrap()
+            .1
+            .replace("user", "more"),
+    );
+    let (two, joined) = read_in_two(text.as_bytes(), "x.csv", &Choice::default(), mid, 64 << 10);
+    assert_eq!(joined, 0);
+    assert_eq!(
+        two,
+        read_whole(text.as_bytes(), "x.csv", &Choice::default())
+    );
+}
+
+#[test]
+fn a_rest_read_with_another_header_is_not_joined() {
+    // The head given to the other worker is too short to hold the header: its header is not
+    // the first part's, and the first part reads the rest itself.
+    let text = users_csv(200);
+    let mid = text.len() / 2;
+    let (two, joined) = read_in_two(text.as_bytes(), "x.csv", &Choice::default(), mid, 20);
+    assert_eq!(joined, 0);
+    assert_eq!(
+        two,
+        read_whole(text.as_bytes(), "x.csv", &Choice::default())
+    );
+}
+
+#[test]
+fn too_many_rows_are_refused_with_the_same_row_when_read_in_two() {
+    let text = users_csv(30);
+    let limits = Limits {
+        max_rows: 25,
+        ..Limits::default()
+    };
+    let mid = text.len() / 3;
+    let Ok(Parted::First(first)) = read_parted(
+        text.as_bytes(),
+        "x.csv",
+        &limits,
+        &Choice::default(),
+        ReferenceScan::Here,
+        mid,
+    ) else {
+        panic!("not cut");
+    };
+    let rest = read_rest(
+        text.as_bytes(),
+        &text.as_bytes()[mid..],
+        mid,
+        "x.csv",
+        &limits,
+        &Choice::default(),
+    );
+    assert!(rest.is_some());
+    let joined = first.join(rest, text.as_bytes()).map(|(_, j)| j);
+    assert_eq!(
+        joined,
+        Err(ImportError::TooManyRows {
+            row: 27,
+            max_rows: 25
+        })
+    );
+}
+
+#[test]
+fn a_csv_read_in_two_is_the_csv_read_whole_wherever_it_is_cut() {
+    // Quoted line breaks, blank rows, CRLF and lone CR, a row with a note only, a stray
+    // quote, a byte-order mark inside a row: every byte tried as the middle.
+    let mut text = users_csv(12).replace("First3,", "\"First\n3\",");
+    text.push_str("\r\n,,,,,,,,,only a note\r\n\n\nq@agency.gov.sg,,\"A \"\"B\"\"\r\nC\",D\r");
+    text.push_str("x\"y@agency.gov.sg,,E,F\n\u{FEFF}bom@agency.gov.sg,,G,H\n");
+    text.push_str(
+        users_csv(12)
+            .replace("user", "more")
+            .split_once('\n')
+            .unwrap()
+            .1,
+    );
+    let whole = read_whole(text.as_bytes(), "x.csv", &Choice::default());
+    assert!(
+        matches!(&whole, Ok(Reading::Read(sheet)) if sheet.rows.len() == 27),
+        "{whole:?}"
+    );
+    let mut joins = 0;
+    for mid in 1..text.len() {
+        let (two, joined) =
+            read_in_two(text.as_bytes(), "x.csv", &Choice::default(), mid, 64 << 10);
+        assert_eq!(two, whole, "cut after byte {mid}");
+        joins += usize::from(joined > 0);
+    }
+    // Most middles cut the file: the other worker's rows were joined.
+    assert!(joins * 2 > text.len(), "{joins} joins of {}", text.len());
+}
+
+/// Random text files around the template's header: cells that quote line breaks and
+/// delimiters, blank rows, rows with values only in a column not read, every line ending.
+fn text_file() -> impl Strategy<Value = String> {
+    let cell = prop::sample::select(vec![
+        "",
+        " ",
+        "a@agency.gov.sg",
+        "b@agency.gov.sg",
+        "Ann",
+        "\"q\nq\"",
+        "\"\"",
+        "x\"y",
+        "é",
+        "\"a,b\"",
+        "'+65 1",
+        "\u{FEFF}z",
+        "\"\r\n\"",
+    ]);
+    let row = prop::collection::vec(cell, 0..12).prop_map(|cells| cells.join(","));
+    let ending = prop::sample::select(vec!["\n", "\r\n", "\r", "\n\n", "\n,,\n"]);
+    let prefix = prop::sample::select(vec!["", "\u{FEFF}", "sep=,\n", "Title\n\n"]);
+    let header = prop::sample::select(vec![
+        format!("{},Notes", header_cells().join(",")),
+        header_cells().join(","),
+        // A required column missing: read_parted asks which column is which.
+        header_cells()[1..].join(","),
+    ]);
+    (prefix, header, prop::collection::vec((row, ending), 0..40)).prop_map(
+        |(prefix, header, rows)| {
+            let mut text = format!("{prefix}{header}\n");
+            for (row, ending) in rows {
+                text.push_str(&row);
+                text.push_str(ending);
+            }
+            text
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_text_file_read_in_two_is_the_file_read_whole(
+        text in text_file(),
+        at in 1..100usize,
+        head_len in prop::sample::select(vec![usize::MAX, 64, 300]),
+        name in prop::sample::select(vec!["x.csv", "x.txt"]),
+    ) {
+        let mid = (text.len() * at / 100).max(1);
+        let (two, _) = read_in_two(text.as_bytes(), name, &Choice::default(), mid, head_len);
+        prop_assert_eq!(two, read_whole(text.as_bytes(), name, &Choice::default()));
+    }
+}
