@@ -14,15 +14,11 @@
 // (message `check`, started beside this one by public/parse-start.js): the workbook is read
 // without that scan, and nothing read is sent before the checker's verdict (or this worker's
 // own scan, if the checker had not begun or failed) has passed the file.
-// A large text file is read by both (message `half` to the second): this one reads it up to
-// the first line after its middle, the second the rest at the same time, and this one joins
-// the two (or reads the rest itself, if the second had not begun or failed).
 import init, {
   check_references as checkReferences,
   export_xlsx as exportXlsx,
   prepare,
   Reserve,
-  rest_part as restPart,
   Upload,
   warm_up as warmUp,
 } from '/pkg/parser.js';
@@ -144,75 +140,6 @@ function awaitVerdict(port) {
   };
 }
 
-// The rest of a large text file, when the page has the second worker read it (message
-// `half`; the file's message brings this worker its end of their channel): `take()` resolves
-// to the second worker's part (empty if it failed). It waits for it only if the second worker
-// had begun by the time this one had read its own part; else it tells it to stop, and this
-// one reads the rest itself.
-const NO_PART = new Uint8Array(0);
-let secondFailed = () => {};
-
-function awaitRest(port) {
-  let begun = false;
-  // undefined: no answer yet.
-  let answer;
-  let answered;
-  const settled = new Promise((resolve) => {
-    answered = (value) => {
-      if (answer === undefined) answer = value;
-      resolve(answer);
-    };
-  });
-  port.onmessage = (event) => {
-    const data = event.data || {};
-    if (data.begun) begun = true;
-    else if (data.rest instanceof Uint8Array) answered(data.rest);
-    else answered(NO_PART);
-  };
-  secondFailed = () => answered(NO_PART);
-  return {
-    async take() {
-      // The second worker's messages that came while this one was busy.
-      await nextTask();
-      if (answer === undefined && !begun) {
-        port.postMessage({ cancel: true });
-        answered(NO_PART);
-      }
-      const part = await settled;
-      port.close();
-      return part;
-    },
-  };
-}
-
-// The second worker's bytes of the file: the first ones, enough for its header row (the
-// delimiter and the header are found in them), and all from the middle on.
-const HEAD_BYTES = 64 << 10;
-
-// The second worker's whole job for a large text file: the rows from the first line after
-// byte `mid` on, read and checked, sent over the channel the page gave it.
-async function readHalf({ file, name, choice, mid, port }) {
-  let cancelled = false;
-  port.onmessage = (event) => {
-    if (event.data && event.data.cancel) cancelled = true;
-  };
-  try {
-    await ready;
-    // A cancel sent meanwhile: the file's worker reads the rest itself.
-    await nextTask();
-    if (cancelled) return;
-    port.postMessage({ begun: true });
-    const [head, fromMid] = await Promise.all([
-      file.slice(0, HEAD_BYTES).arrayBuffer(),
-      file.slice(mid).arrayBuffer(),
-    ]);
-    const part = restPart(new Uint8Array(head), new Uint8Array(fromMid), mid, name, choice || '');
-    port.postMessage({ rest: part }, [part.buffer]);
-  } catch (err) {
-    port.postMessage({ failed: String((err && err.message) || err) });
-  }
-}
-
 // The checker's whole job: the file's cell references scanned (the parser's check_references),
 // the verdict sent over the channel the page gave it.
 async function check({ file, name, port }) {
@@ -238,10 +165,8 @@ self.onmessage = async (event) => {
     moreAsked();
     return;
   }
-  // The other worker (the checker, or the second for a text file) failed outright.
   if ('checkerFailed' in event.data) {
     checkerFailed();
-    secondFailed();
     return;
   }
   // Any other message ends the waiting work (at its next task, or before it begins if the
@@ -252,10 +177,6 @@ self.onmessage = async (event) => {
   if ('rest' in event.data) return;
   if ('check' in event.data) {
     await check(event.data.check);
-    return;
-  }
-  if ('half' in event.data) {
-    await readHalf(event.data.half);
     return;
   }
   if ('export' in event.data) {
@@ -270,9 +191,8 @@ self.onmessage = async (event) => {
     return;
   }
   // keep: store the list in IndexedDB (a new list); not for a file to merge into the open one.
-  const { file, name, key, owner, choice, keep, mid } = event.data.file;
+  const { file, name, key, owner, choice, keep } = event.data.file;
   const verdict = event.data.file.verdict ? awaitVerdict(event.data.file.verdict) : null;
-  const rest = event.data.file.second ? awaitRest(event.data.file.second) : null;
   try {
     const [, buffer] = await Promise.all([ready, file.arrayBuffer()]);
     const bytes = new Uint8Array(buffer);
@@ -285,8 +205,7 @@ self.onmessage = async (event) => {
     };
     let upload;
     try {
-      upload = prepare(bytes, name, key, choice || '', verdict !== null, rest ? mid : 0);
-      if (upload.waiting()) upload.join(await rest.take(), bytes);
+      upload = prepare(bytes, name, key, choice || '', verdict !== null);
     } catch (err) {
       // Read without its references scanned, a workbook with one that overflows can make
       // the parser fail: the scan's refusal is the answer then.

@@ -17,9 +17,6 @@ export {
 
 // A parse that has not answered by then is treated as failed (a hostile file, a hung worker).
 const PARSE_TIMEOUT_MS = 120000;
-// A text file of this size or more is read by two workers at once (parseInWorker): a 100,000-
-// row CSV (20 MB) is; a 10,000-row one (2 MB) takes a few tens of milliseconds alone.
-const HALVES_FROM_BYTES = 4 << 20;
 
 // The journal (see Journal in app/src/batch/model.rs): the list's latest changes, kept in
 // local storage at once, because IndexedDB writes still in flight are dropped by a refresh. A
@@ -76,10 +73,7 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
   // answers); for another file that worker stops warming up, and goes with the file's worker.
   const workbook = /\.(xlsx|xlsm|xltx|xltm)$/i.test(name);
   const checker = takeWarmer();
-  // A large text file is read by both at once, each up to or from the first line after its
-  // middle (public/parse-worker.js); a smaller one by the file's worker alone.
-  const halves = !workbook && file.size >= HALVES_FROM_BYTES;
-  if (checker && !workbook && !halves) checker.postMessage({ rest: true });
+  if (checker && !workbook) checker.postMessage({ rest: true });
   const parts = [];
   // Parts handed to the page so far; the rest is asked for once, with the third.
   let handed = 0;
@@ -128,30 +122,18 @@ export function parseInWorker(file, name, key, owner, choice, keep) {
     finish(new Error(event.message || 'worker failed'));
   };
   let verdict = null;
-  let second = null;
-  const mid = Math.floor(file.size / 2);
-  if (checker && (workbook || halves)) {
-    // A worker that fails outright cannot say so over the channel: the file's worker is told,
-    // and does its part itself.
+  if (checker && workbook) {
+    const channel = new MessageChannel();
+    verdict = channel.port1;
+    // A checker that fails outright cannot say so over the channel: the file's worker is
+    // told, and scans the references itself.
     checker.onerror = (event) => {
       event.preventDefault();
       worker.postMessage({ checkerFailed: true });
     };
-  }
-  if (checker && halves) {
-    const channel = new MessageChannel();
-    second = channel.port1;
-    checker.postMessage({ half: { file, name, choice, mid, port: channel.port2 } }, [channel.port2]);
-  }
-  if (checker && workbook) {
-    const channel = new MessageChannel();
-    verdict = channel.port1;
     checker.postMessage({ check: { file, name, port: channel.port2 } }, [channel.port2]);
   }
-  worker.postMessage(
-    { file: { file, name, key, owner, choice, keep, verdict, second, mid } },
-    [verdict, second].filter(Boolean),
-  );
+  worker.postMessage({ file: { file, name, key, owner, choice, keep, verdict } }, verdict ? [verdict] : []);
   return {
     next() {
       if (handed === 2 && !ended && !failure) worker.postMessage({ more: true });

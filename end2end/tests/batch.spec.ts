@@ -184,48 +184,6 @@ test('a big file shows its counts and first rows while the rest of its rows are 
   await expect(batch.row(20_001)).toBeVisible();
 });
 
-test('a large CSV is read by both waiting workers at once, and gives every row, mistake and clash as one would', async ({ page }) => {
-  // The file's worker tells this test how much of the file the other worker read for it
-  // (its part's bytes), once it has it: the page reads a text file this large in two.
-  const parts: number[] = [];
-  await page.route('**/__rest-part*', (route) => {
-    parts.push(Number(new URL(route.request().url()).searchParams.get('bytes')));
-    return route.fulfill({ status: 204 });
-  });
-  await page.route('**/parse-worker.js', async (route) => {
-    const source = await (await route.fetch()).text();
-    const told = source.replace(
-      'upload.join(await rest.take(), bytes);',
-      "{ const part = await rest.take(); await fetch(`/__rest-part?bytes=${part.length}`); upload.join(part, bytes); }",
-    );
-    expect(told, 'the file\'s worker joins the other\'s part').not.toBe(source);
-    await route.fulfill({ status: 200, contentType: 'text/javascript', body: told });
-  });
-  const batch = new BatchPage(page);
-  await batch.open();
-  const u = unique();
-  const total = 50_000;
-  const rows: Row[] = [];
-  for (let i = 0; i < total; i++) rows.push(officer(`user${i}.${u}@tech.gov.sg`));
-  // A clash between the first row and the last, a mistake past the middle, and a cell that
-  // spans lines just after it.
-  rows[total - 1] = officer(`user0.${u}@tech.gov.sg`);
-  rows[30_000] = officer('not an address');
-  rows[total / 2] = officer(`mid.${u}@tech.gov.sg`, 'Ann', 'Two\nlines');
-  const file = csv(rows);
-  expect(file.length, 'read in two (HALVES_FROM_BYTES in app/js/batch.js)').toBeGreaterThan(4 << 20);
-  await batch.uploadBuffer(`large-${u}.csv`, file);
-  await expect(batch.counts()).toHaveText('50,000 users, 2 need attention');
-  expect(parts.length, 'the other worker read the rest').toBe(1);
-  expect(parts[0]).toBeGreaterThan(file.length / 4);
-  await expect(page.locator('#batch-progress')).toHaveCount(0);
-  await page.getByRole('checkbox', { name: /Show only rows that need attention/ }).check();
-  // Row numbers as the officer's spreadsheet shows them: the header is row 1.
-  await expect(batch.row(30_002)).toBeVisible();
-  await expect(batch.row(total + 1)).toContainText('Row 2 already has the email address');
-  await expect(batch.row(2)).toHaveCount(0);
-});
-
 test('a change made while a big list is still arriving is kept after a refresh: it is stored after the list, not under it', async ({ page }) => {
   // The parsing worker keeps a list longer than a chunk once the page has painted its first
   // rows and asked for the rest; here it then waits until the test lets it go on, so the

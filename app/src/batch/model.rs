@@ -52,16 +52,9 @@ pub struct DraftRow {
 
 impl DraftRow {
     pub fn new(line: usize, raw: RawAccount) -> DraftRow {
-        let problems = row_problems(&raw);
-        DraftRow::checked(line, raw, problems)
-    }
-
-    /// A row read from the file whose rules were checked elsewhere (`problems`: its
-    /// [`row_problems`]).
-    pub fn checked(line: usize, raw: RawAccount, problems: Vec<FieldError>) -> DraftRow {
         DraftRow {
             line,
-            problems,
+            problems: row_problems(&raw),
             raw,
             state: RowState::Ready,
             duplicates: Vec::new(),
@@ -158,9 +151,6 @@ pub enum UploadHead {
 pub struct PreparedUpload {
     head: UploadHead,
     rows: Vec<DraftRow>,
-    /// A large text file's first part, waiting for the rest ([`PreparedUpload::join`]): its
-    /// file's name and its list's key.
-    first: Option<Box<(import::FirstPart, String, String)>>,
 }
 
 #[cfg(feature = "parser")]
@@ -175,82 +165,18 @@ impl PreparedUpload {
         choice: &import::Choice,
         scan: import::ReferenceScan,
     ) -> PreparedUpload {
-        Self::parted(bytes, file_name, key, choice, scan, 0)
-    }
-
-    /// [`PreparedUpload::new`], but a text file of more than `mid` bytes (`mid` > 0) may be
-    /// read only up to a cut after byte `mid` ([`import::read_parted`]): it then waits
-    /// ([`PreparedUpload::is_waiting`]) for the rest, which another worker reads at the same
-    /// time ([`rest_part`]), to be joined ([`PreparedUpload::join`]).
-    pub fn parted(
-        bytes: &[u8],
-        file_name: &str,
-        key: &str,
-        choice: &import::Choice,
-        scan: import::ReferenceScan,
-        mid: usize,
-    ) -> PreparedUpload {
         let limits = import::Limits::default();
-        match import::read_parted(bytes, file_name, &limits, choice, scan, mid) {
-            Ok(import::Parted::Whole(reading)) => {
-                Self::from_reading(reading, file_name, key, Vec::new())
+        let sheet = match import::read_with(bytes, file_name, &limits, choice, scan) {
+            Ok(import::Reading::Read(sheet)) => sheet,
+            Ok(import::Reading::Ask(question)) => {
+                return PreparedUpload {
+                    head: UploadHead::Ask { question },
+                    rows: Vec::new(),
+                }
             }
-            Ok(import::Parted::First(first)) => PreparedUpload {
-                head: UploadHead::Refused {
-                    message: String::new(),
-                },
-                rows: Vec::new(),
-                first: Some(Box::new((first, file_name.to_string(), key.to_string()))),
-            },
-            Err(e) => Self::refused(&e),
-        }
-    }
-
-    /// Whether the first part waits for the rest ([`PreparedUpload::join`]).
-    pub fn is_waiting(&self) -> bool {
-        self.first.is_some()
-    }
-
-    /// Joins the rest of the file to the first part and checks every row, as
-    /// [`PreparedUpload::new`] would have: `rest` is the other worker's [`rest_part`] (empty
-    /// if it had none), `bytes` the file's (the first part reads the rest itself when `rest`
-    /// is empty or not of this part's cut, delimiter and header).
-    pub fn join(&mut self, rest: &[u8], bytes: &[u8]) {
-        let Some(first) = self.first.take() else {
-            return;
+            Err(e) => return Self::refused(&e),
         };
-        let (first, file_name, key) = *first;
-        let (rest, problems) = match read_rest_part(rest) {
-            Some((rest, problems)) => (Some(rest), problems),
-            None => (None, Vec::new()),
-        };
-        *self = match first.join(rest, bytes) {
-            Ok((reading, joined)) => {
-                let checked = if joined > 0 { problems } else { Vec::new() };
-                Self::from_reading(reading, &file_name, &key, checked)
-            }
-            Err(e) => Self::refused(&e),
-        };
-    }
-
-    /// A file read (or a question about it), its rows checked: the last `checked.len()` rows
-    /// were checked by the worker that read them, with these problems.
-    fn from_reading(
-        reading: import::Reading,
-        file_name: &str,
-        key: &str,
-        checked: Vec<Vec<FieldError>>,
-    ) -> PreparedUpload {
-        match reading {
-            import::Reading::Read(sheet) => {
-                Self::from_sheet(sheet, file_name, key, checked, |_| {})
-            }
-            import::Reading::Ask(question) => PreparedUpload {
-                head: UploadHead::Ask { question },
-                rows: Vec::new(),
-                first: None,
-            },
-        }
+        Self::from_sheet(sheet, file_name, key, |_| {})
     }
 
     /// A file refused with `error`'s message.
@@ -260,31 +186,21 @@ impl PreparedUpload {
                 message: error.to_string(),
             },
             rows: Vec::new(),
-            first: None,
         }
     }
 
-    /// A parsed file's rows checked: the rules (then `lap(1)`; the last `checked.len()` rows
-    /// come with theirs), the clashes within the file (then `lap(2)`).
+    /// A parsed file's rows checked: the rules (then `lap(1)`), the clashes within the file
+    /// (then `lap(2)`).
     fn from_sheet(
         sheet: import::Sheet,
         file_name: &str,
         key: &str,
-        checked: Vec<Vec<FieldError>>,
         mut lap: impl FnMut(usize),
     ) -> PreparedUpload {
-        let unchecked = sheet.rows.len().saturating_sub(checked.len());
-        let mut checked = checked.into_iter();
         let mut rows: Vec<DraftRow> = sheet
             .rows
             .into_iter()
-            .enumerate()
-            .map(
-                |(i, r)| match (i >= unchecked).then(|| checked.next()).flatten() {
-                    Some(problems) => DraftRow::checked(r.line, r.raw, problems),
-                    None => DraftRow::new(r.line, r.raw),
-                },
-            )
+            .map(|r| DraftRow::new(r.line, r.raw))
             .collect();
         lap(1);
         recheck_duplicates(&mut rows);
@@ -302,7 +218,6 @@ impl PreparedUpload {
                 counts: counts(&rows),
             },
             rows,
-            first: None,
         }
     }
 
@@ -347,61 +262,6 @@ pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> 
         .collect()
 }
 
-/// The other worker's part of a large text file ([`PreparedUpload::parted`]): its rows from
-/// the cut after byte `mid`, checked, for the first part to join; empty if it has none (see
-/// [`import::read_rest`]). `head` is the file's first bytes, `from_mid` its bytes from `mid`
-/// on. The form: the length of the rest's JSON ([`import::Rest`] but its rows, a
-/// little-endian `u32`), that JSON, then the rows packed ([`super::packed`]).
-#[cfg(feature = "parser")]
-pub fn rest_part(
-    head: &[u8],
-    from_mid: &[u8],
-    mid: usize,
-    file_name: &str,
-    choice: &import::Choice,
-) -> Vec<u8> {
-    let limits = import::Limits::default();
-    let Some(mut rest) = import::read_rest(head, from_mid, mid, file_name, &limits, choice) else {
-        return Vec::new();
-    };
-    let rows: Vec<DraftRow> = std::mem::take(&mut rest.rows)
-        .into_iter()
-        .map(|r| DraftRow::new(r.line, r.raw))
-        .collect();
-    let Ok(meta) = serde_json::to_vec(&rest) else {
-        return Vec::new();
-    };
-    let Ok(meta_len) = u32::try_from(meta.len()) else {
-        return Vec::new();
-    };
-    let mut out = meta_len.to_le_bytes().to_vec();
-    out.extend_from_slice(&meta);
-    out.extend_from_slice(&super::packed::encode(&rows));
-    out
-}
-
-/// [`rest_part`]'s bytes read back: the rest, and its rows' problems; `None` for an empty or
-/// damaged part.
-#[cfg(feature = "parser")]
-fn read_rest_part(bytes: &[u8]) -> Option<(import::Rest, Vec<Vec<FieldError>>)> {
-    let meta_len = usize::try_from(u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?)).ok()?;
-    let meta_end = meta_len.checked_add(4)?;
-    let mut rest: import::Rest = serde_json::from_slice(bytes.get(4..meta_end)?).ok()?;
-    let rows = super::packed::unpack(bytes.get(meta_end..)?)?;
-    let mut problems = Vec::with_capacity(rows.len());
-    rest.rows = rows
-        .into_iter()
-        .map(|row| {
-            problems.push(row.problems);
-            import::ImportedRow {
-                line: row.line,
-                raw: row.raw,
-            }
-        })
-        .collect();
-    Some((rest, problems))
-}
-
 /// The worker's steps for a file, each timed with `now` (milliseconds): the parse, the rules
 /// (each row into a [`DraftRow`]), the clashes within the file, the counts and the head, and
 /// the packing of every chunk; `None` if the file is refused. For `make bench`, which runs it
@@ -417,7 +277,7 @@ pub fn timed_stages(bytes: &[u8], file_name: &str, now: impl Fn() -> f64) -> Opt
     };
     let sheet = import::parse(bytes, file_name, &import::Limits::default()).ok()?;
     lap(0);
-    let upload = PreparedUpload::from_sheet(sheet, file_name, "bench", Vec::new(), &mut lap);
+    let upload = PreparedUpload::from_sheet(sheet, file_name, "bench", &mut lap);
     std::hint::black_box(upload.head());
     lap(3);
     for i in 0..upload.chunks() {
@@ -980,58 +840,5 @@ mod tests {
         assert_eq!(out.len(), 1);
         let head: UploadHead = serde_json::from_slice(&out[0]).unwrap();
         assert!(matches!(head, UploadHead::Refused { .. }));
-    }
-
-    /// An upload's whole answer: its head and every chunk.
-    #[cfg(feature = "parser")]
-    fn answer(upload: &PreparedUpload) -> Vec<Vec<u8>> {
-        std::iter::once(upload.head())
-            .chain((0..upload.chunks()).map(|i| upload.chunk(i)))
-            .collect()
-    }
-
-    #[cfg(feature = "parser")]
-    #[test]
-    fn a_large_csv_read_by_two_workers_gives_the_answer_of_one() {
-        // Mistakes and clashes on both sides of the middle, and between them.
-        let mut csv = String::from("Email address,TechPass username,First name,Last name,Contact number,Organisation,Department,Is onboarding to SEED required?,Reason\n");
-        let n = 3 * CHUNK_ROWS;
-        for i in 0..n {
-            let email = if i % 997 == 5 {
-                "twice@agency.gov.sg".to_string()
-            } else {
-                format!("u{i}@agency.gov.sg")
-            };
-            let first = if i % 10 == 0 { "" } else { "Ann" };
-            csv.push_str(&format!(
-                "{email},,{first},Lee,+65 6123 4567,Agency,,No,Work\n"
-            ));
-        }
-        let bytes = csv.as_bytes();
-        let choice = import::Choice::default();
-        let scan = import::ReferenceScan::Here;
-        let one = answer(&PreparedUpload::new(bytes, "users.csv", "k", &choice, scan));
-        let mid = bytes.len() / 2;
-        let rest = rest_part(bytes, &bytes[mid..], mid, "users.csv", &choice);
-        let (read, problems) = read_rest_part(&rest).expect("the second worker's part");
-        assert!(
-            read.rows.len().abs_diff(n / 2) < n / 50,
-            "{} rows",
-            read.rows.len()
-        );
-        assert_eq!(problems.len(), read.rows.len());
-        let mut two = PreparedUpload::parted(bytes, "users.csv", "k", &choice, scan, mid);
-        assert!(two.is_waiting());
-        two.join(&rest, bytes);
-        assert!(!two.is_waiting());
-        assert_eq!(answer(&two), one);
-        // Without the other worker's part (it failed, or had not begun), the same answer.
-        let mut alone = PreparedUpload::parted(bytes, "users.csv", "k", &choice, scan, mid);
-        alone.join(&[], bytes);
-        assert_eq!(answer(&alone), one);
-        // A damaged part is not joined.
-        let mut damaged = PreparedUpload::parted(bytes, "users.csv", "k", &choice, scan, mid);
-        damaged.join(&rest[..rest.len() / 2], bytes);
-        assert_eq!(answer(&damaged), one);
     }
 }

@@ -49,10 +49,6 @@ mod tests;
 
 pub use columns::{Column, COLUMNS, INSTRUCTIONS_SHEET};
 #[cfg(feature = "parser")]
-pub use text::Rest;
-#[cfg(feature = "parser")]
-pub(crate) use text::{FirstPart, Parted};
-#[cfg(feature = "parser")]
 pub use write::xlsx as write_xlsx;
 
 use serde::{Deserialize, Serialize};
@@ -374,48 +370,6 @@ pub fn read_with(
     scan: ReferenceScan,
 ) -> Result<Reading, ImportError> {
     open(bytes, file_name, limits, Some(choice), scan)
-}
-
-/// [`read_with`], or for a text file of more than `mid` bytes (`mid` > 0) its first part:
-/// read up to a cut after byte `mid`, for another worker to read the rest at the same time
-/// ([`read_rest`]), the two joined by [`FirstPart::join`] into what [`read_with`] gives. Two
-/// cores read a large CSV in about half the time.
-#[cfg(feature = "parser")]
-pub(crate) fn read_parted(
-    bytes: &[u8],
-    file_name: &str,
-    limits: &Limits,
-    choice: &Choice,
-    scan: ReferenceScan,
-    mid: usize,
-) -> Result<Parted, ImportError> {
-    match format_of(bytes, file_name, limits)? {
-        Format::Text(kind) if mid > 0 => {
-            text::parse_first(bytes, kind, limits, mode(Some(choice)), mid)
-        }
-        _ => open(bytes, file_name, limits, Some(choice), scan).map(Parted::Whole),
-    }
-}
-
-/// The other worker's part of a text file that [`read_parted`] cuts: the file's rows from the
-/// cut after byte `mid`, from `head` (the file's first bytes, enough for its header) and
-/// `from_mid` (its bytes from `mid` on). `None` for a file [`read_parted`] would not cut, or
-/// whose rest cannot be read on its own: the first part reads it then.
-#[cfg(feature = "parser")]
-pub fn read_rest(
-    head: &[u8],
-    from_mid: &[u8],
-    mid: usize,
-    file_name: &str,
-    limits: &Limits,
-    choice: &Choice,
-) -> Option<Rest> {
-    match detect(head, file_name) {
-        Format::Text(kind) => {
-            text::read_rest(head, from_mid, mid, kind, limits, mode(Some(choice)))
-        }
-        _ => None,
-    }
 }
 
 /// Where an xlsx's parts are scanned for cell references that calamine's arithmetic cannot

@@ -12,33 +12,11 @@ pub(super) struct Records<'a> {
     /// Where the reader stopped after the last record: just past the first byte of the
     /// line break that ended it.
     after: usize,
-    /// Rows above the text: it is the rest of a file whose first part was read elsewhere.
-    offset: usize,
-}
-
-/// Where a text cut at a byte just after a line feed ([`Records::cut`]) stands after the last
-/// record read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Cut {
-    /// More records start before the cut.
-    Before,
-    /// The records before the cut are read: the text from the cut on is the rest of the
-    /// file's records, read on its own with its rows numbered from the one given on (its
-    /// first row is that number + 1).
-    At(usize),
-    /// The last record runs across the cut (the line feed there is inside a quoted cell).
-    Across,
 }
 
 impl<'a> Records<'a> {
     /// `delimiter` must be an ASCII byte other than `"`, CR and LF.
     pub(super) fn new(text: &'a str, delimiter: u8) -> Self {
-        Self::below(text, delimiter, 0)
-    }
-
-    /// The records of the rest of a file, cut where [`Records::cut`] said: `rows_above` is
-    /// what it gave ([`Cut::At`]).
-    pub(super) fn below(text: &'a str, delimiter: u8, rows_above: usize) -> Self {
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -50,7 +28,6 @@ impl<'a> Records<'a> {
             record: csv::ByteRecord::new(),
             line: 0,
             after: 0,
-            offset: rows_above,
         }
     }
 
@@ -96,30 +73,7 @@ impl<'a> Records<'a> {
             self.line + line_breaks(gap).max(1)
         };
         self.after = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX);
-        Some(self.offset.saturating_add(self.line))
-    }
-
-    /// Where the records read so far leave the text cut at `at`, a byte just after a line
-    /// feed (see [`Cut`]). The rows of the rest are numbered on as they would be read here:
-    /// the line breaks from the last record to the cut are rows too.
-    pub(super) fn cut(&self, at: usize) -> Cut {
-        if self.after > at {
-            return Cut::Across;
-        }
-        let rest = self.text.get(self.after..).unwrap_or_default();
-        let next = self.after
-            + rest
-                .iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count();
-        if next < at {
-            return Cut::Before;
-        }
-        let gap = self
-            .text
-            .get(self.after.saturating_sub(1)..at)
-            .unwrap_or_default();
-        Cut::At(self.offset + self.line + line_breaks(gap).max(1) - 1)
+        Some(self.line)
     }
 
     /// The cells of the last record read. The text is UTF-8 and the csv crate cuts it only at

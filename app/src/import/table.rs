@@ -256,8 +256,6 @@ pub(crate) struct Assembler {
     max_rows: usize,
     mode: Mode,
     state: State,
-    /// The rows with values only in columns not kept ([`Assembler::for_rest`] only).
-    strays: Option<Vec<usize>>,
 }
 
 enum State {
@@ -301,7 +299,6 @@ impl Assembler {
             max_rows,
             mode,
             state,
-            strays: None,
         }
     }
 
@@ -423,9 +420,24 @@ impl Assembler {
 
     #[inline(never)]
     fn push_data(&mut self, row: &mut Row<'_>) -> Result<(), ImportError> {
+        let max_rows = self.max_rows;
         let State::Reading(r) = &mut self.state else {
             return Ok(());
         };
+        if row.has_data() && row.line > Self::last_row(max_rows, r.header.line) {
+            return Err(ImportError::TooManyRows {
+                row: row.line,
+                max_rows,
+            });
+        }
+        if row.line > r.last_line.saturating_add(1) {
+            let gap = row.line - r.last_line - 1;
+            r.pending_blank = r.pending_blank.saturating_add(gap);
+            let room = BLANK_LINES_LISTED.saturating_sub(r.pending_lines.len());
+            r.pending_lines
+                .extend((r.last_line + 1..row.line).take(room));
+        }
+        r.last_line = r.last_line.max(row.line);
         let mut raw = RawAccount::default();
         let mut any = false;
         for (column, text) in row.cells.iter_mut() {
@@ -441,61 +453,16 @@ impl Assembler {
                 *slot = std::mem::take(text).into_owned();
             }
         }
-        let has_data = row.has_data();
-        self.accept(row.line, has_data, any.then_some(raw))
-    }
-
-    /// Takes a row below the header that was read elsewhere: the rest of a file, read by
-    /// another worker at the same time ([`Assembler::into_rest`]). `raw` is `None` for a row
-    /// with values only in columns not kept. Rows come in the file's order, each after every
-    /// row read here.
-    pub(crate) fn push_read(
-        &mut self,
-        line: usize,
-        raw: Option<RawAccount>,
-    ) -> Result<(), ImportError> {
-        self.accept(line, true, raw)
-    }
-
-    /// A row below the header: a user's (`raw`), or blank in the template's columns.
-    fn accept(
-        &mut self,
-        line: usize,
-        has_data: bool,
-        raw: Option<RawAccount>,
-    ) -> Result<(), ImportError> {
-        let max_rows = self.max_rows;
-        let State::Reading(r) = &mut self.state else {
-            return Ok(());
-        };
-        if has_data && line > Self::last_row(max_rows, r.header.line) {
-            return Err(ImportError::TooManyRows {
-                row: line,
-                max_rows,
-            });
-        }
-        if line > r.last_line.saturating_add(1) {
-            let gap = line - r.last_line - 1;
-            r.pending_blank = r.pending_blank.saturating_add(gap);
-            let room = BLANK_LINES_LISTED.saturating_sub(r.pending_lines.len());
-            r.pending_lines.extend((r.last_line + 1..line).take(room));
-        }
-        r.last_line = r.last_line.max(line);
-        let Some(raw) = raw else {
-            if has_data {
-                if let Some(strays) = &mut self.strays {
-                    strays.push(line);
-                }
-            }
+        if !any {
             r.pending_blank += 1;
             if r.pending_lines.len() < BLANK_LINES_LISTED {
-                r.pending_lines.push(line);
+                r.pending_lines.push(row.line);
             }
             return Ok(());
-        };
+        }
         if r.rows.len() >= max_rows {
             return Err(ImportError::TooManyRows {
-                row: line,
+                row: row.line,
                 max_rows,
             });
         }
@@ -506,34 +473,11 @@ impl Assembler {
             }
         }
         r.pending_blank = 0;
-        r.rows.push(ImportedRow { line, raw });
+        r.rows.push(ImportedRow {
+            line: row.line,
+            raw,
+        });
         Ok(())
-    }
-
-    /// An assembler for the rest of a file below a header found elsewhere (`columns`: for each
-    /// of `COLUMNS`, the file's column), its rows numbered from 1: it keeps the rows with
-    /// values only in columns it does not keep, for [`Assembler::into_rest`].
-    pub(crate) fn for_rest(max_rows: usize, columns: &[Option<usize>]) -> Self {
-        let mut assembler = Self::with_mode(
-            max_rows,
-            Mode::Mapped(Mapping {
-                header_line: 0,
-                columns: columns.to_vec(),
-            }),
-        );
-        assembler.strays = Some(Vec::new());
-        assembler
-    }
-
-    /// What [`Assembler::for_rest`] read: the users' rows and the rows with values only in
-    /// columns not kept, each numbered from the rest's first row, for another assembler's
-    /// [`Assembler::push_read`].
-    pub(crate) fn into_rest(self) -> (Vec<ImportedRow>, Vec<usize>) {
-        let rows = match self.state {
-            State::Reading(r) => r.rows,
-            State::Searching(_) | State::Asking(_) => Vec::new(),
-        };
-        (rows, self.strays.unwrap_or_default())
     }
 
     /// The header found, if the window already holds it, for choosing a sheet.

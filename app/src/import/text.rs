@@ -11,11 +11,9 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
-use serde::{Deserialize, Serialize};
-
-use super::records::{Cut, Records};
+use super::records::Records;
 use super::table::{Assembler, Ended, Header, Mode, Row, HEADER_WINDOW};
-use super::{ImportError, ImportedRow, Limits, Question, Reading, Sheet, COLUMNS};
+use super::{ImportError, Limits, Question, Reading, Sheet, COLUMNS};
 use crate::format::undefuse;
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
@@ -26,7 +24,7 @@ const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 #[inline(never)]
 pub(super) fn parse(
     bytes: &[u8],
-    kind: &'static str,
+    kind: &str,
     limits: &Limits,
     mode: Mode,
 ) -> Result<Reading, ImportError> {
@@ -34,241 +32,12 @@ pub(super) fn parse(
     if looks_binary(&text) {
         return Err(ImportError::NotText);
     }
-    let (body, delimiter) = body_and_delimiter(&text, kind);
-    ended(
-        read(body, delimiter, limits.max_rows, mode)?,
-        kind,
-        encoding,
-        delimiter,
-    )
-}
-
-/// [`parse`], stopped at the first record boundary at or after byte `mid` of the file when
-/// the file is UTF-8 (read in place) and the boundary falls on a line feed outside quotes: the
-/// rest is then read by another worker at the same time ([`read_rest`]) and joined
-/// ([`FirstPart::join`]). A file that cannot be cut there is read whole.
-#[inline(never)]
-pub(super) fn parse_first(
-    bytes: &[u8],
-    kind: &'static str,
-    limits: &Limits,
-    mode: Mode,
-    mid: usize,
-) -> Result<Parted, ImportError> {
-    let (text, encoding) = decode(bytes);
-    if looks_binary(&text) {
-        return Err(ImportError::NotText);
-    }
-    let (body, delimiter) = body_and_delimiter(&text, kind);
-    // The other worker reads the file's own bytes from the cut on: only text that is those
-    // bytes can be cut. `body` starts `start` bytes into the file (a byte-order mark, a
-    // `sep=` line).
-    let start = (body.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-    let cut = match &text {
-        Cow::Borrowed(_) => cut_point(bytes, mid).filter(|at| *at > start),
-        Cow::Owned(_) => None,
-    };
-    let Some(at) = cut else {
-        return Ok(Parted::Whole(ended(
-            read(body, delimiter, limits.max_rows, mode)?,
-            kind,
-            encoding,
-            delimiter,
-        )?));
-    };
-    let mut records = Records::new(body, delimiter);
-    let mut assembler = Assembler::with_mode(limits.max_rows, mode);
-    match read_to(&mut records, &mut assembler, at - start)? {
-        Some(rows_above) => Ok(Parted::First(FirstPart {
-            assembler,
-            rows_above,
-            at,
-            delimiter,
-            kind,
-            encoding,
-        })),
-        None => Ok(Parted::Whole(ended(
-            assembler.end()?,
-            kind,
-            encoding,
-            delimiter,
-        )?)),
-    }
-}
-
-/// Where a file may be cut for two workers: just after the first line feed at or after byte
-/// `mid`, if something follows it. Not before a byte-order mark: the csv crate drops one at
-/// the very start of its text (csv-core's `strip_utf8_bom`), so the rest would be read
-/// otherwise than whole.
-pub(super) fn cut_point(bytes: &[u8], mid: usize) -> Option<usize> {
-    let from = bytes.get(mid..)?;
-    let at = mid + memchr::memchr(b'\n', from)? + 1;
-    let rest = bytes.get(at..)?;
-    (!rest.is_empty() && !rest.starts_with(b"\xEF\xBB\xBF")).then_some(at)
-}
-
-/// A file read whole ([`parse_first`]), or its first part.
-pub(crate) enum Parted {
-    Whole(Reading),
-    First(FirstPart),
-}
-
-/// The first part of a text file, read up to a cut ([`parse_first`]), waiting for the rest.
-pub(crate) struct FirstPart {
-    assembler: Assembler,
-    /// The rows down to the cut (the rest's rows are numbered on from it).
-    rows_above: usize,
-    /// The cut: where the rest begins, in bytes from the start of the file.
-    at: usize,
-    delimiter: u8,
-    kind: &'static str,
-    encoding: &'static str,
-}
-
-/// The rest of a text file from a cut, read by another worker ([`read_rest`]), with what it
-/// took from the file's first rows to read it: the first part joins it only if they are
-/// its own ([`FirstPart::join`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rest {
-    /// The cut, in bytes from the start of the file.
-    pub at: usize,
-    pub delimiter: u8,
-    /// The header row's number, and for each of `COLUMNS` the file's column that fills it.
-    pub header_line: usize,
-    pub columns: Vec<Option<usize>>,
-    /// The users' rows, numbered from the cut (the first row after it is 1).
-    #[serde(skip)]
-    pub rows: Vec<ImportedRow>,
-    /// The rows with values only in columns not read, numbered the same way.
-    pub strays: Vec<usize>,
-}
-
-impl FirstPart {
-    /// The whole file: the first part joined to `rest` if it was read with this part's
-    /// delimiter and header from this part's cut, else the rest read here from `bytes` (the
-    /// file's, the same as the first part's). Also how many of the users' rows, the last ones,
-    /// are `rest`'s (0 if it was not joined).
-    #[inline(never)]
-    pub(crate) fn join(
-        mut self,
-        rest: Option<Rest>,
-        bytes: &[u8],
-    ) -> Result<(Reading, usize), ImportError> {
-        let fits = |rest: &Rest| {
-            self.assembler.header().is_some_and(|h| {
-                h.line == rest.header_line && h.fields.as_slice() == rest.columns.as_slice()
-            }) && rest.at == self.at
-                && rest.delimiter == self.delimiter
-        };
-        let joined = match rest.filter(fits) {
-            Some(rest) => {
-                let count = rest.rows.len();
-                let above = self.rows_above;
-                let mut strays = rest.strays.into_iter().peekable();
-                for row in rest.rows {
-                    while let Some(line) = strays.next_if(|line| *line < row.line) {
-                        self.assembler.push_read(above + line, None)?;
-                    }
-                    self.assembler.push_read(above + row.line, Some(row.raw))?;
-                }
-                for line in strays {
-                    self.assembler.push_read(above + line, None)?;
-                }
-                count
-            }
-            None => {
-                // The same bytes the first part read as UTF-8: the rest is UTF-8 too.
-                let text = bytes
-                    .get(self.at..)
-                    .and_then(|b| std::str::from_utf8(b).ok())
-                    .ok_or(ImportError::NotText)?;
-                let mut records = Records::below(text, self.delimiter, self.rows_above);
-                read_all(&mut records, &mut self.assembler)?;
-                0
-            }
-        };
-        let reading = ended(
-            self.assembler.end()?,
-            self.kind,
-            self.encoding,
-            self.delimiter,
-        )?;
-        Ok((reading, joined))
-    }
-}
-
-/// The other worker's part ([`parse_first`]): the rows of the file from the cut after byte
-/// `mid`, read with the delimiter and header found in `head` (the file's first bytes). `None`
-/// where the file would not be cut, or the rest cannot be read on its own (the first part
-/// then reads it).
-#[inline(never)]
-pub(super) fn read_rest(
-    head: &[u8],
-    from_mid: &[u8],
-    mid: usize,
-    kind: &'static str,
-    limits: &Limits,
-    mode: Mode,
-) -> Option<Rest> {
-    // The head as `decode` reads the file: UTF-8, with or without its byte-order mark.
-    let head = match Encoding::for_bom(head) {
-        Some((encoding, bom_len)) if encoding == UTF_8 => head.get(bom_len..)?,
-        Some(_) => return None,
-        None if sniff_utf16(head).is_some() => return None,
-        None => head,
-    };
-    let head = match std::str::from_utf8(head) {
-        Ok(text) => text,
-        // Cut inside a character at its end.
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
-        Err(_) => return None,
-    };
-    if looks_binary(head) {
-        return None;
-    }
-    let (body, delimiter) = body_and_delimiter(head, kind);
-    // Whole lines only: the last one may be cut.
-    let body = &body[..body.rfind('\n').map_or(0, |i| i + 1)];
-    let mut records = Records::new(body, delimiter);
-    let mut assembler = Assembler::with_mode(limits.max_rows, mode);
-    let mut cells = Vec::with_capacity(COLUMNS.len());
-    while !assembler.header_found()
-        && !assembler.is_asking()
-        && read_row(&mut records, &mut cells, &mut assembler).ok()?
-    {}
-    let header = assembler.settle_header().ok()??;
-    let (header_line, columns) = (header.line, header.fields.to_vec());
-
-    let cut = cut_point(from_mid, 0)?;
-    let text = std::str::from_utf8(from_mid.get(cut..)?).ok()?;
-    let mut records = Records::new(text, delimiter);
-    let mut assembler = Assembler::for_rest(limits.max_rows, &columns);
-    read_all(&mut records, &mut assembler).ok()?;
-    let (rows, strays) = assembler.into_rest();
-    Some(Rest {
-        at: mid + cut,
-        delimiter,
-        header_line,
-        columns,
-        rows,
-        strays,
-    })
-}
-
-/// The text's body (after an Excel `sep=` line) and its delimiter: the declared one, or the
-/// one chosen from its first rows.
-fn body_and_delimiter<'t>(text: &'t str, kind: &str) -> (&'t str, u8) {
-    let (body, declared) = strip_sep_line(text);
+    let (text, declared) = strip_sep_line(&text);
     let delimiter = match declared {
         Some(d) => d,
-        None => choose_delimiter(body, kind),
+        None => choose_delimiter(text, kind),
     };
-    (body, delimiter)
-}
-
-/// What reading the records came to, as the file's reading.
-fn ended(ended: Ended, kind: &str, encoding: &str, delimiter: u8) -> Result<Reading, ImportError> {
-    let table = match ended {
+    let table = match read(text, delimiter, limits.max_rows, mode)? {
         Ended::Table(table) => table,
         Ended::Ask(question) => return Ok(Reading::Ask(Question::Columns(question))),
     };
@@ -431,40 +200,9 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
 fn read(text: &str, delimiter: u8, max_rows: usize, mode: Mode) -> Result<Ended, ImportError> {
     let mut records = Records::new(text, delimiter);
     let mut assembler = Assembler::with_mode(max_rows, mode);
-    read_all(&mut records, &mut assembler)?;
+    let mut cells = Vec::with_capacity(COLUMNS.len());
+    while read_row(&mut records, &mut cells, &mut assembler)? && !assembler.is_asking() {}
     assembler.end()
-}
-
-/// Reads the records left into the assembler (until it asks the officer).
-#[inline(never)]
-fn read_all(records: &mut Records<'_>, assembler: &mut Assembler) -> Result<(), ImportError> {
-    let mut cells = Vec::with_capacity(COLUMNS.len());
-    while read_row(records, &mut cells, assembler)? && !assembler.is_asking() {}
-    Ok(())
-}
-
-/// Reads records into the assembler up to the cut `at` (a byte of the text just after a line
-/// feed): the rows above the rest ([`Cut::At`]) once the records before it are read and the
-/// header is found; `None` once every record is read (the cut was inside a quoted cell, or
-/// the assembler asks the officer).
-#[inline(never)]
-fn read_to(
-    records: &mut Records<'_>,
-    assembler: &mut Assembler,
-    at: usize,
-) -> Result<Option<usize>, ImportError> {
-    let mut cells = Vec::with_capacity(COLUMNS.len());
-    while read_row(records, &mut cells, assembler)? && !assembler.is_asking() {
-        match records.cut(at) {
-            Cut::Before => {}
-            Cut::At(rows_above) if assembler.header_found() => return Ok(Some(rows_above)),
-            Cut::At(_) | Cut::Across => {
-                read_all(records, assembler)?;
-                return Ok(None);
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// Reads the next record into the assembler; `false` at the end of the text. `cells` is

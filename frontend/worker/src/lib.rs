@@ -37,19 +37,6 @@ impl Upload {
     pub fn chunk(&self, i: u32) -> js_sys::Uint8Array {
         js_sys::Uint8Array::from(self.0.chunk(i as usize).as_slice())
     }
-
-    /// Whether only the file's first part is read, and the rest is waited for
-    /// ([`Upload::join`]; see [`prepare`]'s `mid`).
-    pub fn waiting(&self) -> bool {
-        self.0.is_waiting()
-    }
-
-    /// Joins the rest that the other worker read ([`rest_part`]; empty if it has none) to
-    /// the first part, or reads it here from `bytes` (the file's): the answer is then
-    /// [`prepare`]'s for the whole file.
-    pub fn join(&mut self, rest: &[u8], bytes: &[u8]) {
-        self.0.join(rest, bytes);
-    }
 }
 
 /// Parses and checks an uploaded file (see [`Upload`]). `choice` is the officer's answer to
@@ -57,9 +44,6 @@ impl Upload {
 /// `references_elsewhere`: another worker runs [`check_references`] on the same bytes at the
 /// same time, and the caller uses this answer only once that has passed them (see
 /// `app::import::ReferenceScan::Elsewhere`).
-/// `mid` > 0: another worker reads the rest of a text file from the first line after byte
-/// `mid` at the same time ([`rest_part`]); this one reads only up to there when it can, and
-/// then waits ([`Upload::waiting`]) to be given that rest ([`Upload::join`]).
 #[wasm_bindgen]
 pub fn prepare(
     bytes: &[u8],
@@ -67,7 +51,6 @@ pub fn prepare(
     key: &str,
     choice: &str,
     references_elsewhere: bool,
-    mid: u32,
 ) -> Upload {
     console_error_panic_hook::set_once();
     reserve_memory(bytes.len(), file_name);
@@ -77,33 +60,9 @@ pub fn prepare(
     } else {
         app::import::ReferenceScan::Here
     };
-    Upload(app::batch::PreparedUpload::parted(
-        bytes,
-        file_name,
-        key,
-        &choice,
-        scan,
-        mid as usize,
+    Upload(app::batch::PreparedUpload::new(
+        bytes, file_name, key, &choice, scan,
     ))
-}
-
-/// The other worker's part of a large text file that [`prepare`] (with `mid`) reads only up
-/// to a cut after byte `mid`: the rows from that cut on, read and checked, for
-/// [`Upload::join`]; empty where the file is not cut so. `head` is the file's first bytes
-/// (its header), `from_mid` its bytes from `mid` on.
-#[wasm_bindgen]
-pub fn rest_part(
-    head: &[u8],
-    from_mid: &[u8],
-    mid: u32,
-    file_name: &str,
-    choice: &str,
-) -> js_sys::Uint8Array {
-    console_error_panic_hook::set_once();
-    reserve_memory(from_mid.len(), file_name);
-    let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
-    let part = app::batch::model::rest_part(head, from_mid, mid as usize, file_name, &choice);
-    js_sys::Uint8Array::from(part.as_slice())
 }
 
 /// The scan [`prepare`] leaves to another worker when told to: for an xlsx, every check of
