@@ -2,11 +2,12 @@
 //! quotes doubled inside quoted cells, CR, LF or CRLF line ends, ragged rows allowed), and the
 //! row number a spreadsheet shows for each.
 //!
-//! A record without a quote is most of any file: its cells are cut straight out of the text
-//! at the delimiter, found with memchr (the bundle's SIMD), and borrowed, not copied. A record
-//! with a quote goes through csv-core, the csv crate's own reader, which unquotes its cells
-//! into a buffer. Natively the first is about 2.5× quicker over the 100,000-row bench file.
-//! A property test holds the two to the csv crate's records and row numbers on random text.
+//! Most records are cut straight out of the text: each cell found with memchr (the bundle's
+//! SIMD) and borrowed, a quoted one without its quotes, and copied only if it has doubled
+//! quotes to undo. A record whose quotes are not where a plain reading expects them (a quote
+//! inside an unquoted cell, text after a closing quote, a quote never closed) goes through
+//! csv-core, the csv crate's own reader, which gives such records its own meaning. Property
+//! tests hold the two to the csv crate's records and row numbers on random text.
 
 use csv_core::ReadRecordResult;
 
@@ -17,19 +18,28 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(super) struct Records<'a> {
     text: &'a str,
     delimiter: u8,
-    /// For records with a quote.
+    /// For records that are not cut plainly.
     core: csv_core::Reader,
-    /// A quoted record's cells, unquoted, and where each ends in it.
+    /// csv-core's record: its cells, unquoted, and where each ends in it.
     unquoted: Vec<u8>,
     ends: Vec<usize>,
-    /// The last record's cells: byte ranges of `text`, or (`in_unquoted`) of `unquoted`.
-    cells: Vec<(usize, usize)>,
-    in_unquoted: bool,
+    /// Cut records' cells whose doubled quotes are undone.
+    undoubled: Vec<u8>,
+    /// The last record's cells: byte ranges of the text or of one of the buffers.
+    cells: Vec<(usize, usize, Source)>,
     /// The row number of the last record read (0 before the first).
     line: usize,
     /// Where the reader stopped after the last record: just past the first byte of the
     /// line break that ended it.
     after: usize,
+}
+
+/// Where a cell's text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Text,
+    Unquoted,
+    Undoubled,
 }
 
 impl<'a> Records<'a> {
@@ -47,8 +57,8 @@ impl<'a> Records<'a> {
             core,
             unquoted: vec![0; 1024],
             ends: vec![0; 32],
+            undoubled: Vec::new(),
             cells: Vec::with_capacity(16),
-            in_unquoted: false,
             line: 0,
             after: 0,
         }
@@ -78,23 +88,13 @@ impl<'a> Records<'a> {
         if begin >= bytes.len() {
             return None;
         }
-        let rest = bytes.get(begin..).unwrap_or_default();
-        let end = memchr::memchr2(b'\r', b'\n', rest).map_or(bytes.len(), |i| begin + i);
-        let record = bytes.get(begin..end).unwrap_or_default();
-        self.cells.clear();
-        if memchr::memchr(b'"', record).is_none() {
-            let mut cell = begin;
-            for at in memchr::memchr_iter(self.delimiter, record) {
-                self.cells.push((cell, begin + at));
-                cell = begin + at + 1;
+        self.after = match self.cut(begin) {
+            Some(after) => after,
+            None => {
+                let rest = bytes.get(begin..).unwrap_or_default();
+                begin + self.read_quoted(rest)?
             }
-            self.cells.push((cell, end));
-            self.in_unquoted = false;
-            self.after = (end + 1).min(bytes.len());
-        } else {
-            self.after = begin + self.read_quoted(rest)?;
-            self.in_unquoted = true;
-        }
+        };
         let gap = bytes.get(from.saturating_sub(1)..begin).unwrap_or_default();
         self.line = if self.line == 0 {
             1 + line_breaks(gap)
@@ -105,10 +105,75 @@ impl<'a> Records<'a> {
         Some(self.line)
     }
 
-    /// Reads the record at the start of `input` (which holds a quote) with csv-core: its cells
-    /// into `unquoted`, their ranges into `cells`. Returns the bytes it took (to just past
-    /// the first byte of the line break that ended it); `None` if there is no record.
+    /// Cuts the record that starts at `begin` (not a line break) into its cells, and returns
+    /// where the reader stops after it; `None` if its quotes are not plain (then nothing is
+    /// kept of it): a quoted cell is a quote, text in which a quote is doubled, a quote, then
+    /// a delimiter, a line break or the end.
+    fn cut(&mut self, begin: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let delimiter = self.delimiter;
+        self.cells.clear();
+        self.undoubled.clear();
+        let mut at = begin;
+        loop {
+            let (cell, next) = if bytes.get(at) == Some(&b'"') {
+                let (cell, close) = self.quoted_cell(at + 1)?;
+                (cell, close + 1)
+            } else {
+                let rest = bytes.get(at..).unwrap_or_default();
+                let end =
+                    memchr::memchr3(delimiter, b'\r', b'\n', rest).map_or(bytes.len(), |i| at + i);
+                if memchr::memchr(b'"', bytes.get(at..end).unwrap_or_default()).is_some() {
+                    return None;
+                }
+                ((at, end, Source::Text), end)
+            };
+            self.cells.push(cell);
+            match bytes.get(next) {
+                None => return Some(bytes.len()),
+                Some(b) if *b == delimiter => at = next + 1,
+                Some(b'\r' | b'\n') => return Some(next + 1),
+                Some(_) => return None,
+            }
+        }
+    }
+
+    /// The quoted cell whose text starts at `start` (just past its opening quote), and where
+    /// its closing quote is; `None` if it is never closed.
+    fn quoted_cell(&mut self, start: usize) -> Option<((usize, usize, Source), usize)> {
+        let bytes = self.text.as_bytes();
+        let mut from = start;
+        let mut doubled = false;
+        let close = loop {
+            let quote = from + memchr::memchr(b'"', bytes.get(from..)?)?;
+            if bytes.get(quote + 1) == Some(&b'"') {
+                doubled = true;
+                from = quote + 2;
+            } else {
+                break quote;
+            }
+        };
+        let text = bytes.get(start..close).unwrap_or_default();
+        if !doubled {
+            return Some(((start, close, Source::Text), close));
+        }
+        let first = self.undoubled.len();
+        let mut rest = text;
+        while let Some(i) = memchr::memchr(b'"', rest) {
+            // A quote here is the first of a doubled pair: keep one.
+            self.undoubled
+                .extend_from_slice(rest.get(..=i).unwrap_or_default());
+            rest = rest.get(i + 2..).unwrap_or_default();
+        }
+        self.undoubled.extend_from_slice(rest);
+        Some(((first, self.undoubled.len(), Source::Undoubled), close))
+    }
+
+    /// Reads the record at the start of `input` with csv-core: its cells into `unquoted`,
+    /// their ranges into `cells`. Returns the bytes it took (to just past the first byte of
+    /// the line break that ended it); `None` if there is no record.
     fn read_quoted(&mut self, mut input: &[u8]) -> Option<usize> {
+        self.cells.clear();
         let (mut taken, mut out, mut ends) = (0, 0, 0);
         loop {
             let (result, nin, nout, nend) = self.core.read_record(
@@ -137,25 +202,30 @@ impl<'a> Records<'a> {
         }
         let mut cell = 0;
         for &end in self.ends.get(..ends).unwrap_or_default() {
-            self.cells.push((cell, end));
+            self.cells.push((cell, end, Source::Unquoted));
             cell = end;
         }
         Some(taken)
     }
 
     /// The cells of the last record read. The text is UTF-8 and cut only at ASCII bytes
-    /// (delimiters, quotes, line ends), so the cells are UTF-8: a quoted record's are checked
-    /// once a record, not once a cell.
+    /// (delimiters, quotes, line ends), so the cells are UTF-8.
     pub(super) fn cells(&self) -> impl Iterator<Item = &str> + '_ {
-        let source = if self.in_unquoted {
-            let used = self.cells.last().map_or(0, |c| c.1);
-            std::str::from_utf8(self.unquoted.get(..used).unwrap_or_default()).unwrap_or_default()
-        } else {
-            self.text
-        };
         self.cells
             .iter()
-            .map(move |&(start, end)| source.get(start..end).unwrap_or_default())
+            .map(move |&(start, end, source)| match source {
+                Source::Text => self.text.get(start..end).unwrap_or_default(),
+                Source::Unquoted => self
+                    .unquoted
+                    .get(start..end)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .unwrap_or_default(),
+                Source::Undoubled => self
+                    .undoubled
+                    .get(start..end)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .unwrap_or_default(),
+            })
     }
 
     /// How many cells the last record read has.
