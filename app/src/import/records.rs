@@ -46,10 +46,10 @@ impl<'a> Records<'a> {
     /// `delimiter` must be an ASCII byte other than `"`, CR and LF.
     pub(super) fn new(text: &'a str, delimiter: u8) -> Self {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-        // csv-core drops a byte-order mark only on its first read, wherever that starts: a
-        // blank line read first (which leaves it where it was, at the start of a record)
-        // makes that read not one of the text's. The mark at the start of the text is
-        // dropped in `advance`.
+        // csv-core drops a byte-order mark at the start of the first input it is given,
+        // wherever in the text that is: a blank line given first (read as nothing, leaving it
+        // at the start of a record) takes that place. The text's own mark is dropped in
+        // `advance`, as the csv crate drops it.
         let _ = core.read_record(b"\n", &mut [], &mut []);
         Records {
             text,
@@ -92,7 +92,7 @@ impl<'a> Records<'a> {
             Some(after) => after,
             None => {
                 let rest = bytes.get(begin..).unwrap_or_default();
-                begin + self.read_quoted(rest)?
+                begin + self.read_with_core(rest)?
             }
         };
         let gap = bytes.get(from.saturating_sub(1)..begin).unwrap_or_default();
@@ -172,7 +172,7 @@ impl<'a> Records<'a> {
     /// Reads the record at the start of `input` with csv-core: its cells into `unquoted`,
     /// their ranges into `cells`. Returns the bytes it took (to just past the first byte of
     /// the line break that ended it); `None` if there is no record.
-    fn read_quoted(&mut self, mut input: &[u8]) -> Option<usize> {
+    fn read_with_core(&mut self, mut input: &[u8]) -> Option<usize> {
         self.cells.clear();
         let (mut taken, mut out, mut ends) = (0, 0, 0);
         loop {
