@@ -2,33 +2,33 @@
 //! quotes doubled inside quoted cells, CR, LF or CRLF line ends, ragged rows allowed), and the
 //! row number a spreadsheet shows for each.
 //!
-//! Most records are cut straight out of the text: each cell found with memchr (the bundle's
-//! SIMD) and borrowed, a quoted one without its quotes, and copied only if it has doubled
-//! quotes to undo. A record whose quotes are not where a plain reading expects them (a quote
-//! inside an unquoted cell, text after a closing quote, a quote never closed) goes through
-//! csv-core, the csv crate's own reader, which gives such records its own meaning. Property
-//! tests hold the two to the csv crate's records and row numbers on random text.
+//! Most records are cut straight out of the text ([`Records::cut`]): each cell found with
+//! memchr (the bundle's SIMD) and borrowed, a quoted one without its quotes, and copied only if
+//! it has doubled quotes to undo. A record whose quotes are not plain goes through csv-core,
+//! the csv crate's own reader, which gives such records its own meaning. Property tests hold
+//! the two to the csv crate's records and row numbers on random text.
 
 use csv_core::ReadRecordResult;
 
-/// A UTF-8 byte-order mark: csv-core drops one at the very start of its text.
+/// A UTF-8 byte-order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads records one at a time.
 pub(super) struct Records<'a> {
     text: &'a str,
     delimiter: u8,
-    /// For records that are not cut plainly.
+    /// For records whose quotes are not plain.
     core: csv_core::Reader,
-    /// csv-core's record: its cells, unquoted, and where each ends in it.
-    unquoted: Vec<u8>,
+    /// csv-core's record: its cells, one after the other, unquoted.
+    core_out: Vec<u8>,
+    /// Where each of those cells ends in `core_out`.
     ends: Vec<usize>,
     /// Cut records' cells whose doubled quotes are undone.
     undoubled: Vec<u8>,
     /// The last record's cells: byte ranges of the text or of one of the buffers.
     cells: Vec<(usize, usize, Source)>,
     /// The row number of the last record read (0 before the first).
-    line: usize,
+    row: usize,
     /// Where the reader stopped after the last record: just past the first byte of the
     /// line break that ended it.
     after: usize,
@@ -38,7 +38,7 @@ pub(super) struct Records<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Text,
-    Unquoted,
+    Core,
     Undoubled,
 }
 
@@ -47,19 +47,19 @@ impl<'a> Records<'a> {
     pub(super) fn new(text: &'a str, delimiter: u8) -> Self {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         // csv-core drops a byte-order mark at the start of the first input it is given,
-        // wherever in the text that is: a blank line given first (read as nothing, leaving it
-        // at the start of a record) takes that place. The text's own mark is dropped in
-        // `advance`, as the csv crate drops it.
+        // wherever in the text that is. A call with no room for output reads nothing but
+        // counts as that first input. The text's own mark is dropped in `advance`, as the
+        // csv crate drops it.
         let _ = core.read_record(b"\n", &mut [], &mut []);
         Records {
             text,
             delimiter,
             core,
-            unquoted: vec![0; 1024],
+            core_out: vec![0; 1024],
             ends: vec![0; 32],
             undoubled: Vec::new(),
             cells: Vec::with_capacity(16),
-            line: 0,
+            row: 0,
             after: 0,
         }
     }
@@ -96,19 +96,20 @@ impl<'a> Records<'a> {
             }
         };
         let gap = bytes.get(from.saturating_sub(1)..begin).unwrap_or_default();
-        self.line = if self.line == 0 {
+        self.row = if self.row == 0 {
             1 + line_breaks(gap)
         } else {
-            // At least one: a record ends at a line break.
-            self.line + line_breaks(gap).max(1)
+            // (At least one: the gap starts at the line break that ended the last record.)
+            self.row + line_breaks(gap).max(1)
         };
-        Some(self.line)
+        Some(self.row)
     }
 
     /// Cuts the record that starts at `begin` (not a line break) into its cells, and returns
-    /// where the reader stops after it; `None` if its quotes are not plain (then nothing is
-    /// kept of it): a quoted cell is a quote, text in which a quote is doubled, a quote, then
-    /// a delimiter, a line break or the end.
+    /// where the reader stops after it (see `after`); `None` if its quotes are not plain
+    /// (then nothing is kept of it). Plain: no quote inside an unquoted cell, and a quoted
+    /// cell is a quote, text in which a quote is doubled, a quote, then a delimiter, a line
+    /// break or the end of the text.
     fn cut(&mut self, begin: usize) -> Option<usize> {
         let bytes = self.text.as_bytes();
         let delimiter = self.delimiter;
@@ -169,16 +170,16 @@ impl<'a> Records<'a> {
         Some(((first, self.undoubled.len(), Source::Undoubled), close))
     }
 
-    /// Reads the record at the start of `input` with csv-core: its cells into `unquoted`,
-    /// their ranges into `cells`. Returns the bytes it took (to just past the first byte of
-    /// the line break that ended it); `None` if there is no record.
+    /// Reads the record at the start of `input` with csv-core: its cells into `core_out`,
+    /// their ranges into `cells`. Returns the bytes it took (see `after`); `None` if there
+    /// is no record.
     fn read_with_core(&mut self, mut input: &[u8]) -> Option<usize> {
         self.cells.clear();
         let (mut taken, mut out, mut ends) = (0, 0, 0);
         loop {
             let (result, nin, nout, nend) = self.core.read_record(
                 input,
-                self.unquoted.get_mut(out..).unwrap_or_default(),
+                self.core_out.get_mut(out..).unwrap_or_default(),
                 self.ends.get_mut(ends..).unwrap_or_default(),
             );
             input = input.get(nin..).unwrap_or_default();
@@ -189,8 +190,8 @@ impl<'a> Records<'a> {
                 // The end of the text: an empty input tells csv-core so.
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull => {
-                    let len = self.unquoted.len();
-                    self.unquoted.resize(len * 2, 0);
+                    let len = self.core_out.len();
+                    self.core_out.resize(len * 2, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
                     let len = self.ends.len();
@@ -202,7 +203,7 @@ impl<'a> Records<'a> {
         }
         let mut cell = 0;
         for &end in self.ends.get(..ends).unwrap_or_default() {
-            self.cells.push((cell, end, Source::Unquoted));
+            self.cells.push((cell, end, Source::Core));
             cell = end;
         }
         Some(taken)
@@ -215,8 +216,8 @@ impl<'a> Records<'a> {
             .iter()
             .map(move |&(start, end, source)| match source {
                 Source::Text => self.text.get(start..end).unwrap_or_default(),
-                Source::Unquoted => self
-                    .unquoted
+                Source::Core => self
+                    .core_out
                     .get(start..end)
                     .and_then(|b| std::str::from_utf8(b).ok())
                     .unwrap_or_default(),

@@ -1456,13 +1456,41 @@ fn records_split_as_the_csv_crate_splits_them() {
 }
 
 #[test]
-fn long_quoted_records_split_as_the_csv_crate_splits_them() {
-    // More cells, and longer ones, than the quoted reader's first buffers hold.
+fn long_records_split_as_the_csv_crate_splits_them() {
+    // Cut out of the text (their quotes are plain), and read by csv-core (text after a
+    // closing quote) with more cells, and longer ones, than its first buffers hold.
     let many = vec!["\"x\""; 100].join(",");
     let long = format!("\"{}\"\"\n{}\",b", "é".repeat(3000), "y".repeat(3000));
-    let text = format!("a,b\n{many}\r\n{long}\n{many},{long}\nc,d");
-    assert_eq!(our_records(&text, b','), csv_crate_records(&text, b','));
-    assert_eq!(our_records(&text, b',').len(), 5);
+    let many_core = vec!["\"x\"y"; 100].join(",");
+    let long_core = format!("\"{}\"\"\n{}\"z,b", "é".repeat(3000), "y".repeat(3000));
+    let text = format!("a,b\n{many}\r\n{long}\n{many_core}\r{long_core}\n{many},{long_core}\nc,d");
+    let records = our_records(&text, b',');
+    assert_eq!(records, csv_crate_records(&text, b','));
+    assert_eq!(records.len(), 7);
+    assert_eq!(records[3].1.len(), 100);
+    assert_eq!(records[3].1[0], "xy");
+}
+
+#[test]
+fn records_split_as_the_csv_crate_splits_them_around_a_byte_order_mark_and_lone_returns() {
+    // A mark at the start of a later record is a character of its cell (csv-core would drop
+    // it if that were the first input it was given); csv-core, then cut records, then
+    // csv-core again, across lone CRs.
+    for text in [
+        "a\n\u{FEFF}\"b\"c",
+        "\"a\"x\rb\r\n\"c\"y",
+        "\u{FEFF}\u{FEFF}\"a\"b\r\n\r\nc",
+    ] {
+        assert_eq!(
+            our_records(text, b','),
+            csv_crate_records(text, b','),
+            "{text:?}"
+        );
+    }
+    assert_eq!(
+        our_records("a\n\u{FEFF}\"b\"c", b',')[1].1,
+        ["\u{FEFF}\"b\"c"]
+    );
 }
 
 proptest! {
@@ -1471,7 +1499,11 @@ proptest! {
     #[test]
     fn records_split_as_the_csv_crate_splits_random_text(
         pieces in prop::collection::vec(
-            prop::sample::select(vec!["a", "é", "\"", "\"\"", ",", ";", "\t", "\r", "\n", "\r\n", " ", "xy", "\u{FEFF}"]),
+            prop::sample::select(vec![
+                "a", "é", "\"", "\"\"", ",", ";", "\t", "\r", "\n", "\r\n", " ", "xy", "\u{FEFF}",
+                "\"a,b\r\nc\"", "\"\"\"\"", "\"x\"y", ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,",
+                "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé",
+            ]),
             0..60,
         ),
         delimiter in prop::sample::select(vec![b',', b';', b'\t', b'a']),
