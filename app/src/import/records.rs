@@ -154,12 +154,11 @@ impl<'a> Records<'a> {
                 break quote;
             }
         };
-        let text = bytes.get(start..close).unwrap_or_default();
         if !doubled {
             return Some(((start, close, Source::Text), close));
         }
         let first = self.undoubled.len();
-        let mut rest = text;
+        let mut rest = bytes.get(start..close).unwrap_or_default();
         while let Some(i) = memchr::memchr(b'"', rest) {
             // A quote here is the first of a doubled pair: keep one.
             self.undoubled
@@ -212,21 +211,17 @@ impl<'a> Records<'a> {
     /// The cells of the last record read. The text is UTF-8 and cut only at ASCII bytes
     /// (delimiters, quotes, line ends), so the cells are UTF-8.
     pub(super) fn cells(&self) -> impl Iterator<Item = &str> + '_ {
-        self.cells
-            .iter()
-            .map(move |&(start, end, source)| match source {
-                Source::Text => self.text.get(start..end).unwrap_or_default(),
-                Source::Core => self
-                    .core_out
-                    .get(start..end)
-                    .and_then(|b| std::str::from_utf8(b).ok())
-                    .unwrap_or_default(),
-                Source::Undoubled => self
-                    .undoubled
-                    .get(start..end)
-                    .and_then(|b| std::str::from_utf8(b).ok())
-                    .unwrap_or_default(),
-            })
+        self.cells.iter().map(move |&(start, end, source)| {
+            let buffer = match source {
+                Source::Text => return self.text.get(start..end).unwrap_or_default(),
+                Source::Core => &self.core_out,
+                Source::Undoubled => &self.undoubled,
+            };
+            buffer
+                .get(start..end)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        })
     }
 
     /// How many cells the last record read has.
