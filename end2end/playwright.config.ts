@@ -33,7 +33,9 @@ export default defineConfig({
   fullyParallel: true,
   workers: 2,
   forbidOnly: !!process.env.CI,
-  reporter: [['list']],
+  // The list as the tests run; the JSON report is for scripts/playwright-failures.mjs, which
+  // make test prints last when a test failed (CI shows the end of the output).
+  reporter: [['list'], ['json', { outputFile: '../target/playwright-report.json' }]],
   // The clock test moves the server's clock on, so it runs alone, after everything else.
   projects: [
     { name: 'main', testIgnore: /(clock|oidc|batch-chunks)\.spec\.ts$/ },

@@ -122,14 +122,17 @@ echo "database tests passed: sqlite $sqlite_ok, postgres $postgres_ok"
 export SERVER_BIN="$server_bin"
 
 layer "Playwright (headless Debian Chromium)"
-rm -rf target/e2e-logs
+rm -rf target/e2e-logs target/playwright-report.json
 (cd end2end && npx playwright test) || {
   # What the servers said went wrong, for the failure above (scripts/e2e-server.sh).
   for log in target/e2e-logs/*.log; do
     [ -f "$log" ] || continue
-    echo "--- warnings and errors in $log (the last 80)"
-    grep -E 'WARN|ERROR' "$log" | tail -n 80 || true
+    echo "--- warnings and errors in $log (the last 30)"
+    grep -E 'WARN|ERROR' "$log" | tail -n 30 || true
   done
+  # Which tests failed and why, last: CI shows the end of the output.
+  echo "--- the tests that failed (target/playwright-report.json)"
+  node scripts/playwright-failures.mjs target/playwright-report.json
   exit 1
 }
 
