@@ -33,6 +33,10 @@ export default defineConfig({
   fullyParallel: true,
   workers: 2,
   forbidOnly: !!process.env.CI,
+  // CI retries a failed test once, so that one timing slip on a busy machine does not stop a
+  // landing; make test names every test that needed the retry at the end of its output
+  // (scripts/playwright-failures.mjs), to be mended. Here, a failure fails at once.
+  retries: process.env.CI ? 1 : 0,
   // The list as the tests run; the JSON report is for scripts/playwright-failures.mjs, which
   // make test prints last when a test failed (CI shows the end of the output).
   reporter: [['list'], ['json', { outputFile: '../target/playwright-report.json' }]],
