@@ -18,4 +18,4 @@ pub mod reserve;
 
 pub(crate) use controller::{Asked, Batch, Incoming};
 #[cfg(feature = "parser")]
-pub use model::{prepare_upload, PreparedUpload};
+pub use model::{prepare_fed_upload, prepare_upload, PreparedUpload};

@@ -166,7 +166,18 @@ impl PreparedUpload {
         scan: import::ReferenceScan,
     ) -> PreparedUpload {
         let limits = import::Limits::default();
-        let sheet = match import::read_with(bytes, file_name, &limits, choice, scan) {
+        let reading = import::read_with(bytes, file_name, &limits, choice, scan);
+        Self::checked(reading, file_name, key)
+    }
+
+    /// What reading a file came to (`import::read_with`, or `import::Feed::finish`), its rows
+    /// checked.
+    pub fn checked(
+        reading: Result<import::Reading, import::ImportError>,
+        file_name: &str,
+        key: &str,
+    ) -> PreparedUpload {
+        let sheet = match reading {
             Ok(import::Reading::Read(sheet)) => sheet,
             Ok(import::Reading::Ask(question)) => {
                 return PreparedUpload {
@@ -225,6 +236,13 @@ impl PreparedUpload {
         serde_json::to_vec(&self.head).unwrap_or_default()
     }
 
+    /// The head, then every chunk.
+    pub fn parts(&self) -> Vec<Vec<u8>> {
+        std::iter::once(self.head())
+            .chain((0..self.chunks()).map(|i| self.chunk(i)))
+            .collect()
+    }
+
     /// How many chunks of rows follow the head (none for a refused file).
     pub fn chunks(&self) -> usize {
         self.rows.len().div_ceil(CHUNK_ROWS)
@@ -250,16 +268,25 @@ impl PreparedUpload {
 /// The worker's answer in one go: the head, then every chunk (the parse benchmark and tests).
 #[cfg(feature = "parser")]
 pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> {
-    let upload = PreparedUpload::new(
+    PreparedUpload::new(
         bytes,
         file_name,
         key,
         &import::Choice::default(),
         import::ReferenceScan::Here,
-    );
-    std::iter::once(upload.head())
-        .chain((0..upload.chunks()).map(|i| upload.chunk(i)))
-        .collect()
+    )
+    .parts()
+}
+
+/// [`prepare_upload`], the file fed in parts of `part` bytes (`import::Feed`), as the worker
+/// reads any file but a workbook that another worker checks (its warm-up, and tests).
+#[cfg(feature = "parser")]
+pub fn prepare_fed_upload(bytes: &[u8], file_name: &str, key: &str, part: usize) -> Vec<Vec<u8>> {
+    let mut feed = import::Feed::new(file_name, bytes.len(), import::Choice::default());
+    for piece in bytes.chunks(part.max(1)) {
+        feed.push(piece);
+    }
+    PreparedUpload::checked(feed.finish(), file_name, key).parts()
 }
 
 /// The worker's steps for a file, each timed with `now` (milliseconds): the parse, the rules
@@ -823,6 +850,12 @@ mod tests {
             "the blank first names and the later of the clash"
         );
         assert!(upload.chunk(2).is_empty());
+        // Fed in parts as the worker reads it (a 140 KB file: read as it came), the same answer.
+        assert!(csv.len() > 100_000);
+        assert_eq!(
+            prepare_fed_upload(csv.as_bytes(), "users.csv", "k", 3_000),
+            upload.parts()
+        );
         // A first screenful and the rest of the first chunk are the first chunk.
         let first = packed::decode(&upload.rows_packed(0, 100)).unwrap();
         let rest = packed::decode(&upload.rows_packed(100, CHUNK_ROWS)).unwrap();

@@ -28,6 +28,8 @@
 
 mod columns;
 #[cfg(feature = "parser")]
+mod feed;
+#[cfg(feature = "parser")]
 mod mapping;
 #[cfg(feature = "parser")]
 mod records;
@@ -48,6 +50,8 @@ mod testkit;
 mod tests;
 
 pub use columns::{Column, COLUMNS, INSTRUCTIONS_SHEET};
+#[cfg(feature = "parser")]
+pub use feed::Feed;
 #[cfg(feature = "parser")]
 pub use write::xlsx as write_xlsx;
 

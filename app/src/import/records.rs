@@ -34,6 +34,15 @@ pub(super) struct Records<'a> {
     after: usize,
 }
 
+/// Where a reader stands in its text (see [`Records::resume`]); the default is its start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Position {
+    /// Just past the first byte of the line break that ended the last record (0 at the start).
+    pub after: usize,
+    /// The last record's row number (0 before the first).
+    pub row: usize,
+}
+
 /// Where a cell's text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -45,6 +54,13 @@ enum Source {
 impl<'a> Records<'a> {
     /// `delimiter` must be an ASCII byte other than `"`, CR and LF.
     pub(super) fn new(text: &'a str, delimiter: u8) -> Self {
+        Self::resume(text, delimiter, Position::default())
+    }
+
+    /// A reader that goes on from `at` in `text`: where another reader of the same text, or of
+    /// its start, stopped ([`Records::position`]). A text that begins one byte before the
+    /// position's `after` (the line break that ended its last record) reads on as the whole.
+    pub(super) fn resume(text: &'a str, delimiter: u8, at: Position) -> Self {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         // csv-core drops a byte-order mark at the start of the first input it is given,
         // wherever in the text that is. A call with no room for output reads nothing but
@@ -59,9 +75,24 @@ impl<'a> Records<'a> {
             ends: vec![0; 32],
             undoubled: Vec::new(),
             cells: Vec::with_capacity(16),
-            row: 0,
-            after: 0,
+            row: at.row,
+            after: at.after,
         }
+    }
+
+    /// Where the reader is: after its last record, and that record's row number.
+    pub(super) fn position(&self) -> Position {
+        Position {
+            after: self.after,
+            row: self.row,
+        }
+    }
+
+    /// Whether the last record ended before the end of the text: with a line break, and a
+    /// byte after it. Only such a record reads the same in a longer text that starts with this
+    /// one (one that ends at the end may go on, and a CR may be the first of a CRLF).
+    pub(super) fn ended_inside(&self) -> bool {
+        self.after < self.text.len()
     }
 
     /// Reads the next record and returns its row number as a spreadsheet shows it; `None`

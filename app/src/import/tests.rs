@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use zip::CompressionMethod;
 
+use super::feed::START_BYTES;
 use super::table::normalise;
 use super::testkit::{
     escape, patch_declared_size, text_rows, unzip_parts, zip_parts, Cell, SheetSpec, WorkbookSpec,
@@ -1740,4 +1741,261 @@ fn a_sheet_with_other_headers_is_asked_about_and_read_as_mapped() {
     let sheet = read_sheet(read_ok(&bytes, "x.xlsx", &choice));
     assert_eq!(sheet.rows[0].raw.reason, "Builds the portal");
     assert_eq!(sheet.rows[0].raw.department, "Ops");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A file fed in parts as it arrives (`Feed`): the same answer as the whole file
+
+/// `bytes` fed to a [`Feed`] in parts cut at `cuts` (any order, any size), the reading to
+/// begin once `start` bytes have come; what it comes to, and how far it had read before the
+/// last part (`None`: not as it came).
+fn fed(
+    bytes: &[u8],
+    name: &str,
+    choice: &Choice,
+    cuts: &[usize],
+    start: usize,
+) -> (Result<Reading, ImportError>, Option<usize>) {
+    let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(bytes.len())).collect();
+    cuts.sort_unstable();
+    let mut feed = Feed::with_start(name, bytes.len(), choice.clone(), start);
+    let mut from = 0;
+    for cut in cuts {
+        feed.push(&bytes[from..cut]);
+        from = cut;
+    }
+    let so_far = feed.read_so_far();
+    feed.push(&bytes[from..]);
+    (feed.finish(), so_far)
+}
+
+fn whole(bytes: &[u8], name: &str, choice: &Choice) -> Result<Reading, ImportError> {
+    read_with(bytes, name, &Limits::default(), choice, ReferenceScan::Here)
+}
+
+/// A template CSV of `rows` users (about 60 bytes a row).
+fn users_csv(rows: usize, line_end: &str) -> Vec<u8> {
+    let mut text = header_cells().join(",");
+    for i in 0..rows {
+        text.push_str(line_end);
+        text.push_str(&format!(
+            "user.{i}@tech.gov.sg,,Ann,\"Lee, {i}\",91234567,GovTech,,No,Platform"
+        ));
+    }
+    text.push_str(line_end);
+    text.into_bytes()
+}
+
+#[test]
+fn a_csv_fed_in_parts_is_read_as_it_comes_and_reads_as_the_whole_file() {
+    for line_end in ["\n", "\r\n", "\r"] {
+        let bytes = users_csv(3_000, line_end);
+        let choice = Choice::default();
+        // Parts of 1,000 bytes, and parts cut inside every kind of place (a CRLF, a quoted cell).
+        let cuts: Vec<usize> = (1..bytes.len() / 1_000)
+            .map(|i| i * 1_000 + i % 7)
+            .collect();
+        let (result, so_far) = fed(&bytes, "users.csv", &choice, &cuts, START_BYTES);
+        assert_eq!(result, whole(&bytes, "users.csv", &choice), "{line_end:?}");
+        let so_far = so_far.expect("read as it came");
+        assert!(
+            so_far > 2_900,
+            "{line_end:?}: only {so_far} rows read before the last part"
+        );
+        let Ok(Reading::Read(sheet)) = result else {
+            panic!("{line_end:?}: not read");
+        };
+        assert_eq!(sheet.rows.len(), 3_000);
+        assert_eq!(sheet.format, "CSV, UTF-8, comma-separated");
+    }
+}
+
+#[test]
+fn a_fed_file_that_is_not_utf8_text_is_read_whole_as_it_would_be() {
+    let choice = Choice::default();
+    let cuts: Vec<usize> = (1..200).map(|i| i * 997).collect();
+    // Not UTF-8 far down the file: every row is read again, as Windows-1252.
+    let mut legacy = users_csv(3_000, "\r\n");
+    let at = legacy.len() - 100;
+    legacy.splice(at..at, *b"Caf\xE9");
+    // A byte-order mark of UTF-16, an xlsx named .csv, binary data, an empty file.
+    let mut files = vec![
+        (legacy, "users.csv"),
+        (
+            utf16(
+                &String::from_utf8(users_csv(2_000, "\n")).unwrap(),
+                false,
+                true,
+            ),
+            "users.txt",
+        ),
+        (book(vec![header_row()]), "users.csv"),
+        (
+            [&[0u8; 10][..], &users_csv(2_000, "\n")].concat(),
+            "users.csv",
+        ),
+        (Vec::new(), "users.csv"),
+    ];
+    // A character cut at the very end of the file.
+    let mut cut_short = users_csv(2_000, "\n");
+    cut_short.extend_from_slice("é".as_bytes().get(..1).unwrap());
+    files.push((cut_short, "users.csv"));
+    for (bytes, name) in &files {
+        let (result, _) = fed(bytes, name, &choice, &cuts, START_BYTES);
+        assert_eq!(
+            result,
+            whole(bytes, name, &choice),
+            "{name}, {} bytes",
+            bytes.len()
+        );
+    }
+    let (result, _) = fed(&files[0].0, "users.csv", &choice, &cuts, START_BYTES);
+    let Ok(Reading::Read(sheet)) = result else {
+        panic!("the legacy file is read");
+    };
+    assert!(sheet.format.contains("Windows-1252"), "{}", sheet.format);
+}
+
+/// A quoted cell of 12,000 bytes over 1,500 lines: the rows the delimiter is chosen from go
+/// on past the 8,192 characters the reading waits for.
+static LONG_QUOTED_CELL: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| format!("\"{}\"\n", "x,y;z\t\r\n".repeat(1_500)).into_bytes());
+
+/// 1,000 bytes of UTF-16 LE without a byte-order mark: after a few bytes of ASCII at the start
+/// of a file, its first 1,024 bytes look like UTF-16, and its first 100 do not.
+static UTF16_RUN: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| utf16(&"Email,".repeat(84), false, false)[..1_000].to_vec());
+
+#[test]
+fn a_fed_file_whose_start_reads_otherwise_than_the_whole_waits_for_more() {
+    let choice = Choice::default();
+    let rows = users_csv(300, "\n");
+    let semicolons = String::from_utf8(rows.clone())
+        .unwrap()
+        .replace(',', ";")
+        .into_bytes();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        // Its first 100 bytes are ASCII; its first 1,024 look like UTF-16 without a mark.
+        (
+            "UTF-16 after a few bytes",
+            [b"E,U\n".as_slice(), &UTF16_RUN, &rows].concat(),
+        ),
+        // The rows the delimiter is chosen from (semicolons) go on past the first 32 KB.
+        (
+            "a long first cell",
+            [LONG_QUOTED_CELL.repeat(4).as_slice(), &semicolons].concat(),
+        ),
+        // Control characters in the first bytes, but fewer than one in 20 of 8,192 characters.
+        (
+            "control characters first",
+            [b"\x01\x02\x03\x04\x05\x06\n".as_slice(), &rows].concat(),
+        ),
+        // A `sep=` line whose CRLF is cut between two parts.
+        (
+            "sep= and a CRLF",
+            [b"sep=;\r\n".as_slice(), &semicolons].concat(),
+        ),
+        // A `sep=` line that goes on past the first 32 KB (with spaces, which Excel skips).
+        (
+            "a long sep= line",
+            [b"sep=;".as_slice(), &[b' '; 40_000], b"\r\n", &semicolons].concat(),
+        ),
+    ];
+    for (what, bytes) in &files {
+        for start in [1, 100, 40_000] {
+            let cuts: Vec<usize> = (1..bytes.len() / 997)
+                .map(|i| i * 997 - 3 + start % 2)
+                .collect();
+            let (result, _) = fed(bytes, "users.csv", &choice, &cuts, start);
+            assert_eq!(
+                result,
+                whole(bytes, "users.csv", &choice),
+                "{what}, from {start} bytes"
+            );
+        }
+    }
+}
+
+/// Pieces of random delimited text for the fed-file property test: cells, every kind of line
+/// break and quote, characters of two and three bytes, and whole rows of the template (so
+/// that most files have users).
+fn feed_pieces() -> impl Strategy<Value = Vec<&'static [u8]>> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            b"user@tech.gov.sg,,Ann,Lee,91234567,GovTech,,No,Platform\n".as_slice(),
+            b"user@tech.gov.sg;;Ann;Lee;91234567;GovTech;;No;Platform\r\n",
+            b"vendor@example.com,v1,Bo,\"Tan\r\n Jr\",81234567,Acme,,Yes,\"Says \"\"hi\"\"\"\r",
+            b"Email,Username,First name,Last name,Contact number,Organisation,Department,SEED,Reason\n",
+            b"Email;Username;First name;Last name;Contact number;Organisation;Department;SEED;Reason\n",
+            b"\"", b"\"\"", b",", b";", b"\t", b"\r", b"\n", b"\r\n", b"\n\n\n", b" ", b"a",
+            "é".as_bytes(), "€".as_bytes(), b"\"x\"y", b"\"a,b\r\nc\"",
+        ]),
+        0..300,
+    )
+}
+
+/// Pieces that change how the whole file reads, one of which may go anywhere in a fed file:
+/// a byte that is not UTF-8, a byte-order mark, a `sep=` line, control characters, UTF-16
+/// without a byte-order mark, a long quoted cell.
+fn rare_piece() -> impl Strategy<Value = &'static [u8]> {
+    prop::sample::select(vec![
+        b"\xFF".as_slice(),
+        b"\xEF\xBB\xBF",
+        b"sep=;\n",
+        b"\x01\x02\x03",
+        b"E\0m\0a\0i\0l\0,\0",
+        UTF16_RUN.as_slice(),
+        LONG_QUOTED_CELL.as_slice(),
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_file_fed_in_random_parts_reads_as_the_whole_file(
+        head in prop::sample::select(vec![
+            b"".as_slice(),
+            b"\xEF\xBB\xBF",
+            b"sep=;\r\n",
+            b"Email,Username,First name,Last name,Contact number,Organisation,Department,SEED,Reason\r\n",
+            b"Email;Username;First name;Last name;Contact number;Organisation;Department;SEED;Reason\n",
+            b"Title\n\nEmail\tFirst name\tLast name\tContact number\tOrganisation\tSEED\tReason\n",
+            b"\x01\x02\x03\x04\x05\x06\n",
+            b"E\0m\0a\0i\0l\0,\0",
+            b"E,U\n",
+        ]),
+        pieces in feed_pieces(),
+        repeat in 1..30usize,
+        rare in prop::option::weighted(0.3, (rare_piece(), 0.0..1.0f64)),
+        cuts in prop::collection::vec(0.0..1.0f64, 0..40),
+        start in prop::sample::select(vec![0usize, 1, 100, 2_000, 9_000, START_BYTES]),
+        mapped in any::<bool>(),
+        name in prop::sample::select(vec!["users.csv", "users.txt"]),
+    ) {
+        // Repeated, so that many files pass the 32 KB the reading waits for.
+        let body: Vec<u8> = pieces.concat();
+        let mut bytes = head.to_vec();
+        for _ in 0..repeat {
+            bytes.extend_from_slice(&body);
+        }
+        if let Some((piece, at)) = rare {
+            let at = (at * bytes.len() as f64) as usize;
+            bytes.splice(at..at, piece.iter().copied());
+        }
+        let cuts: Vec<usize> = cuts.iter().map(|f| (f * bytes.len() as f64) as usize).collect();
+        let choice = if mapped {
+            Choice {
+                mapping: Some(Mapping {
+                    header_line: 1,
+                    columns: vec![Some(0), None, Some(2), Some(3), Some(4), Some(5), None, Some(7), Some(8)],
+                }),
+                ..Choice::default()
+            }
+        } else {
+            Choice::default()
+        };
+        let (result, _) = fed(&bytes, name, &choice, &cuts, start);
+        prop_assert_eq!(result, whole(&bytes, name, &choice));
+    }
 }

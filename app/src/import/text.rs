@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
-use super::records::Records;
+use super::records::{Position, Records};
 use super::table::{Assembler, Ended, Header, Mode, Row, HEADER_WINDOW};
 use super::{ImportError, Limits, Question, Reading, Sheet, COLUMNS};
 use crate::format::undefuse;
@@ -37,7 +37,20 @@ pub(super) fn parse(
         Some(d) => d,
         None => choose_delimiter(text, kind),
     };
-    let table = match read(text, delimiter, limits.max_rows, mode)? {
+    let mut assembler = Assembler::with_mode(limits.max_rows, mode);
+    read(text, delimiter, Position::default(), false, &mut assembler)?;
+    reading(assembler.end()?, kind, encoding, delimiter)
+}
+
+/// What the records read came to, as [`parse`] gives it: `kind`, `encoding` and `delimiter`
+/// name the format.
+pub(super) fn reading(
+    ended: Ended,
+    kind: &str,
+    encoding: &str,
+    delimiter: u8,
+) -> Result<Reading, ImportError> {
+    let table = match ended {
         Ended::Table(table) => table,
         Ended::Ask(question) => return Ok(Reading::Ask(Question::Columns(question))),
     };
@@ -72,6 +85,85 @@ pub(super) fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
             let (text, _) = WINDOWS_1252.decode_without_bom_handling(bytes);
             (text, "Windows-1252")
         }
+    }
+}
+
+/// The bytes [`start`] waits for (see there).
+const START_MIN_BYTES: usize = 32 << 10;
+
+/// How the start of a file still arriving says to read it ([`start`]).
+pub(super) enum Start {
+    /// As UTF-8 text from `base` (past a byte-order mark and a `sep=` line), with `delimiter`;
+    /// or refused at once (`refused`: binary data).
+    Text {
+        base: usize,
+        encoding: &'static str,
+        delimiter: u8,
+        refused: Option<ImportError>,
+    },
+    /// More of the file is needed to tell.
+    Wait,
+    /// Not UTF-8 text: read whole once it has all come.
+    Whole,
+}
+
+/// How [`parse`] would read a file of `kind` that starts with `bytes`, as far as they tell
+/// (`more`: more is to come; without it, `bytes` are the whole file and the answer is never
+/// `Wait`): the same steps, each taken only once the bytes it looks at are there.
+pub(super) fn start(bytes: &[u8], kind: &str, more: bool) -> Start {
+    // The steps before the delimiter's look at the first 1,024 bytes (the UTF-16 sniff) and
+    // the first 8,192 characters (the check for binary data): 32 KB hold them whatever the
+    // characters.
+    if more && bytes.len() < START_MIN_BYTES {
+        return Start::Wait;
+    }
+    let base = match Encoding::for_bom(bytes) {
+        Some((encoding, bom_len)) if encoding == UTF_8 => bom_len,
+        Some(_) => return Start::Whole,
+        None if sniff_utf16(bytes).is_some() => return Start::Whole,
+        None => 0,
+    };
+    let encoding = encoding_name(UTF_8, base > 0);
+    let Some(text) = bytes.get(base..).and_then(|b| utf8_prefix(b, more)) else {
+        return Start::Whole;
+    };
+    if looks_binary(text) {
+        return Start::Text {
+            base,
+            encoding,
+            delimiter: b',',
+            refused: Some(ImportError::NotText),
+        };
+    }
+    let (body, declared) = strip_sep_line(text);
+    // A `sep=` line that may go on (its line break not yet come, or a CR that may be a CRLF).
+    if more && declared.is_some() && body.is_empty() {
+        return Start::Whole;
+    }
+    let delimiter = match declared {
+        Some(d) => d,
+        None => match choose_delimiter_in(body, kind, more) {
+            Some(d) => d,
+            None => return Start::Wait,
+        },
+    };
+    Start::Text {
+        base: base + (text.len() - body.len()),
+        encoding,
+        delimiter,
+        refused: None,
+    }
+}
+
+/// `bytes` as UTF-8 text; with `more` (more bytes are to come), the start of them up to a
+/// character cut by their end. `None` if they are not UTF-8.
+pub(super) fn utf8_prefix(bytes: &[u8], more: bool) -> Option<&str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) if more && e.error_len().is_none() => {
+            std::str::from_utf8(bytes.get(..e.valid_up_to())?).ok()
+        }
+        Err(_) => None,
     }
 }
 
@@ -156,8 +248,14 @@ fn strip_sep_line(text: &str) -> (&str, Option<u8>) {
 
 /// The delimiter under which the first rows have the best header (a function of its own: see
 /// `parse`).
-#[inline(never)]
 fn choose_delimiter(text: &str, kind: &str) -> u8 {
+    choose_delimiter_in(text, kind, false).unwrap_or(b',')
+}
+
+/// [`choose_delimiter`]; with `more`, `text` is the start of a longer text, and the answer is
+/// `None` when the rows it looked at might read otherwise with more of it.
+#[inline(never)]
+pub(super) fn choose_delimiter_in(text: &str, kind: &str, more: bool) -> Option<u8> {
     let mut order = DELIMITERS;
     if kind != "CSV" {
         // "Text" (.txt, .tsv): Excel's "Unicode text" and "Text (Tab delimited)".
@@ -171,6 +269,9 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
         let mut rows = 0;
         while rows < HEADER_WINDOW {
             if records.advance().is_none() {
+                if more {
+                    return None;
+                }
                 break;
             }
             let cells: Vec<(usize, Cow<'_, str>)> = records
@@ -187,36 +288,59 @@ fn choose_delimiter(text: &str, kind: &str) -> u8 {
             rows += 1;
             score = score.max(Header::match_row(0, &cells).fields.iter().flatten().count());
         }
+        if more && !records.ended_inside() {
+            return None;
+        }
         if best.is_none_or(|(s, f, _)| (score, fields) > (s, f)) {
             best = Some((score, fields, delimiter));
         }
     }
-    best.map_or(b',', |(_, _, d)| d)
+    best.map(|(_, _, d)| d)
 }
 
-/// Reads every record into the assembler (only the first few when it asks the officer). A
-/// small function of its own (see `parse`): the loop that runs once a file, each row a call.
+/// Reads the records of `text` from `at` into the assembler, up to its end or until the
+/// assembler asks the officer, and returns where it stopped. With `more`, `text` is the start
+/// of a longer text (a file still arriving): the reading stops before a record that ends at
+/// its end, which the rest may go on. A small function of its own (see `parse`): the loop
+/// that runs once a file (or once a part of it), each row a call.
 #[inline(never)]
-fn read(text: &str, delimiter: u8, max_rows: usize, mode: Mode) -> Result<Ended, ImportError> {
-    let mut records = Records::new(text, delimiter);
-    let mut assembler = Assembler::with_mode(max_rows, mode);
+pub(super) fn read(
+    text: &str,
+    delimiter: u8,
+    at: Position,
+    more: bool,
+    assembler: &mut Assembler,
+) -> Result<Position, ImportError> {
+    let mut records = Records::resume(text, delimiter, at);
     let mut cells = Vec::with_capacity(COLUMNS.len());
-    while read_row(&mut records, &mut cells, &mut assembler)? && !assembler.is_asking() {}
-    assembler.end()
+    loop {
+        let before = records.position();
+        if !read_row(&mut records, &mut cells, assembler, more)? {
+            return Ok(before);
+        }
+        if assembler.is_asking() {
+            return Ok(records.position());
+        }
+    }
 }
 
-/// Reads the next record into the assembler; `false` at the end of the text. `cells` is
-/// room for a row's cells, kept from row to row. A call once a row, so that it runs optimised
-/// from the first file on (see the `import` module's documentation).
+/// Reads the next record into the assembler; `false` at the end of the text (with `more`,
+/// also at a record that ends there: see [`read`]). `cells` is room for a row's cells, kept
+/// from row to row. A call once a row, so that it runs optimised from the first file on (see
+/// the `import` module's documentation).
 #[inline(never)]
 fn read_row(
     records: &mut Records<'_>,
     cells: &mut Vec<(usize, Cow<'static, str>)>,
     assembler: &mut Assembler,
+    more: bool,
 ) -> Result<bool, ImportError> {
     let Some(line) = records.advance() else {
         return Ok(false);
     };
+    if more && !records.ended_inside() {
+        return Ok(false);
+    }
     // The row borrows the record's cells; its vector is `cells`, lent for the row.
     let mut row = Row {
         line,

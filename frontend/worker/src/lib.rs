@@ -65,6 +65,39 @@ pub fn prepare(
     ))
 }
 
+/// A file handed over a part at a time as the browser reads it (see `app::import::Feed`): a
+/// UTF-8 text file's records are read in between the parts. [`Feed::finish`] gives what
+/// [`prepare`] gives for the whole file (its cell references scanned here).
+#[wasm_bindgen]
+pub struct Feed(app::import::Feed);
+
+#[wasm_bindgen]
+impl Feed {
+    /// A file of `size` bytes (as the browser says), named `file_name`; `choice` as for
+    /// [`prepare`].
+    #[wasm_bindgen(constructor)]
+    pub fn new(file_name: &str, size: usize, choice: &str) -> Feed {
+        console_error_panic_hook::set_once();
+        reserve_memory(size, file_name);
+        let choice: app::import::Choice = serde_json::from_str(choice).unwrap_or_default();
+        Feed(app::import::Feed::new(file_name, size, choice))
+    }
+
+    /// The next part of the file.
+    pub fn push(&mut self, part: &[u8]) {
+        self.0.push(part);
+    }
+
+    /// The file has all come: the rows, checked, as [`prepare`] gives them.
+    pub fn finish(self, file_name: &str, key: &str) -> Upload {
+        Upload(app::batch::PreparedUpload::checked(
+            self.0.finish(),
+            file_name,
+            key,
+        ))
+    }
+}
+
 /// The scan [`prepare`] leaves to another worker when told to: for an xlsx, every check of
 /// its archive, cell references included. `undefined` if the file passes (or is not an
 /// xlsx), else the head that refuses it, as [`Upload::head`] would give it.
@@ -133,9 +166,14 @@ pub fn warm_up(xlsx: bool) -> u32 {
     } else {
         (include_bytes!("../warm-up.csv"), "warm-up.csv")
     };
-    // The worker's whole answer, every part encoded (as `parse_upload` does), kept so that
-    // none of it is optimised away.
-    let parts = app::batch::prepare_upload(bytes, name, "warm-up");
+    // The worker's whole answer, every part encoded, kept so that none of it is optimised
+    // away: a workbook read whole (as `prepare` reads one that another worker checks), a CSV
+    // fed in parts (as `Feed` takes any other file).
+    let parts = if xlsx {
+        app::batch::prepare_upload(bytes, name, "warm-up")
+    } else {
+        app::batch::prepare_fed_upload(bytes, name, "warm-up", 4 << 10)
+    };
     std::hint::black_box(&parts);
     parts.len() as u32
 }
