@@ -3,7 +3,7 @@
 // chosen; the page terminates it once it has said it is done.
 //
 // It reads the chosen File itself (the page copies nothing), a part at a time as the browser
-// reads it from disk (a workbook whole), parses and checks every row
+// reads it from disk (a workbook that the checker scans, whole), parses and checks every row
 // (with the officer's choice of sheet and columns, when the page was told to ask),
 // then sends the head (UTF-8 JSON, with the list's counts) and the first screenful of rows
 // (packed bytes); for a list longer than a chunk it waits for the page to ask for more (it
@@ -190,16 +190,22 @@ async function prepareChecked(file, name, key, choice, verdict) {
 
 // Any other file: handed to the parser a part at a time as the browser reads it from disk (a
 // 20 MB CSV comes in 20 to 50 parts over 50 to 80 ms), so that a text file's records are
-// mostly read by the time its last part comes (Feed, in frontend/worker); the parts that come
-// before the parser is ready wait here. The same answer as `prepare` on the whole file.
+// mostly read by the time its last part comes (`import::Feed`, through the parser's Feed);
+// the parts that come before the parser is ready wait here. The same answer as `prepare`.
 async function readAsItComes(file, name, key, choice) {
   const reader = file.stream().getReader();
   const early = [];
   let feed = null;
   let parserReady = false;
-  ready.then(() => {
-    parserReady = true;
-  }, () => {});
+  let parserFailed = null;
+  ready.then(
+    () => {
+      parserReady = true;
+    },
+    (err) => {
+      parserFailed = err || new Error('the parser did not load');
+    },
+  );
   const begin = () => {
     feed = new Feed(name, file.size, choice);
     for (const part of early.splice(0)) feed.push(part);
@@ -207,6 +213,7 @@ async function readAsItComes(file, name, key, choice) {
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (parserFailed) throw parserFailed;
       if (done) break;
       if (!feed && parserReady) begin();
       if (feed) feed.push(value);
@@ -215,10 +222,15 @@ async function readAsItComes(file, name, key, choice) {
     await ready;
     if (!feed) begin();
   } catch (err) {
-    if (feed) feed.free();
+    reader.cancel().catch(() => {});
+    try {
+      if (feed) feed.free();
+    } catch {
+      // A parser that trapped may not free: the error below is the one to report.
+    }
     throw err;
   }
-  return feed.finish(name, key);
+  return feed.finish(key);
 }
 
 self.onmessage = async (event) => {

@@ -278,11 +278,13 @@ pub fn prepare_upload(bytes: &[u8], file_name: &str, key: &str) -> Vec<Vec<u8>> 
     .parts()
 }
 
-/// [`prepare_upload`], the file fed in parts of `part` bytes (`import::Feed`), as the worker
-/// reads any file but a workbook that another worker checks (its warm-up, and tests).
+/// [`prepare_upload`], the file fed in parts of `part` bytes (`import::Feed`, reading from
+/// its first part on), as the worker reads any file but a workbook that another worker checks
+/// (its warm-up, and tests).
 #[cfg(feature = "parser")]
 pub fn prepare_fed_upload(bytes: &[u8], file_name: &str, key: &str, part: usize) -> Vec<Vec<u8>> {
-    let mut feed = import::Feed::new(file_name, bytes.len(), import::Choice::default());
+    let choice = import::Choice::default();
+    let mut feed = import::Feed::with_start(file_name, bytes.len(), choice, 0);
     for piece in bytes.chunks(part.max(1)) {
         feed.push(piece);
     }

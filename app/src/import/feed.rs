@@ -1,26 +1,27 @@
 //! A file read while it arrives: the parsing worker hands each part of the file over as the
-//! browser reads it from disk (a 20 MB CSV comes in 20 to 50 parts over 50 to 80 ms), and the
-//! records of a UTF-8 text file are read in between, so that most of the parse is done by the
-//! time the last part comes. Any other file (a workbook, UTF-16, a legacy encoding, one too
-//! large) is kept whole and read by [`super::read_with`] at the end.
+//! browser reads it from disk (public/parse-worker.js), and the records of a UTF-8 text file
+//! are read in between, so that most of the parse is done by the time the last part comes.
+//! Any other file (a workbook, UTF-16, a legacy encoding, one too large) is kept whole and
+//! read by [`super::read_with`] at the end.
 //!
 //! The answer is always the one [`super::read_with`] gives for the whole file: a record is
-//! read only once the bytes after it are there (`text::read` with `more`), the delimiter only
-//! once the rows it is chosen from are whole, and the rows read so far are thrown away if the
-//! file turns out not to be UTF-8 (the whole file is then read as Windows-1252). A property
-//! test feeds random files in random parts and compares.
+//! read only once the bytes after it are there (`text::read` with `more`), the start only once
+//! the bytes it looks at are there (`text::start`), and if the file turns out not to be UTF-8
+//! further down, the rows read so far are thrown away and the whole file is read as
+//! `read_with` reads it. Property tests feed random files in random parts and compare.
 
 use super::records::Position;
 use super::table::Assembler;
 use super::text::{self, Start};
 use super::{detect, mode, open, Choice, Format, ImportError, Limits, Reading, ReferenceScan};
 
-/// Bytes to have before the reading begins: enough for the format, the encoding, the check
-/// for binary data (8,192 characters) and the rows the delimiter is chosen from.
+/// Bytes to have before the reading begins: a first part worth the reading's set-up (what
+/// must have come for each step of the start, `text::start` waits for itself).
 pub const START_BYTES: usize = 64 << 10;
 
-/// The file arrived this far without the delimiter's rows being whole (a hostile first
-/// record): it is read whole at the end instead of looked at again with each part.
+/// Unread bytes that stop the reading as the file comes: the delimiter's rows not yet whole,
+/// or a record not yet ended (an unclosed quote, a run of blank lines), this far into the
+/// file. Each part would read them again; they are read once, at the end, instead.
 const GIVE_UP_BYTES: usize = 1 << 20;
 
 /// A file fed in parts ([`Feed::push`]), read as it comes where it can be.
@@ -57,6 +58,8 @@ struct Stream {
     /// The reading stopped before the end: the assembler asks the officer, or the file was
     /// refused (the refusal). The rest is only checked to be UTF-8.
     stopped: Option<Option<ImportError>>,
+    /// The rest is read at the end ([`GIVE_UP_BYTES`]).
+    held: bool,
 }
 
 impl Feed {
@@ -110,6 +113,11 @@ impl Feed {
         }
     }
 
+    /// The file's name, as given to [`Feed::new`].
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
     /// The rows read so far while the file arrives (the last one's row number), or `None` if
     /// it is not being read as it comes (for tests).
     #[cfg(test)]
@@ -118,6 +126,12 @@ impl Feed {
             State::Reading(stream) => Some(stream.at.row),
             State::Waiting | State::Whole => None,
         }
+    }
+
+    /// Whether the rest of the file is left to be read at the end ([`GIVE_UP_BYTES`]).
+    #[cfg(test)]
+    pub(super) fn held(&self) -> bool {
+        matches!(&self.state, State::Reading(stream) if stream.held)
     }
 
     /// Begins or goes on reading; `more`: more of the file is to come.
@@ -158,6 +172,7 @@ impl Feed {
                 assembler: Assembler::with_mode(self.limits.max_rows, mode(Some(&self.choice))),
                 checked: base,
                 stopped: refused.map(Some),
+                held: false,
             })),
             Start::Wait if self.bytes.len() < GIVE_UP_BYTES => State::Waiting,
             Start::Wait | Start::Whole => State::Whole,
@@ -169,6 +184,9 @@ impl Stream {
     /// Reads the records that have come whole; `false` if the file cannot be read as it
     /// comes after all (it is not UTF-8).
     fn read_on(&mut self, bytes: &[u8], more: bool) -> bool {
+        if more && self.held {
+            return true;
+        }
         if self.stopped.is_some() {
             let Some(rest) = bytes.get(self.checked..) else {
                 return false;
@@ -204,6 +222,7 @@ impl Stream {
                 if self.assembler.is_asking() {
                     self.stopped = Some(None);
                 }
+                self.held = bytes.len().saturating_sub(self.at.after) > GIVE_UP_BYTES;
             }
             Err(refused) => self.stopped = Some(Some(refused)),
         }

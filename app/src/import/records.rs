@@ -34,10 +34,13 @@ pub(super) struct Records<'a> {
     after: usize,
 }
 
-/// Where a reader stands in its text (see [`Records::resume`]); the default is its start.
+/// Where a reader stands in its text (see [`Records::resume`]); the default is its start. A
+/// reader of the start of a longer text may be resumed only from a position after a record
+/// that [`Records::ended_inside`] it (or from its start).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Position {
-    /// Just past the first byte of the line break that ended the last record (0 at the start).
+    /// Just past the first byte of the line break that ended the last record (0 at the start;
+    /// the end of the text after a record that ended there).
     pub after: usize,
     /// The last record's row number (0 before the first).
     pub row: usize,

@@ -103,7 +103,7 @@ pub(super) enum Start {
     },
     /// More of the file is needed to tell.
     Wait,
-    /// Not UTF-8 text: read whole once it has all come.
+    /// Read whole once it has all come: not UTF-8 text, or a `sep=` line that goes on.
     Whole,
 }
 
