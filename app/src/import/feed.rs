@@ -48,9 +48,8 @@ struct Stream {
     kind: &'static str,
     encoding: &'static str,
     delimiter: u8,
-    /// Where the text starts in the file (after a byte-order mark and a `sep=` line).
-    base: usize,
-    /// Where the reader stands, in the file's bytes.
+    /// Where the reader stands, in the file's bytes; before the first record, where the text
+    /// starts (after a byte-order mark and a `sep=` line).
     at: Position,
     assembler: Assembler,
     /// The bytes known to be UTF-8 (up to a character's start).
@@ -164,7 +163,6 @@ impl Feed {
                 kind,
                 encoding,
                 delimiter,
-                base,
                 at: Position {
                     after: base,
                     row: 0,
@@ -202,7 +200,7 @@ impl Stream {
         // The text from the line break that ended the last record on (an ASCII byte): the
         // reader goes on from there as from the start (`Records::resume`).
         let start = if self.at.row == 0 {
-            self.base
+            self.at.after
         } else {
             self.at.after.saturating_sub(1)
         };

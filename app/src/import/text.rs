@@ -29,17 +29,36 @@ pub(super) fn parse(
     mode: Mode,
 ) -> Result<Reading, ImportError> {
     let (text, encoding) = decode(bytes);
-    if looks_binary(&text) {
-        return Err(ImportError::NotText);
-    }
-    let (text, declared) = strip_sep_line(&text);
-    let delimiter = match declared {
-        Some(d) => d,
-        None => choose_delimiter(text, kind),
-    };
+    // (Never `None` for a whole text.)
+    let (skip, delimiter) = layout(&text, kind, false)?.unwrap_or((0, b','));
+    let text = text.get(skip..).unwrap_or_default();
     let mut assembler = Assembler::with_mode(limits.max_rows, mode);
     read(text, delimiter, Position::default(), false, &mut assembler)?;
     reading(assembler.end()?, kind, encoding, delimiter)
+}
+
+/// The steps from the decoded text to its records, the same for a whole file ([`parse`]) and
+/// for the start of one still arriving ([`start`], with `more`): binary data is refused, a
+/// `sep=` line is obeyed, the delimiter is chosen. The bytes of text before the records (the
+/// `sep=` line) and the delimiter; `None`, with `more`, when the start does not tell yet (a
+/// `sep=` line or the delimiter's rows that may go on).
+fn layout(text: &str, kind: &str, more: bool) -> Result<Option<(usize, u8)>, ImportError> {
+    if looks_binary(text) {
+        return Err(ImportError::NotText);
+    }
+    let (body, declared) = strip_sep_line(text);
+    // A `sep=` line that may go on (its line break not yet come, or a CR that may be a CRLF).
+    if more && declared.is_some() && body.is_empty() {
+        return Ok(None);
+    }
+    let delimiter = match declared {
+        Some(d) => d,
+        None => match choose_delimiter(body, kind, more) {
+            Some(d) => d,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some((text.len() - body.len(), delimiter)))
 }
 
 /// What the records read came to, as [`parse`] gives it: `kind`, `encoding` and `delimiter`
@@ -103,7 +122,7 @@ pub(super) enum Start {
     },
     /// More of the file is needed to tell.
     Wait,
-    /// Read whole once it has all come: not UTF-8 text, or a `sep=` line that goes on.
+    /// Not UTF-8 text: read whole once it has all come.
     Whole,
 }
 
@@ -127,31 +146,20 @@ pub(super) fn start(bytes: &[u8], kind: &str, more: bool) -> Start {
     let Some(text) = bytes.get(base..).and_then(|b| utf8_prefix(b, more)) else {
         return Start::Whole;
     };
-    if looks_binary(text) {
-        return Start::Text {
+    match layout(text, kind, more) {
+        Ok(Some((skip, delimiter))) => Start::Text {
+            base: base + skip,
+            encoding,
+            delimiter,
+            refused: None,
+        },
+        Ok(None) => Start::Wait,
+        Err(refused) => Start::Text {
             base,
             encoding,
             delimiter: b',',
-            refused: Some(ImportError::NotText),
-        };
-    }
-    let (body, declared) = strip_sep_line(text);
-    // A `sep=` line that may go on (its line break not yet come, or a CR that may be a CRLF).
-    if more && declared.is_some() && body.is_empty() {
-        return Start::Whole;
-    }
-    let delimiter = match declared {
-        Some(d) => d,
-        None => match choose_delimiter_in(body, kind, more) {
-            Some(d) => d,
-            None => return Start::Wait,
+            refused: Some(refused),
         },
-    };
-    Start::Text {
-        base: base + (text.len() - body.len()),
-        encoding,
-        delimiter,
-        refused: None,
     }
 }
 
@@ -247,15 +255,10 @@ fn strip_sep_line(text: &str) -> (&str, Option<u8>) {
 }
 
 /// The delimiter under which the first rows have the best header (a function of its own: see
-/// `parse`).
-fn choose_delimiter(text: &str, kind: &str) -> u8 {
-    choose_delimiter_in(text, kind, false).unwrap_or(b',')
-}
-
-/// [`choose_delimiter`]; with `more`, `text` is the start of a longer text, and the answer is
-/// `None` when the rows it looked at might read otherwise with more of it.
+/// `parse`). With `more`, `text` is the start of a longer text, and the answer is `None` when
+/// the rows it looked at might read otherwise with more of it; without, it is never `None`.
 #[inline(never)]
-pub(super) fn choose_delimiter_in(text: &str, kind: &str, more: bool) -> Option<u8> {
+fn choose_delimiter(text: &str, kind: &str, more: bool) -> Option<u8> {
     let mut order = DELIMITERS;
     if kind != "CSV" {
         // "Text" (.txt, .tsv): Excel's "Unicode text" and "Text (Tab delimited)".
